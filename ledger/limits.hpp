@@ -1,0 +1,66 @@
+// Every limit of Umupaka, named, in one place, with its reason (DESIGN.md §7). When a limit is
+// hit the caller gets Errc::limit_exceeded (or a 4xx at the API); nothing is dropped silently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace umupaka::limits {
+
+// --- Records -------------------------------------------------------------------------------
+// A record is one fact about one person or document; the largest (a crossing with every check
+// reason) is under 2 KiB. 16 KiB leaves room for future fields yet bounds memory per record.
+inline constexpr size_t record_encoded_bytes_max = 16 * 1024;
+// Free-text fields (reasons, notes): a sentence or two, as an officer types it.
+inline constexpr size_t text_bytes_max = 512;
+// Names: ICAO 9303 holds 39 characters in the TD3 name field; full names in the visual zone are
+// longer but 128 bytes of UTF-8 covers every real name.
+inline constexpr size_t name_bytes_max = 128;
+// Identifiers (site ids, permit ids, alert ids, officer ids): short slugs.
+inline constexpr size_t id_bytes_max = 64;
+// Document numbers: TD1 allows up to 22 characters with the long-number rule.
+inline constexpr size_t document_number_bytes_max = 24;
+// Reasons attached to one crossing (one per check finding plus the officer's note).
+inline constexpr size_t reasons_per_record_max = 16;
+// msgpack nesting of a record body: envelope -> body -> sub-struct -> list. 8 is ample.
+inline constexpr size_t msgpack_depth_max = 8;
+inline constexpr size_t msgpack_array_items_max = 64;
+inline constexpr size_t msgpack_map_pairs_max = 0;  // records use arrays only
+inline constexpr size_t msgpack_str_bytes_max = record_encoded_bytes_max;
+inline constexpr size_t msgpack_bin_bytes_max = record_encoded_bytes_max;
+
+// --- API -----------------------------------------------------------------------------------
+// An HTTP request body: one record's JSON plus MRZ lines; 64 KiB is 30x the largest real one.
+inline constexpr size_t api_body_bytes_max = 64 * 1024;
+// Requests waiting for the writer (group commit). At 2,000 records/s this is 2 s of backlog;
+// past it the API answers 503 instead of queueing without bound.
+inline constexpr size_t write_queue_depth_max = 4096;
+// Records sealed and synced in one LMDB transaction: bounds latency of the first in the batch.
+inline constexpr size_t group_commit_records_max = 512;
+// Items returned by one listing call (traveller history, feeds).
+inline constexpr size_t api_list_items_max = 1000;
+// Records attached to one traveller that a query reads back (oldest beyond this are counted, not
+// listed): a frequent border resident crosses twice a day, ~1,500 records in two years.
+inline constexpr size_t traveller_records_max = 2000;
+// Bearer tokens per node: a post has tens of officers, HQ a few hundred users.
+inline constexpr size_t tokens_max = 10000;
+
+// --- Storage -------------------------------------------------------------------------------
+// Initial LMDB map; grown on MDB_MAP_FULL by doubling up to map_bytes_max.
+inline constexpr size_t map_bytes_initial = 256ull * 1024 * 1024;
+// 1 TiB of address space: far beyond years of national traffic (~100k records/day * 1 KiB).
+inline constexpr size_t map_bytes_max = 1024ull * 1024 * 1024 * 1024;
+inline constexpr unsigned lmdb_tables_max = 32;
+inline constexpr unsigned lmdb_readers_max = 256;
+
+// --- Checks --------------------------------------------------------------------------------
+// Alerts sharing one birth date examined by fuzzy name matching: bounds a crossing's check cost.
+inline constexpr size_t alert_candidates_per_birth_date_max = 256;
+// Permits held by one traveller examined for validity.
+inline constexpr size_t permits_per_holder_max = 256;
+
+static_assert(group_commit_records_max <= write_queue_depth_max);
+static_assert(text_bytes_max * reasons_per_record_max < record_encoded_bytes_max);
+static_assert(record_encoded_bytes_max < api_body_bytes_max);
+
+}  // namespace umupaka::limits

@@ -1,0 +1,229 @@
+// Internal: msgpack-c visitors that encode and decode any struct with a static visit(self, v)
+// (records.hpp, views.hpp) in the canonical form described in codec.hpp. Heavy (msgpack-c): include
+// only from the few .cpp files that encode, never from a public header.
+#pragma once
+
+#include <cstring>
+#include <msgpack.hpp>
+#include <string>
+
+#include "ledger/limits.hpp"
+#include "ledger/records.hpp"
+#include "ledger/result.hpp"
+
+namespace umupaka::msgpack_visit {
+
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+struct FieldCounter {
+  size_t n = 0;
+  template <typename T>
+  void operator()(const char*, const T&) {
+    ++n;
+  }
+};
+
+template <typename T>
+size_t field_count() {
+  FieldCounter c;
+  T dummy{};
+  T::visit(std::as_const(dummy), c);
+  return c.n;
+}
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+struct Encoder {
+  Packer& pk;
+
+  void put(const std::string& s) {
+    pk.pack_str(static_cast<uint32_t>(s.size()));
+    pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+  }
+  void put(bool b) { b ? pk.pack_true() : pk.pack_false(); }
+  void put(uint32_t v) { pk.pack_uint64(v); }
+  void put(uint64_t v) { pk.pack_uint64(v); }
+  void put(Date d) { pk.pack_int64(d.days); }
+  template <typename T>
+  void put(const std::optional<T>& o) {
+    if (o) {
+      put(*o);
+    } else {
+      pk.pack_nil();
+    }
+  }
+  template <typename T>
+  void put(const std::vector<T>& v) {
+    pk.pack_array(static_cast<uint32_t>(v.size()));
+    for (const auto& x : v) put(x);
+  }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void put(E e) {
+    pk.pack_uint64(static_cast<uint64_t>(e));
+  }
+  template <typename T>
+    requires std::is_class_v<T>
+  void put(const T& s) {
+    pk.pack_array(static_cast<uint32_t>(field_count<T>()));
+    T::visit(s, *this);
+  }
+  template <typename T>
+  void operator()(const char*, const T& value) {
+    put(value);
+  }
+};
+
+// Walks a msgpack object tree into a value, recording the dotted path of the first bad field.
+struct Decoder {
+  const msgpack::object* cur = nullptr;
+  std::string path;
+  std::string error_field;
+  std::string error_message;
+
+  bool fail(const std::string& field, std::string msg) {
+    if (error_message.empty()) {
+      error_field = field;
+      error_message = std::move(msg);
+    }
+    return false;
+  }
+
+  bool get(const msgpack::object& o, const std::string& f, std::string& out) {
+    if (o.type != msgpack::type::STR) return fail(f, "expected text");
+    out.assign(o.via.str.ptr, o.via.str.size);
+    return true;
+  }
+  bool get(const msgpack::object& o, const std::string& f, bool& out) {
+    if (o.type != msgpack::type::BOOLEAN) return fail(f, "expected boolean");
+    out = o.via.boolean;
+    return true;
+  }
+  bool get(const msgpack::object& o, const std::string& f, uint64_t& out) {
+    if (o.type != msgpack::type::POSITIVE_INTEGER) return fail(f, "expected unsigned integer");
+    out = o.via.u64;
+    return true;
+  }
+  bool get(const msgpack::object& o, const std::string& f, uint32_t& out) {
+    uint64_t v = 0;
+    if (!get(o, f, v)) return false;
+    if (v > UINT32_MAX) return fail(f, "integer out of range");
+    out = static_cast<uint32_t>(v);
+    return true;
+  }
+  bool get(const msgpack::object& o, const std::string& f, Date& out) {
+    int64_t v = 0;
+    if (o.type == msgpack::type::POSITIVE_INTEGER) {
+      if (o.via.u64 > INT32_MAX) return fail(f, "date out of range");
+      v = static_cast<int64_t>(o.via.u64);
+    } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+      if (o.via.i64 < INT32_MIN) return fail(f, "date out of range");
+      v = o.via.i64;
+    } else {
+      return fail(f, "expected date (integer days)");
+    }
+    out = Date{static_cast<int32_t>(v)};
+    return true;
+  }
+  template <typename T>
+  bool get(const msgpack::object& o, const std::string& f, std::optional<T>& out) {
+    if (o.type == msgpack::type::NIL) {
+      out.reset();
+      return true;
+    }
+    T v{};
+    if (!get(o, f, v)) return false;
+    out = std::move(v);
+    return true;
+  }
+  template <typename T>
+  bool get(const msgpack::object& o, const std::string& f, std::vector<T>& out) {
+    if (o.type != msgpack::type::ARRAY) return fail(f, "expected array");
+    out.clear();
+    out.reserve(o.via.array.size);
+    for (uint32_t i = 0; i < o.via.array.size; ++i) {
+      T v{};
+      if (!get(o.via.array.ptr[i], f + "[" + std::to_string(i) + "]", v)) return false;
+      out.push_back(std::move(v));
+    }
+    return true;
+  }
+  template <typename E>
+    requires std::is_enum_v<E>
+  bool get(const msgpack::object& o, const std::string& f, E& out) {
+    uint64_t v = 0;
+    if (!get(o, f, v)) return false;
+    auto e = enum_from_index<E>(v);
+    if (!e) return fail(f, "unknown enumerator " + std::to_string(v));
+    out = *e;
+    return true;
+  }
+  template <typename T>
+    requires std::is_class_v<T>
+  bool get(const msgpack::object& o, const std::string& f, T& out) {
+    if (o.type != msgpack::type::ARRAY) return fail(f, "expected array");
+    if (o.via.array.size != field_count<T>()) return fail(f, "wrong number of fields");
+    StructWalker w{this, &o, f, 0, true};
+    T::visit(out, w);
+    return w.ok;
+  }
+
+  struct StructWalker {
+    Decoder* d;
+    const msgpack::object* arr;
+    std::string prefix;
+    uint32_t i;
+    bool ok;
+    template <typename T>
+    void operator()(const char* name, T& value) {
+      if (!ok) return;
+      const std::string f = prefix.empty() ? std::string(name) : prefix + "." + name;
+      ok = d->get(arr->via.array.ptr[i++], f, value);
+    }
+  };
+};
+
+
+inline msgpack::unpack_limit record_unpack_limit() {
+  return msgpack::unpack_limit(limits::msgpack_array_items_max, limits::msgpack_map_pairs_max,
+                               limits::msgpack_str_bytes_max, limits::msgpack_bin_bytes_max, 0,
+                               limits::msgpack_depth_max);
+}
+
+// Canonical encoding of one visitable struct.
+template <typename T>
+std::string encode_struct(const T& value) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  Encoder e{pk};
+  e.put(value);
+  return std::string(buf.data(), buf.size());
+}
+
+// Strict decoding of one visitable struct: limits, no trailing bytes, canonical form.
+template <typename T>
+Result<T> decode_struct(std::string_view bytes) {
+  msgpack::object_handle oh;
+  size_t offset = 0;
+  try {
+    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr,
+                         record_unpack_limit());
+  } catch (const std::exception& ex) {
+    return make_error(Errc::decode, std::string("malformed msgpack: ") + ex.what());
+  }
+  if (offset != bytes.size()) return make_error(Errc::decode, "trailing bytes");
+  Decoder d;
+  T value{};
+  if (!d.get(oh.get(), "", value)) return make_error(Errc::decode, d.error_message, d.error_field);
+  if (encode_struct(value) != bytes) return make_error(Errc::decode, "non-canonical encoding");
+  return value;
+}
+
+}  // namespace umupaka::msgpack_visit

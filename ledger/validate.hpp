@@ -1,0 +1,30 @@
+// Field validation of records. Every error names the offending field with its JSON path
+// ("traveller.surname", "document.number") so the API can point at it.
+#pragma once
+
+#include <string_view>
+
+#include "ledger/records.hpp"
+#include "ledger/result.hpp"
+
+namespace umupaka {
+
+// Site ids are slugs: lower-case letters, digits and '-', 1..id_bytes_max, starting with a letter.
+bool valid_site_id(std::string_view id);
+// Permit, alert and officer ids: letters, digits, '-', '_', '.', 1..id_bytes_max.
+bool valid_object_id(std::string_view id);
+// Rwanda's national ID number: exactly 16 digits.
+bool valid_national_id(std::string_view id);
+// Document numbers as printed in the MRZ: A-Z and 0-9, 1..document_number_bytes_max.
+bool valid_document_number(std::string_view number);
+// Well-formed UTF-8 without control characters.
+bool valid_text(std::string_view text, size_t bytes_max);
+
+Status validate_header(const RecordHeader& header);
+Status validate_body(const RecordBody& body);
+inline Status validate_record(const Record& r) {
+  RETURN_IF_ERROR(validate_header(r.header));
+  return validate_body(r.body);
+}
+
+}  // namespace umupaka

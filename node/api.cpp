@@ -1,0 +1,698 @@
+#include "node/api.hpp"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <botan/base64.h>
+#include <csignal>
+#include <future>
+#include <map>
+#include <mutex>
+#include <restinio/all.hpp>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "ledger/codec.hpp"
+#include "ledger/countries.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/record.hpp"
+#include "ledger/validate.hpp"
+#include "node/json_visit.hpp"
+
+namespace umupaka {
+namespace {
+
+using json = nlohmann::json;
+using router_t = restinio::router::express_router_t<>;
+using traits_t =
+    restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
+using req_t = restinio::request_handle_t;
+using params_t = restinio::router::route_params_t;
+
+// RESTinio drops connections whose body exceeds this; between api_body_bytes_max and this we can
+// still answer 413 with an explanation.
+constexpr uint64_t transport_body_bytes_max = 1024 * 1024;
+static_assert(limits::api_body_bytes_max < transport_body_bytes_max);
+
+int http_status_of(Errc c) {
+  switch (c) {
+    case Errc::invalid_field:
+    case Errc::mrz_format:
+    case Errc::mrz_check_digit:
+    case Errc::decode: return 422;
+    case Errc::bad_signature:
+    case Errc::chain_broken: return 422;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::limit_exceeded: return 413;
+    case Errc::unauthorized: return 401;
+    case Errc::forbidden: return 403;
+    case Errc::unavailable: return 503;
+    case Errc::disk_full: return 507;
+    default: return 500;
+  }
+}
+
+restinio::http_status_line_t status_line(int code) {
+  switch (code) {
+    case 200: return restinio::status_ok();
+    case 201: return restinio::status_created();
+    case 400: return restinio::status_bad_request();
+    case 401: return restinio::status_unauthorized();
+    case 403: return restinio::status_forbidden();
+    case 404: return restinio::status_not_found();
+    case 405: return restinio::status_method_not_allowed();
+    case 409: return restinio::status_conflict();
+    case 413: return restinio::status_payload_too_large();
+    case 422: return restinio::status_unprocessable_entity();
+    case 503: return restinio::status_service_unavailable();
+    case 507: return restinio::status_insufficient_storage();
+    default: return restinio::status_internal_server_error();
+  }
+}
+
+std::string base64(std::string_view bytes) {
+  return Botan::base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// Prometheus counters shared by the handlers.
+struct Metrics {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> responses_2xx{0}, responses_4xx{0}, responses_5xx{0};
+  std::atomic<uint64_t> records_recorded{0};
+  std::atomic<uint64_t> crossings_by_verdict[3] = {};
+  std::atomic<uint64_t> traveller_queries{0};
+  std::atomic<uint64_t> unauthorized{0};
+};
+
+}  // namespace
+
+struct ApiServer::Impl {
+  ApiDeps deps;
+  Metrics metrics;
+  int64_t started_ms = 0;
+
+  // Tokens, reloaded when DATA/tokens changes (umupaka-node token create appends to it).
+  std::mutex tokens_mu;
+  std::map<Hash, TokenEntry> tokens;
+  int64_t tokens_mtime_ns = -1;
+
+  std::mutex access_mu;
+  FILE* access_log = nullptr;
+
+  asio::io_context io;
+  std::unique_ptr<restinio::http_server_t<traits_t>> server;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+
+  explicit Impl(ApiDeps d) : deps(std::move(d)) {}
+
+  // --- responses ---
+  void respond(const req_t& req, int code, const json& body) {
+    (code < 300 ? metrics.responses_2xx : code < 500 ? metrics.responses_4xx
+                                                     : metrics.responses_5xx)++;
+    req->create_response(status_line(code))
+        .append_header(restinio::http_field::content_type, "application/json")
+        .set_body(body.dump())
+        .done();
+  }
+  void respond_error(const req_t& req, const Error& e) {
+    respond(req, http_status_of(e.code),
+            json{{"code", error_code_name(e.code)},
+                 {"message", e.message},
+                 {"field", e.field.empty() ? json(nullptr) : json(e.field)}});
+  }
+  void respond_error(const req_t& req, int code, const std::string& name, const std::string& msg,
+                     const std::string& field = {}) {
+    respond(req, code,
+            json{{"code", name},
+                 {"message", msg},
+                 {"field", field.empty() ? json(nullptr) : json(field)}});
+  }
+
+  // --- authentication ---
+  void reload_tokens_if_changed() {
+    struct stat st {};
+    const std::string path = deps.config.data_dir + "/tokens";
+    if (::stat(path.c_str(), &st) != 0) return;
+    const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec +
+                          static_cast<int64_t>(st.st_size);
+    if (mtime == tokens_mtime_ns) return;
+    auto loaded = load_tokens(deps.config.data_dir);
+    if (!loaded.ok()) {
+      spdlog::error("tokens: {}", loaded.error().message);
+      return;
+    }
+    tokens.clear();
+    for (auto& t : loaded.value()) tokens[t.token_hash] = t;
+    tokens_mtime_ns = mtime;
+  }
+
+  // The caller's token entry if it may act in one of `roles`; otherwise answers 401/403.
+  std::optional<TokenEntry> authorize(const req_t& req, std::initializer_list<Role> roles) {
+    const std::string auth{req->header().get_field_or(restinio::http_field::authorization, "")};
+    constexpr std::string_view bearer = "Bearer ";
+    if (auth.size() <= bearer.size() || auth.compare(0, bearer.size(), bearer) != 0) {
+      metrics.unauthorized++;
+      respond_error(req, 401, "unauthorized", "missing bearer token (Authorization: Bearer ...)");
+      return std::nullopt;
+    }
+    const Hash h = sha256(std::string_view(auth).substr(bearer.size()));
+    std::optional<TokenEntry> entry;
+    {
+      std::lock_guard lock(tokens_mu);
+      auto it = tokens.find(h);
+      if (it == tokens.end()) {
+        reload_tokens_if_changed();
+        it = tokens.find(h);
+      }
+      if (it != tokens.end()) entry = it->second;
+    }
+    if (!entry) {
+      metrics.unauthorized++;
+      respond_error(req, 401, "unauthorized", "unknown token");
+      return std::nullopt;
+    }
+    for (Role r : roles)
+      if (entry->role == r) return entry;
+    std::string allowed;
+    for (Role r : roles) allowed += (allowed.empty() ? "" : ", ") + std::string(enum_name(r));
+    respond_error(req, 403, "forbidden",
+                  "role " + std::string(enum_name(entry->role)) + " may not do this; allowed: " +
+                      allowed);
+    return std::nullopt;
+  }
+
+  void log_access(const TokenEntry& who, const std::string& what, const std::string& subject) {
+    std::lock_guard lock(access_mu);
+    if (access_log == nullptr) return;
+    const json line{{"time", format_iso_instant_ms(deps.clock())},
+                    {"subject", who.subject},
+                    {"role", enum_name(who.role)},
+                    {"read", what},
+                    {"person", subject}};
+    std::fputs((line.dump() + "\n").c_str(), access_log);
+    std::fflush(access_log);
+  }
+
+  // --- body parsing ---
+  std::optional<json> parse_body(const req_t& req, bool allow_empty = false) {
+    const std::string& body = req->body();
+    if (body.size() > limits::api_body_bytes_max) {
+      respond_error(req, 413, "limit_exceeded",
+                    "request body of " + std::to_string(body.size()) + " bytes exceeds " +
+                        std::to_string(limits::api_body_bytes_max));
+      return std::nullopt;
+    }
+    if (body.empty() && allow_empty) return json::object();
+    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      respond_error(req, 400, "malformed_json", "the request body is not valid JSON");
+      return std::nullopt;
+    }
+    return j;
+  }
+
+  template <typename T>
+  std::optional<T> read_request(const req_t& req, bool allow_empty = false) {
+    auto j = parse_body(req, allow_empty);
+    if (!j) return std::nullopt;
+    auto r = json_visit::from_json<T>(*j);
+    if (!r.ok()) {
+      respond_error(req, r.error());
+      return std::nullopt;
+    }
+    return std::move(r).value();
+  }
+
+  // --- writes ---
+  json recorded_json(const Recorded& r) {
+    json j{{"origin", r.ref.origin},
+           {"seq", r.ref.seq},
+           {"hash", to_hex(r.hash)},
+           {"type", record_type_name(r.type)},
+           {"state", "accepted"},
+           {"time", format_iso_instant_ms(r.hlc.physical_ms())}};
+    if (!r.object_id.empty()) j["id"] = r.object_id;
+    if (r.checks) {
+      j["verdict"] = enum_name(r.checks->verdict);
+      j["findings"] = json_visit::to_json(r.checks->findings);
+      j["decision"] = enum_name(*r.decision);
+      j["permit_id"] = r.crossing && r.crossing->permit_id ? json(*r.crossing->permit_id)
+                                                           : json(nullptr);
+      j["overstay_days"] = r.checks->overstay_days;
+      j["allowed_until"] = json_visit::to_json(r.checks->allowed_until);
+      j["traveller"] = json_visit::to_json(r.crossing->traveller);
+      j["document"] = json_visit::to_json(r.crossing->document);
+    }
+    return j;
+  }
+
+  void submit(const req_t& req, CommandBody body, const TokenEntry& who) {
+    Command cmd{std::move(body), who.subject};
+    const bool queued = deps.writer.submit(std::move(cmd), [this, req](Result<Recorded> r) {
+      if (!r.ok()) return respond_error(req, r.error());
+      metrics.records_recorded++;
+      if (r->checks) metrics.crossings_by_verdict[static_cast<int>(r->checks->verdict)]++;
+      respond(req, 201, recorded_json(*r));
+    });
+    if (!queued)
+      respond_error(req, 503, "unavailable",
+                    "the node's write queue is full or the node is stopping; retry shortly");
+  }
+
+  // --- reads ---
+  json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full) {
+    const auto sr = txn.record(origin, seq);
+    if (!sr) return nullptr;
+    auto rec = decode_record(sr->encoded);
+    if (!rec.ok()) return json{{"origin", origin}, {"seq", seq}, {"error", rec.error().message}};
+    const Record& r = rec.value();
+    json j{{"origin", r.header.origin.value},
+           {"seq", r.header.seq.value},
+           {"type", record_type_name(type_of(r.body))},
+           {"state", "accepted"},
+           {"time", format_iso_instant_ms(r.header.hlc.physical_ms())},
+           {"hash", to_hex(sr->hash)}};
+    j["body"] = std::visit([](const auto& b) { return json_visit::to_json(b); }, r.body);
+    if (full) {
+      j["network_id"] = r.header.network_id;
+      j["hlc"] = r.header.hlc.value;
+      j["prev_hash"] = to_hex(r.header.prev_hash);
+      j["signature"] = to_hex(sr->signature);
+      j["encoded"] = base64(sr->encoded);
+      if (r.header.origin.value == deps.core.identity().site)
+        j["origin_public_key"] = to_hex(deps.core.public_key());
+    }
+    return j;
+  }
+
+  void get_record(const req_t& req, const params_t& params) {
+    auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor});
+    if (!who) return;
+    const std::string origin{params["origin"]};
+    const auto seq = restinio::cast_to<uint64_t>(params["seq"]);
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    json j = record_json(**txn, origin, seq, true);
+    if (j.is_null())
+      return respond_error(req, 404, "not_found",
+                           "no record " + origin + "/" + std::to_string(seq) + " at this node");
+    log_access(*who, "record " + origin + "/" + std::to_string(seq), "");
+    respond(req, 200, j);
+  }
+
+  void get_traveller(const req_t& req, const params_t& params) {
+    auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor});
+    if (!who) return;
+    const std::string country{normalize_state_code(params["country"])};
+    const std::string number{params["number"]};
+    if (!is_known_state_code(country))
+      return respond_error(req, 422, "invalid_field", "unknown state code " + country, "country");
+    if (!valid_document_number(number))
+      return respond_error(req, 422, "invalid_field", "not a document number", "number");
+    metrics.traveller_queries++;
+    auto txn_r = deps.store.read();
+    if (!txn_r.ok()) return respond_error(req, txn_r.error());
+    const StoreTxn& txn = **txn_r;
+
+    const auto doc = txn.document(country, number);
+    std::vector<std::string> keys{document_key(country, number)};
+    if (doc && doc->national_id) keys.push_back(national_id_key(*doc->national_id));
+
+    std::set<RecordRef> refs;
+    bool truncated = false;
+    for (const auto& k : keys) {
+      auto found = txn.traveller_records(k, limits::traveller_records_max + 1);
+      if (found.size() > limits::traveller_records_max) truncated = true;
+      for (auto& r : found) refs.insert(std::move(r));
+    }
+    // Learn national IDs from the crossings themselves (a card crossing carries one).
+    std::vector<std::pair<uint64_t, json>> crossings, documents, other;
+    std::optional<Crossing> latest;
+    uint64_t latest_hlc = 0;
+    std::set<std::string> permit_ids, alert_ids;
+    for (const auto& ref : refs) {
+      const auto sr = txn.record(ref.origin, ref.seq);
+      if (!sr) continue;
+      auto rec = decode_record(sr->encoded);
+      if (!rec.ok()) continue;
+      json item = record_json(txn, ref.origin, ref.seq, false);
+      const uint64_t hlc = rec->header.hlc.value;
+      if (const auto* c = std::get_if<Crossing>(&rec->body)) {
+        if (hlc >= latest_hlc) {
+          latest = *c;
+          latest_hlc = hlc;
+        }
+        crossings.emplace_back(hlc, std::move(item));
+      } else if (const auto* p = std::get_if<Permit>(&rec->body)) {
+        permit_ids.insert(p->permit_id);
+      } else if (std::holds_alternative<PermitStatusChange>(rec->body)) {
+        // shown through the permit's view
+      } else if (std::holds_alternative<TravelDocumentIssued>(rec->body) ||
+                 std::holds_alternative<DocumentStatusChange>(rec->body)) {
+        documents.emplace_back(hlc, std::move(item));
+      } else {
+        other.emplace_back(hlc, std::move(item));
+      }
+    }
+    std::optional<std::string> nid = doc ? doc->national_id : std::nullopt;
+    if (!nid && latest && latest->national_id) nid = latest->national_id;
+    if (nid && std::find(keys.begin(), keys.end(), national_id_key(*nid)) == keys.end())
+      keys.push_back(national_id_key(*nid));
+    for (const auto& k : keys) {
+      for (auto& id : txn.permits_of(k)) permit_ids.insert(id);
+      for (auto& id : txn.alerts_of(k)) alert_ids.insert(id);
+    }
+    auto by_time = [](auto& v) {
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      json out = json::array();
+      for (auto& [t, j] : v) out.push_back(std::move(j));
+      return out;
+    };
+    json j;
+    j["document"] = {{"country", country},
+                     {"number", number},
+                     {"kind", doc && doc->kind ? json(enum_name(*doc->kind)) : json(nullptr)},
+                     {"status", doc && doc->status ? json(enum_name(*doc->status)) : json(nullptr)},
+                     {"expiry", doc ? json_visit::to_json(doc->expiry) : json(nullptr)},
+                     {"national_id", nid ? json(*nid) : json(nullptr)}};
+    j["traveller"] = latest ? json_visit::to_json(latest->traveller) : json(nullptr);
+    j["crossings"] = by_time(crossings);
+    j["documents"] = by_time(documents);
+    json permits = json::array();
+    for (const auto& id : permit_ids)
+      if (auto pv = txn.permit(id)) permits.push_back(json_visit::to_json(*pv));
+    j["permits"] = std::move(permits);
+    json alerts = json::array();
+    for (const auto& id : alert_ids)
+      if (auto av = txn.alert(id)) alerts.push_back(json_visit::to_json(*av));
+    j["alerts"] = std::move(alerts);
+
+    DocumentRef dref{doc && doc->kind ? *doc->kind : DocumentKind::passport, country, number,
+                     doc ? doc->expiry : std::nullopt};
+    const std::string pkey = presence_key(txn, dref, nid);
+    const auto presence = txn.presence(pkey);
+    j["presence"] = presence ? json_visit::to_json(*presence) : json(nullptr);
+    // Overstay as of today: the checks an exit would get now.
+    j["overstay"] = nullptr;
+    if (presence && presence->inside && latest) {
+      CheckRequest exit;
+      exit.direction = Direction::exit;
+      exit.post = deps.core.identity().site;
+      exit.traveller = latest->traveller;
+      exit.document = dref;
+      exit.national_id = nid;
+      exit.today = date_of_instant_ms(deps.clock());
+      const CheckResult cr = run_checks(exit, txn);
+      j["overstay"] = {{"allowed_until", json_visit::to_json(cr.allowed_until)},
+                       {"days", cr.overstay_days},
+                       {"as_of", format_iso_date(exit.today)}};
+    }
+    j["records_truncated"] = truncated;
+    log_access(*who, "traveller", document_key(country, number));
+    respond(req, 200, j);
+  }
+
+  void get_feeds(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    json feeds = json::array();
+    for (const auto& [origin, head] : (*txn)->heads())
+      feeds.push_back({{"origin", origin}, {"seq", head.seq}, {"hash", to_hex(head.hash)}});
+    respond(req, 200, json{{"feeds", feeds}});
+  }
+
+  json counts_json(const StoreTxn& txn) {
+    uint64_t records = 0;
+    for (const auto& [o, h] : txn.heads()) records += h.seq;
+    const Tables& t = txn.tables();
+    return json{{"records", records},
+                {"feeds", txn.count_of(t.heads)},
+                {"documents", txn.count_of(t.documents)},
+                {"permits", txn.count_of(t.permits)},
+                {"alerts", txn.count_of(t.alerts)},
+                {"present", txn.count_of(t.presence)}};
+  }
+
+  void get_status(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const auto ws = deps.writer.stats();
+    const NodeIdentity& id = deps.core.identity();
+    respond(req, 200,
+            json{{"node", id.site},
+                 {"site", id.site},
+                 {"kind", enum_name(id.kind)},
+                 {"network_id", id.network_id},
+                 {"public_keys",
+                  {{"signing", to_hex(deps.core.public_key())},
+                   {"transport", deps.transport_public_key}}},
+                 {"counts", counts_json(**txn)},
+                 {"writer",
+                  {{"batches", ws.batches},
+                   {"records", ws.records},
+                   {"rejected", ws.rejected},
+                   {"commit_failures", ws.commit_failures},
+                   {"batch_records_max", ws.batch_records_max},
+                   {"queue_depth", ws.queue_depth},
+                   {"queue_full", ws.queue_full}}},
+                 {"store",
+                  {{"map_bytes", deps.store.env().map_bytes()},
+                   {"map_grows", deps.store.map_grows()},
+                   {"stale_readers_cleared", deps.store.env().stale_readers_cleared()}}},
+                 {"started_at", format_iso_instant_ms(started_ms)},
+                 {"version", "0.1.0"}});
+  }
+
+  void get_metrics(const req_t& req) {
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const json counts = counts_json(**txn);
+    const auto ws = deps.writer.stats();
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, uint64_t v,
+                      const std::string& labels = {}) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+      out += std::string(name) + labels + " " + std::to_string(v) + "\n";
+    };
+    metric("umupaka_records_stored", "gauge", "Records held in all feeds.",
+           counts["records"].get<uint64_t>());
+    metric("umupaka_records_recorded_total", "counter", "Records recorded through this API.",
+           metrics.records_recorded);
+    out += "# HELP umupaka_crossings_total Crossings recorded, by the checks' verdict.\n"
+           "# TYPE umupaka_crossings_total counter\n";
+    for (int v = 0; v < 3; ++v)
+      out += "umupaka_crossings_total{verdict=\"" +
+             std::string(enum_name(static_cast<Verdict>(v))) + "\"} " +
+             std::to_string(metrics.crossings_by_verdict[v].load()) + "\n";
+    metric("umupaka_http_requests_total", "counter", "HTTP requests received.", metrics.requests);
+    out += "# HELP umupaka_http_responses_total HTTP responses by class.\n"
+           "# TYPE umupaka_http_responses_total counter\n";
+    out += "umupaka_http_responses_total{class=\"2xx\"} " +
+           std::to_string(metrics.responses_2xx.load()) + "\n";
+    out += "umupaka_http_responses_total{class=\"4xx\"} " +
+           std::to_string(metrics.responses_4xx.load()) + "\n";
+    out += "umupaka_http_responses_total{class=\"5xx\"} " +
+           std::to_string(metrics.responses_5xx.load()) + "\n";
+    metric("umupaka_unauthorized_total", "counter", "Requests with a missing or unknown token.",
+           metrics.unauthorized);
+    metric("umupaka_traveller_queries_total", "counter", "Traveller lookups.",
+           metrics.traveller_queries);
+    metric("umupaka_write_batches_total", "counter", "Group commits.", ws.batches);
+    metric("umupaka_write_rejected_total", "counter", "Commands refused (bad input, conflict).",
+           ws.rejected);
+    metric("umupaka_write_commit_failures_total", "counter", "Failed commits (e.g. disk full).",
+           ws.commit_failures);
+    metric("umupaka_write_queue_depth", "gauge", "Commands waiting for the writer.",
+           ws.queue_depth);
+    metric("umupaka_write_queue_full_total", "counter", "Commands refused with 503: queue full.",
+           ws.queue_full);
+    metric("umupaka_write_batch_records_max", "gauge", "Largest group commit so far.",
+           ws.batch_records_max);
+    metric("umupaka_store_map_bytes", "gauge", "LMDB map size.", deps.store.env().map_bytes());
+    req->create_response(restinio::status_ok())
+        .append_header(restinio::http_field::content_type, "text/plain; version=0.0.4")
+        .set_body(out)
+        .done();
+  }
+
+  std::unique_ptr<router_t> make_router() {
+    auto r = std::make_unique<router_t>();
+    auto counted = [this](auto fn) {
+      return [this, fn](req_t req, params_t params) {
+        metrics.requests++;
+        fn(req, params);
+        return restinio::request_accepted();
+      };
+    };
+    r->http_get("/healthz", counted([this](const req_t& req, const params_t&) {
+      respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
+    }));
+    r->http_get("/metrics", counted([this](const req_t& req, const params_t&) { get_metrics(req); }));
+    r->http_get("/v1/status", counted([this](const req_t& req, const params_t&) { get_status(req); }));
+    r->http_get("/v1/feeds", counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+    r->http_get(R"(/v1/records/:origin/:seq(\d{1,19}))",
+                counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
+    r->http_get("/v1/travellers/:country/:number",
+                counted([this](const req_t& req, const params_t& p) { get_traveller(req, p); }));
+
+    r->http_post("/v1/checks", counted([this](const req_t& req, const params_t&) {
+      auto who = authorize(req, {Role::officer, Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<CrossingRequest>(req);
+      if (!body) return;
+      auto txn = deps.store.read();
+      if (!txn.ok()) return respond_error(req, txn.error());
+      auto result = deps.core.check(*body, **txn, deps.clock());
+      if (!result.ok()) return respond_error(req, result.error());
+      respond(req, 200,
+              json{{"verdict", enum_name(result->verdict)},
+                   {"findings", json_visit::to_json(result->findings)},
+                   {"permit_id", json_visit::to_json(result->permit_id)},
+                   {"overstay_days", result->overstay_days},
+                   {"allowed_until", json_visit::to_json(result->allowed_until)}});
+    }));
+    r->http_post("/v1/crossings", counted([this](const req_t& req, const params_t&) {
+      auto who = authorize(req, {Role::officer, Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<CrossingRequest>(req);
+      if (body) submit(req, std::move(*body), *who);
+    }));
+    r->http_post("/v1/permits", counted([this](const req_t& req, const params_t&) {
+      auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<PermitRequest>(req);
+      if (body) submit(req, std::move(*body), *who);
+    }));
+    r->http_post("/v1/permits/:id/status", counted([this](const req_t& req, const params_t& p) {
+      auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<PermitStatusRequest>(req);
+      if (!body) return;
+      body->permit_id = std::string(p["id"]);
+      submit(req, std::move(*body), *who);
+    }));
+    r->http_post("/v1/travel-documents", counted([this](const req_t& req, const params_t&) {
+      auto who = authorize(req, {Role::consular, Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<TravelDocumentRequest>(req);
+      if (body) submit(req, std::move(*body), *who);
+    }));
+    r->http_post("/v1/travel-documents/:country/:number/status",
+                 counted([this](const req_t& req, const params_t& p) {
+                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<DocumentStatusRequest>(req);
+                   if (!body) return;
+                   body->country = std::string(normalize_state_code(p["country"]));
+                   body->number = std::string(p["number"]);
+                   submit(req, std::move(*body), *who);
+                 }));
+    r->http_post("/v1/alerts", counted([this](const req_t& req, const params_t&) {
+      auto who = authorize(req, {Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<AlertRequest>(req);
+      if (body) submit(req, std::move(*body), *who);
+    }));
+    r->http_delete("/v1/alerts/:id", counted([this](const req_t& req, const params_t& p) {
+      auto who = authorize(req, {Role::hq_admin});
+      if (!who) return;
+      auto body = read_request<AlertLiftRequest>(req, /*allow_empty=*/true);
+      if (!body) return;
+      body->alert_id = std::string(p["id"]);
+      submit(req, std::move(*body), *who);
+    }));
+    r->non_matched_request_handler([this](req_t req) {
+      metrics.requests++;
+      respond_error(req, 404, "not_found",
+                    "no such API path: " + std::string(req->header().method().c_str()) + " " +
+                        std::string(req->header().path()));
+      return restinio::request_accepted();
+    });
+    return r;
+  }
+};
+
+ApiServer::ApiServer(ApiDeps deps) : impl_(std::make_unique<Impl>(std::move(deps))) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+Status ApiServer::start(const std::string& address, uint16_t port, unsigned threads) {
+  Impl& m = *impl_;
+  m.started_ms = m.deps.clock();
+  {
+    std::lock_guard lock(m.tokens_mu);
+    m.reload_tokens_if_changed();
+  }
+  m.access_log = std::fopen((m.deps.config.data_dir + "/access.log").c_str(), "a");
+  if (m.access_log == nullptr) return make_error(Errc::io, "cannot open access.log");
+
+  m.server = std::make_unique<restinio::http_server_t<traits_t>>(
+      restinio::external_io_context(m.io),
+      restinio::server_settings_t<traits_t>{}
+          .address(address)
+          .port(port)
+          .request_handler(m.make_router())
+          .max_pipelined_requests(32)
+          .incoming_http_msg_limits(
+              restinio::incoming_http_msg_limits_t{}.max_body_size(transport_body_bytes_max))
+          .read_next_http_message_timelimit(std::chrono::seconds(60))
+          .handle_request_timeout(std::chrono::seconds(30)));
+  std::promise<std::string> opened;
+  m.server->open_async([&] { opened.set_value(""); },
+                       [&](std::exception_ptr ex) {
+                         try {
+                           std::rethrow_exception(ex);
+                         } catch (const std::exception& e) {
+                           opened.set_value(e.what());
+                         }
+                       });
+  for (unsigned i = 0; i < std::max(1u, threads); ++i)
+    m.threads.emplace_back([&m] { m.io.run(); });
+  const std::string err = opened.get_future().get();
+  if (!err.empty()) {
+    stop();
+    return make_error(Errc::io, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                                    err);
+  }
+  return {};
+}
+
+int ApiServer::wait_for_shutdown_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+void ApiServer::close_acceptor() {
+  Impl& m = *impl_;
+  if (!m.server || m.threads.empty()) return;
+  std::promise<void> closed;
+  m.server->close_async([&] { closed.set_value(); },
+                        [&](std::exception_ptr) { closed.set_value(); });
+  closed.get_future().wait_for(std::chrono::seconds(5));
+  m.server.reset();
+}
+
+void ApiServer::stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  close_acceptor();
+  m.io.stop();
+  for (auto& t : m.threads)
+    if (t.joinable()) t.join();
+  m.threads.clear();
+  if (m.access_log != nullptr) std::fclose(m.access_log);
+  m.access_log = nullptr;
+}
+
+}  // namespace umupaka

@@ -1,0 +1,233 @@
+#include "node/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "ledger/date.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/validate.hpp"
+
+namespace umupaka {
+namespace {
+
+Error io_error(const std::string& what) {
+  return make_error(Errc::io, what + ": " + std::strerror(errno));
+}
+
+Status make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return io_error("mkdir " + path);
+  return {};
+}
+
+Status fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return io_error("open " + path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return io_error("fsync " + path);
+  return {};
+}
+
+std::string dir_of(const std::string& path) {
+  const auto p = path.rfind('/');
+  return p == std::string::npos ? "." : path.substr(0, p);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return io_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (fd < 0) return io_error("open " + tmp);
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return io_error("write " + tmp);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return io_error("fsync " + tmp);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename " + tmp);
+  return fsync_path(dir_of(path), O_RDONLY | O_DIRECTORY);
+}
+
+Status parse_listen(const std::string& text, std::string& address, uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return make_error(Errc::invalid_field, "expected ADDRESS:PORT, got '" + text + "'", "api");
+  const std::string p = text.substr(colon + 1);
+  unsigned long v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9')
+      return make_error(Errc::invalid_field, "port must be a number in '" + text + "'", "api");
+    v = v * 10 + static_cast<unsigned long>(c - '0');
+    if (v > 65535) return make_error(Errc::invalid_field, "port out of range", "api");
+  }
+  address = text.substr(0, colon);
+  port = static_cast<uint16_t>(v);
+  return {};
+}
+
+Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string& site,
+                                 SiteKind kind, const std::string& network_id,
+                                 const std::string& api) {
+  if (!valid_site_id(site))
+    return make_error(Errc::invalid_field,
+                      "site must be a slug of lower-case letters, digits and '-'", "site");
+  NodeConfig c;
+  if (!api.empty()) RETURN_IF_ERROR(parse_listen(api, c.api_address, c.api_port));
+  struct stat st {};
+  if (::stat((data_dir + "/node.toml").c_str(), &st) == 0)
+    return make_error(Errc::conflict, data_dir + " already holds a node (node.toml exists)");
+  RETURN_IF_ERROR(make_dir(data_dir));
+  RETURN_IF_ERROR(make_dir(data_dir + "/keys"));
+
+  c.data_dir = data_dir;
+  c.site = site;
+  c.kind = kind;
+  if (network_id.empty()) {
+    uint8_t id[8];
+    os_random_bytes(id, sizeof id);
+    c.network_id = "net-" + to_hex(id, sizeof id);
+  } else {
+    if (!valid_object_id(network_id))
+      return make_error(Errc::invalid_field, "network id must be letters, digits, '-', '_', '.'",
+                        "network");
+    c.network_id = network_id;
+  }
+
+  SecretSeed seed{};
+  os_random_bytes(seed.data(), seed.size());
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/keys/signing.seed", to_hex(seed) + "\n", 0600));
+  char pub[41] = {}, sec[41] = {};
+  if (zmq_curve_keypair(pub, sec) != 0)
+    return make_error(Errc::io, "cannot generate a CURVE key pair (libzmq without CURVE?)");
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/keys/transport.key", std::string(sec) + "\n", 0600));
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/keys/transport.pub", std::string(pub) + "\n", 0644));
+
+  toml::table t{
+      {"node", toml::table{{"network_id", c.network_id},
+                           {"site", c.site},
+                           {"kind", std::string(enum_name(c.kind))}}},
+      {"api", toml::table{{"listen", c.api_address + ":" + std::to_string(c.api_port)}}},
+  };
+  std::ostringstream ss;
+  ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/node.toml", ss.str(), 0644));
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/tokens", "", 0600));
+  return c;
+}
+
+Result<NodeConfig> load_config(const std::string& data_dir) {
+  toml::table t;
+  try {
+    t = toml::parse_file(data_dir + "/node.toml");
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: " + std::string(e.description()), "node.toml");
+  }
+  NodeConfig c;
+  c.data_dir = data_dir;
+  c.network_id = t["node"]["network_id"].value_or(std::string{});
+  c.site = t["node"]["site"].value_or(std::string{});
+  const auto kind = enum_from_name<SiteKind>(t["node"]["kind"].value_or(std::string{}));
+  if (c.network_id.empty() || !valid_site_id(c.site) || !kind)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [node] needs network_id, site and kind", "node.toml");
+  c.kind = *kind;
+  const std::string listen = t["api"]["listen"].value_or(std::string("127.0.0.1:7400"));
+  RETURN_IF_ERROR(parse_listen(listen, c.api_address, c.api_port));
+  return c;
+}
+
+Result<SecretSeed> load_signing_seed(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::string text, read_file(data_dir + "/keys/signing.seed"));
+  SecretSeed seed{};
+  if (!from_hex(trim(text), seed.data(), seed.size()))
+    return make_error(Errc::invalid_field, "keys/signing.seed is not 64 hex digits", "signing.seed");
+  return seed;
+}
+
+Result<std::string> load_transport_public_key(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::string text, read_file(data_dir + "/keys/transport.pub"));
+  return trim(text);
+}
+
+Result<std::string> create_token(const std::string& data_dir, Role role,
+                                 const std::string& subject, int64_t now_ms) {
+  if (!valid_object_id(subject))
+    return make_error(Errc::invalid_field, "subject must be letters, digits, '-', '_', '.'",
+                      "subject");
+  ASSIGN_OR_RETURN(std::vector<TokenEntry> existing, load_tokens(data_dir));
+  if (existing.size() >= limits::tokens_max)
+    return make_error(Errc::limit_exceeded, "this node holds the maximum number of tokens");
+  uint8_t raw[24];
+  os_random_bytes(raw, sizeof raw);
+  const std::string token = "umk_" + to_hex(raw, sizeof raw);
+  const std::string line = to_hex(sha256(token)) + " " + std::string(enum_name(role)) + " " +
+                           subject + " " + format_iso_instant_ms(now_ms) + "\n";
+  const std::string path = data_dir + "/tokens";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+  if (fd < 0) return io_error("open " + path);
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size()) || rc != 0) return io_error("append " + path);
+  return token;
+}
+
+Result<std::vector<TokenEntry>> load_tokens(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::string text, read_file(data_dir + "/tokens"));
+  std::vector<TokenEntry> out;
+  std::istringstream in(text);
+  std::string line;
+  size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string hash_hex, role, subject, created;
+    ls >> hash_hex >> role >> subject >> created;
+    TokenEntry e;
+    const auto r = enum_from_name<Role>(role);
+    if (!from_hex(hash_hex, e.token_hash.data(), e.token_hash.size()) || !r || subject.empty())
+      return make_error(Errc::invalid_field,
+                        data_dir + "/tokens line " + std::to_string(line_no) + " is malformed",
+                        "tokens");
+    e.role = *r;
+    e.subject = subject;
+    e.created = created;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace umupaka

@@ -1,0 +1,159 @@
+// umupaka-node: the process that runs at every site.
+//
+//   umupaka-node init --data DIR --site ID --kind KIND [--network ID] [--api ADDR:PORT]
+//   umupaka-node token create --data DIR --role ROLE [--subject NAME]
+//   umupaka-node run --data DIR [--api 127.0.0.1:PORT] [--threads N]
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "ledger/records.hpp"
+#include "node/api.hpp"
+#include "node/config.hpp"
+#include "node/node_core.hpp"
+#include "node/writer.hpp"
+#include "storage/store.hpp"
+
+namespace {
+
+using namespace umupaka;
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "umupaka-node: %s%s%s\n", e.message.c_str(),
+               e.field.empty() ? "" : " (field: ", e.field.empty() ? "" : (e.field + ")").c_str());
+  return e.code == Errc::invalid_field || e.code == Errc::conflict ? 2 : 1;
+}
+
+int cmd_init(const std::string& data, const std::string& site, const std::string& kind_name,
+             const std::string& network, const std::string& api) {
+  const auto kind = enum_from_name<SiteKind>(kind_name);
+  if (!kind)
+    return fail(make_error(Errc::invalid_field,
+                           "kind must be one of: hq, border-post, airport, embassy", "kind"));
+  auto cfg = init_data_dir(data, site, *kind, network, api);
+  if (!cfg.ok()) return fail(cfg.error());
+  auto store = Store::open(data + "/store");
+  if (!store.ok()) return fail(store.error());
+  auto seed = load_signing_seed(data);
+  if (!seed.ok()) return fail(seed.error());
+  const SigningKey key = SigningKey::from_seed(*seed);
+  auto transport = load_transport_public_key(data);
+  std::printf("initialized %s: site %s (%s), network %s\nsigning key %s\ntransport key %s\n",
+              data.c_str(), cfg->site.c_str(), kind_name.c_str(), cfg->network_id.c_str(),
+              to_hex(key.public_key()).c_str(), transport.ok() ? transport->c_str() : "?");
+  return 0;
+}
+
+int cmd_token_create(const std::string& data, const std::string& role_name,
+                     std::string subject) {
+  const auto role = enum_from_name<Role>(role_name);
+  if (!role)
+    return fail(make_error(Errc::invalid_field,
+                           "role must be one of: officer, consular, hq-admin, auditor", "role"));
+  if (subject.empty()) {
+    uint8_t r[3];
+    os_random_bytes(r, sizeof r);
+    subject = role_name + "-" + to_hex(r, sizeof r);
+  }
+  auto token = create_token(data, *role, subject, wall_clock_ms());
+  if (!token.ok()) return fail(token.error());
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
+int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
+  // SIGINT/SIGTERM are taken by sigwait in this thread only: block them before any thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto cfg = load_config(data);
+  if (!cfg.ok()) return fail(cfg.error());
+  if (!api.empty()) {
+    auto s = parse_listen(api, cfg->api_address, cfg->api_port);
+    if (!s.ok()) return fail(s.error());
+  }
+  auto seed = load_signing_seed(data);
+  if (!seed.ok()) return fail(seed.error());
+  auto transport = load_transport_public_key(data);
+  if (!transport.ok()) return fail(transport.error());
+  auto store = Store::open(data + "/store");
+  if (!store.ok()) return fail(store.error());
+  if ((*store)->env().stale_readers_cleared() > 0)
+    spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
+
+  NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind},
+                SigningKey::from_seed(*seed));
+  {
+    auto txn = (*store)->read();
+    if (!txn.ok()) return fail(txn.error());
+    core.recover(**txn);
+  }
+  Writer writer(core, **store, wall_clock_ms);
+  ApiServer server(ApiDeps{*cfg, core, **store, writer, *transport, wall_clock_ms});
+  auto started = server.start(cfg->api_address, cfg->api_port, threads);
+  if (!started.ok()) {
+    writer.stop();
+    return fail(started.error());
+  }
+  spdlog::info("umupaka-node {} ({}) serving http://{}:{} (network {})", cfg->site,
+               enum_name(cfg->kind), cfg->api_address, cfg->api_port, cfg->network_id);
+  // A line for scripts that wait for readiness.
+  std::printf("ready http://%s:%u\n", cfg->api_address.c_str(), cfg->api_port);
+  std::fflush(stdout);
+  const int sig = ApiServer::wait_for_shutdown_signal();
+  spdlog::info("signal {}: stopping (finishing queued writes)", sig);
+  server.close_acceptor();
+  writer.stop();  // everything queued is executed, committed and answered
+  server.stop();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"umupaka-node: the border-management ledger node"};
+  app.require_subcommand(1);
+
+  std::string data, site, kind, network, api, role, subject;
+  unsigned threads = 2;
+
+  auto* init = app.add_subcommand("init", "create a node's keys and configuration");
+  init->add_option("--data", data, "data directory")->required();
+  init->add_option("--site", site, "site id (e.g. gatuna, kigali-airport, hq)")->required();
+  init->add_option("--kind", kind, "hq | border-post | airport | embassy")->required();
+  init->add_option("--network", network, "network id (default: a new standalone network)");
+  init->add_option("--api", api, "API listen address ADDR:PORT (default 127.0.0.1:7400)");
+
+  auto* token = app.add_subcommand("token", "manage bearer tokens");
+  token->require_subcommand(1);
+  auto* create = token->add_subcommand("create", "print a new bearer token on stdout");
+  create->add_option("--data", data, "data directory")->required();
+  create->add_option("--role", role, "officer | consular | hq-admin | auditor")->required();
+  create->add_option("--subject", subject, "who holds it (recorded as the officer)");
+
+  auto* run = app.add_subcommand("run", "serve the HTTP/JSON API");
+  run->add_option("--data", data, "data directory")->required();
+  run->add_option("--api", api, "listen address ADDR:PORT (default from node.toml)");
+  run->add_option("--threads", threads, "HTTP threads")->check(CLI::Range(1u, 64u));
+
+  CLI11_PARSE(app, argc, argv);
+  if (init->parsed()) return cmd_init(data, site, kind, network, api);
+  if (create->parsed()) return cmd_token_create(data, role, subject);
+  if (run->parsed()) return cmd_run(data, api, threads);
+  return 2;
+}

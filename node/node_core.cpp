@@ -1,0 +1,261 @@
+#include "node/node_core.hpp"
+
+#include "ledger/assert.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/countries.hpp"
+#include "ledger/mrz.hpp"
+#include "ledger/record.hpp"
+#include "ledger/validate.hpp"
+
+namespace umupaka {
+namespace {
+
+struct KindDefaults {
+  uint32_t valid_days;
+  uint32_t entries_allowed;
+  uint32_t stay_days_max;
+};
+
+// Defaults when a permit request leaves them out (docs/travel-rules.md).
+KindDefaults defaults_for(PermitKind kind) {
+  switch (kind) {
+    case PermitKind::visa_on_arrival: return {30, 1, 30};
+    case PermitKind::single_entry_visa: return {90, 1, 30};
+    case PermitKind::multiple_entry_visa: return {365, 0, 90};
+    case PermitKind::east_africa_tourist_visa: return {90, 0, 90};
+    case PermitKind::residence: return {730, 0, 0};
+    case PermitKind::work: return {730, 0, 0};
+  }
+  return {30, 1, 30};
+}
+
+DocumentKind document_kind_from_mrz(const mrz::Document& d) {
+  const char c = d.document_code.empty() ? 'P' : d.document_code[0];
+  switch (c) {
+    case 'P': return DocumentKind::passport;
+    case 'I':
+    case 'A':
+    case 'C': return DocumentKind::national_id_card;
+    default: return DocumentKind::other;
+  }
+}
+
+Sex sex_from_mrz(char c) {
+  if (c == 'F') return Sex::female;
+  if (c == 'M') return Sex::male;
+  return Sex::unspecified;
+}
+
+std::string generated_id(const std::string& site, uint64_t seq) {
+  return site + "-" + std::to_string(seq);
+}
+
+}  // namespace
+
+Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIdentity& identity,
+                                        Date today) {
+  CheckRequest req;
+  req.direction = r.direction;
+  req.post = r.post.value_or(identity.site);
+  req.mode = r.mode.value_or(identity.kind == SiteKind::airport ? TravelMode::air
+                                                                : TravelMode::road);
+  req.national_id = r.national_id;
+  req.permit_id = r.permit_id;
+  req.today = today;
+  if (r.mrz) {
+    if (r.traveller || r.document)
+      return make_error(Errc::invalid_field,
+                        "give either mrz or traveller and document, not both", "mrz");
+    ASSIGN_OR_RETURN(mrz::Document d, mrz::parse(*r.mrz, today));
+    if (d.format == mrz::Format::mrv_a || d.format == mrz::Format::mrv_b)
+      return make_error(Errc::invalid_field,
+                        "this MRZ is a visa's; read the travel document's MRZ for a crossing",
+                        "mrz");
+    req.traveller.surname = d.surname;
+    req.traveller.given_names = d.given_names;
+    req.traveller.nationality = std::string(normalize_state_code(d.nationality));
+    req.traveller.birth_date = d.birth_date;
+    req.traveller.sex = sex_from_mrz(d.sex);
+    req.document.kind = document_kind_from_mrz(d);
+    req.document.country = std::string(normalize_state_code(d.issuing_state));
+    req.document.number = d.document_number;
+    req.document.expiry = d.expiry_date;
+  } else {
+    if (!r.traveller)
+      return make_error(Errc::invalid_field, "traveller is required (or mrz)", "traveller");
+    if (!r.document)
+      return make_error(Errc::invalid_field, "document is required (or mrz)", "document");
+    req.traveller = *r.traveller;
+    req.document = *r.document;
+  }
+  return req;
+}
+
+NodeCore::NodeCore(NodeIdentity identity, SigningKey key)
+    : identity_(std::move(identity)), key_(std::move(key)) {
+  UMUPAKA_ASSERT(valid_site_id(identity_.site));
+  UMUPAKA_ASSERT(valid_object_id(identity_.network_id));
+}
+
+void NodeCore::recover(const StoreTxn& txn) {
+  const auto head = txn.head(identity_.site);
+  if (!head) return;
+  const auto sr = txn.record(identity_.site, head->seq);
+  UMUPAKA_ASSERT(sr.has_value());
+  auto rec = decode_record(sr->encoded);
+  UMUPAKA_ASSERT_MSG(rec.ok(), "own feed head does not decode");
+  clock_.observe(rec->header.hlc);
+}
+
+Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
+                                    int64_t now_ms) const {
+  ASSIGN_OR_RETURN(CheckRequest req,
+                   check_request_from(request, identity_, date_of_instant_ms(now_ms)));
+  return run_checks(req, views);
+}
+
+Result<Recorded> NodeCore::seal_and_store(RecordBody body, StoreTxn& txn, Hlc hlc,
+                                          const std::optional<FeedHead>& head) {
+  Record rec;
+  rec.header.network_id = identity_.network_id;
+  rec.header.origin = OriginId(identity_.site);
+  rec.header.seq = Seq(head ? head->seq + 1 : 1);
+  rec.header.prev_hash = head ? head->hash : zero_hash;
+  rec.header.hlc = hlc;
+  rec.body = std::move(body);
+  RETURN_IF_ERROR(validate_record(rec));
+  const SignedRecord sr = seal(rec, key_);
+  RETURN_IF_ERROR(txn.append(sr, rec.header));
+  const RecordRef ref{identity_.site, rec.header.seq.value};
+  apply_record(txn, rec, ref);
+  Recorded out;
+  out.ref = ref;
+  out.hash = sr.hash;
+  out.hlc = hlc;
+  out.type = type_of(rec.body);
+  if (const auto* c = std::get_if<Crossing>(&rec.body)) out.crossing = *c;
+  return out;
+}
+
+Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_t now_ms) {
+  const std::optional<FeedHead> head = txn.head(identity_.site);
+  const uint64_t seq = head ? head->seq + 1 : 1;
+  // The record's time is its HLC; the checks' "today" is the date of that time, so the record
+  // carries everything needed to re-derive its verdict.
+  const Hlc hlc = clock_.now(now_ms);
+  const Date today = date_of_instant_ms(hlc.physical_ms());
+  const std::string& officer = command.officer;
+
+  return std::visit(
+      [&](const auto& r) -> Result<Recorded> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, CrossingRequest>) {
+          ASSIGN_OR_RETURN(CheckRequest req, check_request_from(r, identity_, today));
+          CheckResult checks = run_checks(req, txn);
+          Crossing c;
+          c.direction = req.direction;
+          c.post = req.post;
+          c.mode = req.mode;
+          c.traveller = req.traveller;
+          c.document = req.document;
+          c.national_id = req.national_id;
+          c.permit_id = r.permit_id ? r.permit_id : checks.permit_id;
+          c.officer = officer;
+          c.verdict = checks.verdict;
+          c.findings = checks.findings;
+          c.decision = r.decision.value_or(default_decision(checks.verdict));
+          c.note = r.note.value_or("");
+          c.from_mrz = r.mrz.has_value();
+          ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(c), txn, hlc, head));
+          out.decision = out.crossing->decision;
+          out.checks = std::move(checks);
+          return out;
+        } else if constexpr (std::is_same_v<T, PermitRequest>) {
+          const KindDefaults d = defaults_for(r.kind);
+          Permit p;
+          p.permit_id = r.permit_id.value_or(generated_id(identity_.site, seq));
+          if (!valid_object_id(p.permit_id))
+            return make_error(Errc::invalid_field, "permit_id is not a valid id", "permit_id");
+          if (txn.permit(p.permit_id))
+            return make_error(Errc::conflict, "permit " + p.permit_id + " already exists",
+                              "permit_id");
+          p.kind = r.kind;
+          p.holder = r.holder;
+          p.document = r.document;
+          p.national_id = r.national_id;
+          p.valid_from = r.valid_from.value_or(today);
+          p.valid_until =
+              r.valid_until.value_or(Date{p.valid_from.days + static_cast<int32_t>(d.valid_days) - 1});
+          p.entries_allowed = r.entries_allowed.value_or(d.entries_allowed);
+          p.stay_days_max = r.stay_days_max.value_or(d.stay_days_max);
+          p.issuing_site = identity_.site;
+          p.officer = officer;
+          p.note = r.note.value_or("");
+          std::string id = p.permit_id;
+          ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(p), txn, hlc, head));
+          out.object_id = std::move(id);
+          return out;
+        } else if constexpr (std::is_same_v<T, PermitStatusRequest>) {
+          const auto view = txn.permit(r.permit_id);
+          if (!view)
+            return make_error(Errc::not_found, "no permit " + r.permit_id + " at this node",
+                              "permit_id");
+          if (view->state != PermitState::valid)
+            return make_error(Errc::conflict,
+                              "permit " + r.permit_id + " is already " +
+                                  std::string(enum_name(view->state)),
+                              "permit_id");
+          PermitStatusChange s{r.permit_id, r.action, r.valid_until, r.reason, officer};
+          ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(s), txn, hlc, head));
+          out.object_id = r.permit_id;
+          return out;
+        } else if constexpr (std::is_same_v<T, TravelDocumentRequest>) {
+          const auto view = txn.document(r.document.country, r.document.number);
+          if (view && view->issued_record)
+            return make_error(Errc::conflict,
+                              "document " + r.document.country + " " + r.document.number +
+                                  " was already issued",
+                              "document.number");
+          TravelDocumentIssued t{r.document, r.holder, r.national_id, r.issued_on.value_or(today),
+                                 identity_.site, officer};
+          return seal_and_store(std::move(t), txn, hlc, head);
+        } else if constexpr (std::is_same_v<T, DocumentStatusRequest>) {
+          DocumentStatusChange s{r.country, r.number, r.status, r.reason.value_or(""), officer};
+          return seal_and_store(std::move(s), txn, hlc, head);
+        } else if constexpr (std::is_same_v<T, AlertRequest>) {
+          Alert a;
+          a.alert_id = r.alert_id.value_or(generated_id(identity_.site, seq));
+          if (!valid_object_id(a.alert_id))
+            return make_error(Errc::invalid_field, "alert_id is not a valid id", "alert_id");
+          if (txn.alert(a.alert_id))
+            return make_error(Errc::conflict, "alert " + a.alert_id + " already exists",
+                              "alert_id");
+          a.subject = r.subject;
+          a.category = r.category;
+          a.action = r.action;
+          a.reason = r.reason.value_or("");
+          a.expires_on = r.expires_on;
+          a.officer = officer;
+          std::string id = a.alert_id;
+          ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(a), txn, hlc, head));
+          out.object_id = std::move(id);
+          return out;
+        } else {
+          static_assert(std::is_same_v<T, AlertLiftRequest>);
+          const auto view = txn.alert(r.alert_id);
+          if (!view)
+            return make_error(Errc::not_found, "no alert " + r.alert_id + " at this node",
+                              "alert_id");
+          if (view->lifted)
+            return make_error(Errc::conflict, "alert " + r.alert_id + " is already lifted",
+                              "alert_id");
+          AlertLift l{r.alert_id, r.reason.value_or(""), officer};
+          ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(l), txn, hlc, head));
+          out.object_id = r.alert_id;
+          return out;
+        }
+      },
+      command.body);
+}
+
+}  // namespace umupaka

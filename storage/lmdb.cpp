@@ -1,0 +1,160 @@
+#include "storage/lmdb.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "ledger/assert.hpp"
+#include "ledger/limits.hpp"
+
+namespace umupaka::lmdb {
+
+Error translate(int rc, std::string_view what) {
+  const std::string msg = std::string(what) + ": " + mdb_strerror(rc);
+  switch (rc) {
+    case MDB_MAP_FULL:
+      return make_error(Errc::map_full, msg);
+    case ENOSPC:
+    case EDQUOT:
+      return make_error(Errc::disk_full, msg);
+    case MDB_NOTFOUND:
+      return make_error(Errc::not_found, msg);
+    case MDB_KEYEXIST:
+      return make_error(Errc::conflict, msg);
+    default:
+      return make_error(Errc::storage, msg);
+  }
+}
+
+Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock)
+    : txn_(txn), read_only_(read_only), lock_(std::move(lock)) {}
+
+Txn::Txn(Txn&& o) noexcept
+    : txn_(std::exchange(o.txn_, nullptr)), read_only_(o.read_only_), lock_(std::move(o.lock_)) {}
+
+Txn::~Txn() { abort(); }
+
+void Txn::abort() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+  if (lock_.owns_lock()) lock_.unlock();
+}
+
+Status Txn::commit() {
+  UMUPAKA_ASSERT(txn_ != nullptr);
+  const int rc = mdb_txn_commit(txn_);  // frees the transaction whatever the outcome
+  txn_ = nullptr;
+  if (lock_.owns_lock()) lock_.unlock();
+  if (rc != 0) return translate(rc, "commit");
+  return {};
+}
+
+Result<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_view key) const {
+  MDB_val k = as_val(key), v{};
+  const int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
+  if (rc != 0) return translate(rc, "get");
+  return std::optional<std::string_view>{as_view(v)};
+}
+
+Status Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value) {
+  UMUPAKA_ASSERT(!read_only_);
+  MDB_val k = as_val(key), v = as_val(value);
+  const int rc = mdb_put(txn_, dbi, &k, &v, 0);
+  if (rc != 0) return translate(rc, "put");
+  return {};
+}
+
+Status Txn::insert(MDB_dbi dbi, std::string_view key, std::string_view value) {
+  UMUPAKA_ASSERT(!read_only_);
+  MDB_val k = as_val(key), v = as_val(value);
+  const int rc = mdb_put(txn_, dbi, &k, &v, MDB_NOOVERWRITE);
+  if (rc != 0) return translate(rc, "insert");
+  return {};
+}
+
+Status Txn::del(MDB_dbi dbi, std::string_view key) {
+  UMUPAKA_ASSERT(!read_only_);
+  MDB_val k = as_val(key);
+  const int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) return translate(rc, "del");
+  return {};
+}
+
+Result<size_t> Txn::count(MDB_dbi dbi) const {
+  MDB_stat st{};
+  const int rc = mdb_stat(txn_, dbi, &st);
+  if (rc != 0) return translate(rc, "stat");
+  return static_cast<size_t>(st.ms_entries);
+}
+
+Result<std::unique_ptr<Env>> Env::open(const std::string& dir, const EnvOptions& options) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error(Errc::io, "cannot create " + dir + ": " + std::strerror(errno));
+  std::unique_ptr<Env> env(new Env());
+  int rc = mdb_env_create(&env->env_);
+  if (rc != 0) return translate(rc, "env create");
+  env->map_bytes_ = options.map_bytes != 0 ? options.map_bytes : limits::map_bytes_initial;
+  rc = mdb_env_set_mapsize(env->env_, env->map_bytes_);
+  if (rc != 0) return translate(rc, "set map size");
+  rc = mdb_env_set_maxdbs(env->env_, options.tables_max != 0 ? options.tables_max
+                                                              : limits::lmdb_tables_max);
+  if (rc != 0) return translate(rc, "set max tables");
+  rc = mdb_env_set_maxreaders(env->env_, limits::lmdb_readers_max);
+  if (rc != 0) return translate(rc, "set max readers");
+  unsigned flags = MDB_NOTLS;
+  if (!options.sync) flags |= MDB_NOSYNC;
+  rc = mdb_env_open(env->env_, dir.c_str(), flags, 0600);
+  if (rc != 0) return translate(rc, "open " + dir);
+  // The file may be larger than our default (grown in an earlier run): adopt its size.
+  MDB_envinfo info{};
+  mdb_env_info(env->env_, &info);
+  env->map_bytes_ = info.me_mapsize;
+  mdb_reader_check(env->env_, &env->stale_readers_cleared_);
+  return env;
+}
+
+Env::~Env() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+Result<MDB_dbi> Env::open_table(const std::string& name) {
+  ASSIGN_OR_RETURN(Txn txn, begin_write());
+  MDB_dbi dbi = 0;
+  const int rc = mdb_dbi_open(txn.raw(), name.c_str(), MDB_CREATE, &dbi);
+  if (rc != 0) return translate(rc, "open table " + name);
+  RETURN_IF_ERROR(txn.commit());
+  return dbi;
+}
+
+Result<Txn> Env::begin_read() {
+  std::shared_lock lock(resize_mutex_);
+  MDB_txn* txn = nullptr;
+  const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return translate(rc, "begin read");
+  return Txn(txn, true, std::move(lock));
+}
+
+Result<Txn> Env::begin_write() {
+  std::shared_lock lock(resize_mutex_);
+  MDB_txn* txn = nullptr;
+  const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) return translate(rc, "begin write");
+  return Txn(txn, false, std::move(lock));
+}
+
+Status Env::grow() {
+  std::unique_lock lock(resize_mutex_);
+  if (map_bytes_ >= limits::map_bytes_max)
+    return make_error(Errc::disk_full, "the store reached its maximum map size");
+  const size_t next = std::min(map_bytes_ * 2, limits::map_bytes_max);
+  const int rc = mdb_env_set_mapsize(env_, next);
+  if (rc != 0) return translate(rc, "grow map");
+  map_bytes_ = next;
+  return {};
+}
+
+}  // namespace umupaka::lmdb

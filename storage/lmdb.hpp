@@ -1,0 +1,132 @@
+// A thin, owning wrapper over LMDB (lmdb.h): environment, transactions, named tables. LMDB error
+// codes are translated to Errc here and go no further. Threading: one write transaction at a time
+// (LMDB serializes writers); read transactions from any thread (the environment is opened with
+// MDB_NOTLS). Map growth needs no transaction active in the process, so every transaction holds
+// a shared lock on the environment and growth takes it exclusively.
+#pragma once
+
+#include <lmdb.h>
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "ledger/result.hpp"
+
+namespace umupaka::lmdb {
+
+Error translate(int rc, std::string_view what);
+
+class Env;
+
+class Txn {
+ public:
+  Txn(Txn&& o) noexcept;
+  Txn& operator=(Txn&&) = delete;
+  ~Txn();  // aborts if neither committed nor aborted
+
+  MDB_txn* raw() const { return txn_; }
+  bool read_only() const { return read_only_; }
+
+  // The value at `key`, or nullopt. The view is valid until the transaction ends.
+  Result<std::optional<std::string_view>> get(MDB_dbi dbi, std::string_view key) const;
+  Status put(MDB_dbi dbi, std::string_view key, std::string_view value);
+  // Fails with Errc::conflict if the key exists.
+  Status insert(MDB_dbi dbi, std::string_view key, std::string_view value);
+  Status del(MDB_dbi dbi, std::string_view key);
+  // Visits keys starting with `prefix` in key order until fn returns false or `limit` is reached.
+  template <typename Fn>
+  Status scan_prefix(MDB_dbi dbi, std::string_view prefix, size_t limit, Fn&& fn) const;
+  // Visits every entry in key order from `from` (inclusive).
+  template <typename Fn>
+  Status scan_from(MDB_dbi dbi, std::string_view from, Fn&& fn) const;
+  Result<size_t> count(MDB_dbi dbi) const;
+
+  // Commits (fsync before returning, unless the environment was opened without sync).
+  Status commit();
+  void abort();
+
+ private:
+  friend class Env;
+  Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock);
+  MDB_txn* txn_ = nullptr;
+  bool read_only_ = true;
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+struct EnvOptions {
+  size_t map_bytes = 0;  // 0: limits::map_bytes_initial
+  unsigned tables_max = 0;
+  bool sync = true;  // false only for benchmarks that say so
+};
+
+class Env {
+ public:
+  // Opens (creating) the environment in directory `dir` and clears stale reader slots left by
+  // killed processes.
+  static Result<std::unique_ptr<Env>> open(const std::string& dir, const EnvOptions& options);
+  ~Env();
+
+  Result<MDB_dbi> open_table(const std::string& name);
+  Result<Txn> begin_read();
+  Result<Txn> begin_write();
+  // Doubles the map up to limits::map_bytes_max. Call with no transaction of this thread open.
+  Status grow();
+  size_t map_bytes() const { return map_bytes_; }
+  int stale_readers_cleared() const { return stale_readers_cleared_; }
+  MDB_env* raw() const { return env_; }
+
+ private:
+  Env() = default;
+  MDB_env* env_ = nullptr;
+  size_t map_bytes_ = 0;
+  int stale_readers_cleared_ = 0;
+  mutable std::shared_mutex resize_mutex_;
+};
+
+inline MDB_val as_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view as_view(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+template <typename Fn>
+Status Txn::scan_prefix(MDB_dbi dbi, std::string_view prefix, size_t limit, Fn&& fn) const {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi, &cur);
+  if (rc != 0) return translate(rc, "cursor open");
+  MDB_val k = as_val(prefix), v{};
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  size_t n = 0;
+  while (rc == 0 && n < limit) {
+    const std::string_view key = as_view(k);
+    if (key.substr(0, prefix.size()) != prefix) break;
+    ++n;
+    if (!fn(key, as_view(v))) break;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return translate(rc, "cursor scan");
+  return {};
+}
+
+template <typename Fn>
+Status Txn::scan_from(MDB_dbi dbi, std::string_view from, Fn&& fn) const {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn_, dbi, &cur);
+  if (rc != 0) return translate(rc, "cursor open");
+  MDB_val k = as_val(from), v{};
+  rc = mdb_cursor_get(cur, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == 0) {
+    if (!fn(as_view(k), as_view(v))) break;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return translate(rc, "cursor scan");
+  return {};
+}
+
+}  // namespace umupaka::lmdb

@@ -1,0 +1,298 @@
+#include "storage/store.hpp"
+
+#include <cstring>
+
+#include "ledger/assert.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/msgpack_visit.hpp"
+
+namespace umupaka {
+namespace {
+
+using msgpack_visit::decode_struct;
+using msgpack_visit::encode_struct;
+
+void append_u64(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t read_u64(std::string_view s) {
+  UMUPAKA_ASSERT(s.size() >= 8);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string feed_key(std::string_view origin, uint64_t seq) {
+  std::string k(origin);
+  k.push_back('\0');
+  append_u64(k, seq);
+  return k;
+}
+
+std::string pair_key(std::string_view a, std::string_view b) {
+  std::string k(a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+std::string prefix_of(std::string_view a) {
+  std::string k(a);
+  k.push_back('\0');
+  return k;
+}
+
+std::string date_key(Date d) {
+  // Bias to unsigned so that key order is date order.
+  const uint32_t biased = static_cast<uint32_t>(d.days) ^ 0x80000000u;
+  std::string k;
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((biased >> (8 * i)) & 0xff));
+  return k;
+}
+
+template <typename T>
+std::optional<T> get_struct(const lmdb::Txn& txn, MDB_dbi dbi, std::string_view key) {
+  auto v = txn.get(dbi, key);
+  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
+  if (!v.value()) return std::nullopt;
+  auto decoded = decode_struct<T>(*v.value());
+  // Our own tables hold only what we wrote: a decode failure is corruption, not input.
+  UMUPAKA_ASSERT_MSG(decoded.ok(), "corrupt view entry");
+  return std::move(decoded).value();
+}
+
+std::vector<std::string> suffixes(const lmdb::Txn& txn, MDB_dbi dbi, std::string_view prefix,
+                                  size_t limit) {
+  std::vector<std::string> out;
+  const std::string p = prefix_of(prefix);
+  auto s = txn.scan_prefix(dbi, p, limit, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k.substr(p.size()));
+    return true;
+  });
+  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
+  return out;
+}
+
+}  // namespace
+
+std::string encode_stored_record(const SignedRecord& sr) {
+  std::string out;
+  out.reserve(sr.signature.size() + sr.hash.size() + sr.encoded.size());
+  out.append(reinterpret_cast<const char*>(sr.signature.data()), sr.signature.size());
+  out.append(reinterpret_cast<const char*>(sr.hash.data()), sr.hash.size());
+  out.append(sr.encoded);
+  return out;
+}
+
+std::optional<SignedRecord> decode_stored_record(std::string_view b) {
+  SignedRecord sr;
+  if (b.size() < sr.signature.size() + sr.hash.size()) return std::nullopt;
+  std::memcpy(sr.signature.data(), b.data(), sr.signature.size());
+  std::memcpy(sr.hash.data(), b.data() + sr.signature.size(), sr.hash.size());
+  sr.encoded.assign(b.substr(sr.signature.size() + sr.hash.size()));
+  return sr;
+}
+
+void StoreTxn::note(Status s) {
+  if (!s.ok() && !write_error_) write_error_ = s.error();
+}
+
+std::optional<FeedHead> StoreTxn::head(std::string_view origin) const {
+  auto v = txn_.get(t_.heads, origin);
+  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
+  if (!v.value()) return std::nullopt;
+  const std::string_view b = *v.value();
+  UMUPAKA_ASSERT(b.size() == 8 + 32);
+  FeedHead h;
+  h.seq = read_u64(b);
+  std::memcpy(h.hash.data(), b.data() + 8, 32);
+  return h;
+}
+
+std::vector<std::pair<std::string, FeedHead>> StoreTxn::heads() const {
+  std::vector<std::pair<std::string, FeedHead>> out;
+  auto s = txn_.scan_from(t_.heads, "", [&](std::string_view k, std::string_view b) {
+    UMUPAKA_ASSERT(b.size() == 8 + 32);
+    FeedHead h;
+    h.seq = read_u64(b);
+    std::memcpy(h.hash.data(), b.data() + 8, 32);
+    out.emplace_back(std::string(k), h);
+    return true;
+  });
+  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
+  return out;
+}
+
+std::optional<SignedRecord> StoreTxn::record(std::string_view origin, uint64_t seq) const {
+  auto v = txn_.get(t_.feeds, feed_key(origin, seq));
+  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
+  if (!v.value()) return std::nullopt;
+  auto sr = decode_stored_record(*v.value());
+  UMUPAKA_ASSERT_MSG(sr.has_value(), "corrupt feed entry");
+  return sr;
+}
+
+Status StoreTxn::append(const SignedRecord& sr, const RecordHeader& header) {
+  const auto h = head(header.origin.value);
+  const uint64_t head_seq = h ? h->seq : 0;
+  const Hash head_hash = h ? h->hash : zero_hash;
+  if (header.seq.value != head_seq + 1 || header.prev_hash != head_hash)
+    return make_error(Errc::chain_broken, "record does not continue the feed of " +
+                                              header.origin.value + " at seq " +
+                                              std::to_string(head_seq));
+  RETURN_IF_ERROR(
+      txn_.insert(t_.feeds, feed_key(header.origin.value, header.seq.value), encode_stored_record(sr)));
+  std::string hv;
+  append_u64(hv, header.seq.value);
+  hv.append(reinterpret_cast<const char*>(sr.hash.data()), sr.hash.size());
+  return txn_.put(t_.heads, header.origin.value, hv);
+}
+
+std::vector<RecordRef> StoreTxn::traveller_records(std::string_view person_key,
+                                                   size_t limit) const {
+  std::vector<RecordRef> out;
+  const std::string p = prefix_of(person_key);
+  auto s = txn_.scan_prefix(t_.traveller_index, p, limit, [&](std::string_view k, std::string_view) {
+    const std::string_view rest = k.substr(p.size());
+    const size_t z = rest.find('\0');
+    UMUPAKA_ASSERT(z != std::string_view::npos && rest.size() == z + 1 + 8);
+    out.push_back(RecordRef{std::string(rest.substr(0, z)), read_u64(rest.substr(z + 1))});
+    return true;
+  });
+  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
+  return out;
+}
+
+std::optional<std::string> StoreTxn::meta(std::string_view name) const {
+  auto v = txn_.get(t_.meta, name);
+  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
+  if (!v.value()) return std::nullopt;
+  return std::string(*v.value());
+}
+
+void StoreTxn::put_meta(std::string_view name, std::string_view value) {
+  note(txn_.put(t_.meta, name, value));
+}
+
+size_t StoreTxn::count_of(MDB_dbi table) const {
+  auto n = txn_.count(table);
+  return n.ok() ? n.value() : 0;
+}
+
+std::optional<DocumentView> StoreTxn::document(std::string_view country,
+                                               std::string_view number) const {
+  return get_struct<DocumentView>(txn_, t_.documents, pair_key(country, number));
+}
+std::optional<PermitView> StoreTxn::permit(std::string_view permit_id) const {
+  return get_struct<PermitView>(txn_, t_.permits, permit_id);
+}
+std::vector<std::string> StoreTxn::permits_of(std::string_view person_key) const {
+  return suffixes(txn_, t_.permit_index, person_key, limits::permits_per_holder_max);
+}
+std::optional<AlertView> StoreTxn::alert(std::string_view alert_id) const {
+  return get_struct<AlertView>(txn_, t_.alerts, alert_id);
+}
+std::vector<std::string> StoreTxn::alerts_of(std::string_view person_key) const {
+  return suffixes(txn_, t_.alert_index, person_key, limits::alert_candidates_per_birth_date_max);
+}
+std::vector<std::string> StoreTxn::name_alerts_born(Date birth_date) const {
+  return suffixes(txn_, t_.name_alerts, date_key(birth_date),
+                  limits::alert_candidates_per_birth_date_max);
+}
+std::optional<PresenceView> StoreTxn::presence(std::string_view person_key) const {
+  return get_struct<PresenceView>(txn_, t_.presence, person_key);
+}
+
+void StoreTxn::put_document(const DocumentView& v) {
+  note(txn_.put(t_.documents, pair_key(v.country, v.number), encode_struct(v)));
+}
+void StoreTxn::put_permit(const PermitView& v) {
+  note(txn_.put(t_.permits, v.permit.permit_id, encode_struct(v)));
+}
+void StoreTxn::index_permit(std::string_view person_key, std::string_view permit_id) {
+  note(txn_.put(t_.permit_index, pair_key(person_key, permit_id), ""));
+}
+void StoreTxn::put_alert(const AlertView& v) {
+  note(txn_.put(t_.alerts, v.alert.alert_id, encode_struct(v)));
+}
+void StoreTxn::index_alert(std::string_view person_key, std::string_view alert_id) {
+  note(txn_.put(t_.alert_index, pair_key(person_key, alert_id), ""));
+}
+void StoreTxn::index_name_alert(Date birth_date, std::string_view alert_id) {
+  note(txn_.put(t_.name_alerts, pair_key(date_key(birth_date), alert_id), ""));
+}
+void StoreTxn::put_presence(std::string_view person_key, const PresenceView& v) {
+  note(txn_.put(t_.presence, person_key, encode_struct(v)));
+}
+void StoreTxn::index_traveller_record(std::string_view person_key, const RecordRef& ref) {
+  std::string k = prefix_of(person_key);
+  k.append(ref.origin);
+  k.push_back('\0');
+  append_u64(k, ref.seq);
+  note(txn_.put(t_.traveller_index, k, ""));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
+                                           const lmdb::EnvOptions& options) {
+  std::unique_ptr<Store> s(new Store());
+  ASSIGN_OR_RETURN(s->env_, lmdb::Env::open(dir, options));
+  struct Named {
+    MDB_dbi* dbi;
+    const char* name;
+  };
+  Tables& t = s->tables_;
+  const Named tables[] = {{&t.feeds, "feeds"},
+                          {&t.heads, "heads"},
+                          {&t.meta, "meta"},
+                          {&t.documents, "documents"},
+                          {&t.permits, "permits"},
+                          {&t.permit_index, "permit_index"},
+                          {&t.alerts, "alerts"},
+                          {&t.alert_index, "alert_index"},
+                          {&t.name_alerts, "name_alerts"},
+                          {&t.presence, "presence"},
+                          {&t.traveller_index, "traveller_index"}};
+  for (const Named& n : tables) {
+    // Opening a table writes only when it is new; a full disk at first start shows up here.
+    for (;;) {
+      auto dbi = s->env_->open_table(n.name);
+      if (dbi.ok()) {
+        *n.dbi = dbi.value();
+        break;
+      }
+      if (dbi.error().code != Errc::map_full || !s->env_->grow().ok()) return dbi.error();
+    }
+  }
+  return s;
+}
+
+Result<std::unique_ptr<StoreTxn>> Store::read() const {
+  ASSIGN_OR_RETURN(lmdb::Txn txn, env_->begin_read());
+  return std::make_unique<StoreTxn>(std::move(txn), tables_);
+}
+
+Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
+  for (;;) {
+    Status outcome;
+    {
+      ASSIGN_OR_RETURN(lmdb::Txn raw, env_->begin_write());
+      StoreTxn txn(std::move(raw), tables_);
+      outcome = fn(txn);
+      if (outcome.ok() && txn.write_error()) outcome = *txn.write_error();
+      if (outcome.ok()) outcome = txn.txn().commit();
+      // txn aborts on scope exit if not committed
+    }
+    if (outcome.ok()) return outcome;
+    // A full map (from a put or the commit) grows and retries; a full disk (ENOSPC) gives up with
+    // nothing written.
+    if (outcome.error().code == Errc::map_full) {
+      RETURN_IF_ERROR(env_->grow());
+      ++map_grows_;
+      continue;
+    }
+    return outcome;
+  }
+}
+
+}  // namespace umupaka

@@ -1,0 +1,120 @@
+// The node's durable state in one LMDB environment: feeds (every record by origin and seq), feed
+// heads, metadata, and the views (views.hpp) with their indexes.
+//
+// Tables (keys are byte strings; integers big-endian so that key order is numeric order):
+//   feeds            origin '\0' seq:u64           -> signature(64) hash(32) encoded
+//   heads            origin                        -> seq:u64 hash(32)
+//   meta             name                          -> bytes
+//   documents        country '\0' number           -> DocumentView
+//   permits          permit_id                     -> PermitView
+//   permit_index     person_key '\0' permit_id     -> ""
+//   alerts           alert_id                      -> AlertView
+//   alert_index      person_key '\0' alert_id      -> ""
+//   name_alerts      birth_date:i32+2^31 '\0' id   -> ""
+//   presence         person_key                    -> PresenceView
+//   traveller_index  person_key '\0' origin '\0' seq:u64 -> ""
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/records.hpp"
+#include "ledger/views.hpp"
+#include "storage/lmdb.hpp"
+
+namespace umupaka {
+
+struct FeedHead {
+  uint64_t seq = 0;
+  Hash hash = zero_hash;
+};
+
+struct Tables {
+  MDB_dbi feeds, heads, meta, documents, permits, permit_index, alerts, alert_index, name_alerts,
+      presence, traveller_index;
+};
+
+// A transaction over the store: reads always; writes when opened by Store::write. Implements the
+// views' interfaces so the domain's apply_record and run_checks work on it directly.
+class StoreTxn : public ViewStore {
+ public:
+  StoreTxn(lmdb::Txn txn, const Tables& tables) : txn_(std::move(txn)), t_(tables) {}
+
+  // --- feeds ---
+  std::optional<FeedHead> head(std::string_view origin) const;
+  std::vector<std::pair<std::string, FeedHead>> heads() const;
+  std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const;
+  // Appends a sealed record at its origin's head: seq and link must continue the feed.
+  // Errc::chain_broken if they do not; Errc::conflict if the slot is taken.
+  Status append(const SignedRecord& sr, const RecordHeader& header);
+  // Records indexed under a person key, in key order (origin, seq), at most `limit`.
+  std::vector<RecordRef> traveller_records(std::string_view person_key, size_t limit) const;
+  std::optional<std::string> meta(std::string_view name) const;
+  void put_meta(std::string_view name, std::string_view value);
+  size_t count_of(MDB_dbi table) const;
+  const Tables& tables() const { return t_; }
+
+  // --- ViewReader ---
+  std::optional<DocumentView> document(std::string_view country,
+                                       std::string_view number) const override;
+  std::optional<PermitView> permit(std::string_view permit_id) const override;
+  std::vector<std::string> permits_of(std::string_view person_key) const override;
+  std::optional<AlertView> alert(std::string_view alert_id) const override;
+  std::vector<std::string> alerts_of(std::string_view person_key) const override;
+  std::vector<std::string> name_alerts_born(Date birth_date) const override;
+  std::optional<PresenceView> presence(std::string_view person_key) const override;
+
+  // --- ViewStore --- (writes; a failure is remembered and returned by Store::write)
+  void put_document(const DocumentView& view) override;
+  void put_permit(const PermitView& view) override;
+  void index_permit(std::string_view person_key, std::string_view permit_id) override;
+  void put_alert(const AlertView& view) override;
+  void index_alert(std::string_view person_key, std::string_view alert_id) override;
+  void index_name_alert(Date birth_date, std::string_view alert_id) override;
+  void put_presence(std::string_view person_key, const PresenceView& view) override;
+  void index_traveller_record(std::string_view person_key, const RecordRef& ref) override;
+
+  // The first write error in this transaction, if any (views' writes return void by design:
+  // the domain code cannot act on a disk error; the store turns it into the batch's outcome).
+  const std::optional<Error>& write_error() const { return write_error_; }
+  lmdb::Txn& txn() { return txn_; }
+
+ private:
+  void note(Status s);
+  lmdb::Txn txn_;
+  const Tables& t_;
+  std::optional<Error> write_error_;
+};
+
+class Store {
+ public:
+  // Opens or creates the store in `dir`.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir,
+                                             const lmdb::EnvOptions& options = {});
+
+  // A read-only snapshot.
+  Result<std::unique_ptr<StoreTxn>> read() const;
+
+  // Runs `fn` in one write transaction and commits it durably (fsync) when fn returns ok. On
+  // MDB_MAP_FULL the transaction is aborted, the map grown and fn run again from the start: fn must
+  // have no effect outside the transaction until write returns ok. Errc::disk_full when the disk
+  // (or the map's maximum) is full: nothing of this call is written.
+  Status write(const std::function<Status(StoreTxn&)>& fn);
+
+  const lmdb::Env& env() const { return *env_; }
+  uint64_t map_grows() const { return map_grows_; }
+
+ private:
+  Store() = default;
+  std::unique_ptr<lmdb::Env> env_;
+  Tables tables_{};
+  uint64_t map_grows_ = 0;
+};
+
+// Stored form of a sealed record in the feeds table.
+std::string encode_stored_record(const SignedRecord& sr);
+std::optional<SignedRecord> decode_stored_record(std::string_view bytes);
+
+}  // namespace umupaka
