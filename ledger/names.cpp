@@ -66,8 +66,8 @@ Decoded decode_utf8(std::string_view s, std::size_t i) {
 
 // U+00C0..U+00DF; U+00E0..U+00FF reuse it (lower case) except U+00F7 (division sign) and U+00FF.
 constexpr std::array<const char*, 32> latin1_upper = {
-    "A", "A", "A", "A",  "AE", "AA", "AE", "C", "E",  "E", "E", "E",  "I", "I",  "I",  "I",
-    "D", "N", "O", "O",  "O",  "O",  "OE", "",  "OE", "U", "U", "U",  "UE", "Y", "TH", "SS",
+    "A", "A", "A", "A", "AE", "AA", "AE", "C", "E",  "E", "E", "E", "I",  "I", "I",  "I",
+    "D", "N", "O", "O", "O",  "O",  "OE", "",  "OE", "U", "U", "U", "UE", "Y", "TH", "SS",
 };
 
 // U+0100..U+017F, one letter each; '?' marks the two-letter ones (IJ, OE) handled in code.
@@ -91,24 +91,21 @@ struct Mapping {
 // letters used in African orthographies (Hausa, Lingala, Akan), Romanian, Vietnamese horn letters,
 // pinyin carons, and the dotted letters of Arabic scholarly transliteration.
 constexpr Mapping scattered[] = {
-    {0x0180, "B"},  {0x0181, "B"},  {0x0186, "O"},  {0x0187, "C"},  {0x0188, "C"},
-    {0x0189, "D"},  {0x018A, "D"},  {0x018F, "A"},  {0x0190, "E"},  {0x0191, "F"},
-    {0x0192, "F"},  {0x0197, "I"},  {0x0198, "K"},  {0x0199, "K"},  {0x019D, "N"},
-    {0x019F, "O"},  {0x01A0, "O"},  {0x01A1, "O"},  {0x01AF, "U"},  {0x01B0, "U"},
-    {0x01B3, "Y"},  {0x01B4, "Y"},  {0x01B5, "Z"},  {0x01B6, "Z"},  {0x01CD, "A"},
-    {0x01CE, "A"},  {0x01CF, "I"},  {0x01D0, "I"},  {0x01D1, "O"},  {0x01D2, "O"},
-    {0x01D3, "U"},  {0x01D4, "U"},  {0x01D5, "UE"}, {0x01D6, "UE"}, {0x01D7, "UE"},
-    {0x01D8, "UE"}, {0x01D9, "UE"}, {0x01DA, "UE"}, {0x01DB, "UE"}, {0x01DC, "UE"},
-    {0x01DE, "AE"}, {0x01DF, "AE"}, {0x01E2, "AE"}, {0x01E3, "AE"}, {0x01E6, "G"},
-    {0x01E7, "G"},  {0x01E8, "K"},  {0x01E9, "K"},  {0x01EA, "O"},  {0x01EB, "O"},
-    {0x01F0, "J"},  {0x01F4, "G"},  {0x01F5, "G"},  {0x01F8, "N"},  {0x01F9, "N"},
-    {0x01FA, "AA"}, {0x01FB, "AA"}, {0x01FC, "AE"}, {0x01FD, "AE"}, {0x01FE, "OE"},
-    {0x01FF, "OE"}, {0x0218, "S"},  {0x0219, "S"},  {0x021A, "T"},  {0x021B, "T"},
-    {0x0253, "B"},  {0x0254, "O"},  {0x0256, "D"},  {0x0257, "D"},  {0x0259, "A"},
-    {0x025B, "E"},  {0x0268, "I"},  {0x0272, "N"},  {0x0275, "O"},  {0x1E0C, "D"},
-    {0x1E0D, "D"},  {0x1E0E, "D"},  {0x1E0F, "D"},  {0x1E24, "H"},  {0x1E25, "H"},
-    {0x1E2A, "H"},  {0x1E2B, "H"},  {0x1E62, "S"},  {0x1E63, "S"},  {0x1E6C, "T"},
-    {0x1E6D, "T"},  {0x1E6E, "T"},  {0x1E6F, "T"},  {0x1E92, "Z"},  {0x1E93, "Z"},
+    {0x0180, "B"},  {0x0181, "B"},  {0x0186, "O"},  {0x0187, "C"},  {0x0188, "C"},  {0x0189, "D"},
+    {0x018A, "D"},  {0x018F, "A"},  {0x0190, "E"},  {0x0191, "F"},  {0x0192, "F"},  {0x0197, "I"},
+    {0x0198, "K"},  {0x0199, "K"},  {0x019D, "N"},  {0x019F, "O"},  {0x01A0, "O"},  {0x01A1, "O"},
+    {0x01AF, "U"},  {0x01B0, "U"},  {0x01B3, "Y"},  {0x01B4, "Y"},  {0x01B5, "Z"},  {0x01B6, "Z"},
+    {0x01CD, "A"},  {0x01CE, "A"},  {0x01CF, "I"},  {0x01D0, "I"},  {0x01D1, "O"},  {0x01D2, "O"},
+    {0x01D3, "U"},  {0x01D4, "U"},  {0x01D5, "UE"}, {0x01D6, "UE"}, {0x01D7, "UE"}, {0x01D8, "UE"},
+    {0x01D9, "UE"}, {0x01DA, "UE"}, {0x01DB, "UE"}, {0x01DC, "UE"}, {0x01DE, "AE"}, {0x01DF, "AE"},
+    {0x01E2, "AE"}, {0x01E3, "AE"}, {0x01E6, "G"},  {0x01E7, "G"},  {0x01E8, "K"},  {0x01E9, "K"},
+    {0x01EA, "O"},  {0x01EB, "O"},  {0x01F0, "J"},  {0x01F4, "G"},  {0x01F5, "G"},  {0x01F8, "N"},
+    {0x01F9, "N"},  {0x01FA, "AA"}, {0x01FB, "AA"}, {0x01FC, "AE"}, {0x01FD, "AE"}, {0x01FE, "OE"},
+    {0x01FF, "OE"}, {0x0218, "S"},  {0x0219, "S"},  {0x021A, "T"},  {0x021B, "T"},  {0x0253, "B"},
+    {0x0254, "O"},  {0x0256, "D"},  {0x0257, "D"},  {0x0259, "A"},  {0x025B, "E"},  {0x0268, "I"},
+    {0x0272, "N"},  {0x0275, "O"},  {0x1E0C, "D"},  {0x1E0D, "D"},  {0x1E0E, "D"},  {0x1E0F, "D"},
+    {0x1E24, "H"},  {0x1E25, "H"},  {0x1E2A, "H"},  {0x1E2B, "H"},  {0x1E62, "S"},  {0x1E63, "S"},
+    {0x1E6C, "T"},  {0x1E6D, "T"},  {0x1E6E, "T"},  {0x1E6F, "T"},  {0x1E92, "Z"},  {0x1E93, "Z"},
     {0x1E94, "Z"},  {0x1E95, "Z"},  {0x1E96, "H"},  {0x1E9E, "SS"},
 };
 
@@ -120,18 +117,39 @@ constexpr bool sorted_by_code_point() {
 }
 static_assert(sorted_by_code_point());
 
-// Code points that separate name parts: white space, MRZ filler, apostrophes, hyphens, dashes,
-// commas.
+// Code points that separate name parts: white space, MRZ filler, apostrophes, hyphens, commas.
 bool is_separator(char32_t cp) {
   switch (cp) {
-    case U' ': case U'\t': case U'\n': case U'\r': case U'\v': case U'\f':
-    case U'<': case U'\'': case U'`': case U'-': case U',':
+    case U' ':
+    case U'\t':
+    case U'\n':
+    case U'\r':
+    case U'\v':
+    case U'\f':
+    case U'<':
+    case U'\'':
+    case U'`':
+    case U'-':
+    case U',':
     case 0x00A0:  // no-break space
     case 0x00B4:  // acute accent used as an apostrophe
-    case 0x02BB: case 0x02BC: case 0x02BE: case 0x02BF:  // modifier apostrophes, ayn and hamza
-    case 0x1680: case 0x2018: case 0x2019: case 0x201B: case 0x2032:
-    case 0x202F: case 0x205F: case 0x2212: case 0x3000:
-    case 0xFE63: case 0xFF07: case 0xFF0C: case 0xFF0D:
+    case 0x02BB:
+    case 0x02BC:
+    case 0x02BE:
+    case 0x02BF:  // modifier letter apostrophes; ayn and hamza of Arabic transliteration
+    case 0x1680:  // ogham space
+    case 0x2018:
+    case 0x2019:
+    case 0x201B:  // single quotation marks typed as apostrophes
+    case 0x2032:  // prime
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:  // narrow no-break, medium mathematical and ideographic spaces
+    case 0x2212:  // minus sign
+    case 0xFE63:
+    case 0xFF07:
+    case 0xFF0C:
+    case 0xFF0D:  // small and full-width hyphen, apostrophe, comma
       return true;
     default:
       return (cp >= 0x2000 && cp <= 0x200A) ||  // typographic spaces
@@ -139,7 +157,7 @@ bool is_separator(char32_t cp) {
   }
 }
 
-// Letters for a code point that is not ASCII, not a separator and not a combining mark; "" drops it.
+// Letters for a non-ASCII code point that is neither a separator nor a combining mark; "" drops it.
 std::string_view transliterate(char32_t cp) {
   if (cp >= 0xC0 && cp <= 0xDF) return latin1_upper[cp - 0xC0];
   if (cp >= 0xE0 && cp <= 0xFF) {
@@ -149,9 +167,14 @@ std::string_view transliterate(char32_t cp) {
   }
   if (cp >= 0x100 && cp <= 0x17F) {
     switch (cp) {
-      case 0x132: case 0x133: return "IJ";
-      case 0x152: case 0x153: return "OE";
-      default: return latin_extended_a.substr(cp - 0x100, 1);
+      case 0x132:
+      case 0x133:
+        return "IJ";
+      case 0x152:
+      case 0x153:
+        return "OE";
+      default:
+        return latin_extended_a.substr(cp - 0x100, 1);
     }
   }
   if (cp >= 0x1EA0 && cp <= 0x1EF9) {  // Vietnamese letters with tone marks
@@ -182,26 +205,26 @@ bool is_vowel(char c) { return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c
 bool vowels_compatible(char a, char b) {
   if (a == b) return true;
   if (a > b) std::swap(a, b);
-  return (a == 'A' && b == 'E') || (a == 'E' && (b == 'I' || b == 'Y')) ||
-         (a == 'I' && b == 'Y') || (a == 'O' && b == 'U');
+  return (a == 'A' && b == 'E') || (a == 'E' && (b == 'I' || b == 'Y')) || (a == 'I' && b == 'Y') ||
+         (a == 'O' && b == 'U');
 }
 
 struct KeyInfo {
   std::string key;
-  // First letter of the word-initial vowel group (OMAR: 'O'), 0 if the word starts with a consonant.
+  // First letter of the word-initial vowel group (OMAR: 'O'); 0 if the word starts otherwise.
   char initial_vowel = 0;
   // First letter of the stem vowel group: the first group after a consonant (MOHAMED: 'O', IBRAHIM:
   // 'A'), skipping the article vowel of ABD-AL names (ABDULLAH: the final 'A'); 0 if none.
   char stem_vowel = 0;
 };
 
-KeyInfo phonetic_info(std::string_view token) {
-  std::string letters;
-  letters.reserve(token.size());
-  for (char c : token) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c >= 'A' && c <= 'Z') letters.push_back(c);
-  }
+bool only_upper_case_letters(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+// Precondition: letters holds only 'A'..'Z' (a normalized token without spaces).
+KeyInfo phonetic_info(std::string_view letters) {
+  UMUPAKA_ASSERT(only_upper_case_letters(letters));
   const std::size_t n = letters.size();
   const auto at = [&](std::size_t k) { return k < n ? letters[k] : '\0'; };
 
@@ -234,7 +257,11 @@ KeyInfo phonetic_info(std::string_view token) {
     const char next = at(i + 1);
     const char prev = i > 0 ? letters[i - 1] : '\0';
     switch (c) {
-      case 'A': case 'E': case 'I': case 'O': case 'U':
+      case 'A':
+      case 'E':
+      case 'I':
+      case 'O':
+      case 'U':
         vowel(c);
         break;
       case 'Y': {
@@ -326,9 +353,16 @@ KeyInfo phonetic_info(std::string_view token) {
   }
   if (in_vowels) {
     switch (last_vowel) {
-      case 'A': out.key.push_back('a'); break;
-      case 'O': case 'U': out.key.push_back('u'); break;
-      default: out.key.push_back('i'); break;
+      case 'A':
+        out.key.push_back('a');
+        break;
+      case 'O':
+      case 'U':
+        out.key.push_back('u');
+        break;
+      default:
+        out.key.push_back('i');
+        break;
     }
   }
   const bool vowel_initial = !out.key.empty() && out.key[0] == 'a';
@@ -347,10 +381,14 @@ enum class Kind { exact, phonetic, typo, different };
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::exact: return "exact";
-    case Kind::phonetic: return "phonetic";
-    case Kind::typo: return "typo";
-    case Kind::different: return "different";
+    case Kind::exact:
+      return "exact";
+    case Kind::phonetic:
+      return "phonetic";
+    case Kind::typo:
+      return "typo";
+    case Kind::different:
+      return "different";
   }
   return "different";
 }
@@ -525,7 +563,8 @@ void apply_joins(std::vector<Token>& tokens, const std::vector<Run>& runs) {
 }
 
 // Best one-to-one assignment of every row token to a distinct column token (rows <= columns),
-// maximising (accepted pairs, sum of scores). Exhaustive; rows and columns <= name_tokens_max.
+// maximising (accepted pairs, sum of scores). Exhaustive branch and bound over at most
+// name_tokens_max! assignments; columns are tried best first so that the bound prunes early.
 struct Assignment {
   std::array<std::size_t, name_tokens_max> column{};  // per row
   std::size_t accepted = 0;
@@ -536,15 +575,26 @@ class Assigner {
  public:
   Assigner(const std::vector<Token>& rows, const std::vector<Token>& columns)
       : rows_(rows.size()), columns_(columns.size()) {
-    UMUPAKA_ASSERT(rows_ <= columns_ && columns_ <= name_tokens_max);
+    UMUPAKA_ASSERT(rows_ >= 1 && rows_ <= columns_ && columns_ <= name_tokens_max);
     for (std::size_t r = 0; r < rows_; ++r) {
-      for (std::size_t c = 0; c < columns_; ++c) pairs_[r][c] = compare(rows[r], columns[c]);
+      for (std::size_t c = 0; c < columns_; ++c) {
+        pairs_[r][c] = compare(rows[r], columns[c]);
+        order_[r][c] = c;
+      }
+      const auto& row = pairs_[r];
+      std::stable_sort(order_[r].begin(), order_[r].begin() + columns_,
+                       [&](std::size_t x, std::size_t y) { return row[x].score > row[y].score; });
+    }
+    for (std::size_t r = rows_; r-- > 0;) {
+      const Compared& top = pairs_[r][order_[r][0]];
+      suffix_accepted_[r] = suffix_accepted_[r + 1] + (accepted(top.kind) ? 1 : 0);
+      suffix_score_[r] = suffix_score_[r + 1] + top.score;
     }
   }
 
   Assignment best() {
     search(0, 0, 0.0);
-    UMUPAKA_ASSERT(best_.accepted <= rows_);
+    UMUPAKA_ASSERT(best_.accepted <= rows_ && best_.sum >= 0.0);
     return best_;
   }
 
@@ -561,7 +611,12 @@ class Assigner {
       }
       return;
     }
-    for (std::size_t c = 0; c < columns_; ++c) {
+    // Optimistic bound: every remaining row gets its best column.
+    const std::size_t accepted_bound = accepted_count + suffix_accepted_[row];
+    if (accepted_bound < best_.accepted) return;
+    if (accepted_bound == best_.accepted && sum + suffix_score_[row] <= best_.sum) return;
+    for (std::size_t k = 0; k < columns_; ++k) {
+      const std::size_t c = order_[row][k];
       if (used_[c]) continue;
       used_[c] = true;
       current_[row] = c;
@@ -574,6 +629,9 @@ class Assigner {
   std::size_t rows_;
   std::size_t columns_;
   std::array<std::array<Compared, name_tokens_max>, name_tokens_max> pairs_{};
+  std::array<std::array<std::size_t, name_tokens_max>, name_tokens_max> order_{};
+  std::array<std::size_t, name_tokens_max + 1> suffix_accepted_{};
+  std::array<double, name_tokens_max + 1> suffix_score_{};
   std::array<bool, name_tokens_max> used_{};
   std::array<std::size_t, name_tokens_max> current_{};
   Assignment best_;
@@ -714,9 +772,8 @@ double jaro_winkler(std::string_view a, std::string_view b) {
   }
   const double m = static_cast<double>(matches);
   const double t = static_cast<double>(half_transpositions / 2);
-  const double jaro = (m / static_cast<double>(a.size()) + m / static_cast<double>(b.size()) +
-                       (m - t) / m) /
-                      3.0;
+  const double jaro =
+      (m / static_cast<double>(a.size()) + m / static_cast<double>(b.size()) + (m - t) / m) / 3.0;
   std::size_t prefix = 0;
   while (prefix < 4 && prefix < a.size() && a[prefix] == b[prefix]) ++prefix;
   const double jw = jaro + static_cast<double>(prefix) * 0.1 * (1.0 - jaro);
@@ -724,7 +781,16 @@ double jaro_winkler(std::string_view a, std::string_view b) {
   return jw;
 }
 
-std::string phonetic_key(std::string_view token) { return phonetic_info(token).key; }
+std::string phonetic_key(std::string_view token) {
+  if (only_upper_case_letters(token)) return phonetic_info(token).key;
+  std::string letters;
+  letters.reserve(token.size());
+  for (char c : token) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c >= 'A' && c <= 'Z') letters.push_back(c);
+  }
+  return phonetic_info(letters).key;
+}
 
 Match match(std::string_view surname_a, std::string_view given_a, std::string_view surname_b,
             std::string_view given_b) {

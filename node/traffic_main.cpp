@@ -1,0 +1,243 @@
+// umupaka-traffic: drives a node's API with realistic border traffic (node/traffic.hpp) and
+// reports what it recorded and flagged, with latency percentiles. The demo's traffic source and
+// the API load benchmark.
+//
+//   umupaka-traffic --api http://127.0.0.1:7400 --token T [--admin-token A --watchlist 40]
+//                   [--post SITE] [--rate R] [--duration S | --count N] [--concurrency C]
+//                   [--seed N] [--population N] [--quiet] [--json]
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "node/http_client.hpp"
+#include "node/json_visit.hpp"
+#include "node/traffic.hpp"
+
+namespace {
+
+using namespace umupaka;
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* path_of(const CommandBody& b) {
+  if (std::holds_alternative<CrossingRequest>(b)) return "/v1/crossings";
+  if (std::holds_alternative<PermitRequest>(b)) return "/v1/permits";
+  if (std::holds_alternative<AlertRequest>(b)) return "/v1/alerts";
+  return nullptr;
+}
+
+std::string body_json(const CommandBody& b) {
+  return std::visit([](const auto& r) { return json_visit::to_json(r); }, b).dump();
+}
+
+// Drops nulls so optional fields are simply absent, as a desk application would send them.
+json without_nulls(const json& j) {
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!it.value().is_null()) o[it.key()] = without_nulls(it.value());
+    return o;
+  }
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& x : j) a.push_back(without_nulls(x));
+    return a;
+  }
+  return j;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"umupaka-traffic: realistic border traffic against a node's API"};
+  std::string api = "http://127.0.0.1:7400", token, admin_token, post, kind_name = "border-post";
+  double rate = 5, duration_s = 30;
+  uint64_t count = 0, seed = 1;
+  size_t population = 2000, watchlist = 0;
+  unsigned concurrency = 1;
+  bool quiet = false, as_json = false;
+  app.add_option("--api", api, "node API base URL");
+  app.add_option("--token", token, "officer token")->required();
+  app.add_option("--admin-token", admin_token, "hq-admin token (to plant the watchlist)");
+  app.add_option("--post", post, "site id of the post (default: the node's)");
+  app.add_option("--kind", kind_name, "site kind when the post has no profile");
+  app.add_option("--rate", rate, "travellers per second (0: as fast as possible)");
+  app.add_option("--duration", duration_s, "seconds to run (ignored with --count)");
+  app.add_option("--count", count, "travellers to send, then stop");
+  app.add_option("--seed", seed, "generator seed");
+  app.add_option("--population", population, "distinct travellers using the post");
+  app.add_option("--watchlist", watchlist, "alerts and document reports to plant first");
+  app.add_option("--concurrency", concurrency, "parallel connections")->check(CLI::Range(1u, 256u));
+  app.add_flag("--quiet", quiet, "print only the summary");
+  app.add_flag("--json", as_json, "print the summary as JSON");
+  CLI11_PARSE(app, argc, argv);
+
+  if (post.empty()) {
+    HttpClient probe(api, token);
+    const auto r = probe.get("/v1/status");
+    if (r.status != 200) {
+      std::fprintf(stderr, "umupaka-traffic: cannot reach %s/v1/status: %s %s\n", api.c_str(),
+                   r.error.c_str(), r.body.c_str());
+      return 1;
+    }
+    const json s = json::parse(r.body, nullptr, false);
+    post = s.value("site", "small-post");
+    kind_name = s.value("kind", kind_name);
+  }
+  const auto kind = enum_from_name<SiteKind>(kind_name).value_or(SiteKind::border_post);
+  const PostProfile& profile = profile_for(post, kind);
+  TrafficGenerator gen(profile, seed, population);
+  const Date today = date_of_instant_ms(now_ms());
+
+  if (watchlist > 0) {
+    if (admin_token.empty()) {
+      std::fprintf(stderr, "umupaka-traffic: --watchlist needs --admin-token\n");
+      return 2;
+    }
+    HttpClient admin(api, admin_token);
+    size_t planted = 0;
+    for (const CommandBody& b : gen.watchlist(watchlist, today)) {
+      std::string path;
+      if (const auto* d = std::get_if<DocumentStatusRequest>(&b)) {
+        path = "/v1/travel-documents/" + d->country + "/" + d->number + "/status";
+      } else {
+        path = path_of(b);
+      }
+      const auto r = admin.post(path, without_nulls(json::parse(body_json(b))).dump());
+      if (r.status == 201) ++planted;
+      else std::fprintf(stderr, "watchlist %s: %ld %s\n", path.c_str(), r.status, r.body.c_str());
+    }
+    if (!quiet) std::printf("planted %zu watchlist entries at %s\n", planted, api.c_str());
+  }
+
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const char* red = tty ? "\033[31m" : "";
+  const char* yellow = tty ? "\033[33m" : "";
+  const char* reset = tty ? "\033[0m" : "";
+  if (!quiet)
+    std::printf("traffic at %s (%s), profile %s, %s\n", post.c_str(), profile.name, profile.site,
+                rate > 0 ? (std::to_string(rate) + " travellers/s").c_str() : "as fast as possible");
+
+  std::mutex mu;  // generator, output and statistics
+  std::vector<double> crossing_ms, permit_ms;
+  uint64_t verdicts[3] = {0, 0, 0}, errors = 0, sent = 0;
+  std::atomic<uint64_t> next_index{0};
+  std::atomic<bool> stop{false};
+  const auto t0 = clock_type::now();
+  const auto deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
+
+  auto worker = [&] {
+    HttpClient client(api, token);
+    for (;;) {
+      const uint64_t i = next_index++;
+      if (count > 0 ? i >= count : clock_type::now() >= deadline) break;
+      if (stop) break;
+      if (rate > 0) {
+        const auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate));
+        if (count == 0 && due >= deadline) break;
+        std::this_thread::sleep_until(due);
+      }
+      std::vector<TrafficEvent> events;
+      {
+        std::lock_guard lock(mu);
+        events = gen.next(today);
+      }
+      for (const TrafficEvent& ev : events) {
+        const auto s = clock_type::now();
+        const auto r = client.post(path_of(ev.body),
+                                   without_nulls(json::parse(body_json(ev.body))).dump());
+        const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - s).count();
+        std::lock_guard lock(mu);
+        ++sent;
+        if (r.status != 201) {
+          ++errors;
+          std::fprintf(stderr, "%s: %ld %s %s\n", path_of(ev.body), r.status, r.error.c_str(),
+                       r.body.c_str());
+          if (r.status == 0) stop = true;
+          continue;
+        }
+        const bool is_crossing = std::holds_alternative<CrossingRequest>(ev.body);
+        (is_crossing ? crossing_ms : permit_ms).push_back(ms);
+        if (!is_crossing) continue;
+        const json j = json::parse(r.body, nullptr, false);
+        const std::string verdict = j.value("verdict", "?");
+        const auto v = enum_from_name<Verdict>(verdict).value_or(Verdict::clear);
+        verdicts[static_cast<int>(v)]++;
+        if (quiet) continue;
+        const json& t = j["traveller"];
+        const json& d = j["document"];
+        std::string line = j.value("time", "").substr(11, 12) + " " + j.value("origin", "") +
+                           "/" + std::to_string(j.value("seq", 0)) + " " +
+                           std::string(enum_name(std::get<CrossingRequest>(ev.body).direction)) + " " +
+                           t.value("nationality", "") + " " + t.value("surname", "") + " " +
+                           t.value("given_names", "") + " (" + d.value("kind", "") + " " +
+                           d.value("number", "") + ") -> " + verdict + ", " +
+                           j.value("decision", "");
+        const char* color = v == Verdict::deny ? red : v == Verdict::refer ? yellow : "";
+        std::printf("%s%s%s\n", color, line.c_str(), color[0] ? reset : "");
+        if (v != Verdict::clear)
+          for (const auto& f : j["findings"])
+            if (f.value("verdict", "") != "clear")
+              std::printf("%s    %s: %s%s\n", color, f.value("check", "").c_str(),
+                          f.value("reason", "").c_str(), reset);
+        std::fflush(stdout);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < concurrency; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  const double elapsed_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+
+  const uint64_t recorded = crossing_ms.size() + permit_ms.size();
+  std::vector<double> all = crossing_ms;
+  all.insert(all.end(), permit_ms.begin(), permit_ms.end());
+  const json summary{{"post", post},
+                     {"seconds", elapsed_s},
+                     {"requests", sent},
+                     {"recorded", recorded},
+                     {"errors", errors},
+                     {"records_per_second", recorded / std::max(elapsed_s, 1e-9)},
+                     {"crossings", crossing_ms.size()},
+                     {"permits", permit_ms.size()},
+                     {"verdicts", {{"clear", verdicts[0]}, {"refer", verdicts[1]}, {"deny", verdicts[2]}}},
+                     {"latency_ms",
+                      {{"p50", percentile(all, 0.50)},
+                       {"p90", percentile(all, 0.90)},
+                       {"p99", percentile(all, 0.99)},
+                       {"max", percentile(all, 1.0)}}}};
+  if (as_json) {
+    std::printf("%s\n", summary.dump().c_str());
+  } else {
+    std::printf(
+        "\n%s: %llu records in %.1f s (%.0f/s), %llu crossings: %llu clear, %llu refer, %llu deny; "
+        "%llu permits; %llu errors; latency p50 %.2f ms, p99 %.2f ms\n",
+        post.c_str(), static_cast<unsigned long long>(recorded), elapsed_s,
+        recorded / std::max(elapsed_s, 1e-9), static_cast<unsigned long long>(crossing_ms.size()),
+        static_cast<unsigned long long>(verdicts[0]), static_cast<unsigned long long>(verdicts[1]),
+        static_cast<unsigned long long>(verdicts[2]),
+        static_cast<unsigned long long>(permit_ms.size()), static_cast<unsigned long long>(errors),
+        percentile(all, 0.5), percentile(all, 0.99));
+  }
+  return errors > 0 && recorded == 0 ? 1 : 0;
+}
