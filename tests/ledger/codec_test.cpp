@@ -298,6 +298,9 @@ std::string mp_str(std::string_view s) {
     pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
   });
 }
+std::string str_header(size_t n) {
+  return packed([&](Packer& pk) { pk.pack_str(static_cast<uint32_t>(n)); });
+}
 std::string mp_bin(std::string_view s) {
   return packed([&](Packer& pk) {
     pk.pack_bin(static_cast<uint32_t>(s.size()));
@@ -326,7 +329,7 @@ struct RawEnvelope {
   std::string hlc = mp_uint(0x12345678);
   std::string type = mp_uint(7);  // alert_lift
   std::string body = mp_array(3) + mp_str("alert-1") + mp_str("resolved") + mp_str("officer-7");
-  std::string extra;  // appended after the body (inside or outside the array, as the test says)
+  std::string extra;  // appended after the body
 
   std::string bytes() const {
     return array_header + version + network_id + origin + seq + prev_hash + hlc + type + body +
@@ -488,7 +491,7 @@ class Rewriter {
         if (f == Form::str8) out_ += byte(0xd9) + be(s.size(), 1);
         else if (f == Form::str16) out_ += byte(0xda) + be(s.size(), 2);
         else if (f == Form::str32) out_ += byte(0xdb) + be(s.size(), 4);
-        else out_ += mp_str(s).substr(0, mp_str(s).size() - s.size());
+        else out_ += str_header(s.size());
         out_ += s;
         return;
       }
@@ -778,7 +781,7 @@ TEST(CodecCanonical, FloatIsRefused) {
   const msgpack::object_handle oh = unpack(bytes);
   std::vector<const msgpack::object*> nodes;
   Rewriter::collect(oh.get(), nodes);
-  // valid_from is the 6th field of the permit body (index 5), whose array is node 8's subtree.
+  // valid_from is field 5 of the permit body, the envelope's field 7.
   const msgpack::object& body = oh.get().via.array.ptr[7];
   const msgpack::object* valid_from = &body.via.array.ptr[5];
   size_t index = 0;
@@ -796,10 +799,7 @@ TEST(CodecCanonical, WrongEnvelopeLengthIsRefused) {
   e.array_header = mp_array(9);
   e.extra = byte(0xc0);
   expect_decode_error(e.bytes());
-  e = RawEnvelope{};
-  e.array_header = mp_array(0);
-  e = RawEnvelope{"\x90"};
-  expect_decode_error(std::string("\x90"));
+  expect_decode_error(mp_array(0));
   expect_decode_error(mp_uint(1));
   expect_decode_error(mp_str("record"));
 }
@@ -815,7 +815,7 @@ TEST(CodecCanonical, WrongStructFieldCountIsRefused) {
 }
 
 TEST(CodecCanonical, UnknownVersionIsRefused) {
-  for (uint64_t v : {0ull, 2ull, 255ull, 0xffffffffull + 1}) {
+  for (uint64_t v : {uint64_t{0}, uint64_t{2}, uint64_t{255}, uint64_t{0xffffffff} + 1}) {
     RawEnvelope e;
     e.version = mp_uint(v);
     expect_decode_error(e.bytes(), "version");
@@ -823,7 +823,7 @@ TEST(CodecCanonical, UnknownVersionIsRefused) {
 }
 
 TEST(CodecCanonical, UnknownRecordTypeIsRefused) {
-  for (uint64_t t : {0ull, uint64_t{record_type_max} + 1, 255ull, UINT64_MAX}) {
+  for (uint64_t t : {uint64_t{0}, uint64_t{record_type_max} + 1, uint64_t{255}, uint64_t{UINT64_MAX}}) {
     RawEnvelope e;
     e.type = mp_uint(t);
     expect_decode_error(e.bytes(), "type");
@@ -901,9 +901,6 @@ TEST(CodecCanonical, TrailingBytesAreRefused) {
   for (const std::string& tail : {byte(0x00), byte(0xc0), mp_str("x"), valid}) {
     expect_decode_error(valid + tail);
   }
-  RawEnvelope e;
-  e.extra = byte(0xc0);  // one element too many inside the body's span, array still says 8
-  expect_decode_error(e.bytes());
 }
 
 TEST(CodecCanonical, EveryTruncationIsRefused) {

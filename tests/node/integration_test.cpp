@@ -1,0 +1,330 @@
+// Integration tests: the real umupaka-node binary on 127.0.0.1, driven over HTTP.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <botan/base64.h>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "ledger/codec.hpp"
+#include "ledger/crypto.hpp"
+#include "tests/node/node_process.hpp"
+
+namespace umupaka::test {
+namespace {
+
+using json = nlohmann::json;
+
+json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+
+const json specimen_mrz = {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                           "L898902C36UTO7408122F1204159ZE184226B<<<<<10"};
+
+json typed_crossing(const std::string& number, const std::string& direction = "entry") {
+  return json{{"direction", direction},
+              {"traveller",
+               {{"surname", "MUGISHA"},
+                {"given_names", "ERIC"},
+                {"nationality", "UGA"},
+                {"birth_date", "1990-05-17"},
+                {"sex", "M"}}},
+              {"document",
+               {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2031-01-01"}}}};
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node = std::make_unique<NodeProcess>(dir.path() + "/node", "gatuna");
+    ASSERT_TRUE(node->init_ok());
+    officer_token = node->token("officer", "officer-7");
+    admin_token = node->token("hq-admin", "hq-1");
+    consular_token = node->token("consular", "consul-1");
+    auditor_token = node->token("auditor", "audit-1");
+    ASSERT_TRUE(node->start()) << "node did not start; see " << node->data() << "/node.out";
+    officer = std::make_unique<HttpClient>(node->base(), officer_token);
+    admin = std::make_unique<HttpClient>(node->base(), admin_token);
+  }
+  json feeds() { return parse(officer->get("/v1/feeds")); }
+
+  TempDir dir;
+  std::unique_ptr<NodeProcess> node;
+  std::string officer_token, admin_token, consular_token, auditor_token;
+  std::unique_ptr<HttpClient> officer, admin;
+};
+
+TEST_F(NodeTest, RecordsACrossingFromTheMrzAndServesAVerifiableRecord) {
+  auto r = officer->post("/v1/crossings", json{{"direction", "entry"}, {"mrz", specimen_mrz}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json c = parse(r);
+  EXPECT_EQ(c["origin"], "gatuna");
+  EXPECT_EQ(c["seq"], 1);
+  EXPECT_EQ(c["state"], "accepted");
+  EXPECT_EQ(c["verdict"], "deny");  // the specimen passport expired in 2012
+  EXPECT_EQ(c["decision"], "refused");
+  EXPECT_EQ(c["traveller"]["surname"], "ERIKSSON");
+
+  r = officer->get("/v1/records/gatuna/1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json rec = parse(r);
+  EXPECT_EQ(rec["type"], "crossing");
+  EXPECT_EQ(rec["body"]["officer"], "officer-7");
+  EXPECT_EQ(rec["body"]["from_mrz"], true);
+  EXPECT_EQ(rec["hash"], c["hash"]);
+  // Anyone can check it: the signature covers exactly `encoded`, the hash is its SHA-256.
+  const auto bytes = Botan::base64_decode(rec["encoded"].get<std::string>());
+  const std::string encoded(bytes.begin(), bytes.end());
+  EXPECT_EQ(to_hex(sha256(encoded)), rec["hash"]);
+  PublicKey key{};
+  Signature sig{};
+  const json status = parse(officer->get("/v1/status"));
+  ASSERT_TRUE(from_hex(status["public_keys"]["signing"].get<std::string>(), key.data(), key.size()));
+  ASSERT_TRUE(from_hex(rec["signature"].get<std::string>(), sig.data(), sig.size()));
+  EXPECT_TRUE(verify_signature(key, encoded, sig));
+  auto decoded = decode_record(encoded);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->header.origin.value, "gatuna");
+
+  r = officer->get("/v1/travellers/UTO/L898902C3");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json t = parse(r);
+  ASSERT_EQ(t["crossings"].size(), 1u);
+  EXPECT_EQ(t["traveller"]["given_names"], "ANNA MARIA");
+  EXPECT_TRUE(t["presence"].is_null());  // refused: not in the country
+  EXPECT_EQ(officer->get("/v1/records/gatuna/2").status, 404);
+}
+
+TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
+  // A foreigner without a visa is referred; with a visa on arrival, admitted.
+  auto r = officer->post("/v1/checks", json{{"direction", "entry"},
+                                            {"traveller",
+                                             {{"surname", "SMITH"},
+                                              {"given_names", "JAMES"},
+                                              {"nationality", "GBR"},
+                                              {"birth_date", "1980-01-02"},
+                                              {"sex", "M"}}},
+                                            {"document",
+                                             {{"kind", "passport"},
+                                              {"country", "GBR"},
+                                              {"number", "GB1234567"},
+                                              {"expiry", "2030-01-01"}}}}
+                                           .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(parse(r)["verdict"], "refer");
+  json permit{{"kind", "visa_on_arrival"},
+              {"holder",
+               {{"surname", "SMITH"},
+                {"given_names", "JAMES"},
+                {"nationality", "GBR"},
+                {"birth_date", "1980-01-02"},
+                {"sex", "M"}}},
+              {"document",
+               {{"kind", "passport"}, {"country", "GBR"}, {"number", "GB1234567"}, {"expiry", "2030-01-01"}}}};
+  r = officer->post("/v1/permits", permit.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string permit_id = parse(r)["id"];
+  EXPECT_EQ(permit_id, "gatuna-1");
+  json crossing = json{{"direction", "entry"}, {"traveller", permit["holder"]}, {"document", permit["document"]}};
+  r = officer->post("/v1/crossings", crossing.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(parse(r)["verdict"], "clear");
+  EXPECT_EQ(parse(r)["permit_id"], permit_id);
+
+  // Extend, then revoke; a second revoke conflicts.
+  r = officer->post("/v1/permits/" + permit_id + "/status",
+                    json{{"action", "extend"}, {"valid_until", "2099-01-01"}, {"reason", "medical"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = admin->post("/v1/permits/" + permit_id + "/status",
+                  json{{"action", "revoke"}, {"reason", "fraud"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(admin->post("/v1/permits/" + permit_id + "/status",
+                        json{{"action", "revoke"}, {"reason", "again"}}.dump())
+                .status,
+            409);
+  EXPECT_EQ(admin->post("/v1/permits/nope/status", json{{"action", "cancel"}, {"reason", "x"}}.dump()).status,
+            404);
+
+  // A passport issued and linked to a national ID, then reported stolen: denied.
+  HttpClient consular(node->base(), consular_token);
+  r = consular.post("/v1/travel-documents",
+                    json{{"document",
+                          {{"kind", "passport"}, {"country", "RWA"}, {"number", "PC7654321"}, {"expiry", "2033-03-03"}}},
+                         {"holder",
+                          {{"surname", "UWIMANA"},
+                           {"given_names", "ALINE"},
+                           {"nationality", "RWA"},
+                           {"birth_date", "1995-07-07"},
+                           {"sex", "F"}}},
+                         {"national_id", "1199580012345678"}}
+                        .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = officer->post("/v1/travel-documents/RWA/PC7654321/status",
+                    json{{"status", "stolen"}, {"reason", "reported at Nyarugenge police"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json exit{{"direction", "exit"},
+            {"traveller",
+             {{"surname", "UWIMANA"},
+              {"given_names", "ALINE"},
+              {"nationality", "RWA"},
+              {"birth_date", "1995-07-07"},
+              {"sex", "F"}}},
+            {"document", {{"kind", "passport"}, {"country", "RWA"}, {"number", "PC7654321"}, {"expiry", "2033-03-03"}}}};
+  r = officer->post("/v1/crossings", exit.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(parse(r)["verdict"], "deny");
+  json t = parse(officer->get("/v1/travellers/RWA/PC7654321"));
+  EXPECT_EQ(t["document"]["status"], "stolen");
+  EXPECT_EQ(t["document"]["national_id"], "1199580012345678");
+
+  // A name alert with a spelling variant refers; lifted, it no longer does.
+  r = admin->post("/v1/alerts", json{{"alert_id", "A-77"},
+                                     {"subject",
+                                      {{"kind", "name"},
+                                       {"surname", "MUGGISHA"},
+                                       {"given_names", "ERIC"},
+                                       {"birth_date", "1990-05-17"}}},
+                                     {"category", "wanted"},
+                                     {"action", "refer"}}
+                                    .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  r = officer->post("/v1/checks", typed_crossing("UG0000001").dump());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(parse(r)["verdict"], "refer") << r.body;
+  EXPECT_NE(r.body.find("A-77"), std::string::npos);
+  EXPECT_EQ(officer->del("/v1/alerts/A-77").status, 403);  // officers cannot lift alerts
+  r = admin->del("/v1/alerts/A-77", json{{"reason", "arrested"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(admin->del("/v1/alerts/A-77").status, 409);
+  r = officer->post("/v1/checks", typed_crossing("UG0000001").dump());
+  EXPECT_EQ(parse(r)["verdict"], "clear") << r.body;
+}
+
+TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
+  ASSERT_EQ(officer->post("/v1/crossings", typed_crossing("UG1111111").dump()).status, 201);
+  const json before = feeds();
+
+  struct Case {
+    std::string what;
+    HttpResponse response;
+    long status;
+    std::string code;
+    std::string field;
+  };
+  json wrong_digit{{"direction", "entry"},
+                   {"mrz", {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                            "L898902C36UTO7408122F1204159ZE184226B<<<<<19"}}};
+  json unknown_field = typed_crossing("UG2222222");
+  unknown_field["colour"] = "blue";
+  json nested_unknown = typed_crossing("UG2222222");
+  nested_unknown["traveller"]["eyes"] = "brown";
+  json bad_enum = typed_crossing("UG2222222");
+  bad_enum["direction"] = "sideways";
+  json missing = typed_crossing("UG2222222");
+  missing["traveller"].erase("surname");
+  json bad_date = typed_crossing("UG2222222");
+  bad_date["traveller"]["birth_date"] = "1990-02-30";
+  json bad_number = typed_crossing("ug-2222");
+  HttpClient nobody(node->base(), "");
+  HttpClient forger(node->base(), "umk_not_a_real_token");
+  HttpClient auditor(node->base(), auditor_token);
+  const std::string huge(200 * 1024, 'x');
+
+  std::vector<Case> cases = {
+      {"malformed JSON", officer->post("/v1/crossings", "{\"direction\": "), 400, "malformed_json", ""},
+      {"unknown field", officer->post("/v1/crossings", unknown_field.dump()), 422, "invalid_field", "colour"},
+      {"nested unknown field", officer->post("/v1/crossings", nested_unknown.dump()), 422, "invalid_field",
+       "traveller.eyes"},
+      {"bad enum", officer->post("/v1/crossings", bad_enum.dump()), 422, "invalid_field", "direction"},
+      {"missing field", officer->post("/v1/crossings", missing.dump()), 422, "invalid_field",
+       "traveller.surname"},
+      {"impossible date", officer->post("/v1/crossings", bad_date.dump()), 422, "invalid_field",
+       "traveller.birth_date"},
+      {"bad document number", officer->post("/v1/crossings", bad_number.dump()), 422, "invalid_field",
+       "document.number"},
+      {"wrong check digit", officer->post("/v1/crossings", wrong_digit.dump()), 422, "mrz_check_digit",
+       "mrz.composite"},
+      {"oversized body", officer->post("/v1/crossings", "{\"note\":\"" + huge + "\"}"), 413, "limit_exceeded",
+       ""},
+      {"no token", nobody.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401, "unauthorized", ""},
+      {"unknown token", forger.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401, "unauthorized",
+       ""},
+      {"wrong role", auditor.post("/v1/crossings", typed_crossing("UG3333333").dump()), 403, "forbidden", ""},
+      {"unknown path", officer->post("/v1/crossing", typed_crossing("UG3333333").dump()), 404, "not_found", ""},
+      {"admit against deny without a note",
+       officer->post("/v1/crossings", json{{"direction", "entry"}, {"mrz", specimen_mrz}, {"decision", "admitted"}}
+                                          .dump()),
+       422, "invalid_field", "note"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(c.response.status, c.status) << c.response.body;
+    const json e = parse(c.response);
+    ASSERT_TRUE(e.is_object()) << c.response.body;
+    EXPECT_EQ(e["code"], c.code);
+    EXPECT_FALSE(e["message"].get<std::string>().empty());
+    if (!c.field.empty()) EXPECT_EQ(e["field"], c.field);
+  }
+  EXPECT_EQ(feeds(), before);
+  // The node still works after all that.
+  EXPECT_EQ(officer->post("/v1/crossings", typed_crossing("UG4444444").dump()).status, 201);
+  EXPECT_EQ(officer->get("/healthz").status, 200);
+  const auto metrics = officer->get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("umupaka_records_stored 2"), std::string::npos) << metrics.body;
+}
+
+TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 20; ++i) {
+    auto r = officer->post("/v1/crossings", typed_crossing("UG5" + std::to_string(100000 + i)).dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+    hashes.push_back(parse(r)["hash"]);
+  }
+  EXPECT_EQ(node->kill(SIGTERM), 0);
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    json rec = parse(officer->get("/v1/records/gatuna/" + std::to_string(i + 1)));
+    EXPECT_EQ(rec["hash"], hashes[i]);
+  }
+  auto r = officer->post("/v1/crossings", typed_crossing("UG6000000").dump());
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(parse(r)["seq"], 21);
+}
+
+TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::string>> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(node->base(), officer_token);
+      c.set_timeout_ms(5000);
+      for (int i = 0; !stop; ++i) {
+        auto r = c.post("/v1/crossings",
+                        typed_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
+        if (r.status != 201) break;  // the node was killed
+        json j = parse(r);
+        std::lock_guard lock(mu);
+        acknowledged.emplace_back(j["seq"].get<uint64_t>(), j["hash"].get<std::string>());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  node->kill(SIGKILL);
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_GT(acknowledged.size(), 10u);
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  for (const auto& [seq, hash] : acknowledged) {
+    json rec = parse(officer->get("/v1/records/gatuna/" + std::to_string(seq)));
+    ASSERT_EQ(rec["hash"], hash) << "acknowledged record " << seq << " lost or changed";
+  }
+}
+
+}  // namespace
+}  // namespace umupaka::test
