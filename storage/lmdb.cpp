@@ -1,6 +1,8 @@
 #include "storage/lmdb.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -19,6 +21,7 @@ Error translate(int rc, std::string_view what) {
       return make_error(Errc::map_full, msg);
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:
       return make_error(Errc::disk_full, msg);
     case MDB_NOTFOUND:
       return make_error(Errc::not_found, msg);
@@ -29,11 +32,14 @@ Error translate(int rc, std::string_view what) {
   }
 }
 
-Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock)
-    : txn_(txn), read_only_(read_only), lock_(std::move(lock)) {}
+Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock, const Env* env)
+    : txn_(txn), env_(env), read_only_(read_only), lock_(std::move(lock)) {}
 
 Txn::Txn(Txn&& o) noexcept
-    : txn_(std::exchange(o.txn_, nullptr)), read_only_(o.read_only_), lock_(std::move(o.lock_)) {}
+    : txn_(std::exchange(o.txn_, nullptr)),
+      env_(o.env_),
+      read_only_(o.read_only_),
+      lock_(std::move(o.lock_)) {}
 
 Txn::~Txn() { abort(); }
 
@@ -48,7 +54,7 @@ Status Txn::commit() {
   const int rc = mdb_txn_commit(txn_);  // frees the transaction whatever the outcome
   txn_ = nullptr;
   if (lock_.owns_lock()) lock_.unlock();
-  if (rc != 0) return translate(rc, "commit");
+  if (rc != 0) return env_ != nullptr ? env_->write_failure(rc, "commit") : translate(rc, "commit");
   return {};
 }
 
@@ -95,6 +101,7 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& dir, const EnvOptions&
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return make_error(Errc::io, "cannot create " + dir + ": " + std::strerror(errno));
   std::unique_ptr<Env> env(new Env());
+  env->dir_ = dir;
   int rc = mdb_env_create(&env->env_);
   if (rc != 0) return translate(rc, "env create");
   env->map_bytes_ = options.map_bytes != 0 ? options.map_bytes : limits::map_bytes_initial;
@@ -135,7 +142,7 @@ Result<Txn> Env::begin_read() {
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) return translate(rc, "begin read");
-  return Txn(txn, true, std::move(lock));
+  return Txn(txn, true, std::move(lock), this);
 }
 
 Result<Txn> Env::begin_write() {
@@ -143,7 +150,26 @@ Result<Txn> Env::begin_write() {
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return translate(rc, "begin write");
-  return Txn(txn, false, std::move(lock));
+  return Txn(txn, false, std::move(lock), this);
+}
+
+Error Env::write_failure(int rc, std::string_view what) const {
+  if (rc != EIO && rc != ENOSPC && rc != EFBIG && rc != EDQUOT) return translate(rc, what);
+  // Room left: free space on the file system, and the file-size limit if one is set.
+  constexpr uint64_t room_bytes_min = 8ull * 1024 * 1024;
+  struct statvfs fs {};
+  const bool disk_low = ::statvfs(dir_.c_str(), &fs) == 0 &&
+                        uint64_t{fs.f_bavail} * fs.f_frsize < room_bytes_min;
+  rlimit lim{};
+  struct stat st {};
+  const bool file_capped = ::getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+                           ::stat((dir_ + "/data.mdb").c_str(), &st) == 0 &&
+                           static_cast<uint64_t>(st.st_size) + room_bytes_min > lim.rlim_cur;
+  if (rc != EIO || disk_low || file_capped)
+    return make_error(Errc::disk_full, std::string(what) + ": no space left for the store in " +
+                                           dir_ + " (" + mdb_strerror(rc) +
+                                           "); nothing of this write was recorded");
+  return translate(rc, what);
 }
 
 Status Env::grow() {

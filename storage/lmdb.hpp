@@ -50,8 +50,9 @@ class Txn {
 
  private:
   friend class Env;
-  Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock);
+  Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock, const Env* env);
   MDB_txn* txn_ = nullptr;
+  const Env* env_ = nullptr;
   bool read_only_ = true;
   std::shared_lock<std::shared_mutex> lock_;
 };
@@ -77,10 +78,15 @@ class Env {
   size_t map_bytes() const { return map_bytes_; }
   int stale_readers_cleared() const { return stale_readers_cleared_; }
   MDB_env* raw() const { return env_; }
+  // Classifies a failed write: LMDB reports a short write on a full disk as EIO, so the disk's
+  // free space and the process's file-size limit decide between Errc::disk_full and
+  // Errc::storage.
+  Error write_failure(int rc, std::string_view what) const;
 
  private:
   Env() = default;
   MDB_env* env_ = nullptr;
+  std::string dir_;
   size_t map_bytes_ = 0;
   int stale_readers_cleared_ = 0;
   mutable std::shared_mutex resize_mutex_;

@@ -358,7 +358,9 @@ void expect_decode_error(std::string_view bytes, std::string_view field = {}) {
   const Result<Record> r = decode_record(bytes);
   ASSERT_FALSE(r.ok()) << "accepted " << hex(bytes);
   EXPECT_EQ(r.error().code, Errc::decode) << r.error().message << " for " << hex(bytes);
-  if (!field.empty()) EXPECT_EQ(r.error().field, field) << r.error().message;
+  if (!field.empty()) {
+    EXPECT_EQ(r.error().field, field) << r.error().message;
+  }
 }
 
 // --- Re-serializing a decoded msgpack tree, one node in another form -----------------------

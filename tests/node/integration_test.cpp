@@ -326,5 +326,41 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
   }
 }
 
+TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
+  std::vector<std::pair<uint64_t, std::string>> acknowledged;
+  for (int i = 0; i < 10; ++i) {
+    auto r = officer->post("/v1/crossings", typed_crossing("UG7" + std::to_string(100000 + i)).dump());
+    ASSERT_EQ(r.status, 201);
+    acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(), parse(r)["hash"].get<std::string>());
+  }
+  ASSERT_EQ(node->kill(SIGTERM), 0);
+  // Restart with files capped a little above the store's current size: writes soon hit the cap.
+  const auto size = std::filesystem::file_size(node->data() + "/store/data.mdb");
+  ASSERT_TRUE(node->start(size + 256 * 1024));
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  int full = 0;
+  for (int i = 0; i < 5000 && full == 0; ++i) {
+    auto r = officer->post("/v1/crossings", typed_crossing("UG8" + std::to_string(100000 + i)).dump());
+    if (r.status == 201) {
+      acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(), parse(r)["hash"].get<std::string>());
+    } else {
+      ASSERT_EQ(r.status, 507) << r.body;
+      EXPECT_EQ(parse(r)["code"], "disk_full");
+      ++full;
+    }
+  }
+  ASSERT_EQ(full, 1) << "the cap was never reached";
+  // Reads still work, and so does the node once space is back.
+  EXPECT_EQ(officer->get("/v1/status").status, 200);
+  EXPECT_EQ(node->kill(SIGTERM), 0);
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  for (const auto& [seq, hash] : acknowledged)
+    ASSERT_EQ(parse(officer->get("/v1/records/gatuna/" + std::to_string(seq)))["hash"], hash);
+  auto r = officer->post("/v1/crossings", typed_crossing("UG9000000").dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(parse(r)["seq"].get<uint64_t>(), acknowledged.back().first + 1);
+}
+
 }  // namespace
 }  // namespace umupaka::test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -82,10 +83,16 @@ class NodeProcess {
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& data() const { return data_; }
 
-  // Starts `run` and waits until /healthz answers (up to 20 s).
-  bool start() {
+  // Starts `run` and waits until /healthz answers (up to 20 s). `file_bytes_max` > 0 limits the
+  // size of any file the node writes (RLIMIT_FSIZE, SIGXFSZ ignored): a full disk, as LMDB sees it.
+  bool start(rlim_t file_bytes_max = 0) {
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (file_bytes_max > 0) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit lim{file_bytes_max, file_bytes_max};
+        ::setrlimit(RLIMIT_FSIZE, &lim);
+      }
       const std::string log = data_ + "/node.out";
       std::freopen(log.c_str(), "a", stdout);
       std::freopen(log.c_str(), "a", stderr);
