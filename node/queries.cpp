@@ -1,0 +1,150 @@
+#include "node/queries.hpp"
+
+#include <algorithm>
+#include <botan/base64.h>
+#include <set>
+
+#include "ledger/checks.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/limits.hpp"
+#include "node/json_visit.hpp"
+
+namespace umupaka {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string base64(std::string_view bytes) {
+  return Botan::base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+}  // namespace
+
+json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
+               const NodeIdentity& self, const PublicKey& self_key) {
+  const auto sr = txn.record(origin, seq);
+  if (!sr) return nullptr;
+  auto rec = decode_record(sr->encoded);
+  if (!rec.ok()) return json{{"origin", origin}, {"seq", seq}, {"error", rec.error().message}};
+  const Record& r = rec.value();
+  json j{{"origin", r.header.origin.value},
+         {"seq", r.header.seq.value},
+         {"type", record_type_name(type_of(r.body))},
+         {"state", "accepted"},
+         {"time", format_iso_instant_ms(r.header.hlc.physical_ms())},
+         {"hash", to_hex(sr->hash)}};
+  j["body"] = std::visit([](const auto& b) { return json_visit::to_json(b); }, r.body);
+  if (full) {
+    j["network_id"] = r.header.network_id;
+    j["hlc"] = r.header.hlc.value;
+    j["prev_hash"] = to_hex(r.header.prev_hash);
+    j["signature"] = to_hex(sr->signature);
+    j["encoded"] = base64(sr->encoded);
+    if (r.header.origin.value == self.site) j["origin_public_key"] = to_hex(self_key);
+  }
+  return j;
+}
+
+
+json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std::string& country,
+                       const std::string& number, Date today) {
+
+  const auto doc = txn.document(country, number);
+  std::vector<std::string> keys{document_key(country, number)};
+  if (doc && doc->national_id) keys.push_back(national_id_key(*doc->national_id));
+
+  std::set<RecordRef> refs;
+  bool truncated = false;
+  for (const auto& k : keys) {
+    auto found = txn.traveller_records(k, limits::traveller_records_max + 1);
+    if (found.size() > limits::traveller_records_max) truncated = true;
+    for (auto& r : found) refs.insert(std::move(r));
+  }
+  // Learn national IDs from the crossings themselves (a card crossing carries one).
+  std::vector<std::pair<uint64_t, json>> crossings, documents, other;
+  std::optional<Crossing> latest;
+  uint64_t latest_hlc = 0;
+  std::set<std::string> permit_ids, alert_ids;
+  for (const auto& ref : refs) {
+    const auto sr = txn.record(ref.origin, ref.seq);
+    if (!sr) continue;
+    auto rec = decode_record(sr->encoded);
+    if (!rec.ok()) continue;
+    json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{});
+    const uint64_t hlc = rec->header.hlc.value;
+    if (const auto* c = std::get_if<Crossing>(&rec->body)) {
+      if (hlc >= latest_hlc) {
+        latest = *c;
+        latest_hlc = hlc;
+      }
+      crossings.emplace_back(hlc, std::move(item));
+    } else if (const auto* p = std::get_if<Permit>(&rec->body)) {
+      permit_ids.insert(p->permit_id);
+    } else if (std::holds_alternative<PermitStatusChange>(rec->body)) {
+      // shown through the permit's view
+    } else if (std::holds_alternative<TravelDocumentIssued>(rec->body) ||
+               std::holds_alternative<DocumentStatusChange>(rec->body)) {
+      documents.emplace_back(hlc, std::move(item));
+    } else {
+      other.emplace_back(hlc, std::move(item));
+    }
+  }
+  std::optional<std::string> nid = doc ? doc->national_id : std::nullopt;
+  if (!nid && latest && latest->national_id) nid = latest->national_id;
+  if (nid && std::find(keys.begin(), keys.end(), national_id_key(*nid)) == keys.end())
+    keys.push_back(national_id_key(*nid));
+  for (const auto& k : keys) {
+    for (auto& id : txn.permits_of(k)) permit_ids.insert(id);
+    for (auto& id : txn.alerts_of(k)) alert_ids.insert(id);
+  }
+  auto by_time = [](auto& v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    json out = json::array();
+    for (auto& [t, j] : v) out.push_back(std::move(j));
+    return out;
+  };
+  json j;
+  j["document"] = {{"country", country},
+                   {"number", number},
+                   {"kind", doc && doc->kind ? json(enum_name(*doc->kind)) : json(nullptr)},
+                   {"status", doc && doc->status ? json(enum_name(*doc->status)) : json(nullptr)},
+                   {"expiry", doc ? json_visit::to_json(doc->expiry) : json(nullptr)},
+                   {"national_id", nid ? json(*nid) : json(nullptr)}};
+  j["traveller"] = latest ? json_visit::to_json(latest->traveller) : json(nullptr);
+  j["crossings"] = by_time(crossings);
+  j["documents"] = by_time(documents);
+  json permits = json::array();
+  for (const auto& id : permit_ids)
+    if (auto pv = txn.permit(id)) permits.push_back(json_visit::to_json(*pv));
+  j["permits"] = std::move(permits);
+  json alerts = json::array();
+  for (const auto& id : alert_ids)
+    if (auto av = txn.alert(id)) alerts.push_back(json_visit::to_json(*av));
+  j["alerts"] = std::move(alerts);
+
+  DocumentRef dref{doc && doc->kind ? *doc->kind : DocumentKind::passport, country, number,
+                   doc ? doc->expiry : std::nullopt};
+  const std::string pkey = presence_key(txn, dref, nid);
+  const auto presence = txn.presence(pkey);
+  j["presence"] = presence ? json_visit::to_json(*presence) : json(nullptr);
+  // Overstay as of today: the checks an exit would get now.
+  j["overstay"] = nullptr;
+  if (presence && presence->inside && latest) {
+    CheckRequest exit;
+    exit.direction = Direction::exit;
+    exit.post = self.site;
+    exit.traveller = latest->traveller;
+    exit.document = dref;
+    exit.national_id = nid;
+    exit.today = today;
+    const CheckResult cr = run_checks(exit, txn);
+    j["overstay"] = {{"allowed_until", json_visit::to_json(cr.allowed_until)},
+                     {"days", cr.overstay_days},
+                     {"as_of", format_iso_date(exit.today)}};
+  }
+  j["records_truncated"] = truncated;
+  return j;
+}
+
+}  // namespace umupaka

@@ -1,0 +1,23 @@
+// Read-side queries of the API: a record as JSON, and a traveller's whole picture (crossings,
+// documents, permits, alerts, presence, overstay as of today). Read-only over one store snapshot.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "node/node_core.hpp"
+#include "storage/store.hpp"
+
+namespace umupaka {
+
+// The record (origin, seq) as JSON, or null if absent. `full` adds the header, signature and
+// `encoded` (base64 of the signed bytes), and the origin's public key when it is `self`.
+nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
+                           const NodeIdentity& self, const PublicKey& self_key);
+
+// GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
+nlohmann::json traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
+                                 const std::string& country, const std::string& number,
+                                 Date today);
+
+}  // namespace umupaka
