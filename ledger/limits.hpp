@@ -29,6 +29,10 @@ inline constexpr size_t msgpack_map_pairs_max = 0;  // records use arrays only
 inline constexpr size_t msgpack_str_bytes_max = record_encoded_bytes_max;
 inline constexpr size_t msgpack_bin_bytes_max = record_encoded_bytes_max;
 
+// Sites named in a genesis record: a SiteEntry encodes to ~170 bytes, so 64 fit in one record
+// with room to spare; more sites join later through SiteCertified records.
+inline constexpr size_t genesis_sites_max = 64;
+
 // --- API -----------------------------------------------------------------------------------
 // An HTTP request body: one record's JSON plus MRZ lines; 64 KiB is 30x the largest real one.
 inline constexpr size_t api_body_bytes_max = 64 * 1024;
@@ -60,6 +64,8 @@ inline constexpr size_t alert_candidates_per_birth_date_max = 256;
 inline constexpr size_t permits_per_holder_max = 256;
 
 static_assert(group_commit_records_max <= write_queue_depth_max);
+static_assert(genesis_sites_max <= msgpack_array_items_max);
+static_assert(genesis_sites_max * 200 < record_encoded_bytes_max);  // ~170 bytes per entry
 static_assert(text_bytes_max * reasons_per_record_max < record_encoded_bytes_max);
 static_assert(record_encoded_bytes_max < api_body_bytes_max);
 

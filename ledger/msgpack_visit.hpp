@@ -51,6 +51,11 @@ struct Encoder {
   void put(uint32_t v) { pk.pack_uint64(v); }
   void put(uint64_t v) { pk.pack_uint64(v); }
   void put(Date d) { pk.pack_int64(d.days); }
+  template <size_t N>
+  void put(const std::array<uint8_t, N>& a) {
+    pk.pack_bin(static_cast<uint32_t>(N));
+    pk.pack_bin_body(reinterpret_cast<const char*>(a.data()), static_cast<uint32_t>(N));
+  }
   template <typename T>
   void put(const std::optional<T>& o) {
     if (o) {
@@ -130,6 +135,13 @@ struct Decoder {
       return fail(f, "expected date (integer days)");
     }
     out = Date{static_cast<int32_t>(v)};
+    return true;
+  }
+  template <size_t N>
+  bool get(const msgpack::object& o, const std::string& f, std::array<uint8_t, N>& out) {
+    if (o.type != msgpack::type::BIN || o.via.bin.size != N)
+      return fail(f, "expected " + std::to_string(N) + " bytes");
+    std::memcpy(out.data(), o.via.bin.ptr, N);
     return true;
   }
   template <typename T>

@@ -5,18 +5,26 @@
 
 namespace umupaka {
 
+Hash record_hash(std::string_view encoded, const Signature& signature) {
+  std::string buf;
+  buf.reserve(encoded.size() + signature.size());
+  buf.append(encoded);
+  buf.append(reinterpret_cast<const char*>(signature.data()), signature.size());
+  return sha256(buf);
+}
+
 SignedRecord seal(const Record& record, const SigningKey& key) {
   SignedRecord out;
   out.encoded = encode_record(record);
   UMUPAKA_ASSERT(out.encoded.size() <= limits::record_encoded_bytes_max);
   out.signature = key.sign(out.encoded);
-  out.hash = sha256(out.encoded);
+  out.hash = record_hash(out.encoded, out.signature);
   return out;
 }
 
 Result<Record> open_record(const SignedRecord& sr, const PublicKey& origin_key) {
-  if (sha256(sr.encoded) != sr.hash)
-    return make_error(Errc::decode, "record hash does not match its bytes", "hash");
+  if (record_hash(sr.encoded, sr.signature) != sr.hash)
+    return make_error(Errc::decode, "record hash does not match its bytes and signature", "hash");
   ASSIGN_OR_RETURN(Record r, decode_record(sr.encoded));
   if (!verify_signature(origin_key, sr.encoded, sr.signature))
     return make_error(Errc::bad_signature, "signature does not verify under the origin's key",
@@ -45,6 +53,9 @@ const char* record_type_name(RecordType t) {
     case RecordType::document_status: return "document_status";
     case RecordType::alert: return "alert";
     case RecordType::alert_lift: return "alert_lift";
+    case RecordType::genesis: return "genesis";
+    case RecordType::site_certified: return "site_certified";
+    case RecordType::site_revoked: return "site_revoked";
   }
   return "unknown";
 }

@@ -6,6 +6,11 @@
 
 namespace umupaka {
 
+// A record's hash: SHA-256(encoded || signature). Covering the signature too means a feed's hash
+// chain authenticates every signature in it: checking the links of a run of records and the
+// newest one's signature proves them all (gossip catch-up relies on this).
+Hash record_hash(std::string_view encoded, const Signature& signature);
+
 // Encodes, signs and hashes a record. The caller has validated it (validate.hpp) and set its
 // header (seq, prev_hash, hlc) to continue its origin's feed.
 SignedRecord seal(const Record& record, const SigningKey& key);

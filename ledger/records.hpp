@@ -304,10 +304,81 @@ struct AlertLift {
   friend bool operator==(const AlertLift&, const AlertLift&) = default;
 };
 
+// --- Membership (records of the "root" feed, signed by the network root key) ------------------
+
+// The origin of root-signed records. Not a valid site id for a node.
+inline constexpr const char* root_origin = "root";
+
+// Voters run Raft elections and acknowledge ledger entries; learners receive the ledger.
+enum class VoterRole : uint8_t { voter, learner };
+UMUPAKA_ENUM_NAMES(VoterRole, "voter", "learner");
+
+// A site certified by HQ: its keys and where its peers reach it.
+struct SiteEntry {
+  std::string site;
+  SiteKind kind = SiteKind::border_post;
+  VoterRole role = VoterRole::learner;
+  PublicKey signing_key{};     // Ed25519: verifies the site's records
+  std::string transport_key;   // Curve25519, Z85 (40 characters): ZeroMQ CURVE
+  std::string peer;            // "tcp://host:port" where the site's node accepts peers
+  std::string api;             // "http://host:port" of its API (informational)
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("site", s.site);
+    v("kind", s.kind);
+    v("role", s.role);
+    v("signing_key", s.signing_key);
+    v("transport_key", s.transport_key);
+    v("peer", s.peer);
+    v("api", s.api);
+  }
+  friend bool operator==(const SiteEntry&, const SiteEntry&) = default;
+};
+
+// root/1: the network's founding record.
+struct Genesis {
+  std::string network_id;
+  PublicKey root_key{};
+  std::vector<SiteEntry> sites;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("network_id", s.network_id);
+    v("root_key", s.root_key);
+    v("sites", s.sites);
+  }
+  friend bool operator==(const Genesis&, const Genesis&) = default;
+};
+
+// A site joins (or changes role or endpoint, with the same keys).
+struct SiteCertified {
+  SiteEntry entry;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("entry", s.entry);
+  }
+  friend bool operator==(const SiteCertified&, const SiteCertified&) = default;
+};
+
+// A site is revoked: its records after `seq_cutoff` are rejected everywhere and its transport key
+// is refused.
+struct SiteRevoked {
+  std::string site;
+  uint64_t seq_cutoff = 0;
+  std::string reason;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("site", s.site);
+    v("seq_cutoff", s.seq_cutoff);
+    v("reason", s.reason);
+  }
+  friend bool operator==(const SiteRevoked&, const SiteRevoked&) = default;
+};
+
 // The body of a record. The variant index + 1 is the record type on the wire; append new types
 // at the end only.
 using RecordBody = std::variant<Crossing, Permit, PermitStatusChange, TravelDocumentIssued,
-                                DocumentStatusChange, Alert, AlertLift>;
+                                DocumentStatusChange, Alert, AlertLift, Genesis, SiteCertified,
+                                SiteRevoked>;
 
 enum class RecordType : uint8_t {
   crossing = 1,
@@ -317,8 +388,11 @@ enum class RecordType : uint8_t {
   document_status = 5,
   alert = 6,
   alert_lift = 7,
+  genesis = 8,
+  site_certified = 9,
+  site_revoked = 10,
 };
-inline constexpr uint8_t record_type_max = 7;
+inline constexpr uint8_t record_type_max = 10;
 static_assert(std::variant_size_v<RecordBody> == record_type_max);
 
 const char* record_type_name(RecordType t);
@@ -347,7 +421,7 @@ struct Record {
 struct SignedRecord {
   std::string encoded;  // canonical msgpack of the Record (what the signature covers)
   Signature signature{};
-  Hash hash{};  // SHA-256(encoded); the feed's next record links to it
+  Hash hash{};  // SHA-256(encoded || signature); the feed's next record links to it
 };
 
 }  // namespace umupaka

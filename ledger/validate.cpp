@@ -1,6 +1,7 @@
 #include "ledger/validate.hpp"
 
 #include "ledger/countries.hpp"
+#include "ledger/crypto.hpp"
 #include "ledger/limits.hpp"
 
 namespace umupaka {
@@ -196,6 +197,57 @@ Status validate(const AlertLift& l) {
   return {};
 }
 
+bool valid_transport_key(std::string_view z85) {
+  if (z85.size() != 40) return false;
+  static constexpr std::string_view alphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  for (char c : z85)
+    if (alphabet.find(c) == std::string_view::npos) return false;
+  return true;
+}
+
+Status check_site_entry(const SiteEntry& e, std::string_view prefix) {
+  const std::string site_field = join(prefix, "site");
+  RETURN_IF_ERROR(check_site(e.site, site_field));
+  if (e.site == root_origin) return bad(site_field, "'root' is reserved for the network root");
+  if (!acceptable_public_key(e.signing_key))
+    return bad(join(prefix, "signing_key"), "signing_key is not an acceptable Ed25519 key");
+  if (!valid_transport_key(e.transport_key))
+    return bad(join(prefix, "transport_key"), "transport_key must be 40 Z85 characters");
+  if (e.peer.rfind("tcp://", 0) != 0 || e.peer.size() > 128)
+    return bad(join(prefix, "peer"), "peer must be tcp://host:port");
+  RETURN_IF_ERROR(check_text(e.api, join(prefix, "api"), 128, false));
+  return {};
+}
+
+Status validate(const Genesis& g) {
+  if (!valid_object_id(g.network_id)) return bad("network_id", "network_id is not an id");
+  if (!acceptable_public_key(g.root_key))
+    return bad("root_key", "root_key is not an acceptable Ed25519 key");
+  if (g.sites.empty()) return bad("sites", "a network needs at least one site");
+  if (g.sites.size() > limits::genesis_sites_max)
+    return bad("sites", "at most " + std::to_string(limits::genesis_sites_max) + " sites");
+  size_t voters = 0;
+  for (size_t i = 0; i < g.sites.size(); ++i) {
+    RETURN_IF_ERROR(check_site_entry(g.sites[i], "sites[" + std::to_string(i) + "]"));
+    for (size_t k = 0; k < i; ++k)
+      if (g.sites[k].site == g.sites[i].site || g.sites[k].signing_key == g.sites[i].signing_key ||
+          g.sites[k].transport_key == g.sites[i].transport_key)
+        return bad("sites[" + std::to_string(i) + "]", "site, signing key and transport key must be unique");
+    voters += g.sites[i].role == VoterRole::voter;
+  }
+  if (voters == 0) return bad("sites", "a network needs at least one voter");
+  return {};
+}
+
+Status validate(const SiteCertified& c) { return check_site_entry(c.entry, "entry"); }
+
+Status validate(const SiteRevoked& r) {
+  RETURN_IF_ERROR(check_site(r.site, "site"));
+  RETURN_IF_ERROR(check_text(r.reason, "reason", limits::text_bytes_max, false));
+  return {};
+}
+
 }  // namespace
 
 bool valid_site_id(std::string_view id) {
@@ -267,11 +319,18 @@ bool valid_text(std::string_view t, size_t bytes_max) {
   return true;
 }
 
-Status validate_header(const RecordHeader& h) {
+Status validate_header(const RecordHeader& h, const RecordBody& body) {
   if (h.version != record_version)
     return bad("version", "unknown record version " + std::to_string(h.version));
   if (!valid_object_id(h.network_id)) return bad("network_id", "network_id is not an id");
   if (!valid_site_id(h.origin.value)) return bad("origin", "origin is not a site id");
+  const bool root_body = std::holds_alternative<Genesis>(body) ||
+                         std::holds_alternative<SiteCertified>(body) ||
+                         std::holds_alternative<SiteRevoked>(body);
+  if ((h.origin.value == root_origin) != root_body)
+    return bad("origin", "membership records come from the root feed, and only they do");
+  if (std::holds_alternative<Genesis>(body) != (root_body && h.seq.value == 1))
+    return bad("seq", "the genesis is the root feed's first record, and only it");
   if (h.seq.value == 0) return bad("seq", "seq starts at 1");
   if (h.seq.value == 1 && h.prev_hash != zero_hash)
     return bad("prev_hash", "the first record of a feed has no previous hash");

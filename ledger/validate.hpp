@@ -20,10 +20,12 @@ bool valid_document_number(std::string_view number);
 // Well-formed UTF-8 without control characters.
 bool valid_text(std::string_view text, size_t bytes_max);
 
-Status validate_header(const RecordHeader& header);
+// The header, and its fit with the body: membership records come only from the "root" feed, the
+// genesis only as root/1.
+Status validate_header(const RecordHeader& header, const RecordBody& body);
 Status validate_body(const RecordBody& body);
 inline Status validate_record(const Record& r) {
-  RETURN_IF_ERROR(validate_header(r.header));
+  RETURN_IF_ERROR(validate_header(r.header, r.body));
   return validate_body(r.body);
 }
 

@@ -190,9 +190,13 @@ void apply_record(ViewStore& views, const Record& record, const RecordRef& ref) 
           apply_document_status(views, body, ref);
         } else if constexpr (std::is_same_v<T, Alert>) {
           apply_alert(views, body, ref);
-        } else {
-          static_assert(std::is_same_v<T, AlertLift>);
+        } else if constexpr (std::is_same_v<T, AlertLift>) {
           apply_alert_lift(views, body, ref);
+        } else {
+          // Membership records (Genesis, SiteCertified, SiteRevoked) shape the network
+          // (membership.hpp), not the border views.
+          static_assert(std::is_same_v<T, Genesis> || std::is_same_v<T, SiteCertified> ||
+                        std::is_same_v<T, SiteRevoked>);
         }
       },
       record.body);

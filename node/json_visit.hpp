@@ -122,6 +122,12 @@ struct Reader {
     out = *d;
     return true;
   }
+  template <size_t N>
+  bool from(const json& j, const std::string& f, std::array<uint8_t, N>& out) {
+    if (!j.is_string() || !from_hex(j.get_ref<const std::string&>(), out.data(), N))
+      return fail(f, f + " must be " + std::to_string(2 * N) + " hex digits");
+    return true;
+  }
   template <typename E>
     requires std::is_enum_v<E>
   bool from(const json& j, const std::string& f, E& out) {

@@ -45,6 +45,10 @@ bool is_rejection(Errc code) { return code == Errc::decode || code == Errc::limi
 
 // --- A generator of random valid records ---------------------------------------------------
 
+// The border domain's body types (crossing .. alert_lift), whose validation rules the generator
+// follows; the membership types after them are generated for the codec only.
+constexpr size_t kDomainTypes = 7;
+
 class RecordGen {
  public:
   explicit RecordGen(uint32_t seed) : rng_(seed) {}
@@ -246,6 +250,37 @@ class RecordGen {
   AlertLift alert_lift() {
     return AlertLift{object_id(), text(limits::text_bytes_max, false), object_id()};
   }
+  PublicKey public_key() {
+    PublicKey k{};
+    for (auto& b : k) b = static_cast<uint8_t>(below(256));
+    return k;
+  }
+  SiteEntry site_entry() {
+    static constexpr std::string_view z85 =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    SiteEntry e;
+    e.site = site_id();
+    e.kind = any_enum<SiteKind>();
+    e.role = any_enum<VoterRole>();
+    e.signing_key = public_key();
+    for (int i = 0; i < 40; ++i) e.transport_key += z85[below(z85.size())];
+    e.peer = "tcp://10.0." + std::to_string(below(256)) + "." + std::to_string(below(256)) + ":" +
+             std::to_string(1024 + below(60000));
+    e.api = coin() ? "" : "http://" + site_id() + ":8080";
+    return e;
+  }
+  Genesis genesis() {
+    Genesis g;
+    g.network_id = object_id();
+    g.root_key = public_key();
+    const size_t sites = below(9);
+    for (size_t i = 0; i < sites; ++i) g.sites.push_back(site_entry());
+    return g;
+  }
+  SiteCertified site_certified() { return SiteCertified{site_entry()}; }
+  SiteRevoked site_revoked() {
+    return SiteRevoked{site_id(), any_width_u64(), text(limits::text_bytes_max, false)};
+  }
 
   RecordBody body(size_t type_index) {
     switch (type_index) {
@@ -256,8 +291,11 @@ class RecordGen {
       case 4: return document_status();
       case 5: return alert();
       case 6: return alert_lift();
+      case 7: return genesis();
+      case 8: return site_certified();
+      case 9: return site_revoked();
     }
-    ADD_FAILURE() << "no body type " << type_index;
+    ADD_FAILURE() << "no generator for body type " << type_index << ": add one";
     return AlertLift{};
   }
 
@@ -575,9 +613,11 @@ TEST(CodecRoundTrip, RandomValidRecordsOfEveryTypeDecodeToThemselves) {
   for (int i = 0; i < per_type; ++i) {
     for (size_t t = 0; t < std::variant_size_v<RecordBody>; ++t) {
       const Record original = gen.record(t);
-      const Status valid = validate_record(original);
-      ASSERT_TRUE(valid.ok()) << "generator made an invalid record (iteration " << i << "): "
-                              << valid.error().field << ": " << valid.error().message;
+      if (t < kDomainTypes) {
+        const Status valid = validate_record(original);
+        ASSERT_TRUE(valid.ok()) << "generator made an invalid record (iteration " << i << "): "
+                                << valid.error().field << ": " << valid.error().message;
+      }
       const std::string bytes = encode_record(original);
       ASSERT_LE(bytes.size(), limits::record_encoded_bytes_max);
       const Result<Record> decoded = decode_record(bytes);

@@ -152,7 +152,7 @@ class SealTest : public ::testing::Test {
 TEST_F(SealTest, SealThenOpenGivesTheRecordBack) {
   const SignedRecord sr = seal(record_, key_);
   EXPECT_EQ(sr.encoded, encode_record(record_));
-  EXPECT_EQ(sr.hash, sha256(sr.encoded));
+  EXPECT_EQ(sr.hash, record_hash(sr.encoded, sr.signature));
   EXPECT_TRUE(verify_signature(key_.public_key(), sr.encoded, sr.signature));
   const Result<Record> opened = open_record(sr, key_.public_key());
   ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -190,7 +190,7 @@ TEST_F(SealTest, EveryFlippedBitOfTheEncodingIsRejected) {
       ASSERT_EQ(as_is.error().code, Errc::decode) << "byte " << i << " bit " << bit;
       ASSERT_EQ(as_is.error().field, "hash");
       // An attacker who rehashes: the signature (or the codec) still refuses it.
-      bad.hash = sha256(bad.encoded);
+      bad.hash = record_hash(bad.encoded, bad.signature);
       const Result<Record> rehashed = open_record(bad, key_.public_key());
       ASSERT_FALSE(rehashed.ok()) << "byte " << i << " bit " << bit << " accepted after rehash";
       const Errc code = rehashed.error().code;
@@ -220,11 +220,47 @@ TEST_F(SealTest, EveryFlippedBitOfTheSignatureIsRejected) {
   for (size_t i = 0; i < sr.signature.size() * 8; ++i) {
     SignedRecord bad = sr;
     bad.signature[i / 8] = static_cast<uint8_t>(bad.signature[i / 8] ^ (1u << (i % 8)));
+    // The hash covers the signature: as received, the hash no longer matches.
+    const Result<Record> as_is = open_record(bad, key_.public_key());
+    ASSERT_FALSE(as_is.ok()) << "signature bit " << i;
+    EXPECT_EQ(as_is.error().code, Errc::decode);
+    EXPECT_EQ(as_is.error().field, "hash");
+    // Rehashed, the signature itself fails.
+    bad.hash = record_hash(bad.encoded, bad.signature);
     const Result<Record> r = open_record(bad, key_.public_key());
-    ASSERT_FALSE(r.ok()) << "signature bit " << i;
+    ASSERT_FALSE(r.ok()) << "signature bit " << i << " accepted after rehash";
     EXPECT_EQ(r.error().code, Errc::bad_signature);
     EXPECT_EQ(r.error().field, "signature");
   }
+}
+
+TEST_F(SealTest, TheHashCoversBytesAndSignature) {
+  const SignedRecord sr = seal(record_, key_);
+  EXPECT_NE(sr.hash, sha256(sr.encoded));
+  std::string both = sr.encoded;
+  both.append(reinterpret_cast<const char*>(sr.signature.data()), sr.signature.size());
+  EXPECT_EQ(sr.hash, sha256(both));
+}
+
+// Because the hash covers the signature, a second valid signature of the same bytes would give
+// one (origin, seq) two hashes: a relay could make an honest origin look like it forked its feed.
+// The only second signature within reach without the key is s + L; it must not open.
+TEST_F(SealTest, AMalleatedSignatureDoesNotOpenUnderANewHash) {
+  SignedRecord sr = seal(record_, key_);
+  const auto order =
+      from_hex_array<32>("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+  unsigned carry = 0;
+  for (size_t i = 0; i < 32; ++i) {
+    const unsigned sum = sr.signature[32 + i] + order[i] + carry;
+    sr.signature[32 + i] = static_cast<uint8_t>(sum & 0xff);
+    carry = sum >> 8;
+  }
+  ASSERT_EQ(carry, 0u);
+  sr.hash = record_hash(sr.encoded, sr.signature);
+  ASSERT_NE(sr.hash, seal(record_, key_).hash);
+  const Result<Record> r = open_record(sr, key_.public_key());
+  ASSERT_FALSE(r.ok()) << "the same record opens under a second hash";
+  EXPECT_EQ(r.error().code, Errc::bad_signature);
 }
 
 TEST_F(SealTest, ARecordSignedByAnotherKeyIsRejected) {
@@ -239,6 +275,7 @@ TEST_F(SealTest, ARecordSignedByAnotherKeyIsRejected) {
   Record next = record_;
   next.header.seq = Seq(8);
   swapped.signature = seal(next, key_).signature;
+  swapped.hash = record_hash(swapped.encoded, swapped.signature);
   const Result<Record> s = open_record(swapped, key_.public_key());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Errc::bad_signature);
@@ -252,7 +289,7 @@ TEST_F(SealTest, ANonCanonicalEncodingWithAValidSignatureIsRejected) {
   bytes += '\xc0';
   sr.encoded = bytes;
   sr.signature = key_.sign(bytes);
-  sr.hash = sha256(bytes);
+  sr.hash = record_hash(bytes, sr.signature);
   const Result<Record> r = open_record(sr, key_.public_key());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::decode);

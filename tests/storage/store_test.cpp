@@ -162,7 +162,7 @@ uint64_t check_feed(const StoreTxn& txn, std::string_view origin, const PublicKe
     const std::optional<SignedRecord> sr = txn.record(origin, seq);
     EXPECT_TRUE(sr.has_value()) << origin << " seq " << seq << " missing below head " << head->seq;
     if (!sr) return head->seq;
-    EXPECT_EQ(sha256(sr->encoded), sr->hash) << "seq " << seq;
+    EXPECT_EQ(record_hash(sr->encoded, sr->signature), sr->hash) << "seq " << seq;
     const Result<Record> r =
         seq >= verify_from ? open_record(*sr, key) : decode_record(sr->encoded);
     EXPECT_TRUE(r.ok()) << "seq " << seq << ": " << r.error().message;
@@ -613,6 +613,36 @@ TEST(StoreMapGrowth, ViewWritesThatFillTheMapAreRetried) {
   EXPECT_EQ(dump_view(*txn->document("UTO", "L19999")), dump_view(document_view("L19999")));
 }
 
+// The node's writer keeps each command's outcome as a per-item result and returns ok from the
+// write function (node/writer.cpp). An append that failed on a full map must still make
+// Store::write grow the map and run the batch again, not fail the whole batch.
+TEST(StoreMapGrowth, AnAppendFailureKeptAsAResultStillGrowsTheMap) {
+  TempDir dir;
+  auto store = open_store(dir.path(), lmdb::EnvOptions{.map_bytes = 1 << 20});
+  Feed feed("gatuna", 1);
+  const auto records = next_records(feed, 20000);
+  std::vector<Errc> item_errors;
+  const Status s = store->write([&](StoreTxn& txn) -> Status {
+    item_errors.clear();
+    for (const Sealed& r : records) {
+      const Status appended = txn.append(r.sr, r.header);
+      if (!appended.ok()) {
+        item_errors.push_back(appended.error().code);
+        break;  // no further use of the transaction
+      }
+    }
+    return {};
+  });
+  ASSERT_TRUE(s.ok()) << error_code_name(s.error().code) << ": " << s.error().message
+                      << " (the write function saw "
+                      << (item_errors.empty() ? "no error" : error_code_name(item_errors[0]))
+                      << ")";
+  EXPECT_TRUE(item_errors.empty());
+  EXPECT_GT(store->map_grows(), 0u);
+  auto txn = snapshot(*store);
+  EXPECT_EQ(txn->head("gatuna")->seq, 20000u);
+}
+
 // The node's writer runs, for each record of a batch: reads (feed head, views), the append,
 // then the views' reads and writes, all in one Store::write. When a put fills the map midway,
 // Store::write must still grow the map and rerun the batch; the process must not abort. Run
@@ -657,8 +687,9 @@ TEST(StoreMapGrowthDeathTest, ReadsAfterAPutThatFilledTheMapDoNotAbort) {
 // --- Crash safety ---------------------------------------------------------------------------
 
 // The child: its own Store::open after fork, then one Store::write per batch of 1-50 records,
-// forever; after each commit returns, the last committed seq goes to `ack_fd`. Then a read
-// snapshot checks the head (a snapshot open when SIGKILL lands leaves a stale reader slot).
+// forever; after each commit returns, the last committed seq goes to `ack_fd`. A read snapshot
+// taken after each acknowledgement checks the head and stays open during the next write, so
+// that SIGKILL always leaves a reader slot of a dead process behind.
 [[noreturn]] void run_writer(const std::string& dir, int ack_fd, uint32_t seed) {
   auto opened = Store::open(dir);
   if (!opened.ok()) std::_Exit(10);
@@ -670,6 +701,7 @@ TEST(StoreMapGrowthDeathTest, ReadsAfterAPutThatFilledTheMapDoNotAbort) {
     if (const auto head = (*txn)->head("gatuna")) feed.continue_from(head->seq, head->hash);
   }
   std::mt19937 rng(seed);
+  std::unique_ptr<StoreTxn> held;
   for (;;) {
     const size_t n = 1 + rng() % 50;
     const auto records = next_records(feed, n);
@@ -680,6 +712,7 @@ TEST(StoreMapGrowthDeathTest, ReadsAfterAPutThatFilledTheMapDoNotAbort) {
     if (!txn.ok()) std::_Exit(14);
     const auto head = (*txn)->head("gatuna");
     if (!head || head->seq != acked) std::_Exit(15);
+    held = std::move(txn).value();  // the previous snapshot ends after this one began
   }
 }
 

@@ -1,0 +1,62 @@
+// The network's membership, derived from the root feed (records signed by the network root key):
+// the genesis, then certifications and revocations in feed order. Pure.
+//
+// It answers the questions every node asks of a record or a peer: is this origin a member, which
+// key verifies its records, is this seq past its revocation cut-off, which site holds this
+// transport key.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/records.hpp"
+#include "ledger/result.hpp"
+
+namespace umupaka {
+
+struct MemberSite {
+  SiteEntry entry;
+  std::optional<uint64_t> revoked_after;  // records with seq > this are rejected
+  std::string revoke_reason;
+};
+
+class Membership {
+ public:
+  // An empty membership (a standalone node before it joins a network).
+  Membership() = default;
+
+  // From the genesis record: checks that it is root/1 of its network and is signed by the root key
+  // it names. Errc::decode, Errc::bad_signature, Errc::invalid_field.
+  static Result<Membership> from_genesis(const SignedRecord& genesis);
+
+  bool joined() const { return !network_id_.empty(); }
+  const std::string& network_id() const { return network_id_; }
+  const PublicKey& root_key() const { return root_key_; }
+  uint64_t root_seq() const { return root_seq_; }
+  const Hash& root_head() const { return root_head_; }
+
+  // Applies the next root record (seq root_seq()+1, already verified and linked by the caller).
+  Status apply(const Record& root_record, const Hash& hash);
+
+  const MemberSite* site(std::string_view id) const;
+  const std::map<std::string, MemberSite, std::less<>>& sites() const { return sites_; }
+  // The key that verifies records of `origin` ("root" -> the root key).
+  std::optional<PublicKey> key_of(std::string_view origin) const;
+  // Ok if `origin` may have written record `seq`: a member (or root), not past its cut-off.
+  Status admits(std::string_view origin, uint64_t seq) const;
+  // The site certified with this transport key, if it is not revoked.
+  std::optional<std::string> site_of_transport_key(std::string_view z85) const;
+  std::vector<std::string> voters() const;
+  std::vector<std::string> learners() const;
+
+ private:
+  std::string network_id_;
+  PublicKey root_key_{};
+  uint64_t root_seq_ = 0;
+  Hash root_head_{};
+  std::map<std::string, MemberSite, std::less<>> sites_;
+};
+
+}  // namespace umupaka
