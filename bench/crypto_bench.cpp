@@ -27,7 +27,8 @@ Record typical_crossing() {
   c.document = DocumentRef{DocumentKind::passport, "COD", "OP1234567", Date{21000}};
   c.officer = "officer-17";
   c.verdict = Verdict::clear;
-  c.findings.push_back(Finding{"permit", Verdict::clear, "visa-free (EAC partner state): 180 days"});
+  c.findings.push_back(
+      Finding{"permit", Verdict::clear, "visa-free (EAC partner state): 180 days"});
   c.decision = Decision::admitted;
   c.from_mrz = true;
   r.body = c;

@@ -53,7 +53,8 @@ int fill(const std::string& data, uint64_t records, size_t population, uint64_t 
   while (done < records) {
     std::vector<Command> batch;
     while (batch.size() < 1000 && done + batch.size() < records)
-      for (auto& ev : gen.next(today)) batch.push_back(Command{std::move(ev.body), "officer-bench"});
+      for (auto& ev : gen.next(today))
+        batch.push_back(Command{std::move(ev.body), "officer-bench"});
     auto s = (*store)->write([&](StoreTxn& txn) -> Status {
       rejected = 0;
       for (const Command& c : batch)
@@ -117,11 +118,12 @@ int query(const std::string& data, size_t queries, const std::string& http,
     }
     us.push_back(std::chrono::duration<double, std::micro>(clk::now() - t).count());
   }
-  std::printf("%s: %zu traveller queries on %llu records: p50 %.0f us, p90 %.0f us, p99 %.0f us, "
-              "max %.0f us (%.1f crossings per traveller)\n",
-              client ? "http" : "in-process", queries, static_cast<unsigned long long>(head),
-              pct(us, 0.5), pct(us, 0.9), pct(us, 0.99), pct(us, 1.0),
-              client ? 0.0 : static_cast<double>(crossings_seen) / queries);
+  std::printf(
+      "%s: %zu traveller queries on %llu records: p50 %.0f us, p90 %.0f us, p99 %.0f us, "
+      "max %.0f us (%.1f crossings per traveller)\n",
+      client ? "http" : "in-process", queries, static_cast<unsigned long long>(head), pct(us, 0.5),
+      pct(us, 0.9), pct(us, 0.99), pct(us, 1.0),
+      client ? 0.0 : static_cast<double>(crossings_seen) / queries);
   return 0;
 }
 

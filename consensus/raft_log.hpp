@@ -33,7 +33,7 @@ class RaftLog {
   // leader skips a whole term of conflicting entries per round trip).
   std::pair<LogIndex, Term> find_conflict_by_term(LogIndex index, Term term) const;
 
-  std::vector<Entry> unstable_entries() const { return unstable_.entries(); }
+  const std::vector<Entry>& unstable_entries() const { return unstable_.entries(); }
   // Committed entries not yet applied, up to max_committed_size_bytes (at least one).
   std::vector<Entry> next_committed_entries() const;
   bool has_next_committed_entries() const;

@@ -6,12 +6,12 @@ namespace umupaka {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* msg);
 }
 
-#define UMUPAKA_ASSERT(cond)                                              \
-  do {                                                                    \
-    if (!(cond)) ::umupaka::assert_fail(#cond, __FILE__, __LINE__, "");   \
+#define UMUPAKA_ASSERT(cond)                                            \
+  do {                                                                  \
+    if (!(cond)) ::umupaka::assert_fail(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
-#define UMUPAKA_ASSERT_MSG(cond, msg)                                     \
-  do {                                                                    \
-    if (!(cond)) ::umupaka::assert_fail(#cond, __FILE__, __LINE__, msg);  \
+#define UMUPAKA_ASSERT_MSG(cond, msg)                                    \
+  do {                                                                   \
+    if (!(cond)) ::umupaka::assert_fail(#cond, __FILE__, __LINE__, msg); \
   } while (0)

@@ -34,10 +34,10 @@ struct CheckRequest {
 
 struct CheckResult {
   Verdict verdict = Verdict::clear;
-  std::vector<Finding> findings;          // in check order; clear findings only where informative
-  std::optional<std::string> permit_id;   // the permit the entry/stay is under, if one applies
-  int32_t overstay_days = 0;              // on exit: days past the allowed stay (0 if none)
-  std::optional<Date> allowed_until;      // last day of the allowed stay, where one applies
+  std::vector<Finding> findings;         // in check order; clear findings only where informative
+  std::optional<std::string> permit_id;  // the permit the entry/stay is under, if one applies
+  int32_t overstay_days = 0;             // on exit: days past the allowed stay (0 if none)
+  std::optional<Date> allowed_until;     // last day of the allowed stay, where one applies
 };
 
 // Runs every check: document status and expiry, watchlist alerts (document, national ID, name +

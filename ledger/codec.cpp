@@ -1,6 +1,5 @@
 #include "ledger/codec.hpp"
 
-
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/msgpack_visit.hpp"
@@ -55,9 +54,9 @@ std::string encode_record(const Record& r) {
 
 Result<Record> decode_record(std::string_view bytes) {
   if (bytes.size() > limits::record_encoded_bytes_max)
-    return make_error(Errc::limit_exceeded,
-                      "record of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                          std::to_string(limits::record_encoded_bytes_max));
+    return make_error(Errc::limit_exceeded, "record of " + std::to_string(bytes.size()) +
+                                                " bytes exceeds the limit of " +
+                                                std::to_string(limits::record_encoded_bytes_max));
   const msgpack::unpack_limit limit = record_unpack_limit();
   msgpack::object_handle oh;
   size_t offset = 0;
@@ -66,8 +65,7 @@ Result<Record> decode_record(std::string_view bytes) {
   } catch (const std::exception& ex) {
     return make_error(Errc::decode, std::string("malformed msgpack: ") + ex.what());
   }
-  if (offset != bytes.size())
-    return make_error(Errc::decode, "trailing bytes after the record");
+  if (offset != bytes.size()) return make_error(Errc::decode, "trailing bytes after the record");
   const msgpack::object& o = oh.get();
   if (o.type != msgpack::type::ARRAY || o.via.array.size != envelope_fields)
     return make_error(Errc::decode, "record is not an 8-element array");
@@ -94,8 +92,7 @@ Result<Record> decode_record(std::string_view bytes) {
   ok = ok && decode_body(d, type, a[7], r.body);
   if (!ok) return make_error(Errc::decode, d.error_message, d.error_field);
   // Canonical form: the only accepted bytes are those the encoder produces.
-  if (encode_record(r) != bytes)
-    return make_error(Errc::decode, "non-canonical encoding");
+  if (encode_record(r) != bytes) return make_error(Errc::decode, "non-canonical encoding");
   return r;
 }
 

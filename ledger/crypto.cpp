@@ -30,8 +30,7 @@ struct SigningKey::Impl {
   Botan::Ed25519_PrivateKey key;
   Botan::Null_RNG rng;  // Ed25519 signing is deterministic and draws nothing
   Botan::PK_Signer signer;
-  explicit Impl(const Botan::secure_vector<uint8_t>& seed)
-      : key(seed), signer(key, rng, "Pure") {}
+  explicit Impl(const Botan::secure_vector<uint8_t>& seed) : key(seed), signer(key, rng, "Pure") {}
 };
 
 SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
@@ -57,34 +56,57 @@ Signature SigningKey::sign(std::string_view message) const {
   return out;
 }
 
+namespace {
+
+// RFC 8032 §5.1.7: the scalar half S of a signature must be below the group order L, else the
+// signature is malleable (S + L verifies too). Botan 2 does not check; we do.
+bool canonical_scalar(const Signature& sig) {
+  // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+  static constexpr uint8_t order[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+                                        0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+  for (int i = 31; i >= 0; --i) {
+    const uint8_t s = sig[32 + static_cast<size_t>(i)];
+    if (s < order[i]) return true;
+    if (s > order[i]) return false;
+  }
+  return false;  // S == L
+}
+
+}  // namespace
+
 bool verify_signature(const PublicKey& key, std::string_view message, const Signature& signature) {
+  if (!canonical_scalar(signature)) return false;
   try {
     Botan::Ed25519_PublicKey pub(std::vector<uint8_t>(key.begin(), key.end()));
     Botan::PK_Verifier verifier(pub, "Pure");
-    return verifier.verify_message(reinterpret_cast<const uint8_t*>(message.data()),
-                                   message.size(), signature.data(), signature.size());
+    return verifier.verify_message(reinterpret_cast<const uint8_t*>(message.data()), message.size(),
+                                   signature.data(), signature.size());
   } catch (const std::exception&) {
     return false;
   }
 }
 
 bool acceptable_public_key(const PublicKey& key) {
-  // The eight small-order points of edwards25519 in their canonical encodings (and y = 1, the
-  // identity, with either sign bit). A node key among them would let anyone forge signatures.
+  // Encodings of the small-order points of edwards25519, compared with the sign bit cleared (as
+  // libsodium does): 0 and 1 (the identity), the two points of order 8, p-1, and the
+  // non-canonical p and p+1. Under such a key anyone can forge signatures.
   static const char* const small_order_hex[] = {
-      "0100000000000000000000000000000000000000000000000000000000000000",
-      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-      "0000000000000000000000000000000000000000000000000000000000000080",
       "0000000000000000000000000000000000000000000000000000000000000000",
-      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+      "0100000000000000000000000000000000000000000000000000000000000000",
       "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
   };
+  PublicKey masked = key;
+  masked[31] &= 0x7f;
   for (const char* hex : small_order_hex) {
     PublicKey bad{};
     UMUPAKA_ASSERT(from_hex(hex, bad.data(), bad.size()));
-    if (bad == key) return false;
+    if (bad == masked) return false;
   }
   try {
     Botan::Ed25519_PublicKey pub(std::vector<uint8_t>(key.begin(), key.end()));
@@ -94,8 +116,6 @@ bool acceptable_public_key(const PublicKey& key) {
   }
 }
 
-void os_random_bytes(uint8_t* out, size_t size) {
-  Botan::system_rng().randomize(out, size);
-}
+void os_random_bytes(uint8_t* out, size_t size) { Botan::system_rng().randomize(out, size); }
 
 }  // namespace umupaka

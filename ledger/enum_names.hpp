@@ -34,9 +34,9 @@ constexpr std::optional<E> enum_from_index(uint64_t i) {
   return static_cast<E>(i);
 }
 
-#define UMUPAKA_ENUM_NAMES(E, ...)                                            \
-  template <>                                                                 \
-  struct EnumNames<E> {                                                       \
+#define UMUPAKA_ENUM_NAMES(E, ...)                                                \
+  template <>                                                                     \
+  struct EnumNames<E> {                                                           \
     static constexpr auto names = std::to_array<std::string_view>({__VA_ARGS__}); \
   }
 

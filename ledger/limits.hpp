@@ -33,6 +33,15 @@ inline constexpr size_t msgpack_bin_bytes_max = record_encoded_bytes_max;
 // with room to spare; more sites join later through SiteCertified records.
 inline constexpr size_t genesis_sites_max = 64;
 
+// --- Gossip and transport --------------------------------------------------------------------
+// One ZeroMQ frame between nodes: a batch of up to 2 MiB of records plus framing. Checked by
+// ZMQ_MAXMSGSIZE and again before msgpack sees the bytes.
+inline constexpr size_t gossip_frame_bytes_max = 4u << 20;
+// Items in one array of a gossip message (records of a batch, frontier entries).
+inline constexpr size_t gossip_array_items_max = 4096;
+// Messages queued for one peer in ZeroMQ before sends fail visibly (EAGAIN, counted).
+inline constexpr int peer_send_hwm_messages = 1000;
+
 // --- API -----------------------------------------------------------------------------------
 // An HTTP request body: one record's JSON plus MRZ lines; 64 KiB is 30x the largest real one.
 inline constexpr size_t api_body_bytes_max = 64 * 1024;

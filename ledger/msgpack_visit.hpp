@@ -70,12 +70,10 @@ struct Encoder {
     for (const auto& x : v) put(x);
   }
   template <typename E>
-    requires std::is_enum_v<E>
-  void put(E e) {
-    pk.pack_uint64(static_cast<uint64_t>(e));
-  }
+  requires std::is_enum_v<E>
+  void put(E e) { pk.pack_uint64(static_cast<uint64_t>(e)); }
   template <typename T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   void put(const T& s) {
     pk.pack_array(static_cast<uint32_t>(field_count<T>()));
     T::visit(s, *this);
@@ -168,7 +166,7 @@ struct Decoder {
     return true;
   }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   bool get(const msgpack::object& o, const std::string& f, E& out) {
     uint64_t v = 0;
     if (!get(o, f, v)) return false;
@@ -178,7 +176,7 @@ struct Decoder {
     return true;
   }
   template <typename T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   bool get(const msgpack::object& o, const std::string& f, T& out) {
     if (o.type != msgpack::type::ARRAY) return fail(f, "expected array");
     if (o.via.array.size != field_count<T>()) return fail(f, "wrong number of fields");
@@ -202,7 +200,6 @@ struct Decoder {
   };
 };
 
-
 inline msgpack::unpack_limit record_unpack_limit() {
   return msgpack::unpack_limit(limits::msgpack_array_items_max, limits::msgpack_map_pairs_max,
                                limits::msgpack_str_bytes_max, limits::msgpack_bin_bytes_max, 0,
@@ -219,14 +216,16 @@ std::string encode_struct(const T& value) {
   return std::string(buf.data(), buf.size());
 }
 
-// Strict decoding of one visitable struct: limits, no trailing bytes, canonical form.
+// Strict decoding of one visitable struct: limits, no trailing bytes, and (unless `canonical` is
+// false, for transport frames whose records are checked one by one) canonical form.
 template <typename T>
-Result<T> decode_struct(std::string_view bytes) {
+Result<T> decode_struct(std::string_view bytes,
+                        const msgpack::unpack_limit& limit = record_unpack_limit(),
+                        bool canonical = true) {
   msgpack::object_handle oh;
   size_t offset = 0;
   try {
-    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr,
-                         record_unpack_limit());
+    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
   } catch (const std::exception& ex) {
     return make_error(Errc::decode, std::string("malformed msgpack: ") + ex.what());
   }
@@ -234,7 +233,8 @@ Result<T> decode_struct(std::string_view bytes) {
   Decoder d;
   T value{};
   if (!d.get(oh.get(), "", value)) return make_error(Errc::decode, d.error_message, d.error_field);
-  if (encode_struct(value) != bytes) return make_error(Errc::decode, "non-canonical encoding");
+  if (canonical && encode_struct(value) != bytes)
+    return make_error(Errc::decode, "non-canonical encoding");
   return value;
 }
 

@@ -34,10 +34,10 @@ Result<Record> open_record(const SignedRecord& sr, const PublicKey& origin_key) 
 
 Status check_chain(const RecordHeader& next, uint64_t head_seq, const Hash& head_hash) {
   if (next.seq.value != head_seq + 1)
-    return make_error(Errc::chain_broken,
-                      "seq " + std::to_string(next.seq.value) + " does not follow " +
-                          std::to_string(head_seq),
-                      "seq");
+    return make_error(
+        Errc::chain_broken,
+        "seq " + std::to_string(next.seq.value) + " does not follow " + std::to_string(head_seq),
+        "seq");
   if (next.prev_hash != head_hash)
     return make_error(Errc::chain_broken, "previous hash does not match the feed head",
                       "prev_hash");
@@ -46,16 +46,26 @@ Status check_chain(const RecordHeader& next, uint64_t head_seq, const Hash& head
 
 const char* record_type_name(RecordType t) {
   switch (t) {
-    case RecordType::crossing: return "crossing";
-    case RecordType::permit: return "permit";
-    case RecordType::permit_status: return "permit_status";
-    case RecordType::travel_document: return "travel_document";
-    case RecordType::document_status: return "document_status";
-    case RecordType::alert: return "alert";
-    case RecordType::alert_lift: return "alert_lift";
-    case RecordType::genesis: return "genesis";
-    case RecordType::site_certified: return "site_certified";
-    case RecordType::site_revoked: return "site_revoked";
+    case RecordType::crossing:
+      return "crossing";
+    case RecordType::permit:
+      return "permit";
+    case RecordType::permit_status:
+      return "permit_status";
+    case RecordType::travel_document:
+      return "travel_document";
+    case RecordType::document_status:
+      return "document_status";
+    case RecordType::alert:
+      return "alert";
+    case RecordType::alert_lift:
+      return "alert_lift";
+    case RecordType::genesis:
+      return "genesis";
+    case RecordType::site_certified:
+      return "site_certified";
+    case RecordType::site_revoked:
+      return "site_revoked";
   }
   return "unknown";
 }

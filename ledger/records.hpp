@@ -251,11 +251,11 @@ struct DocumentStatusChange {
 struct AlertSubject {
   AlertSubjectKind kind = AlertSubjectKind::document;
   std::optional<std::string> document_country;  // kind document
-  std::optional<std::string> document_number;    // kind document
-  std::optional<std::string> national_id;        // kind national_id
-  std::optional<std::string> surname;            // kind name
-  std::optional<std::string> given_names;        // kind name
-  std::optional<Date> birth_date;                // kind name
+  std::optional<std::string> document_number;   // kind document
+  std::optional<std::string> national_id;       // kind national_id
+  std::optional<std::string> surname;           // kind name
+  std::optional<std::string> given_names;       // kind name
+  std::optional<Date> birth_date;               // kind name
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("kind", s.kind);
@@ -318,10 +318,10 @@ struct SiteEntry {
   std::string site;
   SiteKind kind = SiteKind::border_post;
   VoterRole role = VoterRole::learner;
-  PublicKey signing_key{};     // Ed25519: verifies the site's records
-  std::string transport_key;   // Curve25519, Z85 (40 characters): ZeroMQ CURVE
-  std::string peer;            // "tcp://host:port" where the site's node accepts peers
-  std::string api;             // "http://host:port" of its API (informational)
+  PublicKey signing_key{};    // Ed25519: verifies the site's records
+  std::string transport_key;  // Curve25519, Z85 (40 characters): ZeroMQ CURVE
+  std::string peer;           // "tcp://host:port" where the site's node accepts peers
+  std::string api;            // "http://host:port" of its API (informational)
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("site", s.site);
@@ -376,9 +376,9 @@ struct SiteRevoked {
 
 // The body of a record. The variant index + 1 is the record type on the wire; append new types
 // at the end only.
-using RecordBody = std::variant<Crossing, Permit, PermitStatusChange, TravelDocumentIssued,
-                                DocumentStatusChange, Alert, AlertLift, Genesis, SiteCertified,
-                                SiteRevoked>;
+using RecordBody =
+    std::variant<Crossing, Permit, PermitStatusChange, TravelDocumentIssued, DocumentStatusChange,
+                 Alert, AlertLift, Genesis, SiteCertified, SiteRevoked>;
 
 enum class RecordType : uint8_t {
   crossing = 1,

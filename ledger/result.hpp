@@ -1,5 +1,5 @@
-// Result<T>: a value or an Error, shaped like std::expected (absent from C++20 on g++ 12 / clang 14).
-// Errors are values at module edges; programmer errors are assertions (see assert.hpp).
+// Result<T>: a value or an Error, shaped like std::expected (absent from C++20 on g++ 12 / clang
+// 14). Errors are values at module edges; programmer errors are assertions (see assert.hpp).
 #pragma once
 
 #include <string>
@@ -13,24 +13,24 @@ namespace umupaka {
 enum class Errc {
   ok = 0,
   // ledger: input and domain
-  invalid_field,      // a field fails validation; Error::field names it
-  mrz_format,         // MRZ shape, length or character set wrong
-  mrz_check_digit,    // an MRZ check digit does not match
-  decode,             // bytes are not a canonical encoding of a known record
-  bad_signature,      // Ed25519 signature does not verify
-  chain_broken,       // seq or previous hash does not continue the feed
-  not_found,          // a referenced record, permit, alert or document does not exist
-  conflict,           // the request contradicts stored state (e.g. lifting a lifted alert)
-  limit_exceeded,     // a named limit in limits.hpp was hit
+  invalid_field,    // a field fails validation; Error::field names it
+  mrz_format,       // MRZ shape, length or character set wrong
+  mrz_check_digit,  // an MRZ check digit does not match
+  decode,           // bytes are not a canonical encoding of a known record
+  bad_signature,    // Ed25519 signature does not verify
+  chain_broken,     // seq or previous hash does not continue the feed
+  not_found,        // a referenced record, permit, alert or document does not exist
+  conflict,         // the request contradicts stored state (e.g. lifting a lifted alert)
+  limit_exceeded,   // a named limit in limits.hpp was hit
   // storage
-  storage,            // LMDB failure other than below
-  disk_full,          // the disk or map cannot grow; nothing was written
-  map_full,           // LMDB map full: storage grows the map and retries; never leaves storage/
+  storage,    // LMDB failure other than below
+  disk_full,  // the disk or map cannot grow; nothing was written
+  map_full,   // LMDB map full: storage grows the map and retries; never leaves storage/
   // node / API
-  unauthorized,       // missing or unknown token
-  forbidden,          // the token's role may not do this
-  unavailable,        // the node is shutting down or overloaded
-  io,                 // file or socket error
+  unauthorized,  // missing or unknown token
+  forbidden,     // the token's role may not do this
+  unavailable,   // the node is shutting down or overloaded
+  io,            // file or socket error
 };
 
 const char* error_code_name(Errc code);
@@ -48,8 +48,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}         // NOLINT
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }
@@ -98,8 +98,8 @@ inline Error make_error(Errc c, std::string msg, std::string field = {}) {
   } while (0)
 
 // auto x = ASSIGN_OR_RETURN-style helper: declares `lhs` from a Result or returns its error.
-#define ASSIGN_OR_RETURN(lhs, expr)                                      \
-  auto UMUPAKA_CONCAT(umupaka_result_, __LINE__) = (expr);               \
-  if (!UMUPAKA_CONCAT(umupaka_result_, __LINE__).ok())                   \
-    return UMUPAKA_CONCAT(umupaka_result_, __LINE__).error();            \
+#define ASSIGN_OR_RETURN(lhs, expr)                           \
+  auto UMUPAKA_CONCAT(umupaka_result_, __LINE__) = (expr);    \
+  if (!UMUPAKA_CONCAT(umupaka_result_, __LINE__).ok())        \
+    return UMUPAKA_CONCAT(umupaka_result_, __LINE__).error(); \
   lhs = std::move(UMUPAKA_CONCAT(umupaka_result_, __LINE__)).value()

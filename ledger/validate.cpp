@@ -22,14 +22,15 @@ std::string join(std::string_view prefix, std::string_view name) {
 Status check_date(const Date& d, const std::string& field) {
   const CivilDate c = civil_from_date(d);
   if (c.year < year_min || c.year > year_max)
-    return bad(field, field + " " + format_iso_date(d) + " is outside " +
-                          std::to_string(year_min) + ".." + std::to_string(year_max));
+    return bad(field, field + " " + format_iso_date(d) + " is outside " + std::to_string(year_min) +
+                          ".." + std::to_string(year_max));
   return {};
 }
 
 Status check_state(std::string_view code, const std::string& field) {
   if (!is_known_state_code(code))
-    return bad(field, field + " '" + std::string(code) + "' is not a known ICAO/ISO 3166 state code");
+    return bad(field,
+               field + " '" + std::string(code) + "' is not a known ICAO/ISO 3166 state code");
   return {};
 }
 
@@ -104,8 +105,7 @@ Status validate(const Permit& p) {
   RETURN_IF_ERROR(check_nid(p.national_id, "national_id"));
   RETURN_IF_ERROR(check_date(p.valid_from, "valid_from"));
   RETURN_IF_ERROR(check_date(p.valid_until, "valid_until"));
-  if (p.valid_until < p.valid_from)
-    return bad("valid_until", "valid_until is before valid_from");
+  if (p.valid_until < p.valid_from) return bad("valid_until", "valid_until is before valid_from");
   RETURN_IF_ERROR(check_site(p.issuing_site, "issuing_site"));
   RETURN_IF_ERROR(check_object_id(p.officer, "officer"));
   RETURN_IF_ERROR(check_text(p.note, "note", limits::text_bytes_max, false));
@@ -175,8 +175,7 @@ Status validate(const Alert& a) {
       if (!s.surname || !s.birth_date)
         return bad("subject.surname", "a name alert needs subject.surname and subject.birth_date");
       if (doc || nid) return bad("subject.kind", "a name alert names only a person");
-      RETURN_IF_ERROR(
-          check_text(*s.surname, "subject.surname", limits::name_bytes_max, true));
+      RETURN_IF_ERROR(check_text(*s.surname, "subject.surname", limits::name_bytes_max, true));
       if (s.given_names)
         RETURN_IF_ERROR(
             check_text(*s.given_names, "subject.given_names", limits::name_bytes_max, false));
@@ -233,7 +232,8 @@ Status validate(const Genesis& g) {
     for (size_t k = 0; k < i; ++k)
       if (g.sites[k].site == g.sites[i].site || g.sites[k].signing_key == g.sites[i].signing_key ||
           g.sites[k].transport_key == g.sites[i].transport_key)
-        return bad("sites[" + std::to_string(i) + "]", "site, signing key and transport key must be unique");
+        return bad("sites[" + std::to_string(i) + "]",
+                   "site, signing key and transport key must be unique");
     voters += g.sites[i].role == VoterRole::voter;
   }
   if (voters == 0) return bad("sites", "a network needs at least one voter");
@@ -261,8 +261,8 @@ bool valid_site_id(std::string_view id) {
 bool valid_object_id(std::string_view id) {
   if (id.empty() || id.size() > limits::id_bytes_max) return false;
   for (char c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
       return false;
   return true;
 }

@@ -34,10 +34,10 @@ std::string national_id_key(std::string_view national_id);
 struct DocumentView {
   std::string country;
   std::string number;
-  std::optional<DocumentKind> kind;         // set once issued or seen
-  std::optional<std::string> national_id;   // linked by an issuance record
+  std::optional<DocumentKind> kind;        // set once issued or seen
+  std::optional<std::string> national_id;  // linked by an issuance record
   std::optional<Date> expiry;
-  std::optional<DocumentStatus> status;     // lost/stolen/revoked; nullopt = no report
+  std::optional<DocumentStatus> status;  // lost/stolen/revoked; nullopt = no report
   std::optional<RecordRef> status_record;
   std::optional<RecordRef> issued_record;
   template <typename S, typename V>
@@ -57,7 +57,7 @@ enum class PermitState : uint8_t { valid, revoked, cancelled };
 UMUPAKA_ENUM_NAMES(PermitState, "valid", "revoked", "cancelled");
 
 struct PermitView {
-  Permit permit;              // as issued
+  Permit permit;  // as issued
   RecordRef issued_record;
   PermitState state = PermitState::valid;
   Date valid_until;           // as issued or extended

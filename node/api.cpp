@@ -1,5 +1,6 @@
 #include "node/api.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -9,7 +10,6 @@
 #include <mutex>
 #include <restinio/all.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "ledger/codec.hpp"
@@ -40,35 +40,58 @@ int http_status_of(Errc c) {
     case Errc::invalid_field:
     case Errc::mrz_format:
     case Errc::mrz_check_digit:
-    case Errc::decode: return 422;
+    case Errc::decode:
+      return 422;
     case Errc::bad_signature:
-    case Errc::chain_broken: return 422;
-    case Errc::not_found: return 404;
-    case Errc::conflict: return 409;
-    case Errc::limit_exceeded: return 413;
-    case Errc::unauthorized: return 401;
-    case Errc::forbidden: return 403;
-    case Errc::unavailable: return 503;
-    case Errc::disk_full: return 507;
-    default: return 500;
+    case Errc::chain_broken:
+      return 422;
+    case Errc::not_found:
+      return 404;
+    case Errc::conflict:
+      return 409;
+    case Errc::limit_exceeded:
+      return 413;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    case Errc::unavailable:
+      return 503;
+    case Errc::disk_full:
+      return 507;
+    default:
+      return 500;
   }
 }
 
 restinio::http_status_line_t status_line(int code) {
   switch (code) {
-    case 200: return restinio::status_ok();
-    case 201: return restinio::status_created();
-    case 400: return restinio::status_bad_request();
-    case 401: return restinio::status_unauthorized();
-    case 403: return restinio::status_forbidden();
-    case 404: return restinio::status_not_found();
-    case 405: return restinio::status_method_not_allowed();
-    case 409: return restinio::status_conflict();
-    case 413: return restinio::status_payload_too_large();
-    case 422: return restinio::status_unprocessable_entity();
-    case 503: return restinio::status_service_unavailable();
-    case 507: return restinio::status_insufficient_storage();
-    default: return restinio::status_internal_server_error();
+    case 200:
+      return restinio::status_ok();
+    case 201:
+      return restinio::status_created();
+    case 400:
+      return restinio::status_bad_request();
+    case 401:
+      return restinio::status_unauthorized();
+    case 403:
+      return restinio::status_forbidden();
+    case 404:
+      return restinio::status_not_found();
+    case 405:
+      return restinio::status_method_not_allowed();
+    case 409:
+      return restinio::status_conflict();
+    case 413:
+      return restinio::status_payload_too_large();
+    case 422:
+      return restinio::status_unprocessable_entity();
+    case 503:
+      return restinio::status_service_unavailable();
+    case 507:
+      return restinio::status_insufficient_storage();
+    default:
+      return restinio::status_internal_server_error();
   }
 }
 
@@ -106,8 +129,9 @@ struct ApiServer::Impl {
 
   // --- responses ---
   void respond(const req_t& req, int code, const json& body) {
-    (code < 300 ? metrics.responses_2xx : code < 500 ? metrics.responses_4xx
-                                                     : metrics.responses_5xx)++;
+    (code < 300   ? metrics.responses_2xx
+     : code < 500 ? metrics.responses_4xx
+                  : metrics.responses_5xx)++;
     req->create_response(status_line(code))
         .append_header(restinio::http_field::content_type, "application/json")
         .set_body(body.dump())
@@ -174,9 +198,9 @@ struct ApiServer::Impl {
       if (entry->role == r) return entry;
     std::string allowed;
     for (Role r : roles) allowed += (allowed.empty() ? "" : ", ") + std::string(enum_name(r));
-    respond_error(req, 403, "forbidden",
-                  "role " + std::string(enum_name(entry->role)) + " may not do this; allowed: " +
-                      allowed);
+    respond_error(
+        req, 403, "forbidden",
+        "role " + std::string(enum_name(entry->role)) + " may not do this; allowed: " + allowed);
     return std::nullopt;
   }
 
@@ -224,19 +248,16 @@ struct ApiServer::Impl {
 
   // --- writes ---
   json recorded_json(const Recorded& r) {
-    json j{{"origin", r.ref.origin},
-           {"seq", r.ref.seq},
-           {"hash", to_hex(r.hash)},
-           {"type", record_type_name(r.type)},
-           {"state", "accepted"},
-           {"time", format_iso_instant_ms(r.hlc.physical_ms())}};
+    json j{{"origin", r.ref.origin}, {"seq", r.ref.seq},
+           {"hash", to_hex(r.hash)}, {"type", record_type_name(r.type)},
+           {"state", "accepted"},    {"time", format_iso_instant_ms(r.hlc.physical_ms())}};
     if (!r.object_id.empty()) j["id"] = r.object_id;
     if (r.checks) {
       j["verdict"] = enum_name(r.checks->verdict);
       j["findings"] = json_visit::to_json(r.checks->findings);
       j["decision"] = enum_name(*r.decision);
-      j["permit_id"] = r.crossing && r.crossing->permit_id ? json(*r.crossing->permit_id)
-                                                           : json(nullptr);
+      j["permit_id"] =
+          r.crossing && r.crossing->permit_id ? json(*r.crossing->permit_id) : json(nullptr);
       j["overstay_days"] = r.checks->overstay_days;
       j["allowed_until"] = json_visit::to_json(r.checks->allowed_until);
       j["traveller"] = json_visit::to_json(r.crossing->traveller);
@@ -360,15 +381,17 @@ struct ApiServer::Impl {
            counts["records"].get<uint64_t>());
     metric("umupaka_records_recorded_total", "counter", "Records recorded through this API.",
            metrics.records_recorded);
-    out += "# HELP umupaka_crossings_total Crossings recorded, by the checks' verdict.\n"
-           "# TYPE umupaka_crossings_total counter\n";
+    out +=
+        "# HELP umupaka_crossings_total Crossings recorded, by the checks' verdict.\n"
+        "# TYPE umupaka_crossings_total counter\n";
     for (int v = 0; v < 3; ++v)
       out += "umupaka_crossings_total{verdict=\"" +
              std::string(enum_name(static_cast<Verdict>(v))) + "\"} " +
              std::to_string(metrics.crossings_by_verdict[v].load()) + "\n";
     metric("umupaka_http_requests_total", "counter", "HTTP requests received.", metrics.requests);
-    out += "# HELP umupaka_http_responses_total HTTP responses by class.\n"
-           "# TYPE umupaka_http_responses_total counter\n";
+    out +=
+        "# HELP umupaka_http_responses_total HTTP responses by class.\n"
+        "# TYPE umupaka_http_responses_total counter\n";
     out += "umupaka_http_responses_total{class=\"2xx\"} " +
            std::to_string(metrics.responses_2xx.load()) + "\n";
     out += "umupaka_http_responses_total{class=\"4xx\"} " +
@@ -407,58 +430,61 @@ struct ApiServer::Impl {
       };
     };
     r->http_get("/healthz", counted([this](const req_t& req, const params_t&) {
-      respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
-    }));
-    r->http_get("/metrics", counted([this](const req_t& req, const params_t&) { get_metrics(req); }));
-    r->http_get("/v1/status", counted([this](const req_t& req, const params_t&) { get_status(req); }));
-    r->http_get("/v1/feeds", counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+                  respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
+                }));
+    r->http_get("/metrics",
+                counted([this](const req_t& req, const params_t&) { get_metrics(req); }));
+    r->http_get("/v1/status",
+                counted([this](const req_t& req, const params_t&) { get_status(req); }));
+    r->http_get("/v1/feeds",
+                counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
     r->http_get(R"(/v1/records/:origin/:seq(\d{1,19}))",
                 counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
     r->http_get("/v1/travellers/:country/:number",
                 counted([this](const req_t& req, const params_t& p) { get_traveller(req, p); }));
 
     r->http_post("/v1/checks", counted([this](const req_t& req, const params_t&) {
-      auto who = authorize(req, {Role::officer, Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<CrossingRequest>(req);
-      if (!body) return;
-      auto txn = deps.store.read();
-      if (!txn.ok()) return respond_error(req, txn.error());
-      auto result = deps.core.check(*body, **txn, deps.clock());
-      if (!result.ok()) return respond_error(req, result.error());
-      respond(req, 200,
-              json{{"verdict", enum_name(result->verdict)},
-                   {"findings", json_visit::to_json(result->findings)},
-                   {"permit_id", json_visit::to_json(result->permit_id)},
-                   {"overstay_days", result->overstay_days},
-                   {"allowed_until", json_visit::to_json(result->allowed_until)}});
-    }));
+                   auto who = authorize(req, {Role::officer, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<CrossingRequest>(req);
+                   if (!body) return;
+                   auto txn = deps.store.read();
+                   if (!txn.ok()) return respond_error(req, txn.error());
+                   auto result = deps.core.check(*body, **txn, deps.clock());
+                   if (!result.ok()) return respond_error(req, result.error());
+                   respond(req, 200,
+                           json{{"verdict", enum_name(result->verdict)},
+                                {"findings", json_visit::to_json(result->findings)},
+                                {"permit_id", json_visit::to_json(result->permit_id)},
+                                {"overstay_days", result->overstay_days},
+                                {"allowed_until", json_visit::to_json(result->allowed_until)}});
+                 }));
     r->http_post("/v1/crossings", counted([this](const req_t& req, const params_t&) {
-      auto who = authorize(req, {Role::officer, Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<CrossingRequest>(req);
-      if (body) submit(req, std::move(*body), *who);
-    }));
+                   auto who = authorize(req, {Role::officer, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<CrossingRequest>(req);
+                   if (body) submit(req, std::move(*body), *who);
+                 }));
     r->http_post("/v1/permits", counted([this](const req_t& req, const params_t&) {
-      auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<PermitRequest>(req);
-      if (body) submit(req, std::move(*body), *who);
-    }));
+                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<PermitRequest>(req);
+                   if (body) submit(req, std::move(*body), *who);
+                 }));
     r->http_post("/v1/permits/:id/status", counted([this](const req_t& req, const params_t& p) {
-      auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<PermitStatusRequest>(req);
-      if (!body) return;
-      body->permit_id = std::string(p["id"]);
-      submit(req, std::move(*body), *who);
-    }));
+                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<PermitStatusRequest>(req);
+                   if (!body) return;
+                   body->permit_id = std::string(p["id"]);
+                   submit(req, std::move(*body), *who);
+                 }));
     r->http_post("/v1/travel-documents", counted([this](const req_t& req, const params_t&) {
-      auto who = authorize(req, {Role::consular, Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<TravelDocumentRequest>(req);
-      if (body) submit(req, std::move(*body), *who);
-    }));
+                   auto who = authorize(req, {Role::consular, Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<TravelDocumentRequest>(req);
+                   if (body) submit(req, std::move(*body), *who);
+                 }));
     r->http_post("/v1/travel-documents/:country/:number/status",
                  counted([this](const req_t& req, const params_t& p) {
                    auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
@@ -470,19 +496,19 @@ struct ApiServer::Impl {
                    submit(req, std::move(*body), *who);
                  }));
     r->http_post("/v1/alerts", counted([this](const req_t& req, const params_t&) {
-      auto who = authorize(req, {Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<AlertRequest>(req);
-      if (body) submit(req, std::move(*body), *who);
-    }));
+                   auto who = authorize(req, {Role::hq_admin});
+                   if (!who) return;
+                   auto body = read_request<AlertRequest>(req);
+                   if (body) submit(req, std::move(*body), *who);
+                 }));
     r->http_delete("/v1/alerts/:id", counted([this](const req_t& req, const params_t& p) {
-      auto who = authorize(req, {Role::hq_admin});
-      if (!who) return;
-      auto body = read_request<AlertLiftRequest>(req, /*allow_empty=*/true);
-      if (!body) return;
-      body->alert_id = std::string(p["id"]);
-      submit(req, std::move(*body), *who);
-    }));
+                     auto who = authorize(req, {Role::hq_admin});
+                     if (!who) return;
+                     auto body = read_request<AlertLiftRequest>(req, /*allow_empty=*/true);
+                     if (!body) return;
+                     body->alert_id = std::string(p["id"]);
+                     submit(req, std::move(*body), *who);
+                   }));
     r->non_matched_request_handler([this](req_t req) {
       metrics.requests++;
       respond_error(req, 404, "not_found",
@@ -528,13 +554,12 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
                            opened.set_value(e.what());
                          }
                        });
-  for (unsigned i = 0; i < std::max(1u, threads); ++i)
-    m.threads.emplace_back([&m] { m.io.run(); });
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
   const std::string err = opened.get_future().get();
   if (!err.empty()) {
     stop();
-    return make_error(Errc::io, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                                    err);
+    return make_error(Errc::io,
+                      "cannot listen on " + address + ":" + std::to_string(port) + ": " + err);
   }
   return {};
 }

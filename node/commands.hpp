@@ -48,10 +48,10 @@ struct PermitRequest {
   Person holder;
   DocumentRef document;
   std::optional<std::string> national_id;
-  std::optional<Date> valid_from;          // default: today
-  std::optional<Date> valid_until;         // default: by kind (visa on arrival: 30 days)
-  std::optional<uint32_t> entries_allowed; // default: 1 for single-entry kinds, else unlimited (0)
-  std::optional<uint32_t> stay_days_max;   // default: by kind
+  std::optional<Date> valid_from;           // default: today
+  std::optional<Date> valid_until;          // default: by kind (visa on arrival: 30 days)
+  std::optional<uint32_t> entries_allowed;  // default: 1 for single-entry kinds, else unlimited (0)
+  std::optional<uint32_t> stay_days_max;    // default: by kind
   std::optional<std::string> note;
   template <typename S, typename V>
   static void visit(S& s, V& v) {
@@ -139,9 +139,9 @@ struct AlertLiftRequest {
   }
 };
 
-using CommandBody = std::variant<CrossingRequest, PermitRequest, PermitStatusRequest,
-                                 TravelDocumentRequest, DocumentStatusRequest, AlertRequest,
-                                 AlertLiftRequest>;
+using CommandBody =
+    std::variant<CrossingRequest, PermitRequest, PermitStatusRequest, TravelDocumentRequest,
+                 DocumentStatusRequest, AlertRequest, AlertLiftRequest>;
 
 struct Command {
   CommandBody body;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "ledger/date.hpp"
 #include "ledger/limits.hpp"
@@ -130,8 +130,10 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
   char pub[41] = {}, sec[41] = {};
   if (zmq_curve_keypair(pub, sec) != 0)
     return make_error(Errc::io, "cannot generate a CURVE key pair (libzmq without CURVE?)");
-  RETURN_IF_ERROR(write_file_atomic(data_dir + "/keys/transport.key", std::string(sec) + "\n", 0600));
-  RETURN_IF_ERROR(write_file_atomic(data_dir + "/keys/transport.pub", std::string(pub) + "\n", 0644));
+  RETURN_IF_ERROR(
+      write_file_atomic(data_dir + "/keys/transport.key", std::string(sec) + "\n", 0600));
+  RETURN_IF_ERROR(
+      write_file_atomic(data_dir + "/keys/transport.pub", std::string(pub) + "\n", 0644));
 
   toml::table t{
       {"node", toml::table{{"network_id", c.network_id},
@@ -151,8 +153,8 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   try {
     t = toml::parse_file(data_dir + "/node.toml");
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::invalid_field,
-                      data_dir + "/node.toml: " + std::string(e.description()), "node.toml");
+    return make_error(Errc::invalid_field, data_dir + "/node.toml: " + std::string(e.description()),
+                      "node.toml");
   }
   NodeConfig c;
   c.data_dir = data_dir;
@@ -172,7 +174,8 @@ Result<SecretSeed> load_signing_seed(const std::string& data_dir) {
   ASSIGN_OR_RETURN(std::string text, read_file(data_dir + "/keys/signing.seed"));
   SecretSeed seed{};
   if (!from_hex(trim(text), seed.data(), seed.size()))
-    return make_error(Errc::invalid_field, "keys/signing.seed is not 64 hex digits", "signing.seed");
+    return make_error(Errc::invalid_field, "keys/signing.seed is not 64 hex digits",
+                      "signing.seed");
   return seed;
 }
 
@@ -181,8 +184,8 @@ Result<std::string> load_transport_public_key(const std::string& data_dir) {
   return trim(text);
 }
 
-Result<std::string> create_token(const std::string& data_dir, Role role,
-                                 const std::string& subject, int64_t now_ms) {
+Result<std::string> create_token(const std::string& data_dir, Role role, const std::string& subject,
+                                 int64_t now_ms) {
   if (!valid_object_id(subject))
     return make_error(Errc::invalid_field, "subject must be letters, digits, '-', '_', '.'",
                       "subject");

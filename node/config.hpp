@@ -56,8 +56,8 @@ struct TokenEntry {
 
 // Makes a new random token for `role`, appends its hash to DATA/tokens and returns the token (the
 // only time it exists in clear).
-Result<std::string> create_token(const std::string& data_dir, Role role,
-                                 const std::string& subject, int64_t now_ms);
+Result<std::string> create_token(const std::string& data_dir, Role role, const std::string& subject,
+                                 int64_t now_ms);
 Result<std::vector<TokenEntry>> load_tokens(const std::string& data_dir);
 
 // Reads the whole of a small file. Errc::io.

@@ -9,9 +9,9 @@
 namespace umupaka {
 
 struct HttpResponse {
-  long status = 0;         // 0 when the request did not complete
+  long status = 0;  // 0 when the request did not complete
   std::string body;
-  std::string error;       // transport error text when status == 0
+  std::string error;  // transport error text when status == 0
 };
 
 class HttpClient {

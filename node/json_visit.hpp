@@ -36,10 +36,8 @@ struct Writer {
     return to_hex(a);
   }
   template <typename E>
-    requires std::is_enum_v<E>
-  static json to(E e) {
-    return std::string(enum_name(e));
-  }
+  requires std::is_enum_v<E>
+  static json to(E e) { return std::string(enum_name(e)); }
   template <typename T>
   static json to(const std::optional<T>& o) {
     return o ? to(*o) : json(nullptr);
@@ -51,7 +49,7 @@ struct Writer {
     return a;
   }
   template <typename T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   static json to(const T& s) {
     json o = json::object();
     ObjectWriter f{o};
@@ -129,7 +127,7 @@ struct Reader {
     return true;
   }
   template <typename E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   bool from(const json& j, const std::string& f, E& out) {
     if (!j.is_string()) return fail(f, f + " must be a string");
     auto e = enum_from_name<E>(j.get_ref<const std::string&>());
@@ -164,7 +162,7 @@ struct Reader {
     return true;
   }
   template <typename T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   bool from(const json& j, const std::string& prefix, T& out) {
     if (!j.is_object())
       return fail(prefix, (prefix.empty() ? std::string("body") : prefix) + " must be an object");

@@ -4,12 +4,12 @@
 //   umupaka-node token create --data DIR --role ROLE [--subject NAME]
 //   umupaka-node run --data DIR [--api 127.0.0.1:PORT] [--threads N]
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "ledger/records.hpp"
 #include "node/api.hpp"
@@ -54,8 +54,7 @@ int cmd_init(const std::string& data, const std::string& site, const std::string
   return 0;
 }
 
-int cmd_token_create(const std::string& data, const std::string& role_name,
-                     std::string subject) {
+int cmd_token_create(const std::string& data, const std::string& role_name, std::string subject) {
   const auto role = enum_from_name<Role>(role_name);
   if (!role)
     return fail(make_error(Errc::invalid_field,
@@ -95,12 +94,12 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
   if ((*store)->env().stale_readers_cleared() > 0)
     spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
 
-  NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind},
-                SigningKey::from_seed(*seed));
+  NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
   {
     auto txn = (*store)->read();
     if (!txn.ok()) return fail(txn.error());
-    core.recover(**txn);
+    auto rec = core.recover(**txn);
+    if (!rec.ok()) return fail(rec.error());
   }
   Writer writer(core, **store, wall_clock_ms);
   ApiServer server(ApiDeps{*cfg, core, **store, writer, *transport, wall_clock_ms});

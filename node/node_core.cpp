@@ -19,12 +19,18 @@ struct KindDefaults {
 // Defaults when a permit request leaves them out (docs/travel-rules.md).
 KindDefaults defaults_for(PermitKind kind) {
   switch (kind) {
-    case PermitKind::visa_on_arrival: return {30, 1, 30};
-    case PermitKind::single_entry_visa: return {90, 1, 30};
-    case PermitKind::multiple_entry_visa: return {365, 0, 90};
-    case PermitKind::east_africa_tourist_visa: return {90, 0, 90};
-    case PermitKind::residence: return {730, 0, 0};
-    case PermitKind::work: return {730, 0, 0};
+    case PermitKind::visa_on_arrival:
+      return {30, 1, 30};
+    case PermitKind::single_entry_visa:
+      return {90, 1, 30};
+    case PermitKind::multiple_entry_visa:
+      return {365, 0, 90};
+    case PermitKind::east_africa_tourist_visa:
+      return {90, 0, 90};
+    case PermitKind::residence:
+      return {730, 0, 0};
+    case PermitKind::work:
+      return {730, 0, 0};
   }
   return {30, 1, 30};
 }
@@ -32,11 +38,14 @@ KindDefaults defaults_for(PermitKind kind) {
 DocumentKind document_kind_from_mrz(const mrz::Document& d) {
   const char c = d.document_code.empty() ? 'P' : d.document_code[0];
   switch (c) {
-    case 'P': return DocumentKind::passport;
+    case 'P':
+      return DocumentKind::passport;
     case 'I':
     case 'A':
-    case 'C': return DocumentKind::national_id_card;
-    default: return DocumentKind::other;
+    case 'C':
+      return DocumentKind::national_id_card;
+    default:
+      return DocumentKind::other;
   }
 }
 
@@ -57,15 +66,15 @@ Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIden
   CheckRequest req;
   req.direction = r.direction;
   req.post = r.post.value_or(identity.site);
-  req.mode = r.mode.value_or(identity.kind == SiteKind::airport ? TravelMode::air
-                                                                : TravelMode::road);
+  req.mode =
+      r.mode.value_or(identity.kind == SiteKind::airport ? TravelMode::air : TravelMode::road);
   req.national_id = r.national_id;
   req.permit_id = r.permit_id;
   req.today = today;
   if (r.mrz) {
     if (r.traveller || r.document)
-      return make_error(Errc::invalid_field,
-                        "give either mrz or traveller and document, not both", "mrz");
+      return make_error(Errc::invalid_field, "give either mrz or traveller and document, not both",
+                        "mrz");
     ASSIGN_OR_RETURN(mrz::Document d, mrz::parse(*r.mrz, today));
     if (d.format == mrz::Format::mrv_a || d.format == mrz::Format::mrv_b)
       return make_error(Errc::invalid_field,
@@ -97,14 +106,135 @@ NodeCore::NodeCore(NodeIdentity identity, SigningKey key)
   UMUPAKA_ASSERT(valid_object_id(identity_.network_id));
 }
 
-void NodeCore::recover(const StoreTxn& txn) {
-  const auto head = txn.head(identity_.site);
-  if (!head) return;
-  const auto sr = txn.record(identity_.site, head->seq);
-  UMUPAKA_ASSERT(sr.has_value());
-  auto rec = decode_record(sr->encoded);
-  UMUPAKA_ASSERT_MSG(rec.ok(), "own feed head does not decode");
-  clock_.observe(rec->header.hlc);
+Status NodeCore::recover(const StoreTxn& txn) {
+  if (const auto head = txn.head(identity_.site)) {
+    const auto sr = txn.record(identity_.site, head->seq);
+    UMUPAKA_ASSERT(sr.has_value());
+    auto rec = decode_record(sr->encoded);
+    UMUPAKA_ASSERT_MSG(rec.ok(), "own feed head does not decode");
+    clock_.observe(rec->header.hlc);
+  }
+  // Membership: the root feed, replayed from the genesis.
+  if (const auto root = txn.head(root_origin)) {
+    const auto genesis = txn.record(root_origin, 1);
+    UMUPAKA_ASSERT(genesis.has_value());
+    ASSIGN_OR_RETURN(membership_, Membership::from_genesis(*genesis));
+    for (uint64_t seq = 2; seq <= root->seq; ++seq) {
+      const auto sr = txn.record(root_origin, seq);
+      UMUPAKA_ASSERT(sr.has_value());
+      ASSIGN_OR_RETURN(Record r, decode_record(sr->encoded));
+      RETURN_IF_ERROR(membership_.apply(r, sr->hash));
+    }
+    if (membership_.network_id() != identity_.network_id)
+      return make_error(Errc::conflict, "the store belongs to network " + membership_.network_id() +
+                                            ", the configuration to " + identity_.network_id);
+  }
+  load_quarantine(txn);
+  return {};
+}
+
+void NodeCore::load_quarantine(const StoreTxn& txn) {
+  quarantine_.clear();
+  for (const auto& e : txn.evidence())
+    if (!quarantine_.count(e.origin)) quarantine_[e.origin] = e.seq;
+}
+
+Status NodeCore::join(const SignedRecord& genesis, StoreTxn& txn) {
+  if (txn.head(identity_.site))
+    return make_error(Errc::conflict,
+                      "this node has recorded records already; a node joins a network before "
+                      "its first record");
+  if (membership_.joined()) return make_error(Errc::conflict, "this node has joined a network");
+  ASSIGN_OR_RETURN(Membership m, Membership::from_genesis(genesis));
+  ASSIGN_OR_RETURN(Record r, decode_record(genesis.encoded));
+  RETURN_IF_ERROR(txn.append(genesis, r.header));
+  membership_ = std::move(m);
+  identity_.network_id = membership_.network_id();
+  return {};
+}
+
+bool NodeCore::quarantined(std::string_view origin) const {
+  return quarantine_.count(origin) > 0 || staged_quarantine_.count(origin) > 0;
+}
+
+void NodeCore::begin_batch() {
+  staged_membership_.reset();
+  staged_quarantine_.clear();
+}
+
+void NodeCore::commit_succeeded() {
+  if (staged_membership_) membership_ = std::move(*staged_membership_);
+  for (auto& [o, s] : staged_quarantine_)
+    if (!quarantine_.count(o)) quarantine_[o] = s;
+  begin_batch();
+}
+
+void NodeCore::commit_failed() { begin_batch(); }
+
+IngestResult NodeCore::record_evidence(const Equivocation& e, const std::string& origin,
+                                       uint64_t seq, StoreTxn& txn) {
+  IngestResult out{IngestOutcome::equivocation, origin, seq, {}, e};
+  if (quarantined(origin)) {
+    out.outcome = IngestOutcome::duplicate;
+    return out;
+  }
+  txn.put_evidence(origin, seq, e.a, e.b);
+  staged_quarantine_[origin] = seq;
+  return out;
+}
+
+IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
+  const Record& r = in.record;
+  const SignedRecord& sr = in.signed_record;
+  const std::string& origin = r.header.origin.value;
+  const uint64_t seq = r.header.seq.value;
+  IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
+  auto reject = [&](std::string why) {
+    out.outcome = IngestOutcome::rejected;
+    out.reason = std::move(why);
+    return out;
+  };
+  const Membership& m = staged_membership_ ? *staged_membership_ : membership_;
+  if (!m.joined()) return reject("this node has not joined a network");
+  if (r.header.network_id != m.network_id()) return reject("record of another network");
+  if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
+  if (auto s = m.admits(origin, seq); !s.ok()) return reject(s.error().message);
+
+  const auto head = txn.head(origin);
+  const uint64_t head_seq = head ? head->seq : 0;
+  auto conflict = [&](const SignedRecord& held) {
+    out.outcome = IngestOutcome::equivocation;
+    out.evidence = Equivocation{held, sr};
+    txn.put_evidence(origin, seq, held, sr);
+    staged_quarantine_[origin] = seq;
+    return out;
+  };
+  if (seq <= head_seq) {
+    const auto held = txn.record(origin, seq);
+    UMUPAKA_ASSERT(held.has_value());
+    if (held->hash == sr.hash) {
+      out.outcome = IngestOutcome::duplicate;
+      return out;
+    }
+    return conflict(*held);
+  }
+  if (seq > head_seq + 1) {
+    out.outcome = IngestOutcome::gap;
+    return out;
+  }
+  if (head && r.header.prev_hash != head->hash) {
+    const auto held = txn.record(origin, head_seq);
+    UMUPAKA_ASSERT(held.has_value());
+    return conflict(*held);
+  }
+  if (origin == root_origin) {
+    Membership next = m;
+    if (auto s = next.apply(r, sr.hash); !s.ok()) return reject(s.error().message);
+    staged_membership_ = std::move(next);
+  }
+  if (auto s = txn.append(sr, r.header); !s.ok()) return reject(s.error().message);
+  apply_record(txn, r, RecordRef{origin, seq});
+  return out;
 }
 
 Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
@@ -145,6 +275,10 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
   const Hlc hlc = clock_.now(now_ms);
   const Date today = date_of_instant_ms(hlc.physical_ms());
   const std::string& officer = command.officer;
+  if (const MemberSite* self = membership_.site(identity_.site);
+      self != nullptr && self->revoked_after && seq > *self->revoked_after)
+    return make_error(Errc::forbidden, "this site was revoked by HQ; it cannot record (" +
+                                           self->revoke_reason + ")");
 
   return std::visit(
       [&](const auto& r) -> Result<Recorded> {
@@ -184,8 +318,8 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
           p.document = r.document;
           p.national_id = r.national_id;
           p.valid_from = r.valid_from.value_or(today);
-          p.valid_until =
-              r.valid_until.value_or(Date{p.valid_from.days + static_cast<int32_t>(d.valid_days) - 1});
+          p.valid_until = r.valid_until.value_or(
+              Date{p.valid_from.days + static_cast<int32_t>(d.valid_days) - 1});
           p.entries_allowed = r.entries_allowed.value_or(d.entries_allowed);
           p.stay_days_max = r.stay_days_max.value_or(d.stay_days_max);
           p.issuing_site = identity_.site;
@@ -201,10 +335,10 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
             return make_error(Errc::not_found, "no permit " + r.permit_id + " at this node",
                               "permit_id");
           if (view->state != PermitState::valid)
-            return make_error(Errc::conflict,
-                              "permit " + r.permit_id + " is already " +
-                                  std::string(enum_name(view->state)),
-                              "permit_id");
+            return make_error(
+                Errc::conflict,
+                "permit " + r.permit_id + " is already " + std::string(enum_name(view->state)),
+                "permit_id");
           PermitStatusChange s{r.permit_id, r.action, r.valid_until, r.reason, officer};
           ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(s), txn, hlc, head));
           out.object_id = r.permit_id;
@@ -212,11 +346,12 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
         } else if constexpr (std::is_same_v<T, TravelDocumentRequest>) {
           const auto view = txn.document(r.document.country, r.document.number);
           if (view && view->issued_record)
-            return make_error(Errc::conflict,
-                              "document " + r.document.country + " " + r.document.number +
-                                  " was already issued",
-                              "document.number");
-          TravelDocumentIssued t{r.document, r.holder, r.national_id, r.issued_on.value_or(today),
+            return make_error(
+                Errc::conflict,
+                "document " + r.document.country + " " + r.document.number + " was already issued",
+                "document.number");
+          TravelDocumentIssued t{r.document,     r.holder,
+                                 r.national_id,  r.issued_on.value_or(today),
                                  identity_.site, officer};
           return seal_and_store(std::move(t), txn, hlc, head);
         } else if constexpr (std::is_same_v<T, DocumentStatusRequest>) {

@@ -3,12 +3,14 @@
 // never touches sockets, threads or the clock, so the simulator runs exactly this code.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 #include "ledger/checks.hpp"
 #include "ledger/crypto.hpp"
 #include "ledger/hlc.hpp"
+#include "ledger/membership.hpp"
 #include "ledger/records.hpp"
 #include "node/commands.hpp"
 #include "storage/store.hpp"
@@ -27,10 +29,43 @@ struct Recorded {
   Hash hash{};
   Hlc hlc;
   RecordType type = RecordType::crossing;
-  std::string object_id;               // the permit or alert id, where the record makes one
-  std::optional<CheckResult> checks;   // crossings only
-  std::optional<Decision> decision;    // crossings only
-  std::optional<Crossing> crossing;    // crossings only: the recorded body
+  std::string object_id;              // the permit or alert id, where the record makes one
+  std::optional<CheckResult> checks;  // crossings only
+  std::optional<Decision> decision;   // crossings only
+  std::optional<Crossing> crossing;   // crossings only: the recorded body
+};
+
+// A record received from another node, already verified by the gossip core (signature or chain,
+// membership, network) and decoded.
+struct VerifiedRecord {
+  SignedRecord signed_record;
+  Record record;
+};
+
+// What ingesting one received record did.
+enum class IngestOutcome : uint8_t {
+  stored,        // new, appended and applied to the views
+  duplicate,     // already held, identical
+  gap,           // does not continue the feed yet (earlier records missing): fetch them first
+  equivocation,  // conflicts with a held record of the same origin: evidence kept, origin
+                 // quarantined
+  rejected,      // not admissible now (revoked, quarantined, not a member, wrong network)
+};
+UMUPAKA_ENUM_NAMES(IngestOutcome, "stored", "duplicate", "gap", "equivocation", "rejected");
+
+// Two records signed by one origin that cannot both be in its feed: `a` and `b` share origin and
+// seq with different hashes, or `b` follows seq(a) but does not link to a.
+struct Equivocation {
+  SignedRecord a;
+  SignedRecord b;
+};
+
+struct IngestResult {
+  IngestOutcome outcome = IngestOutcome::stored;
+  std::string origin;
+  uint64_t seq = 0;
+  std::string reason;                    // for rejected
+  std::optional<Equivocation> evidence;  // for equivocation
 };
 
 class NodeCore {
@@ -38,8 +73,32 @@ class NodeCore {
   NodeCore(NodeIdentity identity, SigningKey key);
 
   // Restores the clock from this node's own feed head so timestamps never go backwards across a
-  // restart. Call once, before execute.
-  void recover(const StoreTxn& txn);
+  // restart, and the membership from the root feed. Call once, before execute.
+  Status recover(const StoreTxn& txn);
+
+  // Stores the genesis (root/1) and adopts its network. Only on a node whose own feed is empty.
+  Status join(const SignedRecord& genesis, StoreTxn& txn);
+
+  // Ingests a verified record from another node (or a root record from the admin tool): checks
+  // admission against the membership, the feed's continuity and conflicts; appends and applies it.
+  // Root records update the membership once the transaction commits (commit_succeeded).
+  IngestResult ingest(const VerifiedRecord& record, StoreTxn& txn);
+
+  // Stores equivocation evidence received from a peer (already verified: both signed by the
+  // origin, conflicting) and quarantines the origin.
+  IngestResult record_evidence(const Equivocation& evidence, const std::string& origin,
+                               uint64_t seq, StoreTxn& txn);
+
+  // Called by the writer around each transaction: membership changes staged by ingest take
+  // effect only when the transaction committed.
+  void begin_batch();
+  void commit_succeeded();
+  void commit_failed();
+
+  const Membership& membership() const { return membership_; }
+  bool quarantined(std::string_view origin) const;
+  // Origins quarantined for equivocation, with the seq of the conflict.
+  const std::map<std::string, uint64_t, std::less<>>& quarantine() const { return quarantine_; }
 
   // Validates `command`, runs the checks for a crossing, seals the record as the next of this
   // node's feed, appends it and applies it to the views, all inside `txn`. The caller commits
@@ -59,9 +118,15 @@ class NodeCore {
   Result<Recorded> seal_and_store(RecordBody body, StoreTxn& txn, Hlc hlc,
                                   const std::optional<FeedHead>& head);
 
+  void load_quarantine(const StoreTxn& txn);
+
   NodeIdentity identity_;
   SigningKey key_;
   HlcClock clock_;
+  Membership membership_;
+  std::optional<Membership> staged_membership_;
+  std::map<std::string, uint64_t, std::less<>> quarantine_;
+  std::map<std::string, uint64_t, std::less<>> staged_quarantine_;
 };
 
 // CrossingRequest -> CheckRequest, parsing the MRZ if one was given. Errors name the field.

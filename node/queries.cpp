@@ -1,7 +1,8 @@
 #include "node/queries.hpp"
 
-#include <algorithm>
 #include <botan/base64.h>
+
+#include <algorithm>
 #include <set>
 
 #include "ledger/checks.hpp"
@@ -22,7 +23,7 @@ std::string base64(std::string_view bytes) {
 }  // namespace
 
 json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-               const NodeIdentity& self, const PublicKey& self_key) {
+                 const NodeIdentity& self, const PublicKey& self_key) {
   const auto sr = txn.record(origin, seq);
   if (!sr) return nullptr;
   auto rec = decode_record(sr->encoded);
@@ -46,10 +47,8 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
   return j;
 }
 
-
 json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std::string& country,
                        const std::string& number, Date today) {
-
   const auto doc = txn.document(country, number);
   std::vector<std::string> keys{document_key(country, number)};
   if (doc && doc->national_id) keys.push_back(national_id_key(*doc->national_id));

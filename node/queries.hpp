@@ -17,7 +17,6 @@ nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_
 
 // GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
 nlohmann::json traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
-                                 const std::string& country, const std::string& number,
-                                 Date today);
+                                 const std::string& country, const std::string& number, Date today);
 
 }  // namespace umupaka

@@ -25,9 +25,7 @@ bool supersedes(uint64_t incarnation, MemberState state, uint64_t current_incarn
   return rank(state) > rank(current_state);
 }
 
-bool valid_id(const std::string& id) {
-  return !id.empty() && id.size() <= limits::id_bytes_max;
-}
+bool valid_id(const std::string& id) { return !id.empty() && id.size() <= limits::id_bytes_max; }
 
 bool valid_state(MemberState s) { return rank(s) <= rank(MemberState::dead); }
 
@@ -36,9 +34,7 @@ bool valid_type(MessageType t) {
 }
 
 // ceil(log2(x)) for x >= 1.
-uint32_t ceil_log2(uint64_t x) {
-  return x <= 1 ? 0 : static_cast<uint32_t>(std::bit_width(x - 1));
-}
+uint32_t ceil_log2(uint64_t x) { return x <= 1 ? 0 : static_cast<uint32_t>(std::bit_width(x - 1)); }
 
 Status invalid(std::string field, std::string message) {
   return make_error(Errc::invalid_field, std::move(message), std::move(field));
@@ -47,10 +43,8 @@ Status invalid(std::string field, std::string message) {
 Status validate_timing(const Timing& t, const std::string& name) {
   if (t.probe_interval_ms == 0 || t.probe_interval_ms > probe_interval_ms_max)
     return invalid(name + ".probe_interval_ms", "must be in 1..600000 ms");
-  if (t.probe_timeout_ms == 0)
-    return invalid(name + ".probe_timeout_ms", "must be positive");
-  if (t.indirect_timeout_ms == 0)
-    return invalid(name + ".indirect_timeout_ms", "must be positive");
+  if (t.probe_timeout_ms == 0) return invalid(name + ".probe_timeout_ms", "must be positive");
+  if (t.indirect_timeout_ms == 0) return invalid(name + ".indirect_timeout_ms", "must be positive");
   if (uint64_t{t.probe_timeout_ms} + t.indirect_timeout_ms >= t.probe_interval_ms)
     return invalid(name + ".probe_timeout_ms",
                    "probe_timeout_ms + indirect_timeout_ms must be below probe_interval_ms");
@@ -68,9 +62,12 @@ Status validate_timing(const Timing& t, const std::string& name) {
 
 const Timing& Config::timing(LinkClass link) const {
   switch (link) {
-    case LinkClass::lan: return lan;
-    case LinkClass::wan: return wan;
-    case LinkClass::satellite: return satellite;
+    case LinkClass::lan:
+      return lan;
+    case LinkClass::wan:
+      return wan;
+    case LinkClass::satellite:
+      return satellite;
   }
   UMUPAKA_ASSERT_MSG(false, "unknown link class");
 }
@@ -79,8 +76,7 @@ Status Config::validate() const {
   RETURN_IF_ERROR(validate_timing(lan, "lan"));
   RETURN_IF_ERROR(validate_timing(wan, "wan"));
   RETURN_IF_ERROR(validate_timing(satellite, "satellite"));
-  if (indirect_probes > indirect_probes_max)
-    return invalid("indirect_probes", "must be at most 8");
+  if (indirect_probes > indirect_probes_max) return invalid("indirect_probes", "must be at most 8");
   if (piggyback_updates_max == 0 || piggyback_updates_max > piggyback_updates_limit)
     return invalid("piggyback_updates_max", "must be in 1..64");
   if (retransmit_multiplier == 0 || retransmit_multiplier > retransmit_multiplier_max)
@@ -129,9 +125,8 @@ Status Detector::remove_member(const std::string& id) {
   }
   broadcasts_.erase(id);
   if (probe_ && probe_->target == id) probe_.reset();  // the next probe starts on schedule
-  std::erase_if(relays_, [&](const auto& kv) {
-    return kv.second.requester == id || kv.second.target == id;
-  });
+  std::erase_if(
+      relays_, [&](const auto& kv) { return kv.second.requester == id || kv.second.target == id; });
   UMUPAKA_ASSERT(probe_index_ <= probe_order_.size());
   UMUPAKA_ASSERT(!members_.contains(id));
   return {};
@@ -278,8 +273,8 @@ void Detector::refute(uint64_t accused_incarnation) {
   UMUPAKA_ASSERT(incarnation_ > accused_incarnation);
 }
 
-void Detector::set_state(const std::string& id, Entry& e, MemberState state,
-                         uint64_t incarnation, int64_t now_ms) {
+void Detector::set_state(const std::string& id, Entry& e, MemberState state, uint64_t incarnation,
+                         int64_t now_ms) {
   UMUPAKA_ASSERT(supersedes(incarnation, state, e.incarnation, e.state));
   const MemberState from = e.state;
   e.incarnation = incarnation;

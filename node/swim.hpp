@@ -168,8 +168,8 @@ struct Message {
   MessageType type = MessageType::ping;
   std::string from;
   std::string to;
-  uint64_t seq = 0;     // the prober's sequence number; acks and nacks echo it
-  std::string target;   // the member whose liveness is in question
+  uint64_t seq = 0;             // the prober's sequence number; acks and nacks echo it
+  std::string target;           // the member whose liveness is in question
   std::vector<Update> updates;  // piggybacked gossip, at most piggyback_updates_limit
   template <typename S, typename V>
   static void visit(S& s, V& v) {
@@ -212,14 +212,14 @@ class Detector {
   // Counters for monitoring. Only grow.
   struct Stats {
     uint64_t probes_started = 0;
-    uint64_t probes_failed = 0;      // no ack by the end of the period
-    uint64_t nacks_received = 0;     // helpers that confirmed our link to them works
-    uint64_t refutations = 0;        // times we heard ourselves suspected or dead and refuted
-    uint64_t messages_ignored = 0;   // on_message returned an error
-    uint64_t updates_ignored = 0;    // updates about ids we do not know
-    uint64_t relays_refused = 0;     // ping_req refused at relays_pending_max
-    uint64_t outbox_dropped = 0;     // messages dropped at outbox_messages_max
-    uint64_t events_dropped = 0;     // events dropped at events_queued_max
+    uint64_t probes_failed = 0;     // no ack by the end of the period
+    uint64_t nacks_received = 0;    // helpers that confirmed our link to them works
+    uint64_t refutations = 0;       // times we heard ourselves suspected or dead and refuted
+    uint64_t messages_ignored = 0;  // on_message returned an error
+    uint64_t updates_ignored = 0;   // updates about ids we do not know
+    uint64_t relays_refused = 0;    // ping_req refused at relays_pending_max
+    uint64_t outbox_dropped = 0;    // messages dropped at outbox_messages_max
+    uint64_t events_dropped = 0;    // events dropped at events_queued_max
   };
 
   // Precondition: config.validate() is ok; `self` is a non-empty id of at most
@@ -283,9 +283,9 @@ class Detector {
     int64_t end_ms = 0;         // verdict here
     bool acked = false;
     bool indirect_sent = false;
-    bool target_dead = false;   // probing a dead member: direct ping only, no verdict
+    bool target_dead = false;  // probing a dead member: direct ping only, no verdict
     std::vector<std::string> helpers;
-    std::vector<bool> nacked;   // parallel to helpers
+    std::vector<bool> nacked;  // parallel to helpers
   };
   struct Relay {
     std::string requester;
@@ -330,8 +330,8 @@ class Detector {
   std::vector<std::string> probe_order_;  // this round's shuffled order
   size_t probe_index_ = 0;                // next position in probe_order_
   std::optional<Probe> probe_;
-  std::map<uint64_t, Relay> relays_;               // by the seq of our ping to the target
-  std::map<std::string, Broadcast> broadcasts_;    // by member; at most one each
+  std::map<uint64_t, Relay> relays_;             // by the seq of our ping to the target
+  std::map<std::string, Broadcast> broadcasts_;  // by member; at most one each
   std::vector<Message> outbox_;
   std::vector<Event> events_;
   Stats stats_;

@@ -13,74 +13,147 @@ constexpr std::array<double, 24> resident_peaks = {0.1, 0.1, 0.1, 0.1, 0.2, 0.6,
                                                    3.0, 2.5, 2.0, 1.2, 1.0, 1.0, 1.1, 1.4,
                                                    2.6, 2.8, 2.2, 1.0, 0.5, 0.3, 0.2, 0.1};
 // Trucks run day and night at OSBPs, heavier by day.
-constexpr std::array<double, 24> freight = {0.6, 0.5, 0.5, 0.5, 0.6, 0.8, 1.0, 1.2, 1.3, 1.3, 1.3, 1.3,
-                                            1.3, 1.3, 1.3, 1.3, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6};
+constexpr std::array<double, 24> freight = {0.6, 0.5, 0.5, 0.5, 0.6, 0.8, 1.0, 1.2,
+                                            1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3,
+                                            1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6};
 // Daytime posts open 06-18.
-constexpr std::array<double, 24> daytime = {0, 0, 0, 0, 0, 0, 1.0, 1.5, 1.5, 1.3, 1.2, 1.2,
-                                            1.2, 1.2, 1.2, 1.2, 1.3, 1.0, 0.3, 0, 0, 0, 0, 0};
+constexpr std::array<double, 24> daytime = {0,   0,   0,   0,   0,   0,   1.0, 1.5,
+                                            1.5, 1.3, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2,
+                                            1.3, 1.0, 0.3, 0,   0,   0,   0,   0};
 // The airport: waves of arrivals and departures around flight banks.
-constexpr std::array<double, 24> airport = {0.5, 0.3, 0.2, 0.2, 0.4, 1.0, 1.6, 1.5, 1.2, 1.0, 1.0, 1.1,
-                                            1.2, 1.3, 1.3, 1.2, 1.2, 1.4, 1.6, 1.8, 1.9, 1.6, 1.1, 0.8};
+constexpr std::array<double, 24> airport = {0.5, 0.3, 0.2, 0.2, 0.4, 1.0, 1.6, 1.5,
+                                            1.2, 1.0, 1.0, 1.1, 1.2, 1.3, 1.3, 1.2,
+                                            1.2, 1.4, 1.6, 1.8, 1.9, 1.6, 1.1, 0.8};
 
 // Names by language area: enough variety for realistic lookups and fuzzy-matching cases.
 const std::vector<const char*> rw_surnames = {
-    "UWIMANA",    "NIYONZIMA", "HABIMANA",   "MUKAMANA",    "NSENGIYUMVA", "HAKIZIMANA",
-    "MUGISHA",    "IRADUKUNDA", "BIZIMANA",  "MUKESHIMANA", "NDAYISABA",   "UWASE",
-    "NIYITEGEKA", "TUYISENGE", "MANIRAGUHA", "INGABIRE",    "NSHIMIYIMANA", "UMUTONI",
-    "KAMANZI",    "RUKUNDO",   "NIYOMUGABO", "MUTONI",      "HABYARIMANA", "NKURUNZIZA"};
-const std::vector<const char*> rw_given = {"JEAN PIERRE", "MARIE CLAIRE", "ERIC",   "DIANE",
+    "UWIMANA",    "NIYONZIMA",  "HABIMANA",   "MUKAMANA",    "NSENGIYUMVA",  "HAKIZIMANA",
+    "MUGISHA",    "IRADUKUNDA", "BIZIMANA",   "MUKESHIMANA", "NDAYISABA",    "UWASE",
+    "NIYITEGEKA", "TUYISENGE",  "MANIRAGUHA", "INGABIRE",    "NSHIMIYIMANA", "UMUTONI",
+    "KAMANZI",    "RUKUNDO",    "NIYOMUGABO", "MUTONI",      "HABYARIMANA",  "NKURUNZIZA"};
+const std::vector<const char*> rw_given = {"JEAN PIERRE", "MARIE CLAIRE", "ERIC",    "DIANE",
                                            "EMMANUEL",    "ALINE",        "PATRICK", "CLAUDINE",
                                            "INNOCENT",    "GRACE",        "OLIVIER", "JOSIANE",
                                            "THEONESTE",   "VESTINE",      "CHANTAL", "FABRICE"};
-const std::vector<const char*> cd_surnames = {"MUKENDI", "KABILA",  "TSHIBANDA", "MWAMBA",
-                                              "LUMBALA", "KASONGO", "MBUYI",     "NGOY",
-                                              "BAHATI",  "MUHINDO", "KAMBALE",   "PALUKU",
-                                              "KAVIRA",  "MASIKA",  "SIKULI",    "KAHINDO"};
-const std::vector<const char*> cd_given = {"JEAN",    "ESPERANCE", "JOSEPH",  "FURAHA",
-                                           "DIEUDONNE", "NEEMA",   "PATIENT", "AMANI",
-                                           "FISTON",  "SIFA",      "GLOIRE",  "DORCAS"};
-const std::vector<const char*> ea_surnames = {"MUGABE",  "OCHIENG", "OTIENO",  "KIPRONO",
-                                              "NAKATO",  "SSEMPA",  "WANJIRU", "KAMAU",
-                                              "MWANGI",  "NAMUTEBI", "OKELLO", "MUSOKE",
-                                              "MOHAMED", "JUMA",    "HASSAN",  "MUTESI"};
+const std::vector<const char*> cd_surnames = {
+    "MUKENDI", "KABILA",  "TSHIBANDA", "MWAMBA", "LUMBALA", "KASONGO", "MBUYI",  "NGOY",
+    "BAHATI",  "MUHINDO", "KAMBALE",   "PALUKU", "KAVIRA",  "MASIKA",  "SIKULI", "KAHINDO"};
+const std::vector<const char*> cd_given = {"JEAN",      "ESPERANCE", "JOSEPH",  "FURAHA",
+                                           "DIEUDONNE", "NEEMA",     "PATIENT", "AMANI",
+                                           "FISTON",    "SIFA",      "GLOIRE",  "DORCAS"};
+const std::vector<const char*> ea_surnames = {
+    "MUGABE", "OCHIENG",  "OTIENO", "KIPRONO", "NAKATO",  "SSEMPA", "WANJIRU", "KAMAU",
+    "MWANGI", "NAMUTEBI", "OKELLO", "MUSOKE",  "MOHAMED", "JUMA",   "HASSAN",  "MUTESI"};
 const std::vector<const char*> ea_given = {"JOHN",  "MARY",   "PETER",  "GRACE",  "DAVID",
                                            "FAITH", "JOSEPH", "ESTHER", "SAMUEL", "AMINA",
                                            "BRIAN", "HALIMA", "MOSES",  "MERCY"};
-const std::vector<const char*> intl_surnames = {"SMITH",  "MULLER", "DUBOIS", "ROSSI",
-                                                "GARCIA", "WANG",   "SHARMA", "KIM",
-                                                "JOHNSON", "NOVAK", "SILVA",  "JANSEN"};
-const std::vector<const char*> intl_given = {"JAMES", "ANNA",  "LUCAS", "SOPHIE",  "WEI",
+const std::vector<const char*> intl_surnames = {"SMITH",   "MULLER", "DUBOIS", "ROSSI",
+                                                "GARCIA",  "WANG",   "SHARMA", "KIM",
+                                                "JOHNSON", "NOVAK",  "SILVA",  "JANSEN"};
+const std::vector<const char*> intl_given = {"JAMES", "ANNA",  "LUCAS", "SOPHIE", "WEI",
                                              "PRIYA", "MARCO", "ELENA", "THOMAS", "LAURA"};
 
 const std::vector<PostProfile>& profiles_table() {
   static const std::vector<PostProfile> table = {
-      {"rubavu-corniche", "Rubavu Grande Barriere (La Corniche)", SiteKind::border_post, 45000,
-       {{"COD", 0.62}, {"RWA", 0.33}, {"UGA", 0.01}, {"KEN", 0.01}, {"BDI", 0.01}, {"BEL", 0.01},
+      {"rubavu-corniche",
+       "Rubavu Grande Barriere (La Corniche)",
+       SiteKind::border_post,
+       45000,
+       {{"COD", 0.62},
+        {"RWA", 0.33},
+        {"UGA", 0.01},
+        {"KEN", 0.01},
+        {"BDI", 0.01},
+        {"BEL", 0.01},
         {"USA", 0.01}},
-       0.85, TravelMode::pedestrian, resident_peaks},
-      {"rubavu-poids-lourds", "Rubavu Petite Barriere (Poids Lourds)", SiteKind::border_post,
-       6000, {{"COD", 0.55}, {"RWA", 0.40}, {"UGA", 0.03}, {"TZA", 0.02}}, 0.8, TravelMode::road,
+       0.85,
+       TravelMode::pedestrian,
        resident_peaks},
-      {"gatuna", "Gatuna / Katuna OSBP", SiteKind::border_post, 3500,
-       {{"UGA", 0.45}, {"RWA", 0.35}, {"KEN", 0.10}, {"TZA", 0.03}, {"SSD", 0.03}, {"COD", 0.02},
-        {"GBR", 0.01}, {"IND", 0.01}},
-       0.5, TravelMode::road, freight},
-      {"rusumo", "Rusumo OSBP", SiteKind::border_post, 1500,
+      {"rubavu-poids-lourds",
+       "Rubavu Petite Barriere (Poids Lourds)",
+       SiteKind::border_post,
+       6000,
+       {{"COD", 0.55}, {"RWA", 0.40}, {"UGA", 0.03}, {"TZA", 0.02}},
+       0.8,
+       TravelMode::road,
+       resident_peaks},
+      {"gatuna",
+       "Gatuna / Katuna OSBP",
+       SiteKind::border_post,
+       3500,
+       {{"UGA", 0.45},
+        {"RWA", 0.35},
+        {"KEN", 0.10},
+        {"TZA", 0.03},
+        {"SSD", 0.03},
+        {"COD", 0.02},
+        {"GBR", 0.01},
+        {"IND", 0.01}},
+       0.5,
+       TravelMode::road,
+       freight},
+      {"rusumo",
+       "Rusumo OSBP",
+       SiteKind::border_post,
+       1500,
        {{"TZA", 0.45}, {"RWA", 0.25}, {"KEN", 0.12}, {"UGA", 0.08}, {"BDI", 0.05}, {"COD", 0.05}},
-       0.3, TravelMode::road, freight},
-      {"kagitumba", "Kagitumba OSBP", SiteKind::border_post, 1200,
-       {{"UGA", 0.55}, {"RWA", 0.35}, {"KEN", 0.05}, {"TZA", 0.05}}, 0.5, TravelMode::road, freight},
-      {"nemba", "Nemba OSBP", SiteKind::border_post, 1500,
-       {{"BDI", 0.55}, {"RWA", 0.40}, {"TZA", 0.03}, {"COD", 0.02}}, 0.6, TravelMode::road, daytime},
-      {"cyanika", "Cyanika", SiteKind::border_post, 1200,
-       {{"UGA", 0.50}, {"RWA", 0.48}, {"COD", 0.02}}, 0.7, TravelMode::pedestrian, daytime},
-      {"rusizi-1", "Rusizi I", SiteKind::border_post, 8000,
-       {{"COD", 0.60}, {"RWA", 0.37}, {"BDI", 0.03}}, 0.85, TravelMode::pedestrian, daytime},
-      {"kigali-airport", "Kigali International Airport", SiteKind::airport, 2000,
-       {{"RWA", 0.30}, {"KEN", 0.08}, {"UGA", 0.06}, {"USA", 0.08}, {"GBR", 0.06}, {"BEL", 0.05},
-        {"FRA", 0.05}, {"DEU", 0.04}, {"NGA", 0.05}, {"ZAF", 0.03}, {"IND", 0.05}, {"CHN", 0.05},
-        {"TZA", 0.03}, {"COD", 0.04}, {"NLD", 0.03}},
-       0.0, TravelMode::air, airport},
+       0.3,
+       TravelMode::road,
+       freight},
+      {"kagitumba",
+       "Kagitumba OSBP",
+       SiteKind::border_post,
+       1200,
+       {{"UGA", 0.55}, {"RWA", 0.35}, {"KEN", 0.05}, {"TZA", 0.05}},
+       0.5,
+       TravelMode::road,
+       freight},
+      {"nemba",
+       "Nemba OSBP",
+       SiteKind::border_post,
+       1500,
+       {{"BDI", 0.55}, {"RWA", 0.40}, {"TZA", 0.03}, {"COD", 0.02}},
+       0.6,
+       TravelMode::road,
+       daytime},
+      {"cyanika",
+       "Cyanika",
+       SiteKind::border_post,
+       1200,
+       {{"UGA", 0.50}, {"RWA", 0.48}, {"COD", 0.02}},
+       0.7,
+       TravelMode::pedestrian,
+       daytime},
+      {"rusizi-1",
+       "Rusizi I",
+       SiteKind::border_post,
+       8000,
+       {{"COD", 0.60}, {"RWA", 0.37}, {"BDI", 0.03}},
+       0.85,
+       TravelMode::pedestrian,
+       daytime},
+      {"kigali-airport",
+       "Kigali International Airport",
+       SiteKind::airport,
+       2000,
+       {{"RWA", 0.30},
+        {"KEN", 0.08},
+        {"UGA", 0.06},
+        {"USA", 0.08},
+        {"GBR", 0.06},
+        {"BEL", 0.05},
+        {"FRA", 0.05},
+        {"DEU", 0.04},
+        {"NGA", 0.05},
+        {"ZAF", 0.03},
+        {"IND", 0.05},
+        {"CHN", 0.05},
+        {"TZA", 0.03},
+        {"COD", 0.04},
+        {"NLD", 0.03}},
+       0.0,
+       TravelMode::air,
+       airport},
   };
   return table;
 }
@@ -107,12 +180,19 @@ std::string variant(std::mt19937_64& rng, const std::string& name) {
   std::string v = name;
   const size_t i = 1 + rng() % (v.size() - 3);
   switch (rng() % 3) {
-    case 0: v.insert(i, 1, v[i]); break;
-    case 1: std::swap(v[i], v[i + 1]); break;
+    case 0:
+      v.insert(i, 1, v[i]);
+      break;
+    case 1:
+      std::swap(v[i], v[i + 1]);
+      break;
     default:
-      if (v[i] == 'I') v[i] = 'Y';
-      else if (v[i] == 'Y') v[i] = 'I';
-      else v.insert(i, 1, v[i]);
+      if (v[i] == 'I')
+        v[i] = 'Y';
+      else if (v[i] == 'Y')
+        v[i] = 'I';
+      else
+        v.insert(i, 1, v[i]);
   }
   return v;
 }
@@ -126,9 +206,14 @@ const PostProfile& profile_for(std::string_view site, SiteKind kind) {
     if (site == p.site) return p;
   if (kind == SiteKind::airport) return profiles_table().back();
   // Small posts on the Uganda border: 50-300 people a day.
-  static const PostProfile small = {"small-post", "small border post", SiteKind::border_post, 200,
-                                    {{"RWA", 0.55}, {"UGA", 0.40}, {"KEN", 0.05}}, 0.7,
-                                    TravelMode::pedestrian, daytime};
+  static const PostProfile small = {"small-post",
+                                    "small border post",
+                                    SiteKind::border_post,
+                                    200,
+                                    {{"RWA", 0.55}, {"UGA", 0.40}, {"KEN", 0.05}},
+                                    0.7,
+                                    TravelMode::pedestrian,
+                                    daytime};
   return small;
 }
 
@@ -213,8 +298,9 @@ std::vector<TrafficEvent> TrafficGenerator::next(Date today) {
   const bool visa_free = p.nationality == citizen_state || is_african_state(p.nationality);
   if (dir == Direction::entry && !visa_free) {
     PermitRequest voa;
-    voa.kind = profile_.kind == SiteKind::airport || rng_() % 4 ? PermitKind::visa_on_arrival
-                                                                 : PermitKind::east_africa_tourist_visa;
+    voa.kind = profile_.kind == SiteKind::airport || rng_() % 4
+                   ? PermitKind::visa_on_arrival
+                   : PermitKind::east_africa_tourist_visa;
     voa.holder = Person{p.surname, p.given_names, p.nationality, p.birth_date, p.sex};
     voa.document = DocumentRef{p.document_kind, p.nationality, p.document_number, p.expiry};
     voa.note = "issued at " + std::string(profile_.site);

@@ -124,8 +124,10 @@ int main(int argc, char** argv) {
         path = path_of(b);
       }
       const auto r = admin.post(path, without_nulls(json::parse(body_json(b))).dump());
-      if (r.status == 201) ++planted;
-      else std::fprintf(stderr, "watchlist %s: %ld %s\n", path.c_str(), r.status, r.body.c_str());
+      if (r.status == 201)
+        ++planted;
+      else
+        std::fprintf(stderr, "watchlist %s: %ld %s\n", path.c_str(), r.status, r.body.c_str());
     }
     if (!quiet) std::printf("planted %zu watchlist entries at %s\n", planted, api.c_str());
   }
@@ -135,8 +137,9 @@ int main(int argc, char** argv) {
   const char* yellow = tty ? "\033[33m" : "";
   const char* reset = tty ? "\033[0m" : "";
   if (!quiet)
-    std::printf("traffic at %s (%s), profile %s, %s\n", post.c_str(), profile.name, profile.site,
-                rate > 0 ? (std::to_string(rate) + " travellers/s").c_str() : "as fast as possible");
+    std::printf(
+        "traffic at %s (%s), profile %s, %s\n", post.c_str(), profile.name, profile.site,
+        rate > 0 ? (std::to_string(rate) + " travellers/s").c_str() : "as fast as possible");
 
   std::mutex mu;  // generator, output and statistics
   std::vector<double> crossing_ms, permit_ms;
@@ -164,8 +167,8 @@ int main(int argc, char** argv) {
       }
       for (const TrafficEvent& ev : events) {
         const auto s = clock_type::now();
-        const auto r = client.post(path_of(ev.body),
-                                   without_nulls(json::parse(body_json(ev.body))).dump());
+        const auto r =
+            client.post(path_of(ev.body), without_nulls(json::parse(body_json(ev.body))).dump());
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - s).count();
         std::lock_guard lock(mu);
         ++sent;
@@ -186,10 +189,10 @@ int main(int argc, char** argv) {
         if (quiet) continue;
         const json& t = j["traveller"];
         const json& d = j["document"];
-        std::string line = j.value("time", "").substr(11, 12) + " " + j.value("origin", "") +
-                           "/" + std::to_string(j.value("seq", 0)) + " " +
-                           std::string(enum_name(std::get<CrossingRequest>(ev.body).direction)) + " " +
-                           t.value("nationality", "") + " " + t.value("surname", "") + " " +
+        std::string line = j.value("time", "").substr(11, 12) + " " + j.value("origin", "") + "/" +
+                           std::to_string(j.value("seq", 0)) + " " +
+                           std::string(enum_name(std::get<CrossingRequest>(ev.body).direction)) +
+                           " " + t.value("nationality", "") + " " + t.value("surname", "") + " " +
                            t.value("given_names", "") + " (" + d.value("kind", "") + " " +
                            d.value("number", "") + ") -> " + verdict + ", " +
                            j.value("decision", "");
@@ -212,20 +215,21 @@ int main(int argc, char** argv) {
   const uint64_t recorded = crossing_ms.size() + permit_ms.size();
   std::vector<double> all = crossing_ms;
   all.insert(all.end(), permit_ms.begin(), permit_ms.end());
-  const json summary{{"post", post},
-                     {"seconds", elapsed_s},
-                     {"requests", sent},
-                     {"recorded", recorded},
-                     {"errors", errors},
-                     {"records_per_second", recorded / std::max(elapsed_s, 1e-9)},
-                     {"crossings", crossing_ms.size()},
-                     {"permits", permit_ms.size()},
-                     {"verdicts", {{"clear", verdicts[0]}, {"refer", verdicts[1]}, {"deny", verdicts[2]}}},
-                     {"latency_ms",
-                      {{"p50", percentile(all, 0.50)},
-                       {"p90", percentile(all, 0.90)},
-                       {"p99", percentile(all, 0.99)},
-                       {"max", percentile(all, 1.0)}}}};
+  const json summary{
+      {"post", post},
+      {"seconds", elapsed_s},
+      {"requests", sent},
+      {"recorded", recorded},
+      {"errors", errors},
+      {"records_per_second", recorded / std::max(elapsed_s, 1e-9)},
+      {"crossings", crossing_ms.size()},
+      {"permits", permit_ms.size()},
+      {"verdicts", {{"clear", verdicts[0]}, {"refer", verdicts[1]}, {"deny", verdicts[2]}}},
+      {"latency_ms",
+       {{"p50", percentile(all, 0.50)},
+        {"p90", percentile(all, 0.90)},
+        {"p99", percentile(all, 0.99)},
+        {"max", percentile(all, 1.0)}}}};
   if (as_json) {
     std::printf("%s\n", summary.dump().c_str());
   } else {

@@ -1,8 +1,14 @@
 #include "node/writer.hpp"
 
+#include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
 
 namespace umupaka {
+
+size_t Writer::Item::weight() const {
+  if (const auto* i = std::get_if<Ingest>(&work)) return std::max<size_t>(1, i->records.size());
+  return 1;
+}
 
 Writer::Writer(NodeCore& core, Store& store, Clock clock)
     : core_(core), store_(store), clock_(std::move(clock)) {
@@ -11,7 +17,7 @@ Writer::Writer(NodeCore& core, Store& store, Clock clock)
 
 Writer::~Writer() { stop(); }
 
-bool Writer::submit(Command command, Callback done) {
+bool Writer::enqueue(Item item) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return false;
@@ -19,10 +25,20 @@ bool Writer::submit(Command command, Callback done) {
       ++stats_.queue_full;
       return false;
     }
-    queue_.push_back(Item{std::move(command), std::move(done)});
+    queue_.push_back(std::move(item));
   }
   cv_.notify_one();
   return true;
+}
+
+bool Writer::submit(Command command, Callback done) {
+  return enqueue(Item{std::move(command), std::move(done), {}});
+}
+
+bool Writer::submit_ingest(std::vector<VerifiedRecord> records, bool evidence,
+                           IngestCallback done) {
+  UMUPAKA_ASSERT(!evidence || records.size() == 2);
+  return enqueue(Item{Ingest{std::move(records), evidence}, {}, std::move(done)});
 }
 
 void Writer::stop() {
@@ -43,36 +59,83 @@ Writer::Stats Writer::stats() const {
 
 void Writer::run() {
   std::vector<Item> batch;
-  std::vector<Result<Recorded>> results;
+  std::vector<std::variant<Result<Recorded>, std::vector<IngestResult>>> results;
+  std::vector<SignedRecord> local;
   for (;;) {
     batch.clear();
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < limits::group_commit_records_max) {
+      size_t weight = 0;
+      while (!queue_.empty() && (batch.empty() || weight + queue_.front().weight() <=
+                                                      limits::group_commit_records_max)) {
+        weight += queue_.front().weight();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    bool membership_changed = false;
     // The transaction may run more than once (map growth): results are rebuilt each time.
+    const uint64_t root_before = core_.membership().root_seq();
     const Status committed = store_.write([&](StoreTxn& txn) -> Status {
       results.clear();
-      for (Item& item : batch) results.push_back(core_.execute(item.command, txn, clock_()));
+      local.clear();
+      core_.begin_batch();
+      for (Item& item : batch) {
+        if (auto* c = std::get_if<Command>(&item.work)) {
+          Result<Recorded> r = core_.execute(*c, txn, clock_());
+          if (r.ok()) {
+            auto sr = txn.record(r->ref.origin, r->ref.seq);
+            UMUPAKA_ASSERT(sr.has_value());
+            local.push_back(std::move(*sr));
+          }
+          results.emplace_back(std::move(r));
+        } else {
+          auto& in = std::get<Ingest>(item.work);
+          std::vector<IngestResult> out;
+          if (in.evidence) {
+            const auto& a = in.records[0];
+            out.push_back(core_.record_evidence(
+                Equivocation{a.signed_record, in.records[1].signed_record},
+                a.record.header.origin.value, in.records[1].record.header.seq.value, txn));
+          } else {
+            for (const VerifiedRecord& v : in.records) out.push_back(core_.ingest(v, txn));
+          }
+          results.emplace_back(std::move(out));
+        }
+      }
       return {};
     });
-    uint64_t ok = 0, rejected = 0;
+    if (committed.ok()) {
+      core_.commit_succeeded();
+      membership_changed = core_.membership().root_seq() != root_before;
+    } else {
+      core_.commit_failed();
+    }
+    uint64_t ok = 0, rejected = 0, ingested = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
+      Item& item = batch[i];
       if (!committed.ok()) {
-        batch[i].done(committed.error());
+        if (item.done) item.done(committed.error());
+        if (item.ingest_done) item.ingest_done(committed.error());
+        continue;
+      }
+      if (auto* r = std::get_if<Result<Recorded>>(&results[i])) {
+        (r->ok() ? ok : rejected)++;
+        item.done(std::move(*r));
       } else {
-        (results[i].ok() ? ok : rejected)++;
-        batch[i].done(std::move(results[i]));
+        auto& v = std::get<std::vector<IngestResult>>(results[i]);
+        for (const auto& x : v) ingested += x.outcome == IngestOutcome::stored;
+        item.ingest_done(std::move(v));
       }
     }
+    if (committed.ok() && hook_ && (!local.empty() || membership_changed))
+      hook_(local, membership_changed);
     std::lock_guard lock(mu_);
     ++stats_.batches;
     stats_.records += ok;
+    stats_.ingested += ingested;
     stats_.rejected += rejected;
     if (!committed.ok()) ++stats_.commit_failures;
     stats_.batch_records_max = std::max<uint64_t>(stats_.batch_records_max, batch.size());

@@ -1,8 +1,9 @@
-// Group commit: the single writer thread of a node. API threads submit commands; the writer takes
-// every waiting command (up to limits::group_commit_records_max), executes them in order through
-// the node core inside one LMDB write transaction, commits it durably (fsync), and only then
-// calls each command's callback. A command's failure (bad input) fails only that command; a
-// failed commit (disk full) fails the whole batch and nothing of it is acknowledged.
+// Group commit: the single writer thread of a node, and the only thread that runs the node core.
+// API threads submit commands, the network thread submits received records; the writer takes
+// every waiting item (up to limits::group_commit_records_max records), executes them in order
+// inside one LMDB write transaction, commits it durably (fsync), and only then calls each item's
+// callback. An item's failure (bad input) fails only that item; a failed commit (disk full) fails
+// the whole batch and nothing of it is acknowledged.
 #pragma once
 
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "node/node_core.hpp"
 #include "storage/store.hpp"
@@ -20,7 +22,12 @@ namespace umupaka {
 class Writer {
  public:
   using Callback = std::function<void(Result<Recorded>)>;
+  using IngestCallback = std::function<void(Result<std::vector<IngestResult>>)>;
   using Clock = std::function<int64_t()>;  // wall clock, ms since the epoch
+  // Called on the writer thread after every successful commit with the records this node
+  // originated in it, and whether the membership changed. Must not block.
+  using CommitHook =
+      std::function<void(const std::vector<SignedRecord>& local, bool membership_changed)>;
 
   // `core` and `store` must outlive the writer. Starts the thread.
   Writer(NodeCore& core, Store& store, Clock clock);
@@ -28,34 +35,49 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
+  // Set before any submission.
+  void set_commit_hook(CommitHook hook) { hook_ = std::move(hook); }
+
   // Queues a command; false (and the callback is not called) when the queue is at
   // limits::write_queue_depth_max or the writer is stopping: the API answers 503.
   bool submit(Command command, Callback done);
+  // Queues received records (verified) for ingest; `evidence`: records[0..1] are equivocation
+  // evidence to store. False when full or stopping: the records will be fetched again.
+  bool submit_ingest(std::vector<VerifiedRecord> records, bool evidence, IngestCallback done);
 
   // Executes everything queued, then stops the thread. Idempotent.
   void stop();
 
   struct Stats {
     uint64_t batches = 0;
-    uint64_t records = 0;
-    uint64_t rejected = 0;        // commands refused by the core (bad input, conflict)
+    uint64_t records = 0;   // records this node originated
+    uint64_t ingested = 0;  // records received and stored
+    uint64_t rejected = 0;  // commands refused by the core (bad input, conflict)
     uint64_t commit_failures = 0;
     uint64_t batch_records_max = 0;
-    uint64_t queue_full = 0;      // submissions refused because the queue was full
+    uint64_t queue_full = 0;  // submissions refused because the queue was full
     size_t queue_depth = 0;
   };
   Stats stats() const;
 
  private:
-  struct Item {
-    Command command;
-    Callback done;
+  struct Ingest {
+    std::vector<VerifiedRecord> records;
+    bool evidence = false;
   };
+  struct Item {
+    std::variant<Command, Ingest> work;
+    Callback done;
+    IngestCallback ingest_done;
+    size_t weight() const;
+  };
+  bool enqueue(Item item);
   void run();
 
   NodeCore& core_;
   Store& store_;
   Clock clock_;
+  CommitHook hook_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -107,8 +107,8 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& dir, const EnvOptions&
   env->map_bytes_ = options.map_bytes != 0 ? options.map_bytes : limits::map_bytes_initial;
   rc = mdb_env_set_mapsize(env->env_, env->map_bytes_);
   if (rc != 0) return translate(rc, "set map size");
-  rc = mdb_env_set_maxdbs(env->env_, options.tables_max != 0 ? options.tables_max
-                                                              : limits::lmdb_tables_max);
+  rc = mdb_env_set_maxdbs(env->env_,
+                          options.tables_max != 0 ? options.tables_max : limits::lmdb_tables_max);
   if (rc != 0) return translate(rc, "set max tables");
   rc = mdb_env_set_maxreaders(env->env_, limits::lmdb_readers_max);
   if (rc != 0) return translate(rc, "set max readers");
@@ -158,8 +158,8 @@ Error Env::write_failure(int rc, std::string_view what) const {
   // Room left: free space on the file system, and the file-size limit if one is set.
   constexpr uint64_t room_bytes_min = 8ull * 1024 * 1024;
   struct statvfs fs {};
-  const bool disk_low = ::statvfs(dir_.c_str(), &fs) == 0 &&
-                        uint64_t{fs.f_bavail} * fs.f_frsize < room_bytes_min;
+  const bool disk_low =
+      ::statvfs(dir_.c_str(), &fs) == 0 && uint64_t{fs.f_bavail} * fs.f_frsize < room_bytes_min;
   rlimit lim{};
   struct stat st {};
   const bool file_capped = ::getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&

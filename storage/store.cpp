@@ -52,26 +52,12 @@ std::string date_key(Date d) {
 }
 
 template <typename T>
-std::optional<T> get_struct(const lmdb::Txn& txn, MDB_dbi dbi, std::string_view key) {
-  auto v = txn.get(dbi, key);
-  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
-  if (!v.value()) return std::nullopt;
-  auto decoded = decode_struct<T>(*v.value());
+std::optional<T> decode_view(std::optional<std::string_view> v) {
+  if (!v) return std::nullopt;
+  auto decoded = decode_struct<T>(*v);
   // Our own tables hold only what we wrote: a decode failure is corruption, not input.
   UMUPAKA_ASSERT_MSG(decoded.ok(), "corrupt view entry");
   return std::move(decoded).value();
-}
-
-std::vector<std::string> suffixes(const lmdb::Txn& txn, MDB_dbi dbi, std::string_view prefix,
-                                  size_t limit) {
-  std::vector<std::string> out;
-  const std::string p = prefix_of(prefix);
-  auto s = txn.scan_prefix(dbi, p, limit, [&](std::string_view k, std::string_view) {
-    out.emplace_back(k.substr(p.size()));
-    return true;
-  });
-  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
-  return out;
 }
 
 }  // namespace
@@ -94,15 +80,39 @@ std::optional<SignedRecord> decode_stored_record(std::string_view b) {
   return sr;
 }
 
-void StoreTxn::note(Status s) {
+void StoreTxn::note(Status s) const {
   if (!s.ok() && !write_error_) write_error_ = s.error();
 }
 
+// Reads go through here. Once a write of this transaction failed (a full map, say), LMDB refuses
+// everything else in it (MDB_BAD_TXN): reads then find nothing, and Store::write, seeing the
+// remembered error, aborts the transaction and retries after growing the map.
+std::optional<std::string_view> StoreTxn::get(MDB_dbi dbi, std::string_view key) const {
+  if (write_error_) return std::nullopt;
+  auto v = txn_.get(dbi, key);
+  if (!v.ok()) {
+    note(v.error());
+    return std::nullopt;
+  }
+  return v.value();
+}
+
+std::vector<std::string> StoreTxn::suffixes(MDB_dbi dbi, std::string_view prefix,
+                                            size_t limit) const {
+  std::vector<std::string> out;
+  if (write_error_) return out;
+  const std::string p = prefix_of(prefix);
+  note(txn_.scan_prefix(dbi, p, limit, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k.substr(p.size()));
+    return true;
+  }));
+  return out;
+}
+
 std::optional<FeedHead> StoreTxn::head(std::string_view origin) const {
-  auto v = txn_.get(t_.heads, origin);
-  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
-  if (!v.value()) return std::nullopt;
-  const std::string_view b = *v.value();
+  const auto v = get(t_.heads, origin);
+  if (!v) return std::nullopt;
+  const std::string_view b = *v;
   UMUPAKA_ASSERT(b.size() == 8 + 32);
   FeedHead h;
   h.seq = read_u64(b);
@@ -112,6 +122,7 @@ std::optional<FeedHead> StoreTxn::head(std::string_view origin) const {
 
 std::vector<std::pair<std::string, FeedHead>> StoreTxn::heads() const {
   std::vector<std::pair<std::string, FeedHead>> out;
+  if (write_error_) return out;
   auto s = txn_.scan_from(t_.heads, "", [&](std::string_view k, std::string_view b) {
     UMUPAKA_ASSERT(b.size() == 8 + 32);
     FeedHead h;
@@ -120,15 +131,14 @@ std::vector<std::pair<std::string, FeedHead>> StoreTxn::heads() const {
     out.emplace_back(std::string(k), h);
     return true;
   });
-  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
+  note(s);
   return out;
 }
 
 std::optional<SignedRecord> StoreTxn::record(std::string_view origin, uint64_t seq) const {
-  auto v = txn_.get(t_.feeds, feed_key(origin, seq));
-  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
-  if (!v.value()) return std::nullopt;
-  auto sr = decode_stored_record(*v.value());
+  const auto v = get(t_.feeds, feed_key(origin, seq));
+  if (!v) return std::nullopt;
+  auto sr = decode_stored_record(*v);
   UMUPAKA_ASSERT_MSG(sr.has_value(), "corrupt feed entry");
   return sr;
 }
@@ -141,34 +151,70 @@ Status StoreTxn::append(const SignedRecord& sr, const RecordHeader& header) {
     return make_error(Errc::chain_broken, "record does not continue the feed of " +
                                               header.origin.value + " at seq " +
                                               std::to_string(head_seq));
-  RETURN_IF_ERROR(
-      txn_.insert(t_.feeds, feed_key(header.origin.value, header.seq.value), encode_stored_record(sr)));
-  std::string hv;
-  append_u64(hv, header.seq.value);
-  hv.append(reinterpret_cast<const char*>(sr.hash.data()), sr.hash.size());
-  return txn_.put(t_.heads, header.origin.value, hv);
+  Status s = txn_.insert(t_.feeds, feed_key(header.origin.value, header.seq.value),
+                         encode_stored_record(sr));
+  if (s.ok()) {
+    std::string hv;
+    append_u64(hv, header.seq.value);
+    hv.append(reinterpret_cast<const char*>(sr.hash.data()), sr.hash.size());
+    s = txn_.put(t_.heads, header.origin.value, hv);
+  }
+  // A storage failure poisons the transaction: remembered so that Store::write grows and retries
+  // even if the caller keeps the error as one item's result.
+  if (!s.ok() && s.error().code != Errc::conflict) note(s);
+  return s;
 }
 
 std::vector<RecordRef> StoreTxn::traveller_records(std::string_view person_key,
                                                    size_t limit) const {
   std::vector<RecordRef> out;
+  if (write_error_) return out;
   const std::string p = prefix_of(person_key);
-  auto s = txn_.scan_prefix(t_.traveller_index, p, limit, [&](std::string_view k, std::string_view) {
-    const std::string_view rest = k.substr(p.size());
-    const size_t z = rest.find('\0');
-    UMUPAKA_ASSERT(z != std::string_view::npos && rest.size() == z + 1 + 8);
-    out.push_back(RecordRef{std::string(rest.substr(0, z)), read_u64(rest.substr(z + 1))});
+  auto s =
+      txn_.scan_prefix(t_.traveller_index, p, limit, [&](std::string_view k, std::string_view) {
+        const std::string_view rest = k.substr(p.size());
+        const size_t z = rest.find('\0');
+        UMUPAKA_ASSERT(z != std::string_view::npos && rest.size() == z + 1 + 8);
+        out.push_back(RecordRef{std::string(rest.substr(0, z)), read_u64(rest.substr(z + 1))});
+        return true;
+      });
+  note(s);
+  return out;
+}
+
+void StoreTxn::put_evidence(std::string_view origin, uint64_t seq, const SignedRecord& a,
+                            const SignedRecord& b) {
+  const std::string sa = encode_stored_record(a), sb = encode_stored_record(b);
+  std::string v;
+  for (int i = 3; i >= 0; --i) v.push_back(static_cast<char>((sa.size() >> (8 * i)) & 0xff));
+  v += sa;
+  v += sb;
+  note(txn_.put(t_.evidence, feed_key(origin, seq), v));
+}
+
+std::vector<StoreTxn::EvidenceEntry> StoreTxn::evidence() const {
+  std::vector<EvidenceEntry> out;
+  if (write_error_) return out;
+  auto s = txn_.scan_from(t_.evidence, "", [&](std::string_view k, std::string_view v) {
+    const size_t z = k.find('\0');
+    UMUPAKA_ASSERT(z != std::string_view::npos && k.size() == z + 1 + 8 && v.size() >= 4);
+    uint32_t la = 0;
+    for (int i = 0; i < 4; ++i) la = (la << 8) | static_cast<uint8_t>(v[i]);
+    UMUPAKA_ASSERT(v.size() >= 4 + la);
+    auto a = decode_stored_record(v.substr(4, la));
+    auto b = decode_stored_record(v.substr(4 + la));
+    UMUPAKA_ASSERT(a && b);
+    out.push_back(EvidenceEntry{std::string(k.substr(0, z)), read_u64(k.substr(z + 1)), *a, *b});
     return true;
   });
-  UMUPAKA_ASSERT_MSG(s.ok(), "LMDB scan failed");
+  note(s);
   return out;
 }
 
 std::optional<std::string> StoreTxn::meta(std::string_view name) const {
-  auto v = txn_.get(t_.meta, name);
-  UMUPAKA_ASSERT_MSG(v.ok(), "LMDB read failed");
-  if (!v.value()) return std::nullopt;
-  return std::string(*v.value());
+  const auto v = get(t_.meta, name);
+  if (!v) return std::nullopt;
+  return std::string(*v);
 }
 
 void StoreTxn::put_meta(std::string_view name, std::string_view value) {
@@ -182,26 +228,26 @@ size_t StoreTxn::count_of(MDB_dbi table) const {
 
 std::optional<DocumentView> StoreTxn::document(std::string_view country,
                                                std::string_view number) const {
-  return get_struct<DocumentView>(txn_, t_.documents, pair_key(country, number));
+  return decode_view<DocumentView>(get(t_.documents, pair_key(country, number)));
 }
 std::optional<PermitView> StoreTxn::permit(std::string_view permit_id) const {
-  return get_struct<PermitView>(txn_, t_.permits, permit_id);
+  return decode_view<PermitView>(get(t_.permits, permit_id));
 }
 std::vector<std::string> StoreTxn::permits_of(std::string_view person_key) const {
-  return suffixes(txn_, t_.permit_index, person_key, limits::permits_per_holder_max);
+  return suffixes(t_.permit_index, person_key, limits::permits_per_holder_max);
 }
 std::optional<AlertView> StoreTxn::alert(std::string_view alert_id) const {
-  return get_struct<AlertView>(txn_, t_.alerts, alert_id);
+  return decode_view<AlertView>(get(t_.alerts, alert_id));
 }
 std::vector<std::string> StoreTxn::alerts_of(std::string_view person_key) const {
-  return suffixes(txn_, t_.alert_index, person_key, limits::alert_candidates_per_birth_date_max);
+  return suffixes(t_.alert_index, person_key, limits::alert_candidates_per_birth_date_max);
 }
 std::vector<std::string> StoreTxn::name_alerts_born(Date birth_date) const {
-  return suffixes(txn_, t_.name_alerts, date_key(birth_date),
+  return suffixes(t_.name_alerts, date_key(birth_date),
                   limits::alert_candidates_per_birth_date_max);
 }
 std::optional<PresenceView> StoreTxn::presence(std::string_view person_key) const {
-  return get_struct<PresenceView>(txn_, t_.presence, person_key);
+  return decode_view<PresenceView>(get(t_.presence, person_key));
 }
 
 void StoreTxn::put_document(const DocumentView& v) {
@@ -252,7 +298,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
                           {&t.alert_index, "alert_index"},
                           {&t.name_alerts, "name_alerts"},
                           {&t.presence, "presence"},
-                          {&t.traveller_index, "traveller_index"}};
+                          {&t.traveller_index, "traveller_index"},
+                          {&t.evidence, "evidence"}};
   for (const Named& n : tables) {
     // Opening a table writes only when it is new; a full disk at first start shows up here.
     for (;;) {
@@ -279,7 +326,9 @@ Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
       ASSIGN_OR_RETURN(lmdb::Txn raw, env_->begin_write());
       StoreTxn txn(std::move(raw), tables_);
       outcome = fn(txn);
-      if (outcome.ok() && txn.write_error()) outcome = *txn.write_error();
+      // A storage error is the root cause of whatever fn made of it (a read that found nothing
+      // in a poisoned transaction, say): it decides the outcome.
+      if (txn.write_error()) outcome = *txn.write_error();
       if (outcome.ok()) outcome = txn.txn().commit();
       // txn aborts on scope exit if not committed
     }

@@ -13,6 +13,7 @@
 //   name_alerts      birth_date:i32+2^31 '\0' id   -> ""
 //   presence         person_key                    -> PresenceView
 //   traveller_index  person_key '\0' origin '\0' seq:u64 -> ""
+//   evidence         origin '\0' seq:u64            -> len:u32 stored(a) stored(b)
 #pragma once
 
 #include <functional>
@@ -33,7 +34,7 @@ struct FeedHead {
 
 struct Tables {
   MDB_dbi feeds, heads, meta, documents, permits, permit_index, alerts, alert_index, name_alerts,
-      presence, traveller_index;
+      presence, traveller_index, evidence;
 };
 
 // A transaction over the store: reads always; writes when opened by Store::write. Implements the
@@ -51,6 +52,15 @@ class StoreTxn : public ViewStore {
   Status append(const SignedRecord& sr, const RecordHeader& header);
   // Records indexed under a person key, in key order (origin, seq), at most `limit`.
   std::vector<RecordRef> traveller_records(std::string_view person_key, size_t limit) const;
+  // Equivocation evidence: two records signed by `origin` that conflict at `seq`.
+  void put_evidence(std::string_view origin, uint64_t seq, const SignedRecord& a,
+                    const SignedRecord& b);
+  struct EvidenceEntry {
+    std::string origin;
+    uint64_t seq = 0;
+    SignedRecord a, b;
+  };
+  std::vector<EvidenceEntry> evidence() const;
   std::optional<std::string> meta(std::string_view name) const;
   void put_meta(std::string_view name, std::string_view value);
   size_t count_of(MDB_dbi table) const;
@@ -76,16 +86,19 @@ class StoreTxn : public ViewStore {
   void put_presence(std::string_view person_key, const PresenceView& view) override;
   void index_traveller_record(std::string_view person_key, const RecordRef& ref) override;
 
-  // The first write error in this transaction, if any (views' writes return void by design:
+  // The first storage error in this transaction, if any (views' writes return void by design:
   // the domain code cannot act on a disk error; the store turns it into the batch's outcome).
+  // After one, reads find nothing (LMDB refuses the rest of a failed transaction).
   const std::optional<Error>& write_error() const { return write_error_; }
   lmdb::Txn& txn() { return txn_; }
 
  private:
-  void note(Status s);
+  void note(Status s) const;
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
+  std::vector<std::string> suffixes(MDB_dbi dbi, std::string_view prefix, size_t limit) const;
   lmdb::Txn txn_;
   const Tables& t_;
-  std::optional<Error> write_error_;
+  mutable std::optional<Error> write_error_;
 };
 
 class Store {

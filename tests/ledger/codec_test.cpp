@@ -67,10 +67,22 @@ class RecordGen {
   // Well-formed UTF-8 without controls, at most max_bytes (at least one character if required).
   std::string text(size_t max_bytes, bool required) {
     static const char* const pieces[] = {
-        "a",        "Z",        "7",        " ",        "-",        "'",        ".",
-        "\xc3\xa9", /* é */     "\xc5\x8b", /* ŋ */     "\xc3\x9c", /* Ü */     "\xc3\x91",
-        /* Ñ */     "\xc2\xa0", /* NBSP */  "\xe4\xb8\xad",         /* 中 */    "\xe2\x82\xac",
-        /* € */     "\xf0\x9f\x98\x80",     /* 😀 */    "\xf4\x8f\xbf\xbf",     /* U+10FFFF */
+        "a",
+        "Z",
+        "7",
+        " ",
+        "-",
+        "'",
+        ".",
+        "\xc3\xa9",          // é
+        "\xc5\x8b",          // ŋ
+        "\xc3\x9c",          // Ü
+        "\xc3\x91",          // Ñ
+        "\xc2\xa0",          // no-break space
+        "\xe4\xb8\xad",      // 中
+        "\xe2\x82\xac",      // €
+        "\xf0\x9f\x98\x80",  // 😀
+        "\xf4\x8f\xbf\xbf",  // U+10FFFF
     };
     const size_t target = required ? 1 + below(max_bytes) : below(max_bytes + 1);
     // Mostly short texts, as officers type them; sometimes up to the limit.
@@ -284,16 +296,26 @@ class RecordGen {
 
   RecordBody body(size_t type_index) {
     switch (type_index) {
-      case 0: return crossing();
-      case 1: return permit();
-      case 2: return permit_status();
-      case 3: return travel_document();
-      case 4: return document_status();
-      case 5: return alert();
-      case 6: return alert_lift();
-      case 7: return genesis();
-      case 8: return site_certified();
-      case 9: return site_revoked();
+      case 0:
+        return crossing();
+      case 1:
+        return permit();
+      case 2:
+        return permit_status();
+      case 3:
+        return travel_document();
+      case 4:
+        return document_status();
+      case 5:
+        return alert();
+      case 6:
+        return alert_lift();
+      case 7:
+        return genesis();
+      case 8:
+        return site_certified();
+      case 9:
+        return site_revoked();
     }
     ADD_FAILURE() << "no generator for body type " << type_index << ": add one";
     return AlertLift{};
@@ -430,9 +452,9 @@ enum class Form {
 
 const char* form_name(Form f) {
   static const char* const names[] = {
-      "canonical", "uint8",  "uint16", "uint32", "uint64",     "int8",         "int16",
-      "int32",     "int64",  "float32", "float64", "str8",      "str16",        "str32",
-      "bin16",     "bin32",  "bin_as_str", "array16", "array32", "array_as_map", "empty_map"};
+      "canonical", "uint8", "uint16",     "uint32",  "uint64",  "int8",         "int16",
+      "int32",     "int64", "float32",    "float64", "str8",    "str16",        "str32",
+      "bin16",     "bin32", "bin_as_str", "array16", "array32", "array_as_map", "empty_map"};
   return names[static_cast<size_t>(f)];
 }
 
@@ -443,7 +465,11 @@ std::vector<Form> other_forms(const msgpack::object& o) {
   switch (o.type) {
     case msgpack::type::POSITIVE_INTEGER: {
       const uint64_t u = o.via.u64;
-      const int canonical_width = u < 128 ? 0 : u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffff ? 4 : 8;
+      const int canonical_width = u < 128           ? 0
+                                  : u <= 0xff       ? 1
+                                  : u <= 0xffff     ? 2
+                                  : u <= 0xffffffff ? 4
+                                                    : 8;
       if (u <= 0xff && canonical_width != 1) out.push_back(Form::uint8);
       if (u <= 0xffff && canonical_width != 2) out.push_back(Form::uint16);
       if (u <= 0xffffffff && canonical_width != 4) out.push_back(Form::uint32);
@@ -458,7 +484,11 @@ std::vector<Form> other_forms(const msgpack::object& o) {
     }
     case msgpack::type::NEGATIVE_INTEGER: {
       const int64_t i = o.via.i64;
-      const int canonical_width = i >= -32 ? 0 : i >= -128 ? 1 : i >= -32768 ? 2 : i >= INT32_MIN ? 4 : 8;
+      const int canonical_width = i >= -32         ? 0
+                                  : i >= -128      ? 1
+                                  : i >= -32768    ? 2
+                                  : i >= INT32_MIN ? 4
+                                                   : 8;
       if (i >= -128 && canonical_width != 1) out.push_back(Form::int8);
       if (i >= -32768 && canonical_width != 2) out.push_back(Form::int16);
       if (i >= INT32_MIN && canonical_width != 4) out.push_back(Form::int32);
@@ -522,33 +552,53 @@ class Rewriter {
       return;
     }
     switch (o.type) {
-      case msgpack::type::NIL: out_ += byte(0xc0); return;
-      case msgpack::type::BOOLEAN: out_ += byte(o.via.boolean ? 0xc3 : 0xc2); return;
-      case msgpack::type::POSITIVE_INTEGER: put_int(o.via.u64, f); return;
-      case msgpack::type::NEGATIVE_INTEGER: put_int(static_cast<uint64_t>(o.via.i64), f, true); return;
+      case msgpack::type::NIL:
+        out_ += byte(0xc0);
+        return;
+      case msgpack::type::BOOLEAN:
+        out_ += byte(o.via.boolean ? 0xc3 : 0xc2);
+        return;
+      case msgpack::type::POSITIVE_INTEGER:
+        put_int(o.via.u64, f);
+        return;
+      case msgpack::type::NEGATIVE_INTEGER:
+        put_int(static_cast<uint64_t>(o.via.i64), f, true);
+        return;
       case msgpack::type::STR: {
         const std::string_view s(o.via.str.ptr, o.via.str.size);
-        if (f == Form::str8) out_ += byte(0xd9) + be(s.size(), 1);
-        else if (f == Form::str16) out_ += byte(0xda) + be(s.size(), 2);
-        else if (f == Form::str32) out_ += byte(0xdb) + be(s.size(), 4);
-        else out_ += str_header(s.size());
+        if (f == Form::str8)
+          out_ += byte(0xd9) + be(s.size(), 1);
+        else if (f == Form::str16)
+          out_ += byte(0xda) + be(s.size(), 2);
+        else if (f == Form::str32)
+          out_ += byte(0xdb) + be(s.size(), 4);
+        else
+          out_ += str_header(s.size());
         out_ += s;
         return;
       }
       case msgpack::type::BIN: {
         const std::string_view s(o.via.bin.ptr, o.via.bin.size);
-        if (f == Form::bin16) out_ += byte(0xc5) + be(s.size(), 2) + std::string(s);
-        else if (f == Form::bin32) out_ += byte(0xc6) + be(s.size(), 4) + std::string(s);
-        else if (f == Form::bin_as_str) out_ += mp_str(s);
-        else out_ += mp_bin(s);
+        if (f == Form::bin16)
+          out_ += byte(0xc5) + be(s.size(), 2) + std::string(s);
+        else if (f == Form::bin32)
+          out_ += byte(0xc6) + be(s.size(), 4) + std::string(s);
+        else if (f == Form::bin_as_str)
+          out_ += mp_str(s);
+        else
+          out_ += mp_bin(s);
         return;
       }
       case msgpack::type::ARRAY: {
         const uint32_t n = o.via.array.size;
-        if (f == Form::array16) out_ += byte(0xdc) + be(n, 2);
-        else if (f == Form::array32) out_ += byte(0xdd) + be(n, 4);
-        else if (f == Form::array_as_map) out_ += n < 16 ? byte(static_cast<uint8_t>(0x80 | n)) : byte(0xde) + be(n, 2);
-        else out_ += mp_array(n);
+        if (f == Form::array16)
+          out_ += byte(0xdc) + be(n, 2);
+        else if (f == Form::array32)
+          out_ += byte(0xdd) + be(n, 4);
+        else if (f == Form::array_as_map)
+          out_ += n < 16 ? byte(static_cast<uint8_t>(0x80 | n)) : byte(0xde) + be(n, 2);
+        else
+          out_ += mp_array(n);
         for (uint32_t i = 0; i < n; ++i) {
           if (f == Form::array_as_map) out_ += mp_uint(i);
           put(o.via.array.ptr[i]);
@@ -563,23 +613,41 @@ class Rewriter {
 
   void put_int(uint64_t bits, Form f, bool negative = false) {
     switch (f) {
-      case Form::uint8: out_ += byte(0xcc) + be(bits, 1); return;
-      case Form::uint16: out_ += byte(0xcd) + be(bits, 2); return;
-      case Form::uint32: out_ += byte(0xce) + be(bits, 4); return;
-      case Form::uint64: out_ += byte(0xcf) + be(bits, 8); return;
-      case Form::int8: out_ += byte(0xd0) + be(bits, 1); return;
-      case Form::int16: out_ += byte(0xd1) + be(bits, 2); return;
-      case Form::int32: out_ += byte(0xd2) + be(bits, 4); return;
-      case Form::int64: out_ += byte(0xd3) + be(bits, 8); return;
+      case Form::uint8:
+        out_ += byte(0xcc) + be(bits, 1);
+        return;
+      case Form::uint16:
+        out_ += byte(0xcd) + be(bits, 2);
+        return;
+      case Form::uint32:
+        out_ += byte(0xce) + be(bits, 4);
+        return;
+      case Form::uint64:
+        out_ += byte(0xcf) + be(bits, 8);
+        return;
+      case Form::int8:
+        out_ += byte(0xd0) + be(bits, 1);
+        return;
+      case Form::int16:
+        out_ += byte(0xd1) + be(bits, 2);
+        return;
+      case Form::int32:
+        out_ += byte(0xd2) + be(bits, 4);
+        return;
+      case Form::int64:
+        out_ += byte(0xd3) + be(bits, 8);
+        return;
       case Form::float32: {
-        const float x = negative ? static_cast<float>(static_cast<int64_t>(bits)) : static_cast<float>(bits);
+        const float x =
+            negative ? static_cast<float>(static_cast<int64_t>(bits)) : static_cast<float>(bits);
         uint32_t raw = 0;
         std::memcpy(&raw, &x, sizeof raw);
         out_ += byte(0xca) + be(raw, 4);
         return;
       }
       case Form::float64: {
-        const double x = negative ? static_cast<double>(static_cast<int64_t>(bits)) : static_cast<double>(bits);
+        const double x =
+            negative ? static_cast<double>(static_cast<int64_t>(bits)) : static_cast<double>(bits);
         uint64_t raw = 0;
         std::memcpy(&raw, &x, sizeof raw);
         out_ += byte(0xcb) + be(raw, 8);
@@ -615,15 +683,16 @@ TEST(CodecRoundTrip, RandomValidRecordsOfEveryTypeDecodeToThemselves) {
       const Record original = gen.record(t);
       if (t < kDomainTypes) {
         const Status valid = validate_record(original);
-        ASSERT_TRUE(valid.ok()) << "generator made an invalid record (iteration " << i << "): "
-                                << valid.error().field << ": " << valid.error().message;
+        ASSERT_TRUE(valid.ok()) << "generator made an invalid record (iteration " << i
+                                << "): " << valid.error().field << ": " << valid.error().message;
       }
       const std::string bytes = encode_record(original);
       ASSERT_LE(bytes.size(), limits::record_encoded_bytes_max);
       const Result<Record> decoded = decode_record(bytes);
       ASSERT_TRUE(decoded.ok()) << "iteration " << i << " type " << t << ": "
                                 << decoded.error().message << " at " << decoded.error().field
-                                << "\n" << hex(bytes);
+                                << "\n"
+                                << hex(bytes);
       ASSERT_EQ(decoded.value(), original) << "iteration " << i << " type " << t;
       ASSERT_EQ(type_of(decoded.value().body), type_of(original.body));
       ASSERT_EQ(encode_record(decoded.value()), bytes) << "iteration " << i << " type " << t;
@@ -665,9 +734,9 @@ TEST(CodecRoundTrip, IntegersAtWidthBoundariesUseTheShortestForm) {
     uint64_t value;
     size_t extra_bytes;  // beyond a positive fixint
   };
-  const Case cases[] = {{0, 0},           {1, 0},           {0x7f, 0},         {0x80, 1},
-                        {0xff, 1},        {0x100, 2},       {0xffff, 2},       {0x10000, 4},
-                        {0xffffffff, 4},  {0x100000000, 8}, {UINT64_MAX, 8}};
+  const Case cases[] = {{0, 0},          {1, 0},           {0x7f, 0},      {0x80, 1},
+                        {0xff, 1},       {0x100, 2},       {0xffff, 2},    {0x10000, 4},
+                        {0xffffffff, 4}, {0x100000000, 8}, {UINT64_MAX, 8}};
   Record r = raw_record();
   r.header.hlc = Hlc{0};
   const size_t base = encode_record(r).size();
@@ -687,9 +756,8 @@ TEST(CodecRoundTrip, IntegersAtWidthBoundariesUseTheShortestForm) {
 }
 
 TEST(CodecRoundTrip, DatesAtWidthBoundariesIncludingNegative) {
-  const int32_t days[] = {0,      1,       127,     128,       255,      256,
-                          65535,  65536,   -1,      -32,       -33,      -128,
-                          -129,   -32768,  -32769,  INT32_MIN, INT32_MAX, -25567 /* 1900 */};
+  const int32_t days[] = {0,   1,    127,  128,    255,    256,       65535,     65536, -1, -32,
+                          -33, -128, -129, -32768, -32769, INT32_MIN, INT32_MAX, -25567 /* 1900 */};
   for (int32_t d : days) {
     SCOPED_TRACE("days " + std::to_string(d));
     Permit p;
@@ -722,9 +790,8 @@ TEST(RawEnvelope, DefaultsAreCanonical) {
 
 TEST(CodecCanonical, IntegerInALongerFormIsRefused) {
   const std::string longer[] = {
-      byte(0xcc) + be(5, 1), byte(0xcd) + be(5, 2), byte(0xce) + be(5, 4),
-      byte(0xcf) + be(5, 8), byte(0xd0) + be(5, 1), byte(0xd1) + be(5, 2),
-      byte(0xd2) + be(5, 4), byte(0xd3) + be(5, 8),
+      byte(0xcc) + be(5, 1), byte(0xcd) + be(5, 2), byte(0xce) + be(5, 4), byte(0xcf) + be(5, 8),
+      byte(0xd0) + be(5, 1), byte(0xd1) + be(5, 2), byte(0xd2) + be(5, 4), byte(0xd3) + be(5, 8),
   };
   for (const std::string& seq : longer) {
     RawEnvelope e;
@@ -796,8 +863,8 @@ TEST(CodecCanonical, MapInsteadOfArrayIsRefused) {
   expect_decode_error(e.bytes());
   // The whole envelope as a map of index -> field.
   const RawEnvelope d;
-  const std::string pieces[] = {d.version, d.network_id, d.origin, d.seq,
-                                d.prev_hash, d.hlc,       d.type,  d.body};
+  const std::string pieces[] = {d.version,   d.network_id, d.origin, d.seq,
+                                d.prev_hash, d.hlc,        d.type,   d.body};
   std::string as_map = byte(0x88);
   for (size_t i = 0; i < 8; ++i) as_map += mp_uint(i) + pieces[i];
   expect_decode_error(as_map);
@@ -865,7 +932,8 @@ TEST(CodecCanonical, UnknownVersionIsRefused) {
 }
 
 TEST(CodecCanonical, UnknownRecordTypeIsRefused) {
-  for (uint64_t t : {uint64_t{0}, uint64_t{record_type_max} + 1, uint64_t{255}, uint64_t{UINT64_MAX}}) {
+  for (uint64_t t :
+       {uint64_t{0}, uint64_t{record_type_max} + 1, uint64_t{255}, uint64_t{UINT64_MAX}}) {
     RawEnvelope e;
     e.type = mp_uint(t);
     expect_decode_error(e.bytes(), "type");
@@ -933,9 +1001,9 @@ TEST(CodecCanonical, IntegersOutOfTheirFieldsRangeAreRefused) {
   expect_decode_error(replaced(byte(0xce) + be(INT32_MAX, 4), mp_uint(uint64_t{INT32_MAX} + 1)),
                       "valid_from");
   // valid_until INT32_MIN - 1.
-  expect_decode_error(
-      replaced(byte(0xd2) + be(0x80000000, 4), byte(0xd3) + be(static_cast<uint64_t>(int64_t{INT32_MIN} - 1), 8)),
-      "valid_until");
+  expect_decode_error(replaced(byte(0xd2) + be(0x80000000, 4),
+                               byte(0xd3) + be(static_cast<uint64_t>(int64_t{INT32_MIN} - 1), 8)),
+                      "valid_until");
 }
 
 TEST(CodecCanonical, TrailingBytesAreRefused) {
@@ -1037,8 +1105,8 @@ TEST(CodecCanonical, EveryNodeInEveryOtherFormIsRefused) {
           const std::string bad = Rewriter(n, f).write(oh.get());
           ASSERT_NE(bad, bytes);
           const Result<Record> r = decode_record(bad);
-          ASSERT_FALSE(r.ok()) << "accepted node " << n << " as " << form_name(f) << " (type "
-                               << t << ", iteration " << i << "): " << hex(bad);
+          ASSERT_FALSE(r.ok()) << "accepted node " << n << " as " << form_name(f) << " (type " << t
+                               << ", iteration " << i << "): " << hex(bad);
           ASSERT_TRUE(is_rejection(r.error().code)) << r.error().message;
           ++rewrites;
         }
@@ -1095,13 +1163,27 @@ TEST(CodecFuzz, MutatedValidEncodingsNeverCrashAndAcceptedInputIsCanonical) {
     for (uint64_t m = 0; m < mutations && !s.empty(); ++m) {
       const size_t at = gen.below(s.size());
       switch (gen.below(8)) {
-        case 0: s[at] = static_cast<char>(s[at] ^ (1 << gen.below(8))); break;
-        case 1: s[at] = static_cast<char>(gen.below(256)); break;
-        case 2: s[at] = static_cast<char>(interesting[gen.below(std::size(interesting))]); break;
-        case 3: s.insert(at, 1, static_cast<char>(gen.below(256))); break;
-        case 4: s.erase(at, 1 + gen.below(4)); break;
-        case 5: s.resize(at); break;
-        case 6: s.insert(at, s.substr(gen.below(s.size()), gen.below(16))); break;
+        case 0:
+          s[at] = static_cast<char>(s[at] ^ (1 << gen.below(8)));
+          break;
+        case 1:
+          s[at] = static_cast<char>(gen.below(256));
+          break;
+        case 2:
+          s[at] = static_cast<char>(interesting[gen.below(std::size(interesting))]);
+          break;
+        case 3:
+          s.insert(at, 1, static_cast<char>(gen.below(256)));
+          break;
+        case 4:
+          s.erase(at, 1 + gen.below(4));
+          break;
+        case 5:
+          s.resize(at);
+          break;
+        case 6:
+          s.insert(at, s.substr(gen.below(s.size()), gen.below(16)));
+          break;
         case 7: {
           // Splice a piece of another record in.
           const std::string& other = pool[gen.below(pool.size())];

@@ -165,8 +165,8 @@ TEST_F(SealTest, SealThenOpenGivesTheRecordBack) {
 }
 
 TEST_F(SealTest, EverySealedBodyTypeOpens) {
-  const RecordBody bodies[] = {valid_crossing(),        valid_permit(),       valid_extension(),
-                               valid_issuance(),        valid_document_status(), valid_document_alert(),
+  const RecordBody bodies[] = {valid_crossing(), valid_permit(),          valid_extension(),
+                               valid_issuance(), valid_document_status(), valid_document_alert(),
                                valid_lift()};
   for (const RecordBody& b : bodies) {
     const Record r = record_of(b);
@@ -353,8 +353,7 @@ TEST(CheckChain, SealedRecordsLinkByHash) {
 // --- Crypto interoperability ----------------------------------------------------------------
 
 TEST(Sha256, KnownVectors) {
-  EXPECT_EQ(to_hex(sha256("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(to_hex(sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(to_hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
@@ -540,10 +539,14 @@ std::function<Record()> header_with(std::function<void(RecordHeader&)> change) {
 }
 
 TEST(Validate, TheBaseRecordsAreValid) {
-  const RecordBody bodies[] = {valid_crossing(),         valid_permit(),
-                               valid_extension(),        valid_issuance(),
-                               valid_document_status(),  valid_document_alert(),
-                               valid_name_alert(),       valid_national_id_alert(),
+  const RecordBody bodies[] = {valid_crossing(),
+                               valid_permit(),
+                               valid_extension(),
+                               valid_issuance(),
+                               valid_document_status(),
+                               valid_document_alert(),
+                               valid_name_alert(),
+                               valid_national_id_alert(),
                                valid_lift()};
   for (const RecordBody& b : bodies) {
     const Status s = validate_record(record_of(b));
@@ -556,13 +559,13 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
   const std::string note_max(limits::text_bytes_max, 'n');
   const InvalidCase cases[] = {
       // Crossing: the traveller and the document.
-      {"surname empty", with<Crossing>(valid_crossing, [](Crossing& c) { c.traveller.surname = ""; }),
+      {"surname empty",
+       with<Crossing>(valid_crossing, [](Crossing& c) { c.traveller.surname = ""; }),
        "traveller.surname"},
       {"surname too long",
-       with<Crossing>(valid_crossing,
-                      [](Crossing& c) {
-                        c.traveller.surname = std::string(limits::name_bytes_max + 1, 'A');
-                      }),
+       with<Crossing>(
+           valid_crossing,
+           [](Crossing& c) { c.traveller.surname = std::string(limits::name_bytes_max + 1, 'A'); }),
        "traveller.surname"},
       {"given names with a newline",
        with<Crossing>(valid_crossing, [](Crossing& c) { c.traveller.given_names = "AIMEE\nX"; }),
@@ -667,8 +670,8 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
        with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "euro \xe2\x82"; }), "note"},
       {"note control character",
        with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "bell\x07"; }), "note"},
-      {"note NUL", with<Crossing>(valid_crossing, [](Crossing& c) { c.note = std::string(1, '\0'); }),
-       "note"},
+      {"note NUL",
+       with<Crossing>(valid_crossing, [](Crossing& c) { c.note = std::string(1, '\0'); }), "note"},
       {"note DEL", with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "\x7f"; }), "note"},
       {"note C1 control U+0085",
        with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "\xc2\x85"; }), "note"},
@@ -685,8 +688,7 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
       {"permit holder surname empty",
        with<Permit>(valid_permit, [](Permit& p) { p.holder.surname = ""; }), "holder.surname"},
       {"permit document number lower case",
-       with<Permit>(valid_permit, [](Permit& p) { p.document.number = "abc"; }),
-       "document.number"},
+       with<Permit>(valid_permit, [](Permit& p) { p.document.number = "abc"; }), "document.number"},
       {"permit national_id short",
        with<Permit>(valid_permit, [](Permit& p) { p.national_id = "12345"; }), "national_id"},
       {"permit valid_from before 1900",
@@ -694,8 +696,8 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
        "valid_from"},
       {"permit issuing_site upper case",
        with<Permit>(valid_permit, [](Permit& p) { p.issuing_site = "HQ"; }), "issuing_site"},
-      {"permit note invalid UTF-8",
-       with<Permit>(valid_permit, [](Permit& p) { p.note = "\xc3"; }), "note"},
+      {"permit note invalid UTF-8", with<Permit>(valid_permit, [](Permit& p) { p.note = "\xc3"; }),
+       "note"},
       // Permit status changes.
       {"extend without valid_until",
        with<PermitStatusChange>(valid_extension,
@@ -714,10 +716,9 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
        "reason"},
       // Travel document issuance.
       {"issued border pass",
-       with<TravelDocumentIssued>(valid_issuance,
-                                  [](TravelDocumentIssued& t) {
-                                    t.document.kind = DocumentKind::border_pass;
-                                  }),
+       with<TravelDocumentIssued>(
+           valid_issuance,
+           [](TravelDocumentIssued& t) { t.document.kind = DocumentKind::border_pass; }),
        "document.kind"},
       {"issued without expiry",
        with<TravelDocumentIssued>(valid_issuance,
@@ -728,11 +729,12 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
                                   [](TravelDocumentIssued& t) { t.issued_on = day("2031-01-01"); }),
        "document.expiry"},
       {"issued with 15-digit national_id",
-       with<TravelDocumentIssued>(valid_issuance,
-                                  [](TravelDocumentIssued& t) { t.national_id = "119928001234567"; }),
+       with<TravelDocumentIssued>(
+           valid_issuance, [](TravelDocumentIssued& t) { t.national_id = "119928001234567"; }),
        "national_id"},
       {"issuing_site empty",
-       with<TravelDocumentIssued>(valid_issuance, [](TravelDocumentIssued& t) { t.issuing_site = ""; }),
+       with<TravelDocumentIssued>(valid_issuance,
+                                  [](TravelDocumentIssued& t) { t.issuing_site = ""; }),
        "issuing_site"},
       // Document status.
       {"document status number lower case",
@@ -760,8 +762,7 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
        with<Alert>(valid_document_alert, [](Alert& a) { a.subject.document_country = "QQQ"; }),
        "subject.document_country"},
       {"national_id alert with a document",
-       with<Alert>(valid_national_id_alert,
-                   [](Alert& a) { a.subject.document_country = "RWA"; }),
+       with<Alert>(valid_national_id_alert, [](Alert& a) { a.subject.document_country = "RWA"; }),
        "subject.kind"},
       {"national_id alert without the national_id",
        with<Alert>(valid_national_id_alert, [](Alert& a) { a.subject.national_id.reset(); }),
@@ -777,8 +778,7 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
        with<Alert>(valid_name_alert, [](Alert& a) { a.subject.national_id = kNid; }),
        "subject.kind"},
       {"name alert with an empty surname",
-       with<Alert>(valid_name_alert, [](Alert& a) { a.subject.surname = ""; }),
-       "subject.surname"},
+       with<Alert>(valid_name_alert, [](Alert& a) { a.subject.surname = ""; }), "subject.surname"},
       {"name alert with overlong UTF-8 in given names",
        with<Alert>(valid_name_alert, [](Alert& a) { a.subject.given_names = "\xc1\xbf"; }),
        "subject.given_names"},
@@ -815,10 +815,11 @@ TEST(Validate, InvalidRecordsNameTheOffendingField) {
 
 TEST(Validate, BoundaryValuesThatAreValid) {
   const std::function<Record()> valid[] = {
-      with<Crossing>(valid_crossing,
-                     [](Crossing& c) { c.note = "Muraho! \xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80"; }),
+      with<Crossing>(
+          valid_crossing,
+          [](Crossing& c) { c.note = "Muraho! \xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80"; }),
       with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "\xf4\x8f\xbf\xbf"; }),  // U+10FFFF
-      with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "\xc2\xa0"; }),  // U+00A0
+      with<Crossing>(valid_crossing, [](Crossing& c) { c.note = "\xc2\xa0"; }),          // U+00A0
       with<Crossing>(valid_crossing,
                      [](Crossing& c) { c.note = std::string(limits::text_bytes_max, 'n'); }),
       with<Crossing>(valid_crossing,
@@ -833,11 +834,11 @@ TEST(Validate, BoundaryValuesThatAreValid) {
                        c.decision = Decision::refused;
                        c.note = "";
                      }),
-      with<Crossing>(valid_crossing,
-                     [](Crossing& c) {
-                       c.findings.assign(limits::reasons_per_record_max,
-                                         Finding{"alert", Verdict::clear, ""});
-                     }),
+      with<Crossing>(
+          valid_crossing,
+          [](Crossing& c) {
+            c.findings.assign(limits::reasons_per_record_max, Finding{"alert", Verdict::clear, ""});
+          }),
       with<Crossing>(valid_crossing,
                      [](Crossing& c) {
                        c.traveller.surname = std::string(limits::name_bytes_max, 'A');

@@ -1,8 +1,8 @@
 // Integration tests: the real umupaka-node binary on 127.0.0.1, driven over HTTP.
+#include <botan/base64.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <botan/base64.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -23,15 +23,16 @@ const json specimen_mrz = {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
                            "L898902C36UTO7408122F1204159ZE184226B<<<<<10"};
 
 json typed_crossing(const std::string& number, const std::string& direction = "entry") {
-  return json{{"direction", direction},
-              {"traveller",
-               {{"surname", "MUGISHA"},
-                {"given_names", "ERIC"},
-                {"nationality", "UGA"},
-                {"birth_date", "1990-05-17"},
-                {"sex", "M"}}},
-              {"document",
-               {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2031-01-01"}}}};
+  return json{
+      {"direction", direction},
+      {"traveller",
+       {{"surname", "MUGISHA"},
+        {"given_names", "ERIC"},
+        {"nationality", "UGA"},
+        {"birth_date", "1990-05-17"},
+        {"sex", "M"}}},
+      {"document",
+       {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2031-01-01"}}}};
 }
 
 class NodeTest : public ::testing::Test {
@@ -56,7 +57,8 @@ class NodeTest : public ::testing::Test {
 };
 
 TEST_F(NodeTest, RecordsACrossingFromTheMrzAndServesAVerifiableRecord) {
-  auto r = officer->post("/v1/crossings", json{{"direction", "entry"}, {"mrz", specimen_mrz}}.dump());
+  auto r =
+      officer->post("/v1/crossings", json{{"direction", "entry"}, {"mrz", specimen_mrz}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   json c = parse(r);
   EXPECT_EQ(c["origin"], "gatuna");
@@ -79,7 +81,8 @@ TEST_F(NodeTest, RecordsACrossingFromTheMrzAndServesAVerifiableRecord) {
   PublicKey key{};
   Signature sig{};
   const json status = parse(officer->get("/v1/status"));
-  ASSERT_TRUE(from_hex(status["public_keys"]["signing"].get<std::string>(), key.data(), key.size()));
+  ASSERT_TRUE(
+      from_hex(status["public_keys"]["signing"].get<std::string>(), key.data(), key.size()));
   ASSERT_TRUE(from_hex(rec["signature"].get<std::string>(), sig.data(), sig.size()));
   EXPECT_TRUE(verify_signature(key, encoded, sig));
   EXPECT_EQ(to_hex(sha256(encoded + std::string(sig.begin(), sig.end()))), rec["hash"]);
@@ -121,44 +124,54 @@ TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
                 {"birth_date", "1980-01-02"},
                 {"sex", "M"}}},
               {"document",
-               {{"kind", "passport"}, {"country", "GBR"}, {"number", "GB1234567"}, {"expiry", "2030-01-01"}}}};
+               {{"kind", "passport"},
+                {"country", "GBR"},
+                {"number", "GB1234567"},
+                {"expiry", "2030-01-01"}}}};
   r = officer->post("/v1/permits", permit.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string permit_id = parse(r)["id"];
   EXPECT_EQ(permit_id, "gatuna-1");
-  json crossing = json{{"direction", "entry"}, {"traveller", permit["holder"]}, {"document", permit["document"]}};
+  json crossing = json{
+      {"direction", "entry"}, {"traveller", permit["holder"]}, {"document", permit["document"]}};
   r = officer->post("/v1/crossings", crossing.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(parse(r)["verdict"], "clear");
   EXPECT_EQ(parse(r)["permit_id"], permit_id);
 
   // Extend, then revoke; a second revoke conflicts.
-  r = officer->post("/v1/permits/" + permit_id + "/status",
-                    json{{"action", "extend"}, {"valid_until", "2099-01-01"}, {"reason", "medical"}}.dump());
+  r = officer->post(
+      "/v1/permits/" + permit_id + "/status",
+      json{{"action", "extend"}, {"valid_until", "2099-01-01"}, {"reason", "medical"}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   r = admin->post("/v1/permits/" + permit_id + "/status",
                   json{{"action", "revoke"}, {"reason", "fraud"}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
-  EXPECT_EQ(admin->post("/v1/permits/" + permit_id + "/status",
-                        json{{"action", "revoke"}, {"reason", "again"}}.dump())
+  EXPECT_EQ(admin
+                ->post("/v1/permits/" + permit_id + "/status",
+                       json{{"action", "revoke"}, {"reason", "again"}}.dump())
                 .status,
             409);
-  EXPECT_EQ(admin->post("/v1/permits/nope/status", json{{"action", "cancel"}, {"reason", "x"}}.dump()).status,
-            404);
+  EXPECT_EQ(
+      admin->post("/v1/permits/nope/status", json{{"action", "cancel"}, {"reason", "x"}}.dump())
+          .status,
+      404);
 
   // A passport issued and linked to a national ID, then reported stolen: denied.
   HttpClient consular(node->base(), consular_token);
-  r = consular.post("/v1/travel-documents",
-                    json{{"document",
-                          {{"kind", "passport"}, {"country", "RWA"}, {"number", "PC7654321"}, {"expiry", "2033-03-03"}}},
-                         {"holder",
-                          {{"surname", "UWIMANA"},
-                           {"given_names", "ALINE"},
-                           {"nationality", "RWA"},
-                           {"birth_date", "1995-07-07"},
-                           {"sex", "F"}}},
-                         {"national_id", "1199580012345678"}}
-                        .dump());
+  r = consular.post("/v1/travel-documents", json{{"document",
+                                                  {{"kind", "passport"},
+                                                   {"country", "RWA"},
+                                                   {"number", "PC7654321"},
+                                                   {"expiry", "2033-03-03"}}},
+                                                 {"holder",
+                                                  {{"surname", "UWIMANA"},
+                                                   {"given_names", "ALINE"},
+                                                   {"nationality", "RWA"},
+                                                   {"birth_date", "1995-07-07"},
+                                                   {"sex", "F"}}},
+                                                 {"national_id", "1199580012345678"}}
+                                                .dump());
   ASSERT_EQ(r.status, 201) << r.body;
   r = officer->post("/v1/travel-documents/RWA/PC7654321/status",
                     json{{"status", "stolen"}, {"reason", "reported at Nyarugenge police"}}.dump());
@@ -170,7 +183,11 @@ TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
               {"nationality", "RWA"},
               {"birth_date", "1995-07-07"},
               {"sex", "F"}}},
-            {"document", {{"kind", "passport"}, {"country", "RWA"}, {"number", "PC7654321"}, {"expiry", "2033-03-03"}}}};
+            {"document",
+             {{"kind", "passport"},
+              {"country", "RWA"},
+              {"number", "PC7654321"},
+              {"expiry", "2033-03-03"}}}};
   r = officer->post("/v1/crossings", exit.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(parse(r)["verdict"], "deny");
@@ -213,8 +230,9 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
     std::string field;
   };
   json wrong_digit{{"direction", "entry"},
-                   {"mrz", {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-                            "L898902C36UTO7408122F1204159ZE184226B<<<<<19"}}};
+                   {"mrz",
+                    {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                     "L898902C36UTO7408122F1204159ZE184226B<<<<<19"}}};
   json unknown_field = typed_crossing("UG2222222");
   unknown_field["colour"] = "blue";
   json nested_unknown = typed_crossing("UG2222222");
@@ -232,29 +250,36 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
   const std::string huge(200 * 1024, 'x');
 
   std::vector<Case> cases = {
-      {"malformed JSON", officer->post("/v1/crossings", "{\"direction\": "), 400, "malformed_json", ""},
-      {"unknown field", officer->post("/v1/crossings", unknown_field.dump()), 422, "invalid_field", "colour"},
-      {"nested unknown field", officer->post("/v1/crossings", nested_unknown.dump()), 422, "invalid_field",
-       "traveller.eyes"},
-      {"bad enum", officer->post("/v1/crossings", bad_enum.dump()), 422, "invalid_field", "direction"},
+      {"malformed JSON", officer->post("/v1/crossings", "{\"direction\": "), 400, "malformed_json",
+       ""},
+      {"unknown field", officer->post("/v1/crossings", unknown_field.dump()), 422, "invalid_field",
+       "colour"},
+      {"nested unknown field", officer->post("/v1/crossings", nested_unknown.dump()), 422,
+       "invalid_field", "traveller.eyes"},
+      {"bad enum", officer->post("/v1/crossings", bad_enum.dump()), 422, "invalid_field",
+       "direction"},
       {"missing field", officer->post("/v1/crossings", missing.dump()), 422, "invalid_field",
        "traveller.surname"},
       {"impossible date", officer->post("/v1/crossings", bad_date.dump()), 422, "invalid_field",
        "traveller.birth_date"},
-      {"bad document number", officer->post("/v1/crossings", bad_number.dump()), 422, "invalid_field",
-       "document.number"},
-      {"wrong check digit", officer->post("/v1/crossings", wrong_digit.dump()), 422, "mrz_check_digit",
-       "mrz.composite"},
-      {"oversized body", officer->post("/v1/crossings", "{\"note\":\"" + huge + "\"}"), 413, "limit_exceeded",
-       ""},
-      {"no token", nobody.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401, "unauthorized", ""},
-      {"unknown token", forger.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401, "unauthorized",
-       ""},
-      {"wrong role", auditor.post("/v1/crossings", typed_crossing("UG3333333").dump()), 403, "forbidden", ""},
-      {"unknown path", officer->post("/v1/crossing", typed_crossing("UG3333333").dump()), 404, "not_found", ""},
+      {"bad document number", officer->post("/v1/crossings", bad_number.dump()), 422,
+       "invalid_field", "document.number"},
+      {"wrong check digit", officer->post("/v1/crossings", wrong_digit.dump()), 422,
+       "mrz_check_digit", "mrz.composite"},
+      {"oversized body", officer->post("/v1/crossings", "{\"note\":\"" + huge + "\"}"), 413,
+       "limit_exceeded", ""},
+      {"no token", nobody.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401,
+       "unauthorized", ""},
+      {"unknown token", forger.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401,
+       "unauthorized", ""},
+      {"wrong role", auditor.post("/v1/crossings", typed_crossing("UG3333333").dump()), 403,
+       "forbidden", ""},
+      {"unknown path", officer->post("/v1/crossing", typed_crossing("UG3333333").dump()), 404,
+       "not_found", ""},
       {"admit against deny without a note",
-       officer->post("/v1/crossings", json{{"direction", "entry"}, {"mrz", specimen_mrz}, {"decision", "admitted"}}
-                                          .dump()),
+       officer->post(
+           "/v1/crossings",
+           json{{"direction", "entry"}, {"mrz", specimen_mrz}, {"decision", "admitted"}}.dump()),
        422, "invalid_field", "note"},
   };
   for (const Case& c : cases) {
@@ -278,7 +303,8 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
 TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
   std::vector<std::string> hashes;
   for (int i = 0; i < 20; ++i) {
-    auto r = officer->post("/v1/crossings", typed_crossing("UG5" + std::to_string(100000 + i)).dump());
+    auto r =
+        officer->post("/v1/crossings", typed_crossing("UG5" + std::to_string(100000 + i)).dump());
     ASSERT_EQ(r.status, 201) << r.body;
     hashes.push_back(parse(r)["hash"]);
   }
@@ -304,8 +330,9 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
       HttpClient c(node->base(), officer_token);
       c.set_timeout_ms(5000);
       for (int i = 0; !stop; ++i) {
-        auto r = c.post("/v1/crossings",
-                        typed_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
+        auto r =
+            c.post("/v1/crossings",
+                   typed_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
         if (r.status != 201) break;  // the node was killed
         json j = parse(r);
         std::lock_guard lock(mu);
@@ -329,7 +356,8 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
 TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   std::vector<std::pair<uint64_t, std::string>> acknowledged;
   for (int i = 0; i < 10; ++i) {
-    auto r = officer->post("/v1/crossings", typed_crossing("UG7" + std::to_string(100000 + i)).dump());
+    auto r =
+        officer->post("/v1/crossings", typed_crossing("UG7" + std::to_string(100000 + i)).dump());
     ASSERT_EQ(r.status, 201);
     acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(), parse(r)["hash"].get<std::string>());
   }
@@ -340,9 +368,11 @@ TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
   int full = 0;
   for (int i = 0; i < 5000 && full == 0; ++i) {
-    auto r = officer->post("/v1/crossings", typed_crossing("UG8" + std::to_string(100000 + i)).dump());
+    auto r =
+        officer->post("/v1/crossings", typed_crossing("UG8" + std::to_string(100000 + i)).dump());
     if (r.status == 201) {
-      acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(), parse(r)["hash"].get<std::string>());
+      acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(),
+                                parse(r)["hash"].get<std::string>());
     } else {
       ASSERT_EQ(r.status, 507) << r.body;
       EXPECT_EQ(parse(r)["code"], "disk_full");

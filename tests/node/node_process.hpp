@@ -2,11 +2,11 @@
 // data directory on a free loopback port.
 #pragma once
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -67,9 +67,9 @@ class NodeProcess {
  public:
   NodeProcess(std::string data, std::string site, std::string kind = "border-post")
       : data_(std::move(data)), site_(std::move(site)), port_(free_port()) {
-    const auto [out, rc] = run_command(std::string(UMUPAKA_NODE_BIN) + " init --data " + data_ +
-                                       " --site " + site_ + " --kind " + kind + " --api 127.0.0.1:" +
-                                       std::to_string(port_));
+    const auto [out, rc] =
+        run_command(std::string(UMUPAKA_NODE_BIN) + " init --data " + data_ + " --site " + site_ +
+                    " --kind " + kind + " --api 127.0.0.1:" + std::to_string(port_));
     init_ok_ = rc == 0;
   }
   ~NodeProcess() { kill(SIGKILL); }

@@ -5,13 +5,12 @@
 #include "storage/store.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
@@ -457,7 +456,8 @@ TEST(StoreViews, ReopenFindsHeadsRecordsAndViews) {
   EXPECT_EQ(check_feed(*txn, "hq", hq.public_key()), 3u);
   EXPECT_EQ(txn->head("gatuna")->hash, gatuna.hash());
   EXPECT_EQ(txn->head("hq")->hash, hq.hash());
-  for (const Sealed& r : records_gatuna) expect_same(*txn->record("gatuna", r.header.seq.value), r.sr);
+  for (const Sealed& r : records_gatuna)
+    expect_same(*txn->record("gatuna", r.header.seq.value), r.sr);
 
   const auto doc = txn->document("UTO", "L898902C3");
   ASSERT_TRUE(doc.has_value());
@@ -496,8 +496,8 @@ TEST(StoreViews, ReopenFindsHeadsRecordsAndViews) {
 TEST(StoreViews, TravellerRecordsDoNotLeakAcrossKeysThatArePrefixesOfEachOther) {
   TempDir dir;
   auto store = open_store(dir.path());
-  const std::vector<RecordRef> l1 = {{"gat", 9},         {"gatuna", 1},   {"gatuna", 2},
-                                     {"gatuna", 10},     {"gatuna", 255}, {"gatuna", 256},
+  const std::vector<RecordRef> l1 = {{"gat", 9},           {"gatuna", 1},   {"gatuna", 2},
+                                     {"gatuna", 10},       {"gatuna", 255}, {"gatuna", 256},
                                      {"gatuna", 1u << 24}, {"hq", 3}};
   const std::vector<RecordRef> l12 = {{"gatuna", 5}, {"hq", 1}};
   const std::vector<RecordRef> l = {{"gatuna", 7}};
@@ -522,7 +522,8 @@ TEST(StoreViews, TravellerRecordsDoNotLeakAcrossKeysThatArePrefixesOfEachOther) 
   EXPECT_TRUE(txn->traveller_records("doc:UTO:", 100).empty());
   EXPECT_TRUE(txn->traveller_records("doc:UTO:L123", 100).empty());
   // The limit keeps the first records in key order.
-  EXPECT_EQ(txn->traveller_records("doc:UTO:L1", 3), std::vector<RecordRef>(l1.begin(), l1.begin() + 3));
+  EXPECT_EQ(txn->traveller_records("doc:UTO:L1", 3),
+            std::vector<RecordRef>(l1.begin(), l1.begin() + 3));
   EXPECT_TRUE(txn->traveller_records("doc:UTO:L1", 0).empty());
   EXPECT_EQ(txn->permits_of("doc:UTO:L1"), std::vector<std::string>{"P-1"});
   EXPECT_EQ(txn->permits_of("doc:UTO:L12"), std::vector<std::string>{"P-12"});
@@ -546,8 +547,9 @@ TEST(StoreViews, NameAlertsByBirthDateKeepTheirOwnDay) {
                   .ok());
   auto txn = snapshot(*store);
   for (int32_t d : days) {
-    EXPECT_EQ(txn->name_alerts_born(Date{d}),
-              (std::vector<std::string>{"alert-" + std::to_string(d), "other-" + std::to_string(d)}))
+    EXPECT_EQ(
+        txn->name_alerts_born(Date{d}),
+        (std::vector<std::string>{"alert-" + std::to_string(d), "other-" + std::to_string(d)}))
         << d;
   }
   EXPECT_TRUE(txn->name_alerts_born(Date{2}).empty());

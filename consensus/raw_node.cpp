@@ -1,0 +1,175 @@
+#include "consensus/raw_node.hpp"
+
+#include <utility>
+
+#include "consensus/assert.hpp"
+
+namespace umupaka::raft {
+
+Result<RawNode> RawNode::create(const Config& config) {
+  if (Status valid = config.validate(); !valid.ok()) return valid.error();
+  return RawNode(config);
+}
+
+RawNode::RawNode(const Config& config)
+    : raft_(config), prev_soft_(raft_.soft_state()), prev_hard_(raft_.hard_state()) {}
+
+void RawNode::tick() { raft_.tick(); }
+
+void RawNode::campaign() {
+  Message m;
+  m.type = MessageType::hup;
+  m.from = raft_.id();
+  (void)raft_.step(std::move(m));
+}
+
+Status RawNode::propose(std::string data) {
+  Message m;
+  m.type = MessageType::prop;
+  m.from = raft_.id();
+  m.entries.push_back(Entry{0, 0, EntryType::normal, std::move(data)});
+  return raft_.step(std::move(m));
+}
+
+Status RawNode::propose_conf_change(const ConfChange& cc) {
+  if (cc.node.empty()) return make_error(Errc::conf_change_invalid, "conf change names no node");
+  Message m;
+  m.type = MessageType::prop;
+  m.from = raft_.id();
+  m.entries.push_back(Entry{0, 0, EntryType::conf_change, encode_conf_change(cc)});
+  return raft_.step(std::move(m));
+}
+
+namespace {
+// Cheap shape checks on a peer's message, so that a malformed one is an error value rather than
+// an assertion deep in the core.
+Status check_shape(const Message& m) {
+  if (m.from.empty()) return make_error(Errc::decode, "message without sender");
+  for (size_t i = 0; i < m.entries.size(); ++i) {
+    if (m.type == MessageType::app && m.entries[i].index != m.index + 1 + i) {
+      return make_error(Errc::decode, "append entries not consecutive after index");
+    }
+  }
+  if (m.type == MessageType::prop && m.entries.empty()) {
+    return make_error(Errc::decode, "proposal without entries");
+  }
+  if (m.type == MessageType::snap) {
+    if (!m.snapshot || m.snapshot->empty() || !m.snapshot->meta.conf_state.well_formed()) {
+      return make_error(Errc::decode, "snap without a valid snapshot");
+    }
+  }
+  const bool vote_type = m.type == MessageType::vote || m.type == MessageType::pre_vote ||
+                         m.type == MessageType::vote_resp ||
+                         m.type == MessageType::pre_vote_resp;
+  if (vote_type && m.term == 0) return make_error(Errc::decode, "vote message without term");
+  if (m.type == MessageType::read_index && m.context.empty()) {
+    return make_error(Errc::decode, "read without context");
+  }
+  return {};
+}
+}  // namespace
+
+Status RawNode::step(Message m) {
+  if (is_local_message(m.type)) {
+    return make_error(Errc::step_local_msg, "a peer may not send a local message type");
+  }
+  if (Status shape = check_shape(m); !shape.ok()) return shape;
+  if (is_response_message(m.type) && raft_.tracker().progress(m.from) == nullptr) {
+    return make_error(Errc::step_peer_not_found, "response from outside the configuration");
+  }
+  return raft_.step(std::move(m));
+}
+
+bool RawNode::has_ready() const {
+  if (ready_outstanding_) return false;
+  if (raft_.soft_state() != prev_soft_) return true;
+  const HardState hs = raft_.hard_state();
+  if (!hs.empty() && hs != prev_hard_) return true;
+  const RaftLog& log = raft_.log();
+  return log.has_pending_snapshot() || !log.unstable_entries().empty() || raft_.has_messages() ||
+         log.has_next_committed_entries() || raft_.has_read_states();
+}
+
+Ready RawNode::ready() {
+  UMUPAKA_RAFT_ASSERT_MSG(!ready_outstanding_, "ready() before advance() of the previous Ready");
+  Ready rd;
+  const RaftLog& log = raft_.log();
+  rd.entries = log.unstable_entries();
+  rd.committed_entries = log.next_committed_entries();
+  if (log.unstable_snapshot()) rd.snapshot = *log.unstable_snapshot();
+  rd.messages = raft_.take_messages();
+  rd.read_states = raft_.take_read_states();
+  const SoftState soft = raft_.soft_state();
+  if (soft != prev_soft_) {
+    rd.soft_state = soft;
+    prev_soft_ = soft;
+  }
+  const HardState hard = raft_.hard_state();
+  if (hard != prev_hard_) {
+    rd.must_sync = hard.term != prev_hard_.term || hard.vote != prev_hard_.vote;
+    rd.hard_state = hard;
+    prev_hard_ = hard;
+  }
+  rd.must_sync = rd.must_sync || !rd.entries.empty() || rd.snapshot.has_value();
+  // Entries to apply are committed, hence within what is (or is in this Ready) persisted.
+  if (!rd.committed_entries.empty()) {
+    UMUPAKA_RAFT_ASSERT(rd.committed_entries.back().index <= hard.commit);
+  }
+  ready_outstanding_ = true;
+  return rd;
+}
+
+void RawNode::advance(const Ready& rd) {
+  UMUPAKA_RAFT_ASSERT_MSG(ready_outstanding_, "advance() without an outstanding Ready");
+  ready_outstanding_ = false;
+  LogIndex applied = 0;
+  uint64_t applied_payload_bytes = 0;
+  for (const Entry& e : rd.committed_entries) applied_payload_bytes += entry_payload_bytes(e);
+  if (!rd.committed_entries.empty()) {
+    applied = rd.committed_entries.back().index;
+  } else if (rd.snapshot) {
+    applied = rd.snapshot->meta.index;
+  }
+  std::optional<Entry> last_persisted;
+  if (!rd.entries.empty()) {
+    const Entry& e = rd.entries.back();
+    last_persisted = Entry{e.term, e.index, e.type, {}};
+  }
+  raft_.advance(applied, last_persisted, rd.snapshot ? rd.snapshot->meta.index : 0,
+                applied_payload_bytes);
+}
+
+ConfState RawNode::apply_conf_change(const ConfChange& cc) { return raft_.apply_conf_change(cc); }
+
+Status RawNode::transfer_leadership(const NodeId& to) {
+  UMUPAKA_RAFT_ASSERT(!to.empty());
+  Message m;
+  m.type = MessageType::transfer_leader;
+  m.from = to;
+  return raft_.step(std::move(m));
+}
+
+Status RawNode::read_index(std::string context) {
+  UMUPAKA_RAFT_ASSERT_MSG(!context.empty(), "read context must not be empty");
+  Message m;
+  m.type = MessageType::read_index;
+  m.context = std::move(context);
+  return raft_.step(std::move(m));
+}
+
+void RawNode::report_unreachable(const NodeId& id) {
+  Message m;
+  m.type = MessageType::unreachable;
+  m.from = id;
+  (void)raft_.step(std::move(m));
+}
+
+void RawNode::report_snapshot(const NodeId& id, bool ok) {
+  Message m;
+  m.type = MessageType::snap_status;
+  m.from = id;
+  m.reject = !ok;
+  (void)raft_.step(std::move(m));
+}
+
+}  // namespace umupaka::raft

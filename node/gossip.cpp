@@ -1,0 +1,495 @@
+#include "node/gossip.hpp"
+
+#include <algorithm>
+
+#include "ledger/assert.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/msgpack_visit.hpp"
+#include "ledger/record.hpp"
+
+namespace umupaka {
+
+const LinkLimits& GossipConfig::link(swim::LinkClass c) const {
+  switch (c) {
+    case swim::LinkClass::lan:
+      return lan;
+    case swim::LinkClass::wan:
+      return wan;
+    case swim::LinkClass::satellite:
+      return satellite;
+  }
+  return wan;
+}
+
+Status GossipConfig::validate() const {
+  RETURN_IF_ERROR(swim.validate());
+  for (const LinkLimits* l : {&lan, &wan, &satellite})
+    if (l->anti_entropy_interval_ms == 0 || l->anti_entropy_interval_ms > 600'000)
+      return make_error(Errc::invalid_field, "anti_entropy_interval_ms must be 1..600000",
+                        "gossip.anti_entropy_interval_ms");
+  if (push_fanout == 0 || push_fanout > 16)
+    return make_error(Errc::invalid_field, "push_fanout must be 1..16", "gossip.push_fanout");
+  if (push_hops_max == 0 || push_hops_max > 8)
+    return make_error(Errc::invalid_field, "push_hops_max must be 1..8", "gossip.push_hops_max");
+  if (batch_records_max == 0 || batch_records_max > limits::gossip_array_items_max)
+    return make_error(Errc::invalid_field, "batch_records_max must be 1..4096",
+                      "gossip.batch_records_max");
+  if (batch_bytes_max < limits::record_encoded_bytes_max ||
+      batch_bytes_max > limits::gossip_frame_bytes_max / 2)
+    return make_error(Errc::invalid_field, "batch_bytes_max must be 16 KiB..2 MiB",
+                      "gossip.batch_bytes_max");
+  return {};
+}
+
+std::string encode_gossip(const GossipMessage& m) { return msgpack_visit::encode_struct(m); }
+
+Result<GossipMessage> decode_gossip(std::string_view frame) {
+  if (frame.size() > limits::gossip_frame_bytes_max)
+    return make_error(Errc::limit_exceeded, "gossip frame of " + std::to_string(frame.size()) +
+                                                " bytes exceeds the limit");
+  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0,
+                                    limits::record_encoded_bytes_max, 64, 0,
+                                    limits::msgpack_depth_max);
+  ASSIGN_OR_RETURN(GossipMessage m,
+                   msgpack_visit::decode_struct<GossipMessage>(frame, limit, false));
+  if (m.version != gossip_version)
+    return make_error(Errc::decode, "unknown gossip version " + std::to_string(m.version));
+  return m;
+}
+
+GossipCore::GossipCore(std::string self, GossipConfig config)
+    : self_(std::move(self)),
+      config_(std::move(config)),
+      detector_(self_, config_.swim),
+      rng_(config_.seed) {
+  UMUPAKA_ASSERT(config_.validate().ok());
+}
+
+void GossipCore::set_membership(const Membership& m,
+                                const std::map<std::string, swim::LinkClass, std::less<>>& links,
+                                swim::LinkClass default_link, int64_t now_ms) {
+  membership_ = m;
+  std::set<std::string, std::less<>> wanted;
+  for (const auto& [id, site] : m.sites())
+    if (id != self_ && !site.revoked_after) wanted.insert(id);
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (!wanted.count(it->first)) {
+      (void)detector_.remove_member(it->first);
+      it = peers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& id : wanted) {
+    if (peers_.count(id)) continue;
+    auto l = links.find(id);
+    Peer p;
+    p.link = l != links.end() ? l->second : default_link;
+    p.tokens_at_ms = now_ms;
+    p.next_anti_entropy_ms = now_ms;
+    peers_.emplace(id, p);
+    (void)detector_.add_member(id, p.link);
+  }
+}
+
+void GossipCore::set_quarantine(const std::map<std::string, uint64_t, std::less<>>& q) {
+  for (const auto& [o, s] : q) quarantine_[o] = s;
+}
+
+bool GossipCore::alive(const std::string& peer) const {
+  const auto m = detector_.member(peer);
+  return m && m->state != swim::MemberState::dead;
+}
+
+std::vector<std::string> GossipCore::alive_peers() const {
+  std::vector<std::string> out;
+  for (const auto& [id, p] : peers_)
+    if (alive(id)) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> GossipCore::pick(std::vector<std::string> from, size_t n) {
+  std::shuffle(from.begin(), from.end(), rng_);
+  if (from.size() > n) from.resize(n);
+  std::sort(from.begin(), from.end());
+  return from;
+}
+
+uint64_t GossipCore::budget(Peer& p, int64_t now_ms) {
+  const uint64_t rate = config_.link(p.link).bytes_per_second_max;
+  if (rate == 0) return UINT64_MAX;
+  // A token bucket holding at most one second of traffic.
+  const double elapsed_s =
+      static_cast<double>(std::max<int64_t>(0, now_ms - p.tokens_at_ms)) / 1000;
+  p.tokens = std::min<double>(static_cast<double>(rate), p.tokens + elapsed_s * rate);
+  p.tokens_at_ms = now_ms;
+  return p.tokens <= 0 ? 0 : static_cast<uint64_t>(p.tokens);
+}
+
+void GossipCore::send(const std::string& to, GossipMessage m, int64_t now_ms) {
+  m.from = self_;
+  auto it = peers_.find(to);
+  if (it != peers_.end()) {
+    uint64_t bytes = 64;
+    for (const auto& r : m.records) bytes += r.encoded.size() + 80;
+    budget(it->second, now_ms);
+    it->second.tokens -= static_cast<double>(bytes);
+    it->second.bytes_sent += bytes;
+  }
+  ++stats_.messages_out;
+  outbox_.push_back(Outgoing{to, std::move(m)});
+}
+
+void GossipCore::pump_swim(int64_t now_ms) {
+  for (auto& sm : detector_.take_outbox()) {
+    GossipMessage m;
+    m.type = GossipType::swim;
+    const std::string to = sm.to;
+    m.swim = std::move(sm);
+    send(to, std::move(m), now_ms);
+  }
+  (void)detector_.take_events();
+}
+
+void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
+  detector_.tick(now_ms);
+  pump_swim(now_ms);
+  // Anti-entropy: one peer per tick at most, among those due; random for spread.
+  std::vector<std::string> due;
+  for (auto& [id, p] : peers_)
+    if (alive(id) && p.next_anti_entropy_ms <= now_ms) due.push_back(id);
+  if (due.empty()) return;
+  const std::string peer = pick(due, 1).front();
+  Peer& p = peers_.at(peer);
+  // Spread the rounds: each peer is due again after its interval times the number of peers
+  // sharing the work, so a node starts about one round per interval.
+  const auto interval = config_.link(p.link).anti_entropy_interval_ms;
+  p.next_anti_entropy_ms = now_ms + static_cast<int64_t>(interval) *
+                                        std::max<int64_t>(1, static_cast<int64_t>(due.size()));
+  GossipMessage m;
+  m.type = GossipType::digest;
+  m.frontier = feeds.frontier();
+  send(peer, std::move(m), now_ms);
+}
+
+void GossipCore::on_message(const std::string& from, GossipMessage m, const FeedReader& feeds,
+                            int64_t now_ms) {
+  ++stats_.messages_in;
+  if (m.from != from || !peers_.count(from)) {
+    ++stats_.messages_invalid;
+    return;
+  }
+  switch (m.type) {
+    case GossipType::swim:
+      if (!m.swim || !detector_.on_message(*m.swim, now_ms).ok()) ++stats_.messages_invalid;
+      pump_swim(now_ms);
+      return;
+    case GossipType::digest:
+      answer_digest(from, m, feeds, now_ms);
+      return;
+    case GossipType::push:
+    case GossipType::records:
+      receive_records(from, m, now_ms);
+      return;
+    case GossipType::evidence:
+      receive_evidence(m);
+      return;
+  }
+}
+
+void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
+                               const FeedReader& feeds, int64_t now_ms) {
+  peers_.at(from).frontier = m.frontier;
+  send_missing(from, m.frontier, feeds, now_ms);
+  if (!m.reply) {
+    GossipMessage r;
+    r.type = GossipType::digest;
+    r.reply = true;
+    r.frontier = feeds.frontier();
+    send(from, std::move(r), now_ms);
+  }
+}
+
+void GossipCore::send_missing(const std::string& to, const std::vector<FrontierEntry>& theirs,
+                              const FeedReader& feeds, int64_t now_ms) {
+  std::map<std::string_view, uint64_t> have;
+  for (const auto& e : theirs) have[e.origin] = e.seq;
+  Peer& p = peers_.at(to);
+  const uint64_t allowance = std::min<uint64_t>(budget(p, now_ms), config_.batch_bytes_max);
+  GossipMessage m;
+  m.type = GossipType::records;
+  uint64_t bytes = 0;
+  for (const auto& mine : feeds.frontier()) {
+    if (quarantine_.count(mine.origin)) continue;  // a quarantined feed spreads only as evidence
+    const auto it = have.find(mine.origin);
+    const uint64_t from_seq = it == have.end() ? 1 : it->second + 1;
+    for (uint64_t seq = from_seq; seq <= mine.seq; ++seq) {
+      if (m.records.size() >= config_.batch_records_max) {
+        m.more = true;
+        break;
+      }
+      const auto sr = feeds.record(mine.origin, seq);
+      if (!sr) break;
+      if (bytes + sr->encoded.size() > allowance && !m.records.empty()) {
+        m.more = true;
+        if (allowance < config_.batch_bytes_max) ++stats_.bandwidth_deferred;
+        break;
+      }
+      bytes += sr->encoded.size() + 80;
+      m.records.push_back(WireRecord{sr->encoded, sr->signature});
+    }
+    if (m.more) break;
+  }
+  if (!m.records.empty()) send(to, std::move(m), now_ms);
+}
+
+std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool check_signature) {
+  if (w.encoded.size() > limits::record_encoded_bytes_max) return std::nullopt;
+  auto r = decode_record(w.encoded);
+  if (!r.ok()) return std::nullopt;
+  const RecordHeader& h = r->header;
+  if (!membership_.joined() || h.network_id != membership_.network_id()) return std::nullopt;
+  if (quarantine_.count(h.origin.value)) return std::nullopt;
+  if (!membership_.admits(h.origin.value, h.seq.value).ok()) return std::nullopt;
+  const auto key = membership_.key_of(h.origin.value);
+  if (!key) return std::nullopt;
+  VerifiedRecord v;
+  v.signed_record.encoded = w.encoded;
+  v.signed_record.signature = w.signature;
+  v.signed_record.hash = record_hash(w.encoded, w.signature);
+  if (check_signature) {
+    ++stats_.signatures_verified;
+    if (!verify_signature(*key, w.encoded, w.signature)) return std::nullopt;
+  }
+  v.record = std::move(r).value();
+  return v;
+}
+
+void GossipCore::receive_records(const std::string& from, const GossipMessage& m, int64_t now_ms) {
+  stats_.records_in += m.records.size();
+  IngestBatch batch;
+  batch.from = from;
+  batch.pushed = m.type == GossipType::push;
+  batch.hops = m.hops;
+  // Split into runs of one origin with consecutive seqs; verify each run by its links and its
+  // newest signature, falling back to every signature where the links do not hold.
+  size_t i = 0;
+  while (i < m.records.size()) {
+    std::vector<VerifiedRecord> run;
+    size_t j = i;
+    bool linked = true;
+    for (; j < m.records.size(); ++j) {
+      auto v = verify_one(m.records[j], /*check_signature=*/false);
+      if (!v) {
+        if (run.empty()) {
+          ++stats_.records_rejected;
+          ++j;
+        }
+        break;
+      }
+      if (!run.empty()) {
+        const RecordHeader& prev = run.back().record.header;
+        const RecordHeader& cur = v->record.header;
+        if (cur.origin != prev.origin || cur.seq.value != prev.seq.value + 1) break;
+        if (cur.prev_hash != run.back().signed_record.hash) {
+          linked = false;  // a broken link inside a run: verify everything one by one
+        }
+      }
+      run.push_back(std::move(*v));
+    }
+    if (run.empty()) {
+      i = j;
+      continue;
+    }
+    const auto key = membership_.key_of(run.back().record.header.origin.value);
+    bool ok = true;
+    if (linked && run.size() > 1) {
+      ++stats_.signatures_verified;
+      ok = verify_signature(*key, run.back().signed_record.encoded,
+                            run.back().signed_record.signature);
+      if (ok) stats_.runs_verified_by_chain += run.size() - 1;
+    }
+    if (!linked || run.size() == 1 || !ok) {
+      std::vector<VerifiedRecord> checked;
+      for (auto& v : run) {
+        ++stats_.signatures_verified;
+        if (verify_signature(*key, v.signed_record.encoded, v.signed_record.signature)) {
+          checked.push_back(std::move(v));
+        } else {
+          ++stats_.records_rejected;
+        }
+      }
+      run = std::move(checked);
+    }
+    stats_.records_verified += run.size();
+    for (auto& v : run) batch.records.push_back(std::move(v));
+    i = j;
+  }
+  batch.more = m.more;
+  if (!batch.records.empty()) {
+    ingest_.push_back(std::move(batch));
+  } else if (m.more) {
+    GossipMessage r;
+    r.type = GossipType::digest;
+    r.reply = true;
+    send(from, std::move(r), now_ms);
+  }
+}
+
+void GossipCore::receive_evidence(const GossipMessage& m) {
+  for (const WireEvidence& e : m.evidence) {
+    auto a = verify_one(e.a, true);
+    auto b = verify_one(e.b, true);
+    if (!a || !b) {
+      ++stats_.messages_invalid;
+      continue;
+    }
+    const RecordHeader& ha = a->record.header;
+    const RecordHeader& hb = b->record.header;
+    const bool same_slot = ha.origin == hb.origin && ha.seq == hb.seq &&
+                           a->signed_record.hash != b->signed_record.hash;
+    const bool broken_link = ha.origin == hb.origin && hb.seq.value == ha.seq.value + 1 &&
+                             hb.prev_hash != a->signed_record.hash;
+    if (!same_slot && !broken_link) {
+      ++stats_.messages_invalid;
+      continue;
+    }
+    IngestBatch batch;
+    batch.from = m.from;
+    batch.records.push_back(std::move(*a));
+    batch.records.push_back(std::move(*b));
+    batch.evidence = true;
+    ingest_.push_back(std::move(batch));
+  }
+}
+
+void GossipCore::push(const std::vector<WireRecord>& records, uint32_t hops,
+                      const std::string& except, int64_t now_ms) {
+  if (records.empty()) return;
+  std::vector<std::string> targets;
+  for (auto& id : alive_peers())
+    if (id != except) targets.push_back(id);
+  for (const auto& to : pick(targets, config_.push_fanout)) {
+    GossipMessage m;
+    m.type = GossipType::push;
+    m.hops = hops;
+    m.records = records;
+    send(to, std::move(m), now_ms);
+  }
+}
+
+void GossipCore::on_committed(const std::vector<SignedRecord>& local, int64_t now_ms) {
+  std::vector<WireRecord> w;
+  for (const auto& sr : local) {
+    w.push_back(WireRecord{sr.encoded, sr.signature});
+    if (w.size() == config_.batch_records_max) {
+      push(w, 1, {}, now_ms);
+      w.clear();
+    }
+  }
+  push(w, 1, {}, now_ms);
+}
+
+void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestResult>& results,
+                             const FeedReader& feeds, int64_t now_ms) {
+  UMUPAKA_ASSERT(results.size() == batch.records.size() || batch.evidence);
+  std::vector<WireRecord> forward;
+  bool gap = false;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const IngestResult& r = results[i];
+    switch (r.outcome) {
+      case IngestOutcome::stored:
+        ++stats_.records_stored;
+        if (i < batch.records.size())
+          forward.push_back(WireRecord{batch.records[i].signed_record.encoded,
+                                       batch.records[i].signed_record.signature});
+        break;
+      case IngestOutcome::duplicate:
+        ++stats_.records_duplicate;
+        break;
+      case IngestOutcome::gap:
+        ++stats_.records_gap;
+        gap = true;
+        break;
+      case IngestOutcome::rejected:
+        ++stats_.records_rejected;
+        break;
+      case IngestOutcome::equivocation:
+        ++stats_.equivocations;
+        quarantine_[r.origin] = r.seq;
+        if (r.evidence && !evidence_sent_.count(r.origin)) {
+          evidence_sent_.insert(r.origin);
+          GossipMessage m;
+          m.type = GossipType::evidence;
+          m.evidence.push_back(
+              WireEvidence{WireRecord{r.evidence->a.encoded, r.evidence->a.signature},
+                           WireRecord{r.evidence->b.encoded, r.evidence->b.signature}});
+          for (const auto& to : alive_peers()) send(to, m, now_ms);
+        }
+        break;
+    }
+  }
+  if (batch.pushed && batch.hops < config_.push_hops_max) {
+    // Forward only what was new here, and never records of a quarantined origin.
+    std::vector<WireRecord> clean;
+    for (auto& w : forward) {
+      auto r = decode_record(w.encoded);
+      if (r.ok() && !quarantine_.count(r->header.origin.value)) clean.push_back(std::move(w));
+    }
+    push(clean, batch.hops + 1, batch.from, now_ms);
+  }
+  // A gap, or a batch cut at a limit: tell the sender where we are now, so it sends the rest.
+  if ((gap || batch.more) && peers_.count(batch.from)) {
+    GossipMessage m;
+    m.type = GossipType::digest;
+    m.reply = true;
+    m.frontier = feeds.frontier();
+    send(batch.from, std::move(m), now_ms);
+  }
+}
+
+void GossipCore::on_send_failed(const std::string& to) {
+  auto it = peers_.find(to);
+  if (it != peers_.end()) ++it->second.send_failures;
+}
+
+std::vector<Outgoing> GossipCore::take_messages() {
+  std::vector<Outgoing> out;
+  out.swap(outbox_);
+  return out;
+}
+
+std::vector<IngestBatch> GossipCore::take_ingest() {
+  std::vector<IngestBatch> out;
+  out.swap(ingest_);
+  return out;
+}
+
+std::vector<PeerStatus> GossipCore::peers() const {
+  std::vector<PeerStatus> out;
+  for (const auto& [id, p] : peers_) {
+    PeerStatus s;
+    s.site = id;
+    s.link = p.link;
+    if (const auto m = detector_.member(id)) {
+      s.state = m->state;
+      s.last_contact_ms = m->last_contact_ms;
+    }
+    s.frontier = p.frontier;
+    s.bytes_sent = p.bytes_sent;
+    s.send_failures = p.send_failures;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+uint64_t GossipCore::seen_by_peers(std::string_view origin) const {
+  uint64_t best = 0;
+  for (const auto& [id, p] : peers_)
+    for (const auto& e : p.frontier)
+      if (e.origin == origin) best = std::max(best, e.seq);
+  return best;
+}
+
+}  // namespace umupaka

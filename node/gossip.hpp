@@ -1,0 +1,262 @@
+// The gossip core: the data plane of DESIGN.md §3. Moves signed records between nodes and never
+// lets an unverified one reach the store. Pure and single-threaded: messages, ticks and
+// notifications go in; messages to send and verified records to ingest come out. Failure
+// detection is the SWIM detector (swim.hpp), carried in the same messages.
+//
+// - Push: records newly committed at this node (its own, or new ones received by push) go at
+//   once to `push_fanout` alive peers, up to `push_hops_max` hops from their origin.
+// - Anti-entropy: every interval (per link class) a random alive peer gets our frontier (the
+//   head of every feed we hold); it sends back, in bounded batches, the records of every feed
+//   where it is ahead, and its own frontier, so we do the same for it (push-pull). Feeds whose
+//   heads agree cost nothing but their frontier entry. A full batch asks for the next at once.
+// - Verification before ingest: decoded strictly, of this network, origin admitted by the
+//   membership (member, not past its revocation cut-off, not quarantined). A single record needs
+//   its own signature; a consecutive run of one feed needs its hash links and the newest
+//   record's signature (the record hash covers the signature, so the links authenticate every
+//   record and signature of the run).
+// - Equivocation: two signed records of one origin that cannot both be in its feed are evidence;
+//   the store keeps both, the evidence is gossiped to every peer, and the origin is quarantined.
+//
+// Driving it (the runtime, or the simulator):
+//   core.on_message(from, message, feeds, now);  core.on_tick(feeds, now);
+//   core.on_committed(local_records, now);       core.on_ingested(batch, results, now);
+//   then send take_messages(), hand take_ingest() batches to the store, and call on_ingested.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ledger/membership.hpp"
+#include "ledger/records.hpp"
+#include "node/node_core.hpp"
+#include "node/swim.hpp"
+
+namespace umupaka {
+
+// --- Wire messages ---------------------------------------------------------------------------
+
+// A record as sent: its signed bytes and signature (the receiver recomputes the hash).
+struct WireRecord {
+  std::string encoded;
+  Signature signature{};
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("encoded", s.encoded);
+    v("signature", s.signature);
+  }
+};
+
+struct FrontierEntry {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash hash{};
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("origin", s.origin);
+    v("seq", s.seq);
+    v("hash", s.hash);
+  }
+  friend bool operator==(const FrontierEntry&, const FrontierEntry&) = default;
+};
+
+struct WireEvidence {
+  WireRecord a;
+  WireRecord b;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("a", s.a);
+    v("b", s.b);
+  }
+};
+
+enum class GossipType : uint8_t {
+  swim,      // failure detection (swim field)
+  push,      // new records (records, hops)
+  digest,    // our frontier; `reply` false asks for the peer's in return
+  records,   // a batch of records the peer lacks; `more` if the batch was cut at a limit
+  evidence,  // equivocation evidence
+};
+UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence");
+
+inline constexpr uint32_t gossip_version = 1;
+
+struct GossipMessage {
+  uint32_t version = gossip_version;
+  GossipType type = GossipType::swim;
+  std::string from;
+  std::optional<swim::Message> swim;
+  std::vector<WireRecord> records;
+  uint32_t hops = 0;
+  std::vector<FrontierEntry> frontier;
+  bool reply = false;
+  bool more = false;
+  std::vector<WireEvidence> evidence;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("version", s.version);
+    v("type", s.type);
+    v("from", s.from);
+    v("swim", s.swim);
+    v("records", s.records);
+    v("hops", s.hops);
+    v("frontier", s.frontier);
+    v("reply", s.reply);
+    v("more", s.more);
+    v("evidence", s.evidence);
+  }
+};
+
+// --- Configuration ---------------------------------------------------------------------------
+
+struct LinkLimits {
+  uint32_t anti_entropy_interval_ms = 1000;
+  uint64_t bytes_per_second_max = 0;  // 0: unlimited
+};
+
+struct GossipConfig {
+  swim::Config swim;
+  LinkLimits lan{500, 0};
+  LinkLimits wan{1'000, 4'000'000};      // a 32 Mbit/s share of a post's WAN link
+  LinkLimits satellite{3'000, 128'000};  // ~1 Mbit/s VSAT share
+  uint32_t push_fanout = 4;
+  uint32_t push_hops_max = 2;
+  uint32_t batch_records_max = 2000;    // records in one `records` message
+  uint64_t batch_bytes_max = 2u << 20;  // bytes of records in one message
+  uint64_t seed = 1;
+  const LinkLimits& link(swim::LinkClass c) const;
+  Status validate() const;
+};
+
+// --- Inputs the core reads -------------------------------------------------------------------
+
+// Read access to the feeds this node holds (an LMDB snapshot in production).
+class FeedReader {
+ public:
+  virtual ~FeedReader() = default;
+  virtual std::vector<FrontierEntry> frontier() const = 0;
+  virtual std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const = 0;
+};
+
+// --- Outputs ---------------------------------------------------------------------------------
+
+struct Outgoing {
+  std::string to;
+  GossipMessage message;
+};
+
+struct IngestBatch {
+  std::string from;  // the peer that sent them
+  bool pushed = false;
+  uint32_t hops = 0;
+  bool more = false;      // the sender cut its batch at a limit: ask for the rest after ingest
+  bool evidence = false;  // records[0] and records[1] are equivocation evidence
+  std::vector<VerifiedRecord> records;
+};
+
+struct PeerStatus {
+  std::string site;
+  swim::MemberState state = swim::MemberState::alive;
+  swim::LinkClass link = swim::LinkClass::wan;
+  int64_t last_contact_ms = swim::never_ms;
+  std::vector<FrontierEntry> frontier;  // the peer's heads as of its last digest
+  uint64_t bytes_sent = 0;
+  uint64_t send_failures = 0;  // reported by the transport (back-pressure, unreachable)
+};
+
+struct GossipStats {
+  uint64_t messages_in = 0, messages_out = 0;
+  uint64_t records_in = 0;        // records received in push/records messages
+  uint64_t records_verified = 0;  // passed verification and went to ingest
+  uint64_t records_stored = 0;    // ingest outcome stored
+  uint64_t records_duplicate = 0;
+  uint64_t records_gap = 0;       // arrived before their predecessors: fetched again
+  uint64_t records_rejected = 0;  // failed verification or admission
+  uint64_t signatures_verified = 0;
+  uint64_t runs_verified_by_chain = 0;  // records accepted by chain links + newest signature
+  uint64_t equivocations = 0;
+  uint64_t messages_invalid = 0;
+  uint64_t bandwidth_deferred = 0;  // batches cut short by a link's bandwidth limit
+};
+
+class GossipCore {
+ public:
+  GossipCore(std::string self, GossipConfig config);
+
+  // (Re)reads the peers from the membership: every certified, unrevoked site but this one. Link
+  // classes come from `links` (site -> class), default `default_link`.
+  void set_membership(const Membership& membership,
+                      const std::map<std::string, swim::LinkClass, std::less<>>& links,
+                      swim::LinkClass default_link, int64_t now_ms);
+  void set_quarantine(const std::map<std::string, uint64_t, std::less<>>& quarantine);
+
+  void on_message(const std::string& from, GossipMessage message, const FeedReader& feeds,
+                  int64_t now_ms);
+  void on_tick(const FeedReader& feeds, int64_t now_ms);
+  // Records this node's writer just committed that originate here: pushed to peers.
+  void on_committed(const std::vector<SignedRecord>& local, int64_t now_ms);
+  // The outcome of ingesting `batch` (results parallel to batch.records).
+  void on_ingested(const IngestBatch& batch, const std::vector<IngestResult>& results,
+                   const FeedReader& feeds, int64_t now_ms);
+  // The transport could not hand a message to `to` (high-water mark, unreachable).
+  void on_send_failed(const std::string& to);
+
+  std::vector<Outgoing> take_messages();
+  std::vector<IngestBatch> take_ingest();
+
+  std::vector<PeerStatus> peers() const;
+  const GossipStats& stats() const { return stats_; }
+  // Highest seq of `origin` that some peer reported holding (for "seen" states).
+  uint64_t seen_by_peers(std::string_view origin) const;
+  const swim::Detector& detector() const { return detector_; }
+
+ private:
+  struct Peer {
+    swim::LinkClass link = swim::LinkClass::wan;
+    std::vector<FrontierEntry> frontier;
+    int64_t next_anti_entropy_ms = 0;
+    double tokens = 0;  // bandwidth bucket, bytes
+    int64_t tokens_at_ms = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t send_failures = 0;
+  };
+
+  void send(const std::string& to, GossipMessage m, int64_t now_ms);
+  void pump_swim(int64_t now_ms);
+  bool alive(const std::string& peer) const;
+  std::vector<std::string> alive_peers() const;
+  std::vector<std::string> pick(std::vector<std::string> from, size_t n);
+  void answer_digest(const std::string& from, const GossipMessage& m, const FeedReader& feeds,
+                     int64_t now_ms);
+  void send_missing(const std::string& to, const std::vector<FrontierEntry>& theirs,
+                    const FeedReader& feeds, int64_t now_ms);
+  void receive_records(const std::string& from, const GossipMessage& m, int64_t now_ms);
+  void receive_evidence(const GossipMessage& m);
+  void push(const std::vector<WireRecord>& records, uint32_t hops, const std::string& except,
+            int64_t now_ms);
+  uint64_t budget(Peer& p, int64_t now_ms);
+  std::optional<VerifiedRecord> verify_one(const WireRecord& w, bool check_signature);
+
+  std::string self_;
+  GossipConfig config_;
+  swim::Detector detector_;
+  Membership membership_;
+  std::map<std::string, uint64_t, std::less<>> quarantine_;
+  std::map<std::string, Peer, std::less<>> peers_;
+  std::mt19937_64 rng_;
+  std::vector<Outgoing> outbox_;
+  std::vector<IngestBatch> ingest_;
+  std::set<std::string, std::less<>> evidence_sent_;  // origins whose evidence we spread
+  GossipStats stats_;
+};
+
+// Wire framing: a GossipMessage as canonical msgpack, size-checked and decoded with the
+// transport's unpack limits. Errc::limit_exceeded, Errc::decode.
+std::string encode_gossip(const GossipMessage& m);
+Result<GossipMessage> decode_gossip(std::string_view frame);
+
+}  // namespace umupaka
