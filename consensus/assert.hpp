@@ -8,9 +8,9 @@ namespace umupaka::raft {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* msg);
 }  // namespace umupaka::raft
 
-#define UMUPAKA_RAFT_ASSERT(cond)                                                \
-  do {                                                                           \
-    if (!(cond)) ::umupaka::raft::assert_fail(#cond, __FILE__, __LINE__, "");    \
+#define UMUPAKA_RAFT_ASSERT(cond)                                             \
+  do {                                                                        \
+    if (!(cond)) ::umupaka::raft::assert_fail(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
 #define UMUPAKA_RAFT_ASSERT_MSG(cond, msg)                                       \

@@ -6,27 +6,14 @@
 
 namespace umupaka::raft {
 
-Inflights::Inflights(size_t capacity) : capacity_(capacity) { UMUPAKA_RAFT_ASSERT(capacity > 0); }
-
-void Inflights::add(LogIndex last) {
-  UMUPAKA_RAFT_ASSERT_MSG(!full(), "inflight window full");
-  UMUPAKA_RAFT_ASSERT(slots_.empty() || slots_.back() < last);
-  slots_.push_back(last);
-}
-
-void Inflights::free_le(LogIndex to) {
-  while (!slots_.empty() && slots_.front() <= to) slots_.pop_front();
-}
-
-void Inflights::free_first_one() {
-  if (!slots_.empty()) slots_.pop_front();
-}
-
 const char* progress_state_name(ProgressState s) {
   switch (s) {
-    case ProgressState::probe: return "probe";
-    case ProgressState::replicate: return "replicate";
-    case ProgressState::snapshot: return "snapshot";
+    case ProgressState::probe:
+      return "probe";
+    case ProgressState::replicate:
+      return "replicate";
+    case ProgressState::snapshot:
+      return "snapshot";
   }
   return "unknown";
 }
@@ -113,9 +100,12 @@ void Progress::heard_heartbeat_response() {
 
 bool Progress::is_paused() const {
   switch (state_) {
-    case ProgressState::probe: return probe_sent_;
-    case ProgressState::replicate: return inflights_.full();
-    case ProgressState::snapshot: return true;
+    case ProgressState::probe:
+      return probe_sent_;
+    case ProgressState::replicate:
+      return inflights_.full();
+    case ProgressState::snapshot:
+      return true;
   }
   return true;
 }

@@ -110,13 +110,13 @@ void Raft::become_leader() {
   Progress* self = tracker_.progress(id_);
   self->become_replicate();
   self->set_recent_active(true);
-  // Conf changes already in the log may be unapplied: propose none until our first entry (below)
-  // is applied. This closes the single-server-change hole across leader changes (Ongaro, raft-dev
-  // 2015).
-  pending_conf_index_ = log_.last_index();
   std::vector<Entry> empty(1);
   const bool appended = append_entry(empty);
   UMUPAKA_RAFT_ASSERT_MSG(appended, "empty entry must never be refused");
+  // Conf changes already in the log may be unapplied, and a leader must commit an entry of its own
+  // term before it changes the configuration (the single-server-change fix, Ongaro, raft-dev
+  // 2015): propose no change until our empty entry is applied.
+  pending_conf_index_ = log_.last_index();
 }
 
 // --- Step ------------------------------------------------------------------------------------
@@ -173,10 +173,13 @@ Status Raft::step(Message m) {
       break;
   }
   switch (role_) {
-    case Role::leader: return step_leader(m);
+    case Role::leader:
+      return step_leader(m);
     case Role::candidate:
-    case Role::pre_candidate: return step_candidate(m);
-    case Role::follower: return step_follower(m);
+    case Role::pre_candidate:
+      return step_candidate(m);
+    case Role::follower:
+      return step_follower(m);
   }
   return {};
 }

@@ -117,8 +117,7 @@ Result<std::vector<Entry>> RaftLog::entries(LogIndex i, uint64_t max_size_bytes)
   return slice(i, last_index() + 1, max_size_bytes);
 }
 
-Result<std::vector<Entry>> RaftLog::slice(LogIndex lo, LogIndex hi,
-                                          uint64_t max_size_bytes) const {
+Result<std::vector<Entry>> RaftLog::slice(LogIndex lo, LogIndex hi, uint64_t max_size_bytes) const {
   UMUPAKA_RAFT_ASSERT(lo <= hi);
   if (lo < first_index()) return make_error(Errc::compacted, "slice below first index");
   UMUPAKA_RAFT_ASSERT_MSG(hi <= last_index() + 1, "slice past the last entry");

@@ -59,8 +59,7 @@ Status check_shape(const Message& m) {
     }
   }
   const bool vote_type = m.type == MessageType::vote || m.type == MessageType::pre_vote ||
-                         m.type == MessageType::vote_resp ||
-                         m.type == MessageType::pre_vote_resp;
+                         m.type == MessageType::vote_resp || m.type == MessageType::pre_vote_resp;
   if (vote_type && m.term == 0) return make_error(Errc::decode, "vote message without term");
   if (m.type == MessageType::read_index && m.context.empty()) {
     return make_error(Errc::decode, "read without context");

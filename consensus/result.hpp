@@ -21,16 +21,16 @@ enum class Errc : uint8_t {
   snapshot_out_of_date,  // MemoryStorage: a snapshot not newer than the one held
   snapshot_temporarily_unavailable,  // the storage is still building a snapshot; retry later
   // Proposals and requests (raw_node.hpp).
-  no_leader,             // this node is not the leader and knows of none to forward to
-  proposal_dropped,      // the leader refuses for now: leadership transfer in progress, or it
-                         // was removed from the configuration
-  limit_exceeded,        // Config::max_uncommitted_entries_size would be exceeded
-  conf_change_pending,   // a configuration change is not yet applied; one at a time
-  conf_change_invalid,   // the change does not fit the configuration (see conf_change.hpp)
+  no_leader,            // this node is not the leader and knows of none to forward to
+  proposal_dropped,     // the leader refuses for now: leadership transfer in progress, or it
+                        // was removed from the configuration
+  limit_exceeded,       // Config::max_uncommitted_entries_size would be exceeded
+  conf_change_pending,  // a configuration change is not yet applied; one at a time
+  conf_change_invalid,  // the change does not fit the configuration (see conf_change.hpp)
   // Inputs from peers.
-  step_local_msg,        // a peer sent a message type that only the node itself may make
-  step_peer_not_found,   // a response from a node outside the configuration
-  decode,                // bytes are not a valid encoding (ConfChange)
+  step_local_msg,       // a peer sent a message type that only the node itself may make
+  step_peer_not_found,  // a response from a node outside the configuration
+  decode,               // bytes are not a valid encoding (ConfChange)
 };
 
 const char* errc_name(Errc code);

@@ -6,7 +6,6 @@
 // Learners receive the log but never count toward a quorum, for commit, votes or liveness.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>

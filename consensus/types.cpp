@@ -8,20 +8,34 @@ namespace umupaka::raft {
 
 const char* errc_name(Errc code) {
   switch (code) {
-    case Errc::ok: return "ok";
-    case Errc::invalid_config: return "invalid_config";
-    case Errc::compacted: return "compacted";
-    case Errc::unavailable: return "unavailable";
-    case Errc::snapshot_out_of_date: return "snapshot_out_of_date";
-    case Errc::snapshot_temporarily_unavailable: return "snapshot_temporarily_unavailable";
-    case Errc::no_leader: return "no_leader";
-    case Errc::proposal_dropped: return "proposal_dropped";
-    case Errc::limit_exceeded: return "limit_exceeded";
-    case Errc::conf_change_pending: return "conf_change_pending";
-    case Errc::conf_change_invalid: return "conf_change_invalid";
-    case Errc::step_local_msg: return "step_local_msg";
-    case Errc::step_peer_not_found: return "step_peer_not_found";
-    case Errc::decode: return "decode";
+    case Errc::ok:
+      return "ok";
+    case Errc::invalid_config:
+      return "invalid_config";
+    case Errc::compacted:
+      return "compacted";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::snapshot_out_of_date:
+      return "snapshot_out_of_date";
+    case Errc::snapshot_temporarily_unavailable:
+      return "snapshot_temporarily_unavailable";
+    case Errc::no_leader:
+      return "no_leader";
+    case Errc::proposal_dropped:
+      return "proposal_dropped";
+    case Errc::limit_exceeded:
+      return "limit_exceeded";
+    case Errc::conf_change_pending:
+      return "conf_change_pending";
+    case Errc::conf_change_invalid:
+      return "conf_change_invalid";
+    case Errc::step_local_msg:
+      return "step_local_msg";
+    case Errc::step_peer_not_found:
+      return "step_peer_not_found";
+    case Errc::decode:
+      return "decode";
   }
   return "unknown";
 }
@@ -112,25 +126,44 @@ Result<ConfChange> decode_conf_change(std::string_view bytes) {
 
 const char* message_type_name(MessageType t) {
   switch (t) {
-    case MessageType::app: return "app";
-    case MessageType::app_resp: return "app_resp";
-    case MessageType::vote: return "vote";
-    case MessageType::vote_resp: return "vote_resp";
-    case MessageType::pre_vote: return "pre_vote";
-    case MessageType::pre_vote_resp: return "pre_vote_resp";
-    case MessageType::heartbeat: return "heartbeat";
-    case MessageType::heartbeat_resp: return "heartbeat_resp";
-    case MessageType::snap: return "snap";
-    case MessageType::timeout_now: return "timeout_now";
-    case MessageType::read_index: return "read_index";
-    case MessageType::read_index_resp: return "read_index_resp";
-    case MessageType::transfer_leader: return "transfer_leader";
-    case MessageType::prop: return "prop";
-    case MessageType::hup: return "hup";
-    case MessageType::beat: return "beat";
-    case MessageType::check_quorum: return "check_quorum";
-    case MessageType::snap_status: return "snap_status";
-    case MessageType::unreachable: return "unreachable";
+    case MessageType::app:
+      return "app";
+    case MessageType::app_resp:
+      return "app_resp";
+    case MessageType::vote:
+      return "vote";
+    case MessageType::vote_resp:
+      return "vote_resp";
+    case MessageType::pre_vote:
+      return "pre_vote";
+    case MessageType::pre_vote_resp:
+      return "pre_vote_resp";
+    case MessageType::heartbeat:
+      return "heartbeat";
+    case MessageType::heartbeat_resp:
+      return "heartbeat_resp";
+    case MessageType::snap:
+      return "snap";
+    case MessageType::timeout_now:
+      return "timeout_now";
+    case MessageType::read_index:
+      return "read_index";
+    case MessageType::read_index_resp:
+      return "read_index_resp";
+    case MessageType::transfer_leader:
+      return "transfer_leader";
+    case MessageType::prop:
+      return "prop";
+    case MessageType::hup:
+      return "hup";
+    case MessageType::beat:
+      return "beat";
+    case MessageType::check_quorum:
+      return "check_quorum";
+    case MessageType::snap_status:
+      return "snap_status";
+    case MessageType::unreachable:
+      return "unreachable";
   }
   return "unknown";
 }
@@ -163,10 +196,14 @@ bool is_response_message(MessageType t) {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::follower: return "follower";
-    case Role::pre_candidate: return "pre_candidate";
-    case Role::candidate: return "candidate";
-    case Role::leader: return "leader";
+    case Role::follower:
+      return "follower";
+    case Role::pre_candidate:
+      return "pre_candidate";
+    case Role::candidate:
+      return "candidate";
+    case Role::leader:
+      return "leader";
   }
   return "unknown";
 }

@@ -119,8 +119,8 @@ Result<ConfChange> decode_conf_change(std::string_view bytes);
 // --- Snapshots -------------------------------------------------------------------------------
 
 struct SnapshotMeta {
-  LogIndex index = 0;  // the last entry the snapshot covers
-  Term term = 0;       // that entry's term
+  LogIndex index = 0;    // the last entry the snapshot covers
+  Term term = 0;         // that entry's term
   ConfState conf_state;  // the configuration as of `index`
   template <typename S, typename V>
   static void visit(S& s, V& v) {

@@ -18,6 +18,7 @@
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/json_visit.hpp"
+#include "node/network_setup.hpp"
 #include "node/queries.hpp"
 
 namespace umupaka {
@@ -126,6 +127,16 @@ struct ApiServer::Impl {
   bool stopped = false;
 
   explicit Impl(ApiDeps d) : deps(std::move(d)) {}
+
+  // accepted: durable here only; seen: held by another node too (or received from one).
+  const char* record_state(std::string_view origin, uint64_t seq) const {
+    if (origin != deps.core.identity().site) return "seen";
+    if (deps.network != nullptr && deps.network->seen_by_peers(origin) >= seq) return "seen";
+    return "accepted";
+  }
+  RecordStateFn state_fn() const {
+    return [this](std::string_view o, uint64_t s) { return record_state(o, s); };
+  }
 
   // --- responses ---
   void respond(const req_t& req, int code, const json& body) {
@@ -287,7 +298,8 @@ struct ApiServer::Impl {
     const auto seq = restinio::cast_to<uint64_t>(params["seq"]);
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
-    json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key());
+    json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
+                         state_fn());
     if (j.is_null())
       return respond_error(req, 404, "not_found",
                            "no record " + origin + "/" + std::to_string(seq) + " at this node");
@@ -308,7 +320,7 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     json j = traveller_picture(**txn, deps.core.identity(), country, number,
-                               date_of_instant_ms(deps.clock()));
+                               date_of_instant_ms(deps.clock()), state_fn());
     log_access(*who, "traveller", document_key(country, number));
     respond(req, 200, j);
   }
@@ -363,7 +375,136 @@ struct ApiServer::Impl {
                    {"map_grows", deps.store.map_grows()},
                    {"stale_readers_cleared", deps.store.env().stale_readers_cleared()}}},
                  {"started_at", format_iso_instant_ms(started_ms)},
+                 {"network", network_json(**txn)},
                  {"version", "0.1.0"}});
+  }
+
+  // Peers (alive, suspect, dead; last contact; records behind per origin), quarantined origins,
+  // gossip and transport counters.
+  json network_json(const StoreTxn& txn) {
+    if (deps.network == nullptr) return json{{"joined", false}};
+    const NetworkStatus ns = deps.network->status();
+    const Membership m = deps.network->membership();
+    std::map<std::string, uint64_t> mine;
+    for (const auto& [o, h] : txn.heads()) mine[o] = h.seq;
+    const int64_t now_steady = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count();
+    json peers = json::array();
+    for (const PeerStatus& p : ns.peers) {
+      json behind = json::object();
+      std::map<std::string, uint64_t> theirs;
+      for (const auto& e : p.frontier) theirs[e.origin] = e.seq;
+      for (const auto& [o, seq] : mine) {
+        const uint64_t t = theirs.count(o) ? theirs[o] : 0;
+        if (seq > t) behind[o] = seq - t;
+      }
+      peers.push_back({{"site", p.site},
+                       {"state", enum_name(p.state)},
+                       {"link", enum_name(p.link)},
+                       {"last_contact_ms_ago", p.last_contact_ms == swim::never_ms
+                                                   ? json(nullptr)
+                                                   : json(now_steady - p.last_contact_ms)},
+                       {"behind", p.frontier.empty() ? json(nullptr) : behind},
+                       {"bytes_sent", p.bytes_sent},
+                       {"send_failures", p.send_failures}});
+    }
+    json quarantined = json::array();
+    for (const auto& [o, seq] : ns.quarantine)
+      quarantined.push_back({{"origin", o}, {"seq", seq}, {"reason", "equivocation"}});
+    const GossipStats& g = ns.gossip;
+    const NetworkCounters& c = ns.counters;
+    return json{{"joined", true},
+                {"network_id", m.network_id()},
+                {"sites", m.sites().size()},
+                {"root_seq", m.root_seq()},
+                {"peers", peers},
+                {"quarantined", quarantined},
+                {"gossip",
+                 {{"records_in", g.records_in},
+                  {"records_stored", g.records_stored},
+                  {"records_duplicate", g.records_duplicate},
+                  {"records_gap", g.records_gap},
+                  {"records_rejected", g.records_rejected},
+                  {"signatures_verified", g.signatures_verified},
+                  {"runs_verified_by_chain", g.runs_verified_by_chain},
+                  {"equivocations", g.equivocations},
+                  {"messages_invalid", g.messages_invalid},
+                  {"bandwidth_deferred", g.bandwidth_deferred}}},
+                {"transport",
+                 {{"frames_in", c.frames_in},
+                  {"frames_out", c.frames_out},
+                  {"bytes_in", c.bytes_in},
+                  {"bytes_out", c.bytes_out},
+                  {"frames_rejected", c.frames_rejected},
+                  {"send_would_block", c.send_would_block},
+                  {"send_unreachable", c.send_unreachable},
+                  {"zap_admitted", c.zap_admitted},
+                  {"zap_refused", c.zap_refused},
+                  {"ingest_refused", c.ingest_refused}}}};
+  }
+
+  void get_membership(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    if (deps.network == nullptr)
+      return respond(req, 200,
+                     json{{"joined", false}, {"network_id", deps.core.identity().network_id}});
+    const Membership m = deps.network->membership();
+    json sites = json::array();
+    for (const auto& [id, s] : m.sites()) {
+      json e = json_visit::to_json(s.entry);
+      e["revoked_after"] = s.revoked_after ? json(*s.revoked_after) : json(nullptr);
+      e["revoke_reason"] = s.revoke_reason;
+      sites.push_back(std::move(e));
+    }
+    respond(req, 200,
+            json{{"joined", true},
+                 {"network_id", m.network_id()},
+                 {"root_key", to_hex(m.root_key())},
+                 {"root_seq", m.root_seq()},
+                 {"root_head", to_hex(m.root_head())},
+                 {"voters", m.voters()},
+                 {"learners", m.learners()},
+                 {"sites", sites}});
+  }
+
+  // A root-signed membership record from umupaka-admin: verified against the root key, then
+  // ingested like a record received from a peer, and gossiped from there.
+  void post_membership(const req_t& req) {
+    if (!authorize(req, {Role::hq_admin})) return;
+    if (deps.network == nullptr)
+      return respond_error(req, 409, "conflict",
+                           "this node has not joined a network (umupaka-node join)");
+    const std::string& body = req->body();
+    if (body.size() > limits::api_body_bytes_max)
+      return respond_error(req, 413, "limit_exceeded", "body too large");
+    auto sr = signed_record_from_json(body);
+    if (!sr.ok()) return respond_error(req, sr.error());
+    const Membership m = deps.network->membership();
+    auto rec = open_record(*sr, m.root_key());
+    if (!rec.ok()) return respond_error(req, rec.error());
+    if (rec->header.origin.value != root_origin || rec->header.network_id != m.network_id())
+      return respond_error(req, 422, "invalid_field",
+                           "not a root record of network " + m.network_id(), "origin");
+    std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
+    const bool queued = deps.writer.submit_ingest(
+        std::move(v), false, [this, req](Result<std::vector<IngestResult>> r) {
+          if (!r.ok()) return respond_error(req, r.error());
+          const IngestResult& x = r->front();
+          if (x.outcome == IngestOutcome::stored || x.outcome == IngestOutcome::duplicate)
+            return respond(
+                req, 201,
+                json{{"origin", x.origin}, {"seq", x.seq}, {"outcome", enum_name(x.outcome)}});
+          respond_error(req, x.outcome == IngestOutcome::gap ? 409 : 422,
+                        x.outcome == IngestOutcome::gap ? "conflict" : "invalid_field",
+                        x.outcome == IngestOutcome::gap
+                            ? "root record " + std::to_string(x.seq) +
+                                  " does not follow this node's root feed (head " +
+                                  std::to_string(deps.network->membership().root_seq()) + ")"
+                            : "membership record refused: " + x.reason,
+                        "seq");
+        });
+    if (!queued) respond_error(req, 503, "unavailable", "write queue full; retry");
   }
 
   void get_metrics(const req_t& req) {
@@ -414,6 +555,33 @@ struct ApiServer::Impl {
     metric("umupaka_write_batch_records_max", "gauge", "Largest group commit so far.",
            ws.batch_records_max);
     metric("umupaka_store_map_bytes", "gauge", "LMDB map size.", deps.store.env().map_bytes());
+    if (deps.network != nullptr) {
+      const NetworkStatus ns = deps.network->status();
+      metric("umupaka_gossip_records_stored_total", "counter", "Records received and stored.",
+             ns.gossip.records_stored);
+      metric("umupaka_gossip_records_rejected_total", "counter",
+             "Records that failed verification or admission.", ns.gossip.records_rejected);
+      metric("umupaka_gossip_equivocations_total", "counter", "Forked feeds detected.",
+             ns.gossip.equivocations);
+      metric("umupaka_quarantined_origins", "gauge", "Origins quarantined for equivocation.",
+             ns.quarantine.size());
+      metric("umupaka_transport_send_failures_total", "counter",
+             "Sends refused: peer high-water mark or unreachable.",
+             ns.counters.send_would_block + ns.counters.send_unreachable);
+      metric("umupaka_transport_zap_refused_total", "counter",
+             "Peer connections refused: key not certified.", ns.counters.zap_refused);
+      metric("umupaka_transport_frames_rejected_total", "counter",
+             "Frames dropped as oversized or undecodable.", ns.counters.frames_rejected);
+      size_t alive = 0, suspect = 0, dead = 0;
+      for (const auto& p : ns.peers)
+        (p.state == swim::MemberState::alive     ? alive
+         : p.state == swim::MemberState::suspect ? suspect
+                                                 : dead)++;
+      out += "# HELP umupaka_peers Peers by state.\n# TYPE umupaka_peers gauge\n";
+      out += "umupaka_peers{state=\"alive\"} " + std::to_string(alive) + "\n";
+      out += "umupaka_peers{state=\"suspect\"} " + std::to_string(suspect) + "\n";
+      out += "umupaka_peers{state=\"dead\"} " + std::to_string(dead) + "\n";
+    }
     req->create_response(restinio::status_ok())
         .append_header(restinio::http_field::content_type, "text/plain; version=0.0.4")
         .set_body(out)

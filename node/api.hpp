@@ -7,6 +7,7 @@
 #include <string>
 
 #include "node/config.hpp"
+#include "node/network.hpp"
 #include "node/node_core.hpp"
 #include "node/writer.hpp"
 #include "storage/store.hpp"
@@ -20,6 +21,7 @@ struct ApiDeps {
   Writer& writer;
   std::string transport_public_key;  // Z85
   Writer::Clock clock;
+  const NetworkRuntime* network = nullptr;  // null on a standalone node
 };
 
 class ApiServer {

@@ -98,12 +98,23 @@ Status parse_listen(const std::string& text, std::string& address, uint16_t& por
 
 Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string& site,
                                  SiteKind kind, const std::string& network_id,
-                                 const std::string& api) {
+                                 const std::string& api, const std::string& peer,
+                                 const std::string& link) {
   if (!valid_site_id(site))
     return make_error(Errc::invalid_field,
                       "site must be a slug of lower-case letters, digits and '-'", "site");
   NodeConfig c;
   if (!api.empty()) RETURN_IF_ERROR(parse_listen(api, c.api_address, c.api_port));
+  if (!peer.empty()) {
+    if (peer.rfind("tcp://", 0) != 0)
+      return make_error(Errc::invalid_field, "peer must be tcp://host:port", "peer");
+    c.peer_listen = peer;
+  }
+  if (!link.empty()) {
+    if (link != "lan" && link != "wan" && link != "satellite")
+      return make_error(Errc::invalid_field, "link must be lan, wan or satellite", "link");
+    c.link = link;
+  }
   struct stat st {};
   if (::stat((data_dir + "/node.toml").c_str(), &st) == 0)
     return make_error(Errc::conflict, data_dir + " already holds a node (node.toml exists)");
@@ -135,17 +146,44 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
   RETURN_IF_ERROR(
       write_file_atomic(data_dir + "/keys/transport.pub", std::string(pub) + "\n", 0644));
 
+  RETURN_IF_ERROR(save_config(c));
+  RETURN_IF_ERROR(write_file_atomic(data_dir + "/tokens", "", 0600));
+  return c;
+}
+
+Status save_config(const NodeConfig& c) {
+  toml::table links;
+  for (const auto& [site, cls] : c.links) links.insert(site, cls);
   toml::table t{
       {"node", toml::table{{"network_id", c.network_id},
                            {"site", c.site},
                            {"kind", std::string(enum_name(c.kind))}}},
       {"api", toml::table{{"listen", c.api_address + ":" + std::to_string(c.api_port)}}},
+      {"peer", toml::table{{"listen", c.peer_listen}}},
+      {"gossip", toml::table{{"link", c.link}, {"links", links}}},
   };
   std::ostringstream ss;
   ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
-  RETURN_IF_ERROR(write_file_atomic(data_dir + "/node.toml", ss.str(), 0644));
-  RETURN_IF_ERROR(write_file_atomic(data_dir + "/tokens", "", 0600));
-  return c;
+  return write_file_atomic(c.data_dir + "/node.toml", ss.str(), 0644);
+}
+
+Result<std::string> load_transport_secret_key(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::string text, read_file(data_dir + "/keys/transport.key"));
+  return trim(text);
+}
+
+Status add_token(const std::string& data_dir, const std::string& token, Role role,
+                 const std::string& subject, int64_t now_ms) {
+  const std::string line = to_hex(sha256(token)) + " " + std::string(enum_name(role)) + " " +
+                           subject + " " + format_iso_instant_ms(now_ms) + "\n";
+  const std::string path = data_dir + "/tokens";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+  if (fd < 0) return io_error("open " + path);
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size()) || rc != 0) return io_error("append " + path);
+  return {};
 }
 
 Result<NodeConfig> load_config(const std::string& data_dir) {
@@ -167,6 +205,11 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   c.kind = *kind;
   const std::string listen = t["api"]["listen"].value_or(std::string("127.0.0.1:7400"));
   RETURN_IF_ERROR(parse_listen(listen, c.api_address, c.api_port));
+  c.peer_listen = t["peer"]["listen"].value_or(c.peer_listen);
+  c.link = t["gossip"]["link"].value_or(c.link);
+  if (const toml::table* links = t["gossip"]["links"].as_table())
+    for (const auto& [site, cls] : *links)
+      c.links[std::string(site.str())] = cls.value_or(std::string("wan"));
   return c;
 }
 
@@ -195,15 +238,7 @@ Result<std::string> create_token(const std::string& data_dir, Role role, const s
   uint8_t raw[24];
   os_random_bytes(raw, sizeof raw);
   const std::string token = "umk_" + to_hex(raw, sizeof raw);
-  const std::string line = to_hex(sha256(token)) + " " + std::string(enum_name(role)) + " " +
-                           subject + " " + format_iso_instant_ms(now_ms) + "\n";
-  const std::string path = data_dir + "/tokens";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
-  if (fd < 0) return io_error("open " + path);
-  const ssize_t n = ::write(fd, line.data(), line.size());
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (n != static_cast<ssize_t>(line.size()) || rc != 0) return io_error("append " + path);
+  RETURN_IF_ERROR(add_token(data_dir, token, role, subject, now_ms));
   return token;
 }
 

@@ -10,6 +10,7 @@
 //   DATA/access.log           one JSON line per read of a person's data
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ namespace umupaka {
 
 inline constexpr uint16_t default_api_port = 7400;
 
+inline constexpr uint16_t default_peer_port = 7500;
+
 struct NodeConfig {
   std::string data_dir;
   std::string network_id;
@@ -29,14 +32,24 @@ struct NodeConfig {
   SiteKind kind = SiteKind::border_post;
   std::string api_address = "127.0.0.1";
   uint16_t api_port = default_api_port;
+  // Where peers reach this node (ZeroMQ CURVE), bound and advertised in the join request.
+  std::string peer_listen = "tcp://127.0.0.1:7500";
+  // Link class to peers ("lan", "wan", "satellite"), and per-site overrides.
+  std::string link = "wan";
+  std::map<std::string, std::string, std::less<>> links;
 };
 
 // Creates DATA with a new configuration and fresh keys. Errc::conflict if DATA already holds a
 // node. `network_id` empty: a new standalone network id is generated.
-// `api` empty: 127.0.0.1:default_api_port.
+// `api` empty: 127.0.0.1:default_api_port; `peer` empty: tcp://127.0.0.1:default_peer_port.
+// Also writes DATA/join-request.json, the request HQ certifies.
 Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string& site,
                                  SiteKind kind, const std::string& network_id,
-                                 const std::string& api);
+                                 const std::string& api, const std::string& peer = {},
+                                 const std::string& link = {});
+// Rewrites node.toml from `config` (after a join changes the network id).
+Status save_config(const NodeConfig& config);
+Result<std::string> load_transport_secret_key(const std::string& data_dir);
 Result<NodeConfig> load_config(const std::string& data_dir);
 Result<SecretSeed> load_signing_seed(const std::string& data_dir);
 Result<std::string> load_transport_public_key(const std::string& data_dir);
@@ -59,6 +72,9 @@ struct TokenEntry {
 Result<std::string> create_token(const std::string& data_dir, Role role, const std::string& subject,
                                  int64_t now_ms);
 Result<std::vector<TokenEntry>> load_tokens(const std::string& data_dir);
+// Appends an existing token (made elsewhere, e.g. one admin token for a whole local network).
+Status add_token(const std::string& data_dir, const std::string& token, Role role,
+                 const std::string& subject, int64_t now_ms);
 
 // Reads the whole of a small file. Errc::io.
 Result<std::string> read_file(const std::string& path);

@@ -152,9 +152,65 @@ void GossipCore::pump_swim(int64_t now_ms) {
   (void)detector_.take_events();
 }
 
+void GossipCore::hold(VerifiedRecord record, const std::string& from, int64_t now_ms) {
+  const std::string origin = record.record.header.origin.value;
+  const uint64_t seq = record.record.header.seq.value;
+  auto& slot = pending_[origin];
+  if (slot.count(seq)) return;
+  if (pending_count_ >= pending_records_max) {
+    ++stats_.pending_dropped;  // anti-entropy fetches it again
+    return;
+  }
+  slot.emplace(seq, Pending{std::move(record), from, now_ms});
+  ++pending_count_;
+  ++stats_.pending_held;
+}
+
+// After `origin` stored `seq`, the held records that now follow it go to ingest.
+void GossipCore::release_after(const std::string& origin, uint64_t seq) {
+  auto it = pending_.find(origin);
+  if (it == pending_.end()) return;
+  auto& slot = it->second;
+  // Anything at or below seq is now held or superseded.
+  while (!slot.empty() && slot.begin()->first <= seq) {
+    slot.erase(slot.begin());
+    --pending_count_;
+  }
+  IngestBatch batch;
+  uint64_t next = seq + 1;
+  while (!slot.empty() && slot.begin()->first == next) {
+    batch.from = slot.begin()->second.from;
+    batch.records.push_back(std::move(slot.begin()->second.record));
+    slot.erase(slot.begin());
+    --pending_count_;
+    ++next;
+  }
+  if (slot.empty()) pending_.erase(it);
+  if (!batch.records.empty()) ingest_.push_back(std::move(batch));
+}
+
+void GossipCore::catch_up(const std::string& peer, const FeedReader& feeds, int64_t now_ms) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || now_ms - it->second.catch_up_sent_ms < catch_up_interval_ms) return;
+  it->second.catch_up_sent_ms = now_ms;
+  ++stats_.catch_up_requests;
+  GossipMessage m;
+  m.type = GossipType::digest;
+  m.reply = true;
+  m.frontier = feeds.frontier();
+  send(peer, std::move(m), now_ms);
+}
+
 void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   detector_.tick(now_ms);
   pump_swim(now_ms);
+  // Gaps that pushes did not fill in time: ask the peer that sent the held record.
+  for (const auto& [origin, slot] : pending_) {
+    if (slot.empty()) continue;
+    const Pending& first = slot.begin()->second;
+    if (now_ms - first.since_ms >= pending_fetch_after_ms && alive(first.from))
+      catch_up(first.from, feeds, now_ms);
+  }
   // Anti-entropy: one peer per tick at most, among those due; random for spread.
   std::vector<std::string> due;
   for (auto& [id, p] : peers_)
@@ -395,22 +451,24 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
                              const FeedReader& feeds, int64_t now_ms) {
   UMUPAKA_ASSERT(results.size() == batch.records.size() || batch.evidence);
   std::vector<WireRecord> forward;
-  bool gap = false;
+  std::map<std::string, uint64_t> stored_up_to;
   for (size_t i = 0; i < results.size(); ++i) {
     const IngestResult& r = results[i];
     switch (r.outcome) {
       case IngestOutcome::stored:
         ++stats_.records_stored;
+        stored_up_to[r.origin] = std::max(stored_up_to[r.origin], r.seq);
         if (i < batch.records.size())
           forward.push_back(WireRecord{batch.records[i].signed_record.encoded,
                                        batch.records[i].signed_record.signature});
         break;
       case IngestOutcome::duplicate:
         ++stats_.records_duplicate;
+        stored_up_to[r.origin] = std::max(stored_up_to[r.origin], r.seq);
         break;
       case IngestOutcome::gap:
         ++stats_.records_gap;
-        gap = true;
+        if (i < batch.records.size() && !batch.evidence) hold(batch.records[i], batch.from, now_ms);
         break;
       case IngestOutcome::rejected:
         ++stats_.records_rejected;
@@ -439,13 +497,11 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
     }
     push(clean, batch.hops + 1, batch.from, now_ms);
   }
-  // A gap, or a batch cut at a limit: tell the sender where we are now, so it sends the rest.
-  if ((gap || batch.more) && peers_.count(batch.from)) {
-    GossipMessage m;
-    m.type = GossipType::digest;
-    m.reply = true;
-    m.frontier = feeds.frontier();
-    send(batch.from, std::move(m), now_ms);
+  for (const auto& [origin, seq] : stored_up_to) release_after(origin, seq);
+  // A batch cut at a limit: tell the sender where we are now, so it sends the rest.
+  if (batch.more && peers_.count(batch.from)) {
+    peers_.at(batch.from).catch_up_sent_ms = INT64_MIN / 2;  // the sender waits for us
+    catch_up(batch.from, feeds, now_ms);
   }
 }
 

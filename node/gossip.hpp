@@ -181,7 +181,18 @@ struct GossipStats {
   uint64_t equivocations = 0;
   uint64_t messages_invalid = 0;
   uint64_t bandwidth_deferred = 0;  // batches cut short by a link's bandwidth limit
+  uint64_t pending_held = 0;        // out-of-order records held until their predecessors arrive
+  uint64_t pending_dropped = 0;     // held records dropped at pending_records_max (refetched)
+  uint64_t catch_up_requests = 0;   // digests sent to ask a peer for what we miss
 };
+
+// Out-of-order records held while their predecessors are in flight (pushes from several peers
+// arrive in any order): 8,192 records of ~1 KiB, a few seconds of national peak traffic.
+inline constexpr size_t pending_records_max = 8192;
+// A gap older than this is fetched by anti-entropy from a peer that is ahead.
+inline constexpr int64_t pending_fetch_after_ms = 300;
+// At most one catch-up request per peer per this interval.
+inline constexpr int64_t catch_up_interval_ms = 250;
 
 class GossipCore {
  public:
@@ -223,7 +234,16 @@ class GossipCore {
     int64_t tokens_at_ms = 0;
     uint64_t bytes_sent = 0;
     uint64_t send_failures = 0;
+    int64_t catch_up_sent_ms = INT64_MIN / 2;
   };
+  struct Pending {
+    VerifiedRecord record;
+    std::string from;
+    int64_t since_ms = 0;
+  };
+  void hold(VerifiedRecord record, const std::string& from, int64_t now_ms);
+  void release_after(const std::string& origin, uint64_t seq);
+  void catch_up(const std::string& peer, const FeedReader& feeds, int64_t now_ms);
 
   void send(const std::string& to, GossipMessage m, int64_t now_ms);
   void pump_swim(int64_t now_ms);
@@ -251,6 +271,8 @@ class GossipCore {
   std::vector<Outgoing> outbox_;
   std::vector<IngestBatch> ingest_;
   std::set<std::string, std::less<>> evidence_sent_;  // origins whose evidence we spread
+  std::map<std::string, std::map<uint64_t, Pending>, std::less<>> pending_;
+  size_t pending_count_ = 0;
   GossipStats stats_;
 };
 

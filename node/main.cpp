@@ -1,6 +1,8 @@
 // umupaka-node: the process that runs at every site.
 //
 //   umupaka-node init --data DIR --site ID --kind KIND [--network ID] [--api ADDR:PORT]
+//                     [--peer tcp://ADDR:PORT] [--link lan|wan|satellite]
+//   umupaka-node join --data DIR --genesis FILE
 //   umupaka-node token create --data DIR --role ROLE [--subject NAME]
 //   umupaka-node run --data DIR [--api 127.0.0.1:PORT] [--threads N]
 #include <signal.h>
@@ -14,6 +16,8 @@
 #include "ledger/records.hpp"
 #include "node/api.hpp"
 #include "node/config.hpp"
+#include "node/network.hpp"
+#include "node/network_setup.hpp"
 #include "node/node_core.hpp"
 #include "node/writer.hpp"
 #include "storage/store.hpp"
@@ -35,12 +39,13 @@ int fail(const Error& e) {
 }
 
 int cmd_init(const std::string& data, const std::string& site, const std::string& kind_name,
-             const std::string& network, const std::string& api) {
+             const std::string& network, const std::string& api, const std::string& peer,
+             const std::string& link) {
   const auto kind = enum_from_name<SiteKind>(kind_name);
   if (!kind)
     return fail(make_error(Errc::invalid_field,
                            "kind must be one of: hq, border-post, airport, embassy", "kind"));
-  auto cfg = init_data_dir(data, site, *kind, network, api);
+  auto cfg = init_data_dir(data, site, *kind, network, api, peer, link);
   if (!cfg.ok()) return fail(cfg.error());
   auto store = Store::open(data + "/store");
   if (!store.ok()) return fail(store.error());
@@ -48,9 +53,51 @@ int cmd_init(const std::string& data, const std::string& site, const std::string
   if (!seed.ok()) return fail(seed.error());
   const SigningKey key = SigningKey::from_seed(*seed);
   auto transport = load_transport_public_key(data);
-  std::printf("initialized %s: site %s (%s), network %s\nsigning key %s\ntransport key %s\n",
-              data.c_str(), cfg->site.c_str(), kind_name.c_str(), cfg->network_id.c_str(),
-              to_hex(key.public_key()).c_str(), transport.ok() ? transport->c_str() : "?");
+  if (!transport.ok()) return fail(transport.error());
+  SiteEntry request;
+  request.site = cfg->site;
+  request.kind = cfg->kind;
+  request.role = VoterRole::learner;
+  request.signing_key = key.public_key();
+  request.transport_key = *transport;
+  request.peer = cfg->peer_listen;
+  request.api = "http://" + cfg->api_address + ":" + std::to_string(cfg->api_port);
+  if (auto w = write_join_request(data + "/join-request.json", request); !w.ok())
+    return fail(w.error());
+  std::printf(
+      "initialized %s: site %s (%s), standalone network %s\nsigning key %s\ntransport key "
+      "%s\njoin request for HQ: %s/join-request.json\n",
+      data.c_str(), cfg->site.c_str(), kind_name.c_str(), cfg->network_id.c_str(),
+      to_hex(key.public_key()).c_str(), transport->c_str(), data.c_str());
+  return 0;
+}
+
+int cmd_join(const std::string& data, const std::string& genesis_path) {
+  auto cfg = load_config(data);
+  if (!cfg.ok()) return fail(cfg.error());
+  auto genesis = read_genesis(genesis_path);
+  if (!genesis.ok()) return fail(genesis.error());
+  auto seed = load_signing_seed(data);
+  if (!seed.ok()) return fail(seed.error());
+  auto store = Store::open(data + "/store");
+  if (!store.ok()) return fail(store.error());
+  NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
+  {
+    auto txn = (*store)->read();
+    if (!txn.ok()) return fail(txn.error());
+    if (auto r = core.recover(**txn); !r.ok()) return fail(r.error());
+  }
+  auto joined = (*store)->write([&](StoreTxn& txn) { return core.join(*genesis, txn); });
+  if (!joined.ok()) return fail(joined.error());
+  cfg->network_id = core.membership().network_id();
+  if (auto s = save_config(*cfg); !s.ok()) return fail(s.error());
+  const MemberSite* self = core.membership().site(cfg->site);
+  std::printf(
+      "joined network %s (%zu sites); %s\n", cfg->network_id.c_str(),
+      core.membership().sites().size(),
+      self != nullptr
+          ? ("this site is certified as a " + std::string(enum_name(self->entry.role))).c_str()
+          : "this site is not certified yet: HQ certifies its join request");
   return 0;
 }
 
@@ -101,10 +148,38 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
     auto rec = core.recover(**txn);
     if (!rec.ok()) return fail(rec.error());
   }
+  // Copies for the network thread, taken before the writer starts.
+  const Membership membership = core.membership();
+  const auto quarantine = core.quarantine();
   Writer writer(core, **store, wall_clock_ms);
-  ApiServer server(ApiDeps{*cfg, core, **store, writer, *transport, wall_clock_ms});
+  std::unique_ptr<NetworkRuntime> network;
+  if (membership.joined()) {
+    auto secret = load_transport_secret_key(data);
+    if (!secret.ok()) return fail(secret.error());
+    NetworkOptions opt;
+    opt.self = cfg->site;
+    opt.listen = cfg->peer_listen;
+    opt.transport_public = *transport;
+    opt.transport_secret = *secret;
+    opt.default_link = enum_from_name<swim::LinkClass>(cfg->link).value_or(swim::LinkClass::wan);
+    for (const auto& [site, cls] : cfg->links)
+      opt.links[site] = enum_from_name<swim::LinkClass>(cls).value_or(opt.default_link);
+    opt.gossip.seed = std::hash<std::string>{}(cfg->site) ^ static_cast<uint64_t>(wall_clock_ms());
+    opt.gossip.swim.seed = opt.gossip.seed + 1;
+    network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
+    NetworkRuntime* net = network.get();
+    writer.set_commit_hook([net](const std::vector<SignedRecord>& local, const Membership* m) {
+      net->notify_committed(local, m);
+    });
+    if (auto s = network->start(membership, quarantine); !s.ok()) {
+      writer.stop();
+      return fail(s.error());
+    }
+  }
+  ApiServer server(ApiDeps{*cfg, core, **store, writer, *transport, wall_clock_ms, network.get()});
   auto started = server.start(cfg->api_address, cfg->api_port, threads);
   if (!started.ok()) {
+    if (network) network->stop();
     writer.stop();
     return fail(started.error());
   }
@@ -116,7 +191,8 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
   const int sig = ApiServer::wait_for_shutdown_signal();
   spdlog::info("signal {}: stopping (finishing queued writes)", sig);
   server.close_acceptor();
-  writer.stop();  // everything queued is executed, committed and answered
+  if (network) network->stop();  // no more received records reach the writer
+  writer.stop();                 // everything queued is executed, committed and answered
   server.stop();
   spdlog::info("stopped cleanly");
   return 0;
@@ -128,7 +204,7 @@ int main(int argc, char** argv) {
   CLI::App app{"umupaka-node: the border-management ledger node"};
   app.require_subcommand(1);
 
-  std::string data, site, kind, network, api, role, subject;
+  std::string data, site, kind, network, api, role, subject, peer, link, genesis;
   unsigned threads = 2;
 
   auto* init = app.add_subcommand("init", "create a node's keys and configuration");
@@ -137,6 +213,13 @@ int main(int argc, char** argv) {
   init->add_option("--kind", kind, "hq | border-post | airport | embassy")->required();
   init->add_option("--network", network, "network id (default: a new standalone network)");
   init->add_option("--api", api, "API listen address ADDR:PORT (default 127.0.0.1:7400)");
+  init->add_option("--peer", peer, "peer endpoint tcp://ADDR:PORT (default tcp://127.0.0.1:7500)");
+  init->add_option("--link", link, "link class to peers: lan | wan | satellite (default wan)");
+
+  auto* join = app.add_subcommand("join", "adopt a network's genesis (before the first record)");
+  join->add_option("--data", data, "data directory")->required();
+  join->add_option("--genesis", genesis, "genesis file from umupaka-admin network create")
+      ->required();
 
   auto* token = app.add_subcommand("token", "manage bearer tokens");
   token->require_subcommand(1);
@@ -151,7 +234,8 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "HTTP threads")->check(CLI::Range(1u, 64u));
 
   CLI11_PARSE(app, argc, argv);
-  if (init->parsed()) return cmd_init(data, site, kind, network, api);
+  if (init->parsed()) return cmd_init(data, site, kind, network, api, peer, link);
+  if (join->parsed()) return cmd_join(data, genesis);
   if (create->parsed()) return cmd_token_create(data, role, subject);
   if (run->parsed()) return cmd_run(data, api, threads);
   return 2;

@@ -23,7 +23,7 @@ std::string base64(std::string_view bytes) {
 }  // namespace
 
 json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-                 const NodeIdentity& self, const PublicKey& self_key) {
+                 const NodeIdentity& self, const PublicKey& self_key, const RecordStateFn& state) {
   const auto sr = txn.record(origin, seq);
   if (!sr) return nullptr;
   auto rec = decode_record(sr->encoded);
@@ -32,7 +32,7 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
   json j{{"origin", r.header.origin.value},
          {"seq", r.header.seq.value},
          {"type", record_type_name(type_of(r.body))},
-         {"state", "accepted"},
+         {"state", state(origin, seq)},
          {"time", format_iso_instant_ms(r.header.hlc.physical_ms())},
          {"hash", to_hex(sr->hash)}};
   j["body"] = std::visit([](const auto& b) { return json_visit::to_json(b); }, r.body);
@@ -48,7 +48,7 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
 }
 
 json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std::string& country,
-                       const std::string& number, Date today) {
+                       const std::string& number, Date today, const RecordStateFn& state) {
   const auto doc = txn.document(country, number);
   std::vector<std::string> keys{document_key(country, number)};
   if (doc && doc->national_id) keys.push_back(national_id_key(*doc->national_id));
@@ -70,7 +70,7 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
     if (!sr) continue;
     auto rec = decode_record(sr->encoded);
     if (!rec.ok()) continue;
-    json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{});
+    json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
     const uint64_t hlc = rec->header.hlc.value;
     if (const auto* c = std::get_if<Crossing>(&rec->body)) {
       if (hlc >= latest_hlc) {

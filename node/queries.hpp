@@ -2,6 +2,7 @@
 // documents, permits, alerts, presence, overstay as of today). Read-only over one store snapshot.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -10,13 +11,18 @@
 
 namespace umupaka {
 
+// The state of record (origin, seq) as this node knows it: "accepted", "seen" or "committed".
+using RecordStateFn = std::function<const char*(std::string_view origin, uint64_t seq)>;
+
 // The record (origin, seq) as JSON, or null if absent. `full` adds the header, signature and
 // `encoded` (base64 of the signed bytes), and the origin's public key when it is `self`.
 nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-                           const NodeIdentity& self, const PublicKey& self_key);
+                           const NodeIdentity& self, const PublicKey& self_key,
+                           const RecordStateFn& state);
 
 // GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
 nlohmann::json traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
-                                 const std::string& country, const std::string& number, Date today);
+                                 const std::string& country, const std::string& number, Date today,
+                                 const RecordStateFn& state);
 
 }  // namespace umupaka

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
+#include <limits>
 #include <utility>
 
 #include "ledger/assert.hpp"

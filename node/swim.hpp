@@ -16,6 +16,14 @@
 // membership records. The detector never invents a member; updates and messages about ids it was
 // not given are ignored.
 //
+// Beyond the paper, because membership is fixed by records rather than by joins:
+//  - Dead members stay in the probe rotation (direct ping only, no verdict), so a site that
+//    comes back after a partition or a restart is noticed without a join protocol.
+//  - Every message to a member we hold suspect or dead carries that belief first ("tell the
+//    accused", Lifeguard's buddy system), so it can refute even after the gossip has died down;
+//    a refutation (alive at a higher incarnation) is what revives it, never mere contact.
+//  - A node that hears a stale accusation (below its incarnation) repeats its current alive.
+//
 // Driving it (single thread, no reentrancy):
 //   Detector d("gatuna", config);          // config.validate() must be ok
 //   d.add_member("hq", LinkClass::wan);     // from membership records
@@ -26,6 +34,7 @@
 // Ticks set the resolution of every timer: a tick every g ms delays each timer by at most g.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -48,8 +57,8 @@ enum class MemberState : uint8_t { alive, suspect, dead };
 // --- Limits (DESIGN.md §7). Local to the detector; they move to ledger/limits.hpp when the gossip
 // runtime is wired in. -----------------------------------------------------------------------
 
-// Members one detector tracks. Rwanda runs ~100 sites (border posts, airports, ~40 embassies, HQ,
-// DR); 1024 is 10x that and keeps the per-message sort of the update queue trivially cheap.
+// Members one detector tracks. The network is on the order of 100 sites (border posts, airports,
+// embassies, HQ, DR); 1024 is 10x that and keeps the per-message sort of the update queue cheap.
 inline constexpr size_t members_max = 1024;
 // Updates queued for dissemination: at most one per member plus one about ourselves (a newer
 // update about a member replaces the queued one), so this bound holds by construction.
@@ -126,7 +135,8 @@ struct Config {
   // fails a probe in ~7% of periods instead of ~51%.
   uint32_t indirect_probes = 3;
   // Updates piggybacked per message. 8 spreads a burst (a site and its neighbours failing) fast
-  // while keeping a ping under 1 KiB.
+  // while keeping a ping under 1 KiB. Chosen fewest-sent first, then newest first; none about the
+  // recipient itself, except our belief that it is suspect or dead, which always goes first.
   uint32_t piggyback_updates_max = 8;
   // Each update is sent about retransmit_multiplier * ceil(log2(n + 1)) times (n = cluster size
   // including this node): enough for infection-style dissemination to reach everyone w.h.p.
@@ -236,8 +246,9 @@ class Detector {
 
   // Handles one message addressed to this node. Piggybacked updates are applied first (so a reply
   // already carries our refutation), then the message itself. Errors (the message is ignored and
-  // nothing changes): invalid_field (not addressed to us, from ourselves, malformed ids or too many
-  // updates), not_found (sender or ping_req target is not a member).
+  // nothing changes): invalid_field (not addressed to us, from ourselves, malformed ids, a ping
+  // whose target is not us), not_found (sender or ping_req target is not a member),
+  // limit_exceeded (more than piggyback_updates_limit updates; a ping_req at relays_pending_max).
   // Precondition: now_ms >= every now_ms given before.
   Status on_message(const Message& message, int64_t now_ms);
 

@@ -131,7 +131,7 @@ void Writer::run() {
       }
     }
     if (committed.ok() && hook_ && (!local.empty() || membership_changed))
-      hook_(local, membership_changed);
+      hook_(local, membership_changed ? &core_.membership() : nullptr);
     std::lock_guard lock(mu_);
     ++stats_.batches;
     stats_.records += ok;

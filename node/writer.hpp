@@ -25,9 +25,9 @@ class Writer {
   using IngestCallback = std::function<void(Result<std::vector<IngestResult>>)>;
   using Clock = std::function<int64_t()>;  // wall clock, ms since the epoch
   // Called on the writer thread after every successful commit with the records this node
-  // originated in it, and whether the membership changed. Must not block.
+  // originated in it, and the new membership if it changed. Must not block.
   using CommitHook =
-      std::function<void(const std::vector<SignedRecord>& local, bool membership_changed)>;
+      std::function<void(const std::vector<SignedRecord>& local, const Membership* changed)>;
 
   // `core` and `store` must outlive the writer. Starts the thread.
   Writer(NodeCore& core, Store& store, Clock clock);

@@ -1,4 +1,5 @@
-// Elections and replication in a healthy cluster; proposal forwarding; limits.
+// Elections and replication in a healthy cluster; proposal forwarding and its errors; the flow
+// control limits (batching, inflight window, uncommitted size).
 #include <gtest/gtest.h>
 
 #include "tests/consensus/network.hpp"
@@ -12,14 +13,161 @@ TEST(RaftBasic, ElectsOneLeaderByTimeoutAndReplicates) {
   Network net(NetworkOptions{.seed = 7}, three);
   const NodeId lead = net.wait_for_leader();
   ASSERT_FALSE(lead.empty());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(net.propose(lead, "frontier-" + std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(net.propose(lead, "frontier-" + std::to_string(i)).ok());
+  }
   net.stabilize();
   for (const NodeId& id : three) {
     EXPECT_EQ(net.peer(id).applied_data.size(), 10u) << id;
     EXPECT_EQ(net.status(id).commit, net.status(lead).commit);
     EXPECT_EQ(net.status(id).leader, lead);
+    EXPECT_EQ(net.status(id).term, net.status(lead).term);
   }
-  EXPECT_TRUE(net.ok()) << net.invariants().report();
+}
+
+TEST(RaftBasic, CampaignWinsAndNewLeaderCommitsAnEmptyEntryOfItsTerm) {
+  Network net(NetworkOptions{.seed = 1}, three);
+  net.elect("hq");
+  const RaftStatus st = net.status("hq");
+  ASSERT_EQ(st.role, Role::leader);
+  EXPECT_EQ(st.term, 1u);
+  EXPECT_EQ(st.commit, 1u);  // the leader's empty entry
+  EXPECT_EQ(net.status("airport").leader, "hq");
+  ASSERT_EQ(st.progress.size(), 3u);
+  for (const ProgressStatus& pr : st.progress) {
+    EXPECT_EQ(pr.match, 1u) << pr.id;
+    EXPECT_EQ(pr.state, ProgressState::replicate) << pr.id;
+  }
+}
+
+TEST(RaftBasic, SingleVoterCommitsAlone) {
+  Network net(NetworkOptions{.seed = 3}, {"hq"});
+  net.elect("hq");
+  ASSERT_EQ(net.status("hq").role, Role::leader);
+  ASSERT_TRUE(net.propose("hq", "x").ok());
+  EXPECT_TRUE(net.applied("hq", "x"));
+}
+
+TEST(RaftBasic, FollowerForwardsProposalsToTheLeader) {
+  Network net(NetworkOptions{.seed = 2}, three);
+  net.elect("hq");
+  ASSERT_TRUE(net.propose("airport", "from-airport").ok());
+  net.stabilize();
+  for (const NodeId& id : three) EXPECT_TRUE(net.applied(id, "from-airport")) << id;
+}
+
+TEST(RaftBasic, ProposalWithoutLeaderFailsWithNoLeader) {
+  Network net(NetworkOptions{.seed = 2}, three);
+  const Status s = net.propose("airport", "lost");
+  EXPECT_EQ(s.code(), Errc::no_leader);
+  EXPECT_EQ(net.in_flight(), 0u);  // nothing was sent
+  EXPECT_EQ(net.read_index("airport", "r").code(), Errc::no_leader);
+  EXPECT_EQ(net.transfer_leadership("airport", "hq").code(), Errc::no_leader);
+}
+
+TEST(RaftBasic, CandidateRejectsProposalsWithNoLeader) {
+  Network net(NetworkOptions{.seed = 2, .pre_vote = false}, three);
+  net.campaign("hq");  // votes in flight
+  ASSERT_EQ(net.status("hq").role, Role::candidate);
+  EXPECT_EQ(net.propose("hq", "x").code(), Errc::no_leader);
+}
+
+TEST(RaftBasic, BatchesBySizeAndPipelinesWithinTheInflightWindow) {
+  NetworkOptions o{.seed = 4};
+  o.max_size_per_msg = 3 * (entry_overhead_bytes + 10);  // three 10-byte entries per message
+  o.max_inflight_msgs = 2;
+  Network net(o, three);
+  net.elect("hq");
+  size_t apps = 0;
+  size_t max_batch = 0;
+  net.set_filter([&](Message& m) {
+    if (m.type == MessageType::app && !m.entries.empty()) {
+      ++apps;
+      max_batch = std::max(max_batch, m.entries.size());
+    }
+    return true;
+  });
+  // Propose 30 entries without delivering anything: the window caps what is in flight.
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(net.propose("hq", "0123456789").ok());
+  for (const ProgressStatus& pr : net.status("hq").progress) {
+    if (pr.id == "hq") continue;
+    EXPECT_LE(pr.inflight_msgs, 2u);
+    EXPECT_TRUE(pr.paused);
+  }
+  net.stabilize();
+  EXPECT_EQ(max_batch, 3u);
+  EXPECT_GE(apps, 2u * 10u);  // two followers, at least ten batches each
+  for (const NodeId& id : three) EXPECT_EQ(net.peer(id).applied_data.size(), 30u) << id;
+}
+
+TEST(RaftBasic, UncommittedSizeLimitRefusesProposals) {
+  NetworkOptions o{.seed = 5};
+  o.max_uncommitted_entries_size = 100;
+  Network net(o, three);
+  net.elect("hq");
+  net.isolate("hq");  // nothing commits
+  const std::string forty(40, 'x');
+  EXPECT_TRUE(net.propose("hq", forty).ok());
+  EXPECT_TRUE(net.propose("hq", forty).ok());
+  EXPECT_EQ(net.propose("hq", forty).code(), Errc::limit_exceeded);
+  net.recover();
+  net.run(3);
+  EXPECT_TRUE(net.propose("hq", forty).ok());  // committed entries free the budget
+}
+
+TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  Config c;
+  c.id = "a";
+  c.storage = &storage;
+  auto node = RawNode::create(c);
+  ASSERT_TRUE(node.ok());
+  EXPECT_FALSE(node->has_ready());
+  node->campaign();  // pre-vote: no term change, only messages
+  ASSERT_TRUE(node->has_ready());
+  Ready rd = node->ready();
+  EXPECT_FALSE(rd.must_sync);
+  EXPECT_FALSE(rd.hard_state.has_value());
+  ASSERT_EQ(rd.messages.size(), 2u);
+  EXPECT_EQ(rd.messages[0].type, MessageType::pre_vote);
+  EXPECT_EQ(rd.messages[0].term, 1u);
+  ASSERT_TRUE(rd.soft_state.has_value());
+  EXPECT_EQ(rd.soft_state->role, Role::pre_candidate);
+  EXPECT_FALSE(node->has_ready());  // outstanding
+  node->advance(rd);
+  Message grant;
+  grant.type = MessageType::pre_vote_resp;
+  grant.from = "b";
+  grant.to = "a";
+  grant.term = 1;
+  ASSERT_TRUE(node->step(grant).ok());
+  rd = node->ready();
+  EXPECT_TRUE(rd.must_sync);  // now a candidate: new term and vote
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->term, 1u);
+  EXPECT_EQ(rd.hard_state->vote, "a");
+  node->advance(rd);
+}
+
+TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  Config c;
+  c.id = "a";
+  c.storage = &storage;
+  auto node = RawNode::create(c);
+  ASSERT_TRUE(node.ok());
+  Message m;
+  m.type = MessageType::hup;
+  m.from = "b";
+  EXPECT_EQ(node->step(m).code(), Errc::step_local_msg);
+  m.type = MessageType::app_resp;
+  m.from = "stranger";
+  m.term = 1;
+  EXPECT_EQ(node->step(m).code(), Errc::step_peer_not_found);
+  m.type = MessageType::snap;
+  m.from = "b";
+  EXPECT_EQ(node->step(m).code(), Errc::decode);  // no snapshot
+  EXPECT_EQ(node->status().term, 0u);
 }
 
 }  // namespace

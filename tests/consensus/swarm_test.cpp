@@ -25,11 +25,13 @@ struct SwarmStats {
   uint64_t snapshots_installed = 0;
   uint64_t crashes = 0;
   uint64_t reads_served = 0;
+  uint64_t conf_changes = 0;
 };
 SwarmStats stats;
 
-// Runs one seed; returns false on a failure (already reported).
-bool run_swarm(uint64_t seed) {
+// Runs one seed; returns false on a failure (already reported). With `trace`, stores the final
+// state of every node there.
+bool run_swarm(uint64_t seed, std::string* trace = nullptr) {
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + 1);
   NetworkOptions o;
   o.seed = seed;
@@ -46,11 +48,13 @@ bool run_swarm(uint64_t seed) {
     o.compact_keep_entries = pick(rng, 4);
   }
   std::vector<NodeId> voters = {"airport", "dr-site", "hq"};
+  std::vector<NodeId> learners;
   if (pick(rng, 2) == 0) {
     voters.push_back("gatuna");
     voters.push_back("rubavu");
+  } else if (pick(rng, 2) == 0) {
+    learners.push_back("gatuna");
   }
-  std::vector<NodeId> learners;
   for (uint64_t k = pick(rng, 3); k > 0; --k) learners.push_back("embassy-" + std::to_string(k));
   std::vector<NodeId> all = voters;
   all.insert(all.end(), learners.begin(), learners.end());
@@ -75,6 +79,23 @@ bool run_swarm(uint64_t seed) {
     } else if (dice < 925) {
       const NodeId& id = any();
       if (net.alive(id)) (void)net.transfer_leadership(id, voters[pick(rng, voters.size())]);
+    } else if (dice < 930) {
+      // Membership: promote a learner or demote a voter, keeping 3..5 voters, so that every node
+      // stays a member and must converge at the end.
+      const NodeId& id = any();
+      if (!net.alive(id)) continue;
+      const ConfState cs = net.status(id).conf_state;
+      ConfChange cc;
+      if (!cs.learners.empty() && (cs.voters.size() <= 3 || pick(rng, 2) == 0) &&
+          cs.voters.size() < 5) {
+        cc = ConfChange{ConfChangeType::promote_learner, cs.learners[pick(rng, cs.learners.size())],
+                        ""};
+      } else if (cs.voters.size() > 3) {
+        cc = ConfChange{ConfChangeType::add_learner, cs.voters[pick(rng, cs.voters.size())], ""};
+      } else {
+        continue;
+      }
+      if (net.propose_conf_change(id, cc).ok()) ++stats.conf_changes;
     } else if (dice < 950) {
       switch (pick(rng, 4)) {
         case 0:
@@ -139,6 +160,7 @@ bool run_swarm(uint64_t seed) {
       return false;
     }
   }
+  if (trace != nullptr) *trace = net.describe();
   stats.leaders += net.invariants().leaders_elected();
   stats.committed += commit;
   for (const NodeId& id : all) {
@@ -146,6 +168,17 @@ bool run_swarm(uint64_t seed) {
     stats.reads_served += net.peer(id).reads.size();
   }
   return net.ok();
+}
+
+TEST(RaftSwarm, SameSeedSameRun) {
+  std::string first;
+  std::string second;
+  ASSERT_TRUE(run_swarm(5, &first));
+  ASSERT_TRUE(run_swarm(5, &second));
+  EXPECT_EQ(first, second);
+  std::string other;
+  ASSERT_TRUE(run_swarm(6, &other));
+  EXPECT_NE(first, other);
 }
 
 TEST(RaftSwarm, RandomFaultsKeepEveryInvariant) {
@@ -162,12 +195,13 @@ TEST(RaftSwarm, RandomFaultsKeepEveryInvariant) {
   }
   std::printf(
       "swarm: %llu seeds, %llu leaders elected, %llu entries committed, %llu snapshots "
-      "installed, %llu crashes, %llu reads served\n",
+      "installed, %llu crashes, %llu reads served, %llu conf changes proposed\n",
       static_cast<unsigned long long>(swarm_seeds), static_cast<unsigned long long>(stats.leaders),
       static_cast<unsigned long long>(stats.committed),
       static_cast<unsigned long long>(stats.snapshots_installed),
       static_cast<unsigned long long>(stats.crashes),
-      static_cast<unsigned long long>(stats.reads_served));
+      static_cast<unsigned long long>(stats.reads_served),
+      static_cast<unsigned long long>(stats.conf_changes));
 }
 
 }  // namespace

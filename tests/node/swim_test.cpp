@@ -435,6 +435,32 @@ struct Single {
   uint64_t inc() { return d.member("gatuna")->incarnation; }
 };
 
+TEST(SwimDetector, RemovingAMemberMidProbeForgetsEverythingAboutIt) {
+  Detector d("hq", Config{});
+  ASSERT_TRUE(d.add_member("gatuna", LinkClass::lan).ok());
+  ASSERT_TRUE(d.add_member("rusumo", LinkClass::lan).ok());
+  d.tick(0);
+  auto out = d.take_outbox();
+  ASSERT_EQ(out.size(), 1u);
+  const std::string target = out[0].to;
+  const std::string other = target == "gatuna" ? "rusumo" : "gatuna";
+  // The other member asks us to relay to the target, then the target leaves the membership.
+  ASSERT_TRUE(d.on_message(msg(MessageType::ping_req, other, "hq", 9, target), 1).ok());
+  ASSERT_TRUE(d.remove_member(target).ok());
+  (void)d.take_outbox();
+  for (int64_t t = 10; t < 10'000; t += 10) d.tick(t);
+  for (const auto& m : d.take_outbox()) {
+    EXPECT_EQ(m.to, other);
+    EXPECT_NE(m.target, target);
+  }
+  for (const auto& e : d.take_events()) EXPECT_EQ(e.member, other);  // it never answers
+  // Re-added later: a fresh member.
+  ASSERT_TRUE(d.add_member(target, LinkClass::wan).ok());
+  EXPECT_EQ(d.member(target)->state, MemberState::alive);
+  EXPECT_EQ(d.member(target)->link, LinkClass::wan);
+  EXPECT_EQ(d.member(target)->state_since_ms, 9'990);
+}
+
 TEST(SwimDetector, IncarnationOverrideRules) {
   Single s;
   s.hear(MemberState::suspect, 0);  // suspect(i) overrides alive(j) when i >= j
@@ -663,15 +689,15 @@ TEST(SwimCluster, CrashedMemberBecomesSuspectThenDeadEverywhereWithinBound) {
   for (const LinkClass cls : {LinkClass::lan, LinkClass::wan}) {
     for (uint64_t seed : test_seeds()) {
       SCOPED_TRACE(seed_trace(seed) + " link " + std::string(enum_name(cls)));
-      Network net(seed, kSites);
-      for (const auto& a : kSites)
-        for (const auto& b : kSites)
-          if (a < b) net.set_link(a, b, cls, LinkSpec{cls == LinkClass::lan ? 1 : 40, 20, 0.0});
-      const int64_t max_delay_ms = (cls == LinkClass::lan ? 1 : 40) + 20;
+      const Config config;
+      Network net(seed, kSites, config);
+      const LinkSpec link{cls == LinkClass::lan ? 1 : 40, 20, 0.0};
+      net.set_all(cls, link);
+      const int64_t max_delay_ms = link.delay_ms + link.jitter_ms;
       net.run_until(20'000);
       const int64_t crash_ms = net.now();
       net.crash("rusumo");
-      const Timing& t = Config{}.timing(cls);
+      const Timing& t = config.timing(cls);
       const int64_t period_ms = t.probe_interval_ms + Network::tick_ms;
       const int64_t n = static_cast<int64_t>(kSites.size());
       const int64_t suspect_bound_ms = crash_ms + 2 * (n - 1) * period_ms;
@@ -765,9 +791,7 @@ TEST(SwimCluster, ShortPartitionIsSuspectedThenRefuted) {
     SCOPED_TRACE(seed_trace(seed));
     Config c;
     Network net(seed, kSites, c);
-    for (const auto& a : kSites)
-      for (const auto& b : kSites)
-        if (a < b) net.set_link(a, b, LinkClass::wan, LinkSpec{30, 20, 0.0});
+    net.set_all(LinkClass::wan, LinkSpec{30, 20, 0.0});
     net.run_until(10'000);
     net.isolate("rubavu-corniche");
     // Heal one period after the first suspicion, well within the suspicion timeout.
@@ -851,9 +875,7 @@ TEST(SwimCluster, RestartedMemberComesBackAlive) {
 // An embassy behind VSAT: ~600 ms round trip (300 ms each way, up to 100 ms jitter), classified
 // satellite at both ends, national WAN elsewhere.
 void satellite_setup(Network& net, LinkClass embassy_class) {
-  for (const auto& a : kSites)
-    for (const auto& b : kSites)
-      if (a < b) net.set_link(a, b, LinkClass::wan, LinkSpec{20, 10, 0.0});
+  net.set_all(LinkClass::wan, LinkSpec{20, 10, 0.0});
   for (const auto& a : kSites)
     if (a != "embassy-nairobi")
       net.set_link(a, "embassy-nairobi", embassy_class, LinkSpec{300, 100, 0.0});

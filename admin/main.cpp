@@ -1,0 +1,202 @@
+// umupaka-admin: the HQ administrator's console. Holds the network root key offline and talks to
+// nodes only through their HTTP API.
+//
+//   umupaka-admin keygen --root-key FILE
+//   umupaka-admin network create --root-key FILE --network-id ID --join REQ.json... [--voters
+//   A,B,C]
+//                                --out genesis.json
+//   umupaka-admin certify --root-key FILE --node URL --token T --join REQ.json [--role
+//   voter|learner] umupaka-admin revoke --root-key FILE --node URL --token T --site ID --cutoff SEQ
+//   [--reason TEXT] umupaka-admin status --node URL --token T        (or --network
+//   DIR/network.json)
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "ledger/validate.hpp"
+#include "node/config.hpp"
+#include "node/http_client.hpp"
+#include "node/network_setup.hpp"
+
+namespace {
+
+using namespace umupaka;
+using json = nlohmann::json;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "umupaka-admin: %s%s%s\n", e.message.c_str(),
+               e.field.empty() ? "" : " (field: ", e.field.empty() ? "" : (e.field + ")").c_str());
+  return 1;
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "umupaka-admin: %s\n", msg.c_str());
+  return 1;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string part =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) out.push_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Submits a root record made from the node's current root head.
+int submit_root_record(const std::string& root_key, const std::string& node,
+                       const std::string& token, RecordBody body, const char* what) {
+  auto seed = read_root_key(root_key);
+  if (!seed.ok()) return fail(seed.error());
+  HttpClient client(node, token);
+  const auto r = client.get("/v1/membership");
+  if (r.status != 200)
+    return fail("GET /v1/membership: " + std::to_string(r.status) + " " + r.error + r.body);
+  const json m = json::parse(r.body, nullptr, false);
+  if (!m.value("joined", false)) return fail(node + " has not joined a network");
+  Hash head{};
+  if (!from_hex(m["root_head"].get<std::string>(), head.data(), head.size()))
+    return fail("bad root_head from the node");
+  auto sr = make_root_record(*seed, m["network_id"].get<std::string>(),
+                             m["root_seq"].get<uint64_t>(), head, std::move(body), now_ms());
+  if (!sr.ok()) return fail(sr.error());
+  const auto p = client.post("/v1/membership", signed_record_json(*sr));
+  if (p.status != 201)
+    return fail(std::string(what) + " refused: " + std::to_string(p.status) + " " + p.body);
+  std::printf("%s: %s\n", what, p.body.c_str());
+  return 0;
+}
+
+int status_of(const std::string& node, const std::string& token) {
+  HttpClient client(node, token);
+  const auto r = client.get("/v1/status");
+  if (r.status != 200) return fail(node + ": " + std::to_string(r.status) + " " + r.error);
+  const json s = json::parse(r.body, nullptr, false);
+  std::printf("%-18s %-12s records %-8llu", s.value("site", "?").c_str(),
+              s.value("kind", "?").c_str(),
+              static_cast<unsigned long long>(s["counts"].value("records", 0)));
+  const json& n = s["network"];
+  if (n.value("joined", false)) {
+    int alive = 0, suspect = 0, dead = 0;
+    for (const auto& p : n["peers"]) {
+      const std::string st = p.value("state", "");
+      (st == "alive" ? alive : st == "suspect" ? suspect : dead)++;
+    }
+    std::printf(" peers %d alive %d suspect %d dead, quarantined %zu", alive, suspect, dead,
+                n["quarantined"].size());
+  }
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"umupaka-admin: the HQ console"};
+  app.require_subcommand(1);
+  std::string root_key, network_id, out, voters, node, token, join, role = "learner", site, reason,
+                                                                    network_file;
+  std::vector<std::string> joins;
+  uint64_t cutoff = 0;
+
+  auto* keygen = app.add_subcommand("keygen", "create the network root key (keep it offline)");
+  keygen->add_option("--root-key", root_key)->required();
+
+  auto* network = app.add_subcommand("network", "network set-up");
+  network->require_subcommand(1);
+  auto* create = network->add_subcommand("create", "make the genesis from join requests");
+  create->add_option("--root-key", root_key)->required();
+  create->add_option("--network-id", network_id)->required();
+  create->add_option("--join", joins, "join request files")->required();
+  create->add_option("--voters", voters, "comma-separated voter sites (default: hq or the first)");
+  create->add_option("--out", out, "genesis file to write")->required();
+
+  auto* certify = app.add_subcommand("certify", "admit a site from its join request");
+  certify->add_option("--root-key", root_key)->required();
+  certify->add_option("--node", node, "any node's API URL")->required();
+  certify->add_option("--token", token, "hq-admin token")->required();
+  certify->add_option("--join", join)->required();
+  certify->add_option("--role", role, "voter | learner");
+
+  auto* revoke = app.add_subcommand("revoke", "revoke a site");
+  revoke->add_option("--root-key", root_key)->required();
+  revoke->add_option("--node", node)->required();
+  revoke->add_option("--token", token)->required();
+  revoke->add_option("--site", site)->required();
+  revoke->add_option("--cutoff", cutoff, "last accepted seq of the site's feed")->required();
+  revoke->add_option("--reason", reason);
+
+  auto* status = app.add_subcommand("status", "one line per node");
+  status->add_option("--node", node);
+  status->add_option("--token", token);
+  status->add_option("--network", network_file, "network.json of umupaka-sim local up");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (keygen->parsed()) {
+    auto seed = create_root_key(root_key);
+    if (!seed.ok()) return fail(seed.error());
+    std::printf("root key written to %s; public key %s\n", root_key.c_str(),
+                to_hex(SigningKey::from_seed(*seed).public_key()).c_str());
+    return 0;
+  }
+  if (create->parsed()) {
+    auto seed = read_root_key(root_key);
+    if (!seed.ok()) return fail(seed.error());
+    std::vector<SiteEntry> sites;
+    for (const auto& path : joins) {
+      auto e = read_join_request(path);
+      if (!e.ok()) return fail(e.error());
+      sites.push_back(*e);
+    }
+    std::vector<std::string> v = split(voters);
+    if (v.empty()) {
+      for (const auto& e : sites)
+        if (e.site == "hq") v.push_back("hq");
+      if (v.empty()) v.push_back(sites.front().site);
+    }
+    for (auto& e : sites)
+      e.role =
+          std::find(v.begin(), v.end(), e.site) != v.end() ? VoterRole::voter : VoterRole::learner;
+    auto g = make_genesis(*seed, network_id, sites, now_ms());
+    if (!g.ok()) return fail(g.error());
+    if (auto s = write_genesis(out, *g); !s.ok()) return fail(s.error());
+    std::printf("genesis of %s with %zu sites (%zu voters) written to %s\n", network_id.c_str(),
+                sites.size(), v.size(), out.c_str());
+    return 0;
+  }
+  if (certify->parsed()) {
+    auto e = read_join_request(join);
+    if (!e.ok()) return fail(e.error());
+    const auto r = enum_from_name<VoterRole>(role);
+    if (!r) return fail("role must be voter or learner");
+    e->role = *r;
+    return submit_root_record(root_key, node, token, SiteCertified{*e}, "certified");
+  }
+  if (revoke->parsed())
+    return submit_root_record(root_key, node, token, SiteRevoked{site, cutoff, reason}, "revoked");
+  if (status->parsed()) {
+    if (!network_file.empty()) {
+      auto text = read_file(network_file);
+      if (!text.ok()) return fail(text.error());
+      const json n = json::parse(*text, nullptr, false);
+      int rc = 0;
+      for (const auto& s : n["sites"]) rc |= status_of(s["api"], n["admin_token"]);
+      return rc;
+    }
+    return status_of(node, token);
+  }
+  return 2;
+}

@@ -1,0 +1,395 @@
+#include "node/network.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <zmq.hpp>
+
+#include "ledger/assert.hpp"
+#include "ledger/limits.hpp"
+
+namespace umupaka {
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The gossip core's view of the store: one LMDB read snapshot.
+class StoreFeeds : public FeedReader {
+ public:
+  explicit StoreFeeds(std::unique_ptr<StoreTxn> txn) : txn_(std::move(txn)) {}
+  std::vector<FrontierEntry> frontier() const override {
+    std::vector<FrontierEntry> out;
+    for (const auto& [origin, head] : txn_->heads())
+      out.push_back(FrontierEntry{origin, head.seq, head.hash});
+    return out;
+  }
+  std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
+    return txn_->record(origin, seq);
+  }
+
+ private:
+  std::unique_ptr<StoreTxn> txn_;
+};
+
+constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+constexpr const char* zap_domain = "umupaka";
+
+}  // namespace
+
+struct NetworkRuntime::Impl {
+  NetworkOptions opt;
+  Store& store;
+  Writer& writer;
+  GossipCore gossip;
+  zmq::context_t ctx{1};
+  std::unique_ptr<zmq::socket_t> in, out, zap;
+  int wake_fd = -1;
+  std::thread thread;
+  std::atomic<bool> running{false};
+
+  // Shared with other threads.
+  mutable std::mutex mu;
+  struct Ingested {
+    IngestBatch batch;
+    std::vector<IngestResult> results;
+  };
+  std::vector<SignedRecord> committed_local;
+  std::optional<Membership> membership_update;
+  std::deque<Ingested> ingested;
+  NetworkStatus snapshot;
+  Membership membership_snapshot;
+
+  // Network-thread state.
+  Membership membership;
+  std::map<std::string, std::string, std::less<>> connected;  // site -> endpoint
+  NetworkCounters counters;
+
+  Impl(NetworkOptions o, Store& s, Writer& w)
+      : opt(std::move(o)), store(s), writer(w), gossip(opt.self, opt.gossip) {}
+
+  void wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+
+  std::unique_ptr<StoreFeeds> feeds() {
+    auto txn = store.read();
+    UMUPAKA_ASSERT_MSG(txn.ok(), "cannot open a read transaction");
+    return std::make_unique<StoreFeeds>(std::move(txn).value());
+  }
+
+  void connect_peers() {
+    std::map<std::string, std::string, std::less<>> wanted;
+    for (const auto& [id, s] : membership.sites())
+      if (id != opt.self && !s.revoked_after) wanted[id] = s.entry.peer;
+    for (auto it = connected.begin(); it != connected.end();) {
+      auto w = wanted.find(it->first);
+      if (w == wanted.end() || w->second != it->second) {
+        try {
+          out->disconnect(it->second);
+        } catch (const zmq::error_t&) {
+        }
+        it = connected.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [id, endpoint] : wanted) {
+      if (connected.count(id)) continue;
+      const MemberSite* s = membership.site(id);
+      uint8_t server_key[32];
+      if (zmq_z85_decode(server_key, s->entry.transport_key.c_str()) == nullptr) {
+        spdlog::error("peer {}: invalid transport key", id);
+        continue;
+      }
+      try {
+        out->set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key, 32));
+        out->set(zmq::sockopt::connect_routing_id, id);
+        out->connect(endpoint);
+        connected[id] = endpoint;
+      } catch (const zmq::error_t& e) {
+        spdlog::error("peer {}: cannot connect to {}: {}", id, endpoint, e.what());
+      }
+    }
+    gossip.set_membership(membership, opt.links, opt.default_link, steady_ms());
+  }
+
+  // ZAP (RFC 27): admit CURVE clients whose key is certified; name their site as User-Id.
+  void handle_zap() {
+    std::vector<zmq::message_t> req;
+    for (;;) {
+      zmq::message_t part;
+      if (!zap->recv(part, zmq::recv_flags::dontwait)) break;
+      const bool more = part.more();
+      req.push_back(std::move(part));
+      if (!more) break;
+    }
+    if (req.size() < 6) return;
+    std::string status = "400", text = "refused", user;
+    const std::string mechanism = req[5].to_string();
+    if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
+      char z85[41] = {};
+      zmq_z85_encode(z85, static_cast<const uint8_t*>(req[6].data()), 32);
+      if (auto site = membership.site_of_transport_key(z85); site && *site != opt.self) {
+        status = "200";
+        text = "OK";
+        user = *site;
+      }
+    }
+    (status == "200" ? counters.zap_admitted : counters.zap_refused)++;
+    if (status != "200") spdlog::warn("refused a peer connection: key not certified");
+    zap->send(zmq::str_buffer("1.0"), zmq::send_flags::sndmore);
+    zap->send(req[1], zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(status), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(text), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(user), zmq::send_flags::sndmore);
+    zap->send(zmq::str_buffer(""), zmq::send_flags::none);
+  }
+
+  void handle_in(const StoreFeeds*& feeds_holder, std::unique_ptr<StoreFeeds>& feeds) {
+    for (int n = 0; n < 256; ++n) {
+      zmq::message_t id, payload;
+      if (!in->recv(id, zmq::recv_flags::dontwait)) return;
+      if (!id.more() || !in->recv(payload, zmq::recv_flags::none)) continue;
+      while (payload.more()) {  // unexpected extra frames: drain and reject
+        zmq::message_t extra;
+        (void)in->recv(extra, zmq::recv_flags::none);
+        payload.rebuild(0);
+        ++counters.frames_rejected;
+      }
+      ++counters.frames_in;
+      counters.bytes_in += payload.size();
+      const char* user = zmq_msg_gets(payload.handle(), "User-Id");
+      if (user == nullptr || payload.size() > limits::gossip_frame_bytes_max) {
+        ++counters.frames_rejected;
+        continue;
+      }
+      auto m = decode_gossip(payload.to_string_view());
+      if (!m.ok()) {
+        ++counters.frames_rejected;
+        continue;
+      }
+      if (!feeds) feeds = this->feeds();
+      feeds_holder = feeds.get();
+      gossip.on_message(user, std::move(m).value(), *feeds, steady_ms());
+    }
+  }
+
+  void flush(std::unique_ptr<StoreFeeds>& feeds) {
+    for (auto& o : gossip.take_messages()) {
+      const std::string frame = encode_gossip(o.message);
+      try {
+        auto sent =
+            out->send(zmq::buffer(o.to), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        if (sent) sent = out->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+        if (!sent) {
+          ++counters.send_would_block;
+          gossip.on_send_failed(o.to);
+        } else {
+          ++counters.frames_out;
+          counters.bytes_out += frame.size();
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EHOSTUNREACH) {
+          ++counters.send_unreachable;
+        } else {
+          spdlog::warn("send to {}: {}", o.to, e.what());
+        }
+        gossip.on_send_failed(o.to);
+      }
+    }
+    for (auto& batch : gossip.take_ingest()) {
+      auto records = batch.records;
+      const bool evidence = batch.evidence;
+      auto shared = std::make_shared<IngestBatch>(std::move(batch));
+      const bool queued = writer.submit_ingest(
+          std::move(records), evidence, [this, shared](Result<std::vector<IngestResult>> r) {
+            std::lock_guard lock(mu);
+            ingested.push_back(Ingested{
+                std::move(*shared), r.ok() ? std::move(r).value() : std::vector<IngestResult>{}});
+            wake();
+          });
+      if (!queued) ++counters.ingest_refused;
+    }
+    (void)feeds;
+  }
+
+  void publish() {
+    NetworkStatus s;
+    s.peers = gossip.peers();
+    s.gossip = gossip.stats();
+    s.counters = counters;
+    for (const auto& [id, site] : membership.sites())
+      s.seen_by_peers[id] = gossip.seen_by_peers(id);
+    s.seen_by_peers[root_origin] = gossip.seen_by_peers(root_origin);
+    std::lock_guard lock(mu);
+    s.quarantine = snapshot.quarantine;
+    snapshot = std::move(s);
+  }
+
+  void loop() {
+    int64_t next_tick = steady_ms();
+    int64_t next_publish = 0;
+    while (running) {
+      const int64_t now = steady_ms();
+      const long timeout = std::max<int64_t>(0, next_tick - now);
+      zmq::pollitem_t items[] = {{in->handle(), 0, ZMQ_POLLIN, 0},
+                                 {zap->handle(), 0, ZMQ_POLLIN, 0},
+                                 {nullptr, wake_fd, ZMQ_POLLIN, 0}};
+      try {
+        zmq::poll(items, 3, std::chrono::milliseconds(timeout));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) return;
+        continue;
+      }
+      std::unique_ptr<StoreFeeds> feeds;
+      const StoreFeeds* holder = nullptr;
+      if (items[1].revents & ZMQ_POLLIN) handle_zap();
+      if (items[2].revents & ZMQ_POLLIN) {
+        uint64_t v = 0;
+        [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+      }
+      // Notifications from other threads.
+      std::vector<SignedRecord> local;
+      std::optional<Membership> update;
+      std::deque<Ingested> done;
+      {
+        std::lock_guard lock(mu);
+        local.swap(committed_local);
+        update.swap(membership_update);
+        done.swap(ingested);
+      }
+      if (update) {
+        membership = std::move(*update);
+        connect_peers();
+        std::lock_guard lock(mu);
+        membership_snapshot = membership;
+      }
+      if (!local.empty()) gossip.on_committed(local, steady_ms());
+      for (auto& d : done) {
+        if (!feeds) feeds = this->feeds();
+        if (d.results.size() == d.batch.records.size() || d.batch.evidence) {
+          for (const auto& r : d.results)
+            if (r.outcome == IngestOutcome::equivocation) {
+              std::lock_guard lock(mu);
+              snapshot.quarantine[r.origin] = r.seq;
+            }
+          gossip.on_ingested(d.batch, d.results, *feeds, steady_ms());
+        }
+      }
+      if (items[0].revents & ZMQ_POLLIN) handle_in(holder, feeds);
+      if (steady_ms() >= next_tick) {
+        if (!feeds) feeds = this->feeds();
+        gossip.on_tick(*feeds, steady_ms());
+        next_tick = steady_ms() + opt.tick_ms;
+      }
+      flush(feeds);
+      if (steady_ms() >= next_publish) {
+        publish();
+        next_publish = steady_ms() + 200;
+      }
+    }
+  }
+};
+
+NetworkRuntime::NetworkRuntime(NetworkOptions options, Store& store, Writer& writer)
+    : impl_(std::make_unique<Impl>(std::move(options), store, writer)) {}
+
+NetworkRuntime::~NetworkRuntime() { stop(); }
+
+Status NetworkRuntime::start(const Membership& membership,
+                             const std::map<std::string, uint64_t, std::less<>>& quarantine) {
+  Impl& m = *impl_;
+  if (!zmq_has("curve")) return make_error(Errc::io, "libzmq was built without CURVE");
+  m.membership = membership;
+  m.membership_snapshot = membership;
+  m.gossip.set_quarantine(quarantine);
+  m.snapshot.quarantine = quarantine;
+  m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (m.wake_fd < 0) return make_error(Errc::io, "eventfd failed");
+  try {
+    m.zap = std::make_unique<zmq::socket_t>(m.ctx, zmq::socket_type::rep);
+    m.zap->set(zmq::sockopt::linger, 0);
+    m.zap->bind(zap_endpoint);
+
+    m.in = std::make_unique<zmq::socket_t>(m.ctx, zmq::socket_type::router);
+    m.in->set(zmq::sockopt::linger, 0);
+    m.in->set(zmq::sockopt::curve_server, 1);
+    m.in->set(zmq::sockopt::curve_secretkey, m.opt.transport_secret);
+    m.in->set(zmq::sockopt::zap_domain, zap_domain);
+    m.in->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(limits::gossip_frame_bytes_max));
+    m.in->set(zmq::sockopt::rcvhwm, limits::peer_send_hwm_messages * 4);
+    m.in->set(zmq::sockopt::heartbeat_ivl, 1000);
+    m.in->set(zmq::sockopt::heartbeat_timeout, 5000);
+    m.in->bind(m.opt.listen);
+
+    m.out = std::make_unique<zmq::socket_t>(m.ctx, zmq::socket_type::router);
+    m.out->set(zmq::sockopt::linger, 0);
+    m.out->set(zmq::sockopt::router_mandatory, 1);
+    m.out->set(zmq::sockopt::sndhwm, limits::peer_send_hwm_messages);
+    m.out->set(zmq::sockopt::routing_id, m.opt.self);
+    m.out->set(zmq::sockopt::curve_publickey, m.opt.transport_public);
+    m.out->set(zmq::sockopt::curve_secretkey, m.opt.transport_secret);
+    m.out->set(zmq::sockopt::reconnect_ivl, 100);
+    m.out->set(zmq::sockopt::reconnect_ivl_max, 5000);
+    m.out->set(zmq::sockopt::heartbeat_ivl, 1000);
+    m.out->set(zmq::sockopt::heartbeat_timeout, 5000);
+    m.out->set(zmq::sockopt::heartbeat_ttl, 10000);
+  } catch (const zmq::error_t& e) {
+    return make_error(Errc::io,
+                      "cannot set up the peer endpoint " + m.opt.listen + ": " + e.what());
+  }
+  m.connect_peers();
+  m.running = true;
+  m.thread = std::thread([&m] { m.loop(); });
+  return {};
+}
+
+void NetworkRuntime::stop() {
+  Impl& m = *impl_;
+  if (!m.running.exchange(false)) return;
+  m.wake();
+  if (m.thread.joinable()) m.thread.join();
+  m.in.reset();
+  m.out.reset();
+  m.zap.reset();
+  m.ctx.close();
+  if (m.wake_fd >= 0) ::close(m.wake_fd);
+  m.wake_fd = -1;
+}
+
+void NetworkRuntime::notify_committed(const std::vector<SignedRecord>& local,
+                                      const Membership* changed) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+    m.committed_local.insert(m.committed_local.end(), local.begin(), local.end());
+    if (changed != nullptr) m.membership_update = *changed;
+  }
+  if (m.wake_fd >= 0) m.wake();
+}
+
+NetworkStatus NetworkRuntime::status() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->snapshot;
+}
+
+Membership NetworkRuntime::membership() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->membership_snapshot;
+}
+
+uint64_t NetworkRuntime::seen_by_peers(std::string_view origin) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->snapshot.seen_by_peers.find(origin);
+  return it == impl_->snapshot.seen_by_peers.end() ? 0 : it->second;
+}
+
+}  // namespace umupaka

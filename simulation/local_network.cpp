@@ -1,0 +1,236 @@
+#include "simulation/local_network.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ledger/validate.hpp"
+#include "node/config.hpp"
+#include "node/http_client.hpp"
+#include "node/network_setup.hpp"
+
+namespace umupaka::sim {
+namespace {
+
+using json = nlohmann::json;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string kind_for(const std::string& id) {
+  if (id == "hq" || id.rfind("hq-", 0) == 0 || id.rfind("dr-", 0) == 0) return "hq";
+  if (id.find("airport") != std::string::npos) return "airport";
+  if (id.rfind("embassy", 0) == 0 || id.rfind("mission", 0) == 0) return "embassy";
+  return "border-post";
+}
+
+// Runs argv, waits; stdout/stderr appended to `log`.
+Status run_and_wait(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error(Errc::io, "'" + argv[0] + " " + argv[1] + "' failed; see " + log);
+  return {};
+}
+
+// Starts argv detached (own session), stdout/stderr to `log`; returns the pid.
+int spawn(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ' ') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+bool wait_healthy(const std::string& api, int timeout_ms) {
+  HttpClient c(api, "");
+  c.set_timeout_ms(500);
+  for (int waited = 0; waited < timeout_ms; waited += 100) {
+    if (c.get("/healthz").status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+Result<json> read_network(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::string text, read_file(dir + "/network.json"));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return make_error(Errc::invalid_field, dir + "/network.json is not JSON");
+  return j;
+}
+
+}  // namespace
+
+std::vector<std::string> default_sites() {
+  return {"hq",        "gatuna",         "rubavu-corniche", "rusumo",
+          "kagitumba", "kigali-airport", "embassy-nairobi"};
+}
+
+Status local_up(const LocalUpOptions& o) {
+  if (::mkdir(o.dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return make_error(Errc::io, "cannot create " + o.dir);
+  struct stat st {};
+  if (::stat((o.dir + "/network.json").c_str(), &st) == 0)
+    return make_error(Errc::conflict,
+                      o.dir + " holds a network already (local down, or remove it)");
+  const std::vector<std::string> sites = o.sites.empty() ? default_sites() : o.sites;
+  std::vector<std::pair<std::string, std::string>> ids;  // id, kind
+  for (const auto& s : sites) {
+    const auto colon = s.find(':');
+    const std::string id = s.substr(0, colon);
+    if (!valid_site_id(id)) return make_error(Errc::invalid_field, "bad site id " + id, "sites");
+    ids.emplace_back(id, colon == std::string::npos ? kind_for(id) : s.substr(colon + 1));
+  }
+  std::vector<std::string> voters = o.voters;
+  if (voters.empty()) {
+    for (const auto& [id, kind] : ids)
+      if ((kind == "hq" || kind == "airport") && voters.size() < 3) voters.push_back(id);
+    for (const auto& [id, kind] : ids)
+      if (voters.size() < std::min<size_t>(3, ids.size()) &&
+          std::find(voters.begin(), voters.end(), id) == voters.end())
+        voters.push_back(id);
+  }
+
+  // Keys and configuration of every site.
+  std::vector<SiteEntry> entries;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& [id, kind] = ids[i];
+    const std::string data = o.dir + "/" + id;
+    const std::string api = "127.0.0.1:" + std::to_string(o.base_port + i);
+    const std::string peer = "tcp://127.0.0.1:" + std::to_string(o.base_port + 100 + i);
+    RETURN_IF_ERROR(run_and_wait({o.node_binary, "init", "--data", data, "--site", id, "--kind",
+                                  kind, "--api", api, "--peer", peer, "--link", o.link},
+                                 o.dir + "/" + id + ".log"));
+    ASSIGN_OR_RETURN(SiteEntry e, read_join_request(data + "/join-request.json"));
+    e.role = std::find(voters.begin(), voters.end(), id) != voters.end() ? VoterRole::voter
+                                                                         : VoterRole::learner;
+    entries.push_back(e);
+  }
+  // The network: a root key, the genesis, every node joined; one admin token for all.
+  const std::string root_path = o.dir + "/root-key.json";
+  ASSIGN_OR_RETURN(SecretSeed root, create_root_key(root_path));
+  ASSIGN_OR_RETURN(SignedRecord genesis, make_genesis(root, o.network_id, entries, now_ms()));
+  const std::string genesis_path = o.dir + "/genesis.json";
+  RETURN_IF_ERROR(write_genesis(genesis_path, genesis));
+  uint8_t raw[24];
+  os_random_bytes(raw, sizeof raw);
+  const std::string admin_token = "umk_" + to_hex(raw, sizeof raw);
+  json out{{"network_id", o.network_id},
+           {"admin_token", admin_token},
+           {"root_key", root_path},
+           {"genesis", genesis_path},
+           {"sites", json::array()}};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& [id, kind] = ids[i];
+    const std::string data = o.dir + "/" + id;
+    RETURN_IF_ERROR(run_and_wait({o.node_binary, "join", "--data", data, "--genesis", genesis_path},
+                                 o.dir + "/" + id + ".log"));
+    RETURN_IF_ERROR(add_token(data, admin_token, Role::hq_admin, "hq-admin", now_ms()));
+    const std::string restart = o.node_binary + " run --data " + data;
+    const int pid = spawn(split_words(restart), o.dir + "/" + id + ".log");
+    out["sites"].push_back({{"id", id},
+                            {"kind", kind},
+                            {"role", enum_name(entries[i].role)},
+                            {"api", "http://127.0.0.1:" + std::to_string(o.base_port + i)},
+                            {"peer", entries[i].peer},
+                            {"pid", pid},
+                            {"data", data},
+                            {"restart", restart}});
+  }
+  RETURN_IF_ERROR(write_file_atomic(o.dir + "/network.json", out.dump(2) + "\n", 0644));
+  for (const auto& s : out["sites"])
+    if (!wait_healthy(s["api"], 20000))
+      return make_error(Errc::unavailable, "node " + s["id"].get<std::string>() +
+                                               " did not start; see " + o.dir + "/" +
+                                               s["id"].get<std::string>() + ".log");
+  return {};
+}
+
+Result<int> start_site(const std::string& dir, const std::string& site) {
+  ASSIGN_OR_RETURN(json n, read_network(dir));
+  for (auto& s : n["sites"]) {
+    if (s["id"] != site) continue;
+    const int pid = spawn(split_words(s["restart"].get<std::string>()), dir + "/" + site + ".log");
+    s["pid"] = pid;
+    RETURN_IF_ERROR(write_file_atomic(dir + "/network.json", n.dump(2) + "\n", 0644));
+    if (!wait_healthy(s["api"], 20000))
+      return make_error(Errc::unavailable, "node " + site + " did not start");
+    return pid;
+  }
+  return make_error(Errc::not_found, "no site " + site + " in " + dir + "/network.json");
+}
+
+Status local_down(const std::string& dir) {
+  ASSIGN_OR_RETURN(json n, read_network(dir));
+  std::vector<int> pids;
+  for (const auto& s : n["sites"]) {
+    const int pid = s.value("pid", 0);
+    if (pid > 0 && ::kill(pid, SIGTERM) == 0) pids.push_back(pid);
+  }
+  for (int waited = 0; waited < 10000 && !pids.empty(); waited += 50) {
+    std::vector<int> left;
+    for (int pid : pids) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      const bool gone = r == pid || (r < 0 && ::kill(pid, 0) != 0);
+      if (!gone) left.push_back(pid);
+    }
+    pids.swap(left);
+    if (!pids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int pid : pids) ::kill(pid, SIGKILL);
+  ::rename((dir + "/network.json").c_str(), (dir + "/network.down.json").c_str());
+  return {};
+}
+
+}  // namespace umupaka::sim

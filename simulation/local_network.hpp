@@ -1,0 +1,36 @@
+// Real local networks for testing and demos: `umupaka-sim local up` creates a network of real
+// umupaka-node processes on 127.0.0.1 (keys, root key, genesis, tokens), starts them and writes
+// DIR/network.json; `local down` stops them.
+//
+// network.json: {"network_id", "admin_token", "root_key", "genesis",
+//                "sites": [{"id", "kind", "role", "api", "peer", "pid", "data", "restart"}]}
+// where `restart` is the exact command line that starts that site's node again.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ledger/result.hpp"
+
+namespace umupaka::sim {
+
+struct LocalUpOptions {
+  std::string dir;
+  std::vector<std::string> sites;   // "id" or "id:kind"; kinds guessed from ids when not given
+  std::vector<std::string> voters;  // default: hq, an airport, and one more site
+  uint16_t base_port = 7400;        // API base+i, peers base+100+i
+  std::string link = "wan";         // robust timings on a shared, loaded machine
+  std::string node_binary;          // umupaka-node
+  std::string network_id = "rwanda-local";
+};
+
+// The default sites: HQ, five posts (the airport among them) and an embassy.
+std::vector<std::string> default_sites();
+
+Status local_up(const LocalUpOptions& options);
+Status local_down(const std::string& dir);
+
+// Starts one site's node again from its `restart` command line; returns the new pid.
+Result<int> start_site(const std::string& dir, const std::string& site);
+
+}  // namespace umupaka::sim

@@ -1,0 +1,143 @@
+// PreVote, CheckQuorum with leader lease, and learners (which never vote nor count for quorum).
+#include <gtest/gtest.h>
+
+#include "tests/consensus/network.hpp"
+
+namespace umupaka::raft::testing {
+namespace {
+
+const std::vector<NodeId> three = {"airport", "dr-site", "hq"};
+
+bool elect_until(Network& net, const NodeId& id, int attempts = 5) {
+  for (int k = 0; k < attempts; ++k) {
+    net.elect(id);
+    if (net.status(id).role == Role::leader) return true;
+  }
+  return false;
+}
+
+// A node cut off for many election timeouts comes back: with pre_vote it never raised its term,
+// so the leader keeps leading in the same term.
+TEST(RaftPreVote, RejoiningPartitionedNodeDoesNotDisruptTheCluster) {
+  Network net(NetworkOptions{.seed = 21, .pre_vote = true, .check_quorum = false}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  const Term term = net.status("hq").term;
+  net.isolate("airport");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(net.propose("hq", "while-away-" + std::to_string(i)).ok());
+  net.run(100);  // "airport" pre-campaigns again and again
+  EXPECT_EQ(net.status("airport").term, term);
+  EXPECT_NE(net.status("airport").role, Role::leader);
+  net.recover();
+  net.run(30);
+  EXPECT_EQ(net.status("hq").role, Role::leader);
+  EXPECT_EQ(net.status("hq").term, term);
+  EXPECT_EQ(net.status("airport").term, term);
+  EXPECT_EQ(net.status("airport").leader, "hq");
+  EXPECT_TRUE(net.applied("airport", "while-away-2"));
+}
+
+// The same without pre_vote: the rejoining node's inflated term deposes the leader. This is the
+// disruption pre_vote prevents.
+TEST(RaftPreVote, WithoutPreVoteTheRejoiningNodeBumpsTheTerm) {
+  Network net(NetworkOptions{.seed = 21, .pre_vote = false, .check_quorum = false}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  const Term term = net.status("hq").term;
+  net.isolate("airport");
+  net.run(100);
+  EXPECT_GT(net.status("airport").term, term + 3);
+  net.recover();
+  net.run(30);
+  EXPECT_GT(net.status("hq").term, term);  // the cluster had to move to a new term
+}
+
+TEST(RaftPreVote, PreVoteDoesNotChangeVotersTermOrVote) {
+  Network net(NetworkOptions{.seed = 22, .pre_vote = true, .check_quorum = false}, three);
+  net.campaign("hq");
+  // Pre-votes are in flight; nobody has changed term yet.
+  for (const NodeId& id : three) EXPECT_EQ(net.status(id).term, 0u) << id;
+  net.stabilize();
+  EXPECT_EQ(net.status("hq").role, Role::leader);
+  EXPECT_EQ(net.status("hq").term, 1u);
+}
+
+TEST(RaftCheckQuorum, LeaderInMinorityStepsDown) {
+  Network net(NetworkOptions{.seed = 23, .check_quorum = true}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.isolate("hq");
+  // Within an election timeout (10 ticks) plus one, the leader notices it heard from nobody.
+  for (int t = 0; t < 2 * 10 + 1; ++t) net.tick("hq");
+  EXPECT_EQ(net.status("hq").role, Role::follower);
+  EXPECT_EQ(net.status("hq").leader, "");
+}
+
+TEST(RaftCheckQuorum, LeaderHearingFromAQuorumStaysLeader) {
+  Network net(NetworkOptions{.seed = 24, .check_quorum = true}, {"a", "b", "c", "d", "e"});
+  ASSERT_TRUE(elect_until(net, "a"));
+  net.isolate("d");
+  net.isolate("e");
+  net.run(50);
+  EXPECT_EQ(net.status("a").role, Role::leader);
+}
+
+// Leader lease: a follower that hears from a live leader ignores a vote request, even one with a
+// higher term, from a node that would otherwise disrupt the cluster.
+TEST(RaftCheckQuorum, FollowersIgnoreVotesWhileTheLeaderIsAlive) {
+  Network net(NetworkOptions{.seed = 25, .pre_vote = false, .check_quorum = true}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  const Term term = net.status("hq").term;
+  net.campaign("airport");  // a vote request with term + 1
+  net.stabilize();
+  EXPECT_EQ(net.status("dr-site").term, term);  // ignored entirely
+  EXPECT_EQ(net.status("dr-site").vote, "hq");
+  EXPECT_NE(net.status("airport").role, Role::leader);
+  net.run(30);
+  EXPECT_FALSE(net.leader().empty());
+}
+
+// Three voters and five learners: with two voters down, the learners' acknowledgements do not
+// make a quorum, and no learner ever campaigns or votes.
+TEST(RaftLearners, LearnersNeverCountForQuorumNorVote) {
+  const std::vector<NodeId> learners = {"embassy-kampala", "embassy-nairobi", "gatuna", "kagitumba",
+                                        "rubavu"};
+  Network net(NetworkOptions{.seed = 26}, three, learners);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "first").ok());
+  net.stabilize();
+  for (const NodeId& id : learners) {
+    EXPECT_TRUE(net.applied(id, "first")) << id;
+    EXPECT_TRUE(net.status(id).conf_state.is_learner(id)) << id;
+  }
+  net.crash("airport");
+  net.crash("dr-site");
+  const LogIndex commit = net.status("hq").commit;
+  ASSERT_TRUE(net.propose("hq", "no-quorum").ok());
+  net.run(8);  // less than an election timeout: "hq" is still leader
+  EXPECT_EQ(net.status("hq").commit, commit);
+  for (const NodeId& id : learners) {
+    EXPECT_EQ(net.status(id).last_index, commit + 1) << id;  // replicated to every learner
+    EXPECT_FALSE(net.applied(id, "no-quorum")) << id;
+  }
+  net.run(100);  // the leader steps down (check_quorum); learners never campaign
+  EXPECT_TRUE(net.leader().empty());
+  for (const NodeId& id : learners) {
+    EXPECT_EQ(net.status(id).role, Role::follower) << id;
+    EXPECT_EQ(net.status(id).vote, "") << id;
+  }
+  net.restart("airport");
+  ASSERT_FALSE(net.wait_for_leader().empty());
+  net.run(5);
+  EXPECT_TRUE(net.applied("gatuna", "no-quorum"));
+}
+
+TEST(RaftLearners, LearnerCampaignIsIgnored) {
+  Network net(NetworkOptions{.seed = 27}, three, {"gatuna"});
+  net.campaign("gatuna");
+  net.stabilize();
+  EXPECT_EQ(net.status("gatuna").role, Role::follower);
+  EXPECT_EQ(net.status("gatuna").term, 0u);
+  EXPECT_EQ(net.in_flight(), 0u);
+}
+
+}  // namespace
+}  // namespace umupaka::raft::testing
