@@ -606,6 +606,10 @@ struct ApiServer::Impl {
                 counted([this](const req_t& req, const params_t&) { get_status(req); }));
     r->http_get("/v1/feeds",
                 counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+    r->http_get("/v1/membership",
+                counted([this](const req_t& req, const params_t&) { get_membership(req); }));
+    r->http_post("/v1/membership",
+                 counted([this](const req_t& req, const params_t&) { post_membership(req); }));
     r->http_get(R"(/v1/records/:origin/:seq(\d{1,19}))",
                 counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
     r->http_get("/v1/travellers/:country/:number",

@@ -1,0 +1,323 @@
+// Integration tests of a network of real umupaka-node processes on 127.0.0.1: replication,
+// catch-up, partitions, and what a hostile peer cannot do.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <zmq.hpp>
+
+#include "ledger/record.hpp"
+#include "node/config.hpp"
+#include "node/gossip.hpp"
+#include "node/network_setup.hpp"
+#include "simulation/local_network.hpp"
+#include "tests/node/node_process.hpp"
+
+namespace umupaka::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+json crossing(const std::string& number) {
+  return json{{"direction", "entry"},
+              {"traveller",
+               {{"surname", "NAKATO"},
+                {"given_names", "GRACE"},
+                {"nationality", "UGA"},
+                {"birth_date", "1991-03-04"},
+                {"sex", "F"}}},
+              {"document",
+               {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2032-01-01"}}}};
+}
+
+class NetworkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::LocalUpOptions o;
+    o.dir = dir.path() + "/net";
+    o.sites = {"hq", "gatuna", "rusumo", "kagitumba", "kigali-airport"};
+    // A base port unlikely to be taken: API ports base.., peer ports base+100..
+    o.base_port = static_cast<uint16_t>(20000 + (free_port() % 20000));
+    o.node_binary = UMUPAKA_NODE_BIN;
+    auto up = sim::local_up(o);
+    ASSERT_TRUE(up.ok()) << up.error().message;
+    auto text = read_file(o.dir + "/network.json");
+    ASSERT_TRUE(text.ok());
+    network = json::parse(*text);
+    token = network["admin_token"];
+    for (const auto& s : network["sites"]) {
+      api[s["id"]] = s["api"];
+      pid[s["id"]] = s["pid"];
+      data[s["id"]] = s["data"];
+    }
+  }
+  void TearDown() override {
+    for (auto& [id, p] : pid) ::kill(p, SIGCONT);
+    (void)sim::local_down(dir.path() + "/net");
+  }
+
+  std::unique_ptr<HttpClient> client(const std::string& site) {
+    return std::make_unique<HttpClient>(api[site], token);
+  }
+  std::map<std::string, uint64_t> heads(const std::string& site) {
+    std::map<std::string, uint64_t> out;
+    const json f = parse(client(site)->get("/v1/feeds"));
+    if (!f.is_object()) return out;
+    for (const auto& e : f["feeds"]) out[e["origin"]] = e["seq"];
+    return out;
+  }
+  json status(const std::string& site) { return parse(client(site)->get("/v1/status")); }
+  bool all_hold(const std::vector<std::string>& sites, const std::map<std::string, uint64_t>& want) {
+    for (const auto& s : sites) {
+      const auto h = heads(s);
+      for (const auto& [origin, seq] : want) {
+        auto it = h.find(origin);
+        if (it == h.end() || it->second < seq) return false;
+      }
+    }
+    return true;
+  }
+  std::vector<std::string> sites() const {
+    std::vector<std::string> out;
+    for (const auto& [id, a] : api) out.push_back(id);
+    return out;
+  }
+  // Writes n crossings at `site`; returns its head afterwards.
+  uint64_t write(const std::string& site, int n, const std::string& tag) {
+    auto c = client(site);
+    uint64_t seq = 0;
+    for (int i = 0; i < n; ++i) {
+      auto r = c->post("/v1/crossings", crossing(tag + std::to_string(100000 + i)).dump());
+      EXPECT_EQ(r.status, 201) << r.body;
+      seq = parse(r)["seq"];
+    }
+    return seq;
+  }
+
+  // A DEALER speaking as `as_site` (with its certified transport keys) to `to_site`'s peer port.
+  std::unique_ptr<zmq::socket_t> rogue(const std::string& as_site, const std::string& to_site) {
+    auto pub = load_transport_public_key(data[as_site]);
+    auto sec = load_transport_secret_key(data[as_site]);
+    auto server = load_transport_public_key(data[to_site]);
+    auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::curve_publickey, *pub);
+    s->set(zmq::sockopt::curve_secretkey, *sec);
+    s->set(zmq::sockopt::curve_serverkey, *server);
+    s->set(zmq::sockopt::routing_id, as_site + "-rogue");
+    std::string peer;
+    for (const auto& x : network["sites"])
+      if (x["id"] == to_site) peer = x["peer"];
+    s->connect(peer);
+    return s;
+  }
+  // A record of `origin` at `seq` linked to `prev`, signed with `seed`.
+  SignedRecord forge(const std::string& origin, uint64_t seq, const Hash& prev,
+                     const SecretSeed& seed, const std::string& number) {
+    Record r;
+    r.header.network_id = network["network_id"];
+    r.header.origin = OriginId(origin);
+    r.header.seq = Seq(seq);
+    r.header.prev_hash = prev;
+    r.header.hlc = Hlc::make(1'800'000'000'000, 0);
+    Crossing c;
+    c.post = origin;
+    c.traveller = Person{"FORGED", "RECORD", "UGA", std::nullopt, Sex::female};
+    c.document = DocumentRef{DocumentKind::passport, "UGA", number, std::nullopt};
+    c.officer = "nobody";
+    r.body = c;
+    return seal(r, SigningKey::from_seed(seed));
+  }
+  void push(zmq::socket_t& s, const std::string& as_site, const std::vector<SignedRecord>& records) {
+    GossipMessage m;
+    m.type = GossipType::push;
+    m.from = as_site;
+    m.hops = 1;
+    for (const auto& sr : records) m.records.push_back(WireRecord{sr.encoded, sr.signature});
+    const std::string frame = encode_gossip(m);
+    s.send(zmq::buffer(frame), zmq::send_flags::none);
+  }
+  Hash head_hash(const std::string& at, const std::string& origin) {
+    const json f = parse(client(at)->get("/v1/feeds"));
+    Hash h{};
+    for (const auto& e : f["feeds"])
+      if (e["origin"] == origin) from_hex(e["hash"].get<std::string>(), h.data(), h.size());
+    return h;
+  }
+
+  TempDir dir;
+  json network;
+  std::string token;
+  std::map<std::string, std::string> api, data;
+  std::map<std::string, int> pid;
+  zmq::context_t ctx;
+};
+
+TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
+  std::map<std::string, uint64_t> want;
+  for (const auto& s : sites()) want[s] = write(s, 20, "U" + std::to_string(s.size()));
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), want); }, 30s));
+  // A record from another origin is served everywhere, marked seen, with its signature.
+  const json rec = parse(client("kigali-airport")->get("/v1/records/gatuna/5"));
+  EXPECT_EQ(rec["origin"], "gatuna");
+  EXPECT_EQ(rec["state"], "seen");
+  // The origin learns its records were seen elsewhere.
+  EXPECT_TRUE(wait_until(
+      [&] { return parse(client("gatuna")->get("/v1/records/gatuna/20"))["state"] == "seen"; }, 15s));
+  const json st = status("hq");
+  EXPECT_EQ(st["network"]["peers"].size(), 4u);
+  EXPECT_TRUE(st["network"]["quarantined"].empty());
+}
+
+TEST_F(NetworkTest, AStoppedNodeCatchesUpAfterRestart) {
+  ASSERT_EQ(::kill(pid["rusumo"], SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return ::kill(pid["rusumo"], 0) != 0 || heads("rusumo").empty(); }, 10s));
+  std::map<std::string, uint64_t> want;
+  for (const auto& s : {"hq", "gatuna", "kagitumba"}) want[s] = write(s, 50, "C");
+  auto restarted = sim::start_site(dir.path() + "/net", "rusumo");
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  pid["rusumo"] = *restarted;
+  EXPECT_TRUE(wait_until([&] { return all_hold({"rusumo"}, want); }, 30s));
+}
+
+TEST_F(NetworkTest, TwoNodesCutOffKeepExchanging) {
+  // Freeze three nodes: gatuna and rusumo can reach only each other.
+  for (const auto& s : {"hq", "kagitumba", "kigali-airport"}) ASSERT_EQ(::kill(pid[s], SIGSTOP), 0);
+  std::map<std::string, uint64_t> want;
+  want["gatuna"] = write("gatuna", 10, "G");
+  want["rusumo"] = write("rusumo", 10, "R");
+  EXPECT_TRUE(wait_until([&] { return all_hold({"gatuna", "rusumo"}, want); }, 30s));
+  for (const auto& s : {"hq", "kagitumba", "kigali-airport"}) ASSERT_EQ(::kill(pid[s], SIGCONT), 0);
+  EXPECT_TRUE(wait_until([&] { return all_hold(sites(), want); }, 30s));
+}
+
+TEST_F(NetworkTest, ANonMemberZeroMqClientIsRefused) {
+  char pub[41] = {}, sec[41] = {};
+  ASSERT_EQ(zmq_curve_keypair(pub, sec), 0);
+  auto server = load_transport_public_key(data["hq"]);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::curve_publickey, std::string(pub));
+  s.set(zmq::sockopt::curve_secretkey, std::string(sec));
+  s.set(zmq::sockopt::curve_serverkey, *server);
+  std::string peer;
+  for (const auto& x : network["sites"])
+    if (x["id"] == "hq") peer = x["peer"];
+  s.connect(peer);
+  zmq::socket_t plain(ctx, zmq::socket_type::dealer);  // no CURVE at all
+  plain.set(zmq::sockopt::linger, 0);
+  plain.connect(peer);
+  GossipMessage m;
+  m.type = GossipType::digest;
+  m.from = "gatuna";
+  (void)s.send(zmq::buffer(encode_gossip(m)), zmq::send_flags::dontwait);
+  (void)plain.send(zmq::buffer(encode_gossip(m)), zmq::send_flags::dontwait);
+  EXPECT_TRUE(wait_until(
+      [&] { return status("hq")["network"]["transport"]["zap_refused"].get<uint64_t>() >= 1; }, 10s));
+}
+
+TEST_F(NetworkTest, AForgedRecordIsRejectedEverywhere) {
+  const uint64_t head = write("gatuna", 3, "F");
+  ASSERT_TRUE(wait_until([&] { return all_hold({"hq"}, {{"gatuna", head}}); }, 20s));
+  SecretSeed wrong{};
+  wrong.fill(42);
+  const SignedRecord forged = forge("gatuna", head + 1, head_hash("hq", "gatuna"), wrong, "X1");
+  auto s = rogue("kagitumba", "hq");  // a certified peer relays it
+  std::this_thread::sleep_for(300ms);
+  push(*s, "kagitumba", {forged});
+  EXPECT_TRUE(wait_until(
+      [&] { return status("hq")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1; }, 10s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(heads("hq")["gatuna"], head);
+  EXPECT_EQ(client("hq")->get("/v1/records/gatuna/" + std::to_string(head + 1)).status, 404);
+}
+
+TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
+  const uint64_t head = write("kagitumba", 3, "K");
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"kagitumba", head}}); }, 20s));
+  // HQ revokes kagitumba after its current head.
+  auto root = read_root_key(network["root_key"].get<std::string>());
+  ASSERT_TRUE(root.ok());
+  const json m = parse(client("hq")->get("/v1/membership"));
+  Hash root_head{};
+  ASSERT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
+  auto rec = make_root_record(*root, network["network_id"].get<std::string>(),
+                              m["root_seq"].get<uint64_t>(), root_head,
+                              SiteRevoked{"kagitumba", head, "stolen server"}, 1'800'000'000'000);
+  ASSERT_TRUE(rec.ok());
+  auto r = client("hq")->post("/v1/membership", signed_record_json(*rec));
+  ASSERT_EQ(r.status, 201) << r.body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& s : {"gatuna", "rusumo"})
+          if (parse(client(s)->get("/v1/membership"))["root_seq"] != 2) return false;
+        return true;
+      },
+      20s));
+  // The revoked site's own key signs a record past the cut-off: nobody takes it.
+  auto seed = load_signing_seed(data["kagitumba"]);
+  ASSERT_TRUE(seed.ok());
+  const SignedRecord late = forge("kagitumba", head + 1, head_hash("gatuna", "kagitumba"), *seed, "K9");
+  auto s = rogue("rusumo", "gatuna");
+  std::this_thread::sleep_for(300ms);
+  push(*s, "rusumo", {late});
+  EXPECT_TRUE(wait_until(
+      [&] { return status("gatuna")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1; },
+      10s));
+  EXPECT_EQ(heads("gatuna")["kagitumba"], head);
+  // What the revoked node records now (it may not even have heard of its revocation: its peers
+  // stopped talking to it) never reaches anyone else.
+  (void)client("kagitumba")->post("/v1/crossings", crossing("K10").dump());
+  std::this_thread::sleep_for(2s);
+  for (const auto& s : {"hq", "gatuna", "rusumo", "kigali-airport"})
+    EXPECT_EQ(heads(s)["kagitumba"], head) << s;
+  const json membership = parse(client("gatuna")->get("/v1/membership"));
+  bool revoked = false;
+  for (const auto& site : membership["sites"])
+    if (site["site"] == "kagitumba") revoked = site["revoked_after"] == head;
+  EXPECT_TRUE(revoked);
+}
+
+TEST_F(NetworkTest, AForkedFeedIsEvidenceAndTheOriginIsQuarantinedEverywhere) {
+  const uint64_t head = write("rusumo", 2, "Q");
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"rusumo", head}}); }, 20s));
+  // Someone with rusumo's signing key signs two different records at the same seq.
+  auto seed = load_signing_seed(data["rusumo"]);
+  ASSERT_TRUE(seed.ok());
+  const Hash prev = head_hash("hq", "rusumo");
+  const SignedRecord a = forge("rusumo", head + 1, prev, *seed, "FORKA");
+  const SignedRecord b = forge("rusumo", head + 1, prev, *seed, "FORKB");
+  auto to_hq = rogue("gatuna", "hq");
+  auto to_airport = rogue("gatuna", "kigali-airport");
+  std::this_thread::sleep_for(300ms);
+  push(*to_hq, "gatuna", {a});
+  push(*to_airport, "gatuna", {b});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& s : sites()) {
+          const json q = status(s)["network"]["quarantined"];
+          bool found = false;
+          for (const auto& e : q) found = found || e["origin"] == "rusumo";
+          if (!found && s != "rusumo") return false;
+        }
+        return true;
+      },
+      30s));
+}
+
+}  // namespace
+}  // namespace umupaka::test
