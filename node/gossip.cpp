@@ -246,7 +246,7 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
       return;
     case GossipType::push:
     case GossipType::records:
-      receive_records(from, m, now_ms);
+      receive_records(from, m, feeds, now_ms);
       return;
     case GossipType::evidence:
       receive_evidence(m);
@@ -322,51 +322,65 @@ std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool c
   return v;
 }
 
-void GossipCore::receive_records(const std::string& from, const GossipMessage& m, int64_t now_ms) {
+void GossipCore::receive_records(const std::string& from, const GossipMessage& m,
+                                 const FeedReader& feeds, int64_t now_ms) {
   stats_.records_in += m.records.size();
   IngestBatch batch;
   batch.from = from;
   batch.pushed = m.type == GossipType::push;
   batch.hops = m.hops;
+  batch.more = m.more;
+  // Decode and admit everything first; drop what this node already holds, identical (pushes and
+  // anti-entropy overlap), before paying for any signature. A different record at a held slot is
+  // kept: it is a fork, and its signature decides whether it is evidence.
+  std::map<std::string, uint64_t, std::less<>> held;
+  for (const auto& e : feeds.frontier()) held[e.origin] = e.seq;
+  std::vector<VerifiedRecord> decoded;
+  decoded.reserve(m.records.size());
+  for (const WireRecord& w : m.records) {
+    auto v = verify_one(w, /*check_signature=*/false);
+    if (!v) {
+      ++stats_.records_rejected;
+      continue;
+    }
+    const auto& h = v->record.header;
+    auto it = held.find(h.origin.value);
+    if (it != held.end() && h.seq.value <= it->second) {
+      const auto mine = feeds.record(h.origin.value, h.seq.value);
+      if (mine && mine->hash == v->signed_record.hash) {
+        ++stats_.records_duplicate;
+        continue;
+      }
+    }
+    decoded.push_back(std::move(*v));
+  }
   // Split into runs of one origin with consecutive seqs; verify each run by its links and its
   // newest signature, falling back to every signature where the links do not hold.
   size_t i = 0;
-  while (i < m.records.size()) {
+  while (i < decoded.size()) {
     std::vector<VerifiedRecord> run;
-    size_t j = i;
     bool linked = true;
-    for (; j < m.records.size(); ++j) {
-      auto v = verify_one(m.records[j], /*check_signature=*/false);
-      if (!v) {
-        if (run.empty()) {
-          ++stats_.records_rejected;
-          ++j;
-        }
-        break;
-      }
+    size_t j = i;
+    for (; j < decoded.size(); ++j) {
       if (!run.empty()) {
         const RecordHeader& prev = run.back().record.header;
-        const RecordHeader& cur = v->record.header;
+        const RecordHeader& cur = decoded[j].record.header;
         if (cur.origin != prev.origin || cur.seq.value != prev.seq.value + 1) break;
-        if (cur.prev_hash != run.back().signed_record.hash) {
-          linked = false;  // a broken link inside a run: verify everything one by one
-        }
+        if (cur.prev_hash != run.back().signed_record.hash) linked = false;
       }
-      run.push_back(std::move(*v));
+      run.push_back(std::move(decoded[j]));
     }
-    if (run.empty()) {
-      i = j;
-      continue;
-    }
+    i = j;
     const auto key = membership_.key_of(run.back().record.header.origin.value);
-    bool ok = true;
+    UMUPAKA_ASSERT(key.has_value());  // verify_one admitted the origin
+    bool ok = false;
     if (linked && run.size() > 1) {
       ++stats_.signatures_verified;
       ok = verify_signature(*key, run.back().signed_record.encoded,
                             run.back().signed_record.signature);
       if (ok) stats_.runs_verified_by_chain += run.size() - 1;
     }
-    if (!linked || run.size() == 1 || !ok) {
+    if (!ok) {
       std::vector<VerifiedRecord> checked;
       for (auto& v : run) {
         ++stats_.signatures_verified;
@@ -380,16 +394,11 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
     }
     stats_.records_verified += run.size();
     for (auto& v : run) batch.records.push_back(std::move(v));
-    i = j;
   }
-  batch.more = m.more;
   if (!batch.records.empty()) {
     ingest_.push_back(std::move(batch));
   } else if (m.more) {
-    GossipMessage r;
-    r.type = GossipType::digest;
-    r.reply = true;
-    send(from, std::move(r), now_ms);
+    catch_up(from, feeds, now_ms);
   }
 }
 
@@ -488,7 +497,8 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
         break;
     }
   }
-  if (batch.pushed && batch.hops < config_.push_hops_max) {
+  // Forward new pushed records only when the origin's push could not reach everyone directly.
+  if (batch.pushed && batch.hops < config_.push_hops_max && peers_.size() > config_.push_fanout) {
     // Forward only what was new here, and never records of a quarantined origin.
     std::vector<WireRecord> clean;
     for (auto& w : forward) {

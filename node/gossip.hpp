@@ -254,7 +254,8 @@ class GossipCore {
                      int64_t now_ms);
   void send_missing(const std::string& to, const std::vector<FrontierEntry>& theirs,
                     const FeedReader& feeds, int64_t now_ms);
-  void receive_records(const std::string& from, const GossipMessage& m, int64_t now_ms);
+  void receive_records(const std::string& from, const GossipMessage& m, const FeedReader& feeds,
+                       int64_t now_ms);
   void receive_evidence(const GossipMessage& m);
   void push(const std::vector<WireRecord>& records, uint32_t hops, const std::string& except,
             int64_t now_ms);

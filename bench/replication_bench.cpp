@@ -1,0 +1,294 @@
+// Replication benchmarks on a local network of real nodes (umupaka-sim local up).
+//
+//   replication_bench lag --dir DIR [--nodes 5] [--rate 1000] [--seconds 20]
+//       crossings posted at every node in turn at RATE records/s in all; every node's feed heads
+//       polled every 5 ms; lag of a record = the first poll at which every other node holds it,
+//       minus the moment its origin answered 201 (accepted). Prints p50/p99/max, and bytes on
+//       the wire per record (transport bytes sent by all nodes / records).
+//   replication_bench catchup --dir DIR [--records 1000000]
+//       HQ's store is filled offline with RECORDS records; then HQ and a node that has none
+//       start, and the time until that node holds them all is measured.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "node/config.hpp"
+#include "node/http_client.hpp"
+#include "node/json_visit.hpp"
+#include "node/node_core.hpp"
+#include "node/traffic.hpp"
+#include "simulation/local_network.hpp"
+#include "storage/store.hpp"
+
+namespace {
+
+using namespace umupaka;
+using json = nlohmann::json;
+using clk = std::chrono::steady_clock;
+
+double ms_since(clk::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clk::now() - t0).count();
+}
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+std::string node_binary(const char* argv0) {
+  std::string self = argv0;
+  const auto slash = self.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : self.substr(0, slash);
+  return dir + "/../node/umupaka-node";
+}
+
+json without_nulls(const json& j) {
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!it.value().is_null()) o[it.key()] = without_nulls(it.value());
+    return o;
+  }
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& x : j) a.push_back(without_nulls(x));
+    return a;
+  }
+  return j;
+}
+
+uint64_t transport_bytes(const json& network, const std::string& token) {
+  uint64_t total = 0;
+  for (const auto& s : network["sites"]) {
+    HttpClient c(s["api"], token);
+    const json st = json::parse(c.get("/v1/status").body, nullptr, false);
+    if (st.is_object()) total += st["network"]["transport"].value("bytes_out", 0ull);
+  }
+  return total;
+}
+
+int lag(const std::string& dir, const std::string& bin, int nodes, double rate, double seconds) {
+  const std::vector<std::string> all = {"hq", "gatuna", "rusumo", "kagitumba", "kigali-airport",
+                                        "cyanika", "nemba"};
+  sim::LocalUpOptions o;
+  o.dir = dir;
+  o.sites.assign(all.begin(), all.begin() + std::min<size_t>(nodes, all.size()));
+  o.node_binary = bin;
+  o.base_port = 9400;
+  if (auto s = sim::local_up(o); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.error().message.c_str());
+    return 1;
+  }
+  const json network = json::parse(*read_file(dir + "/network.json"));
+  const std::string token = network["admin_token"];
+  std::vector<std::string> sites, apis;
+  for (const auto& s : network["sites"]) {
+    sites.push_back(s["id"]);
+    apis.push_back(s["api"]);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // let SWIM settle
+  const uint64_t bytes_before = transport_bytes(network, token);
+
+  // accepted[origin index][seq] = ms since t0
+  std::mutex mu;
+  std::vector<std::map<uint64_t, double>> accepted(sites.size());
+  // first_seen[node][origin] = vector of (ms, head)
+  std::vector<std::vector<std::vector<std::pair<double, uint64_t>>>> seen(
+      sites.size(), std::vector<std::vector<std::pair<double, uint64_t>>>(sites.size()));
+  std::atomic<bool> stop{false};
+  const auto t0 = clk::now();
+
+  std::thread poller([&] {
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (const auto& a : apis) clients.push_back(std::make_unique<HttpClient>(a, token));
+    std::vector<std::vector<uint64_t>> last(sites.size(), std::vector<uint64_t>(sites.size(), 0));
+    while (!stop) {
+      for (size_t n = 0; n < sites.size(); ++n) {
+        const auto r = clients[n]->get("/v1/feeds");
+        const double t = ms_since(t0);
+        const json f = json::parse(r.body, nullptr, false);
+        if (!f.is_object()) continue;
+        for (const auto& e : f["feeds"]) {
+          const auto it = std::find(sites.begin(), sites.end(), e["origin"].get<std::string>());
+          if (it == sites.end()) continue;
+          const size_t o = static_cast<size_t>(it - sites.begin());
+          const uint64_t seq = e["seq"];
+          if (seq > last[n][o]) {
+            last[n][o] = seq;
+            seen[n][o].emplace_back(t, seq);
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+
+  const unsigned writers = 8;
+  std::atomic<uint64_t> next{0};
+  const uint64_t total = static_cast<uint64_t>(rate * seconds);
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      std::vector<std::unique_ptr<HttpClient>> clients;
+      for (const auto& a : apis) clients.push_back(std::make_unique<HttpClient>(a, token));
+      std::vector<std::unique_ptr<TrafficGenerator>> gens;
+      for (const auto& s : sites)
+        gens.push_back(std::make_unique<TrafficGenerator>(profile_for(s, SiteKind::border_post),
+                                                          1000 + w, 5000));
+      const Date today = date_of_instant_ms(wall_ms());
+      for (;;) {
+        const uint64_t i = next++;
+        if (i >= total) break;
+        std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate)));
+        const size_t o = i % sites.size();
+        CrossingRequest c;
+        for (auto& ev : gens[o]->next(today))
+          if (auto* cr = std::get_if<CrossingRequest>(&ev.body)) c = *cr;
+        const auto r = clients[o]->post("/v1/crossings",
+                                        without_nulls(json_visit::to_json(c)).dump());
+        const double t = ms_since(t0);
+        if (r.status != 201) continue;
+        const json j = json::parse(r.body);
+        std::lock_guard lock(mu);
+        accepted[o][j["seq"].get<uint64_t>()] = t;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double write_ms = ms_since(t0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  stop = true;
+  poller.join();
+  const uint64_t bytes_after = transport_bytes(network, token);
+
+  std::vector<double> lags;
+  uint64_t unseen = 0, records = 0;
+  for (size_t o = 0; o < sites.size(); ++o) {
+    for (const auto& [seq, t_acc] : accepted[o]) {
+      ++records;
+      double worst = 0;
+      bool everywhere = true;
+      for (size_t n = 0; n < sites.size(); ++n) {
+        if (n == o) continue;
+        const auto& v = seen[n][o];
+        auto it = std::lower_bound(v.begin(), v.end(), seq,
+                                   [](const auto& p, uint64_t s) { return p.second < s; });
+        if (it == v.end()) {
+          everywhere = false;
+          break;
+        }
+        worst = std::max(worst, it->first - t_acc);
+      }
+      if (everywhere) lags.push_back(std::max(0.0, worst));
+      else ++unseen;
+    }
+  }
+  std::printf("lag: %zu nodes, %.0f records/s offered, %llu accepted in %.1f s (%.0f/s); "
+              "seen at all: p50 %.1f ms, p99 %.1f ms, max %.1f ms; not seen everywhere: %llu; "
+              "wire: %.0f bytes per record (all nodes' transport bytes / records)\n",
+              sites.size(), rate, static_cast<unsigned long long>(records), write_ms / 1000,
+              records / (write_ms / 1000), pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
+              static_cast<unsigned long long>(unseen),
+              records ? static_cast<double>(bytes_after - bytes_before) / records : 0.0);
+  (void)sim::local_down(dir);
+  return unseen == 0 ? 0 : 1;
+}
+
+int catchup(const std::string& dir, const std::string& bin, uint64_t records) {
+  sim::LocalUpOptions o;
+  o.dir = dir;
+  o.sites = {"hq", "gatuna"};
+  o.node_binary = bin;
+  o.base_port = 9500;
+  if (auto s = sim::local_up(o); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.error().message.c_str());
+    return 1;
+  }
+  (void)sim::local_down(dir);
+  std::rename((dir + "/network.down.json").c_str(), (dir + "/network.json").c_str());
+  // Fill HQ's store offline, as the node core would record them.
+  {
+    auto cfg = load_config(dir + "/hq");
+    auto store = Store::open(dir + "/hq/store");
+    auto seed = load_signing_seed(dir + "/hq");
+    NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
+    auto txn = (*store)->read();
+    (void)core.recover(**txn);
+    txn.value().reset();
+    TrafficGenerator gen(profile_for("gatuna", SiteKind::border_post), 3, 100000);
+    const Date today = date_of_instant_ms(wall_ms());
+    const auto t0 = clk::now();
+    uint64_t done = 0;
+    while (done < records) {
+      std::vector<Command> batch;
+      while (batch.size() < 2000 && done + batch.size() < records)
+        for (auto& ev : gen.next(today)) batch.push_back(Command{std::move(ev.body), "bench"});
+      auto s = (*store)->write([&](StoreTxn& t) -> Status {
+        core.begin_batch();
+        for (const auto& c : batch) (void)core.execute(c, t, wall_ms());
+        return {};
+      });
+      if (!s.ok()) return 1;
+      core.commit_succeeded();
+      done += batch.size();
+    }
+    std::printf("filled hq with %llu records in %.1f s\n", static_cast<unsigned long long>(done),
+                ms_since(t0) / 1000);
+  }
+  const json network = json::parse(*read_file(dir + "/network.json"));
+  const std::string token = network["admin_token"];
+  auto hq = sim::start_site(dir, "hq");
+  const auto t0 = clk::now();
+  auto gatuna = sim::start_site(dir, "gatuna");
+  if (!hq.ok() || !gatuna.ok()) return 1;
+  HttpClient c(network["sites"][1]["api"], token);
+  uint64_t have = 0;
+  while (have < records && ms_since(t0) < 600'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const json f = json::parse(c.get("/v1/feeds").body, nullptr, false);
+    if (!f.is_object()) continue;
+    for (const auto& e : f["feeds"])
+      if (e["origin"] == "hq") have = e["seq"];
+  }
+  const double s = ms_since(t0) / 1000;
+  std::printf("catch-up: %llu records in %.1f s (%.0f records/s)\n",
+              static_cast<unsigned long long>(have), s, have / s);
+  (void)sim::local_down(dir);
+  return have >= records ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"replication_bench"};
+  app.require_subcommand(1);
+  std::string dir, bin = node_binary(argv[0]);
+  int nodes = 5;
+  double rate = 1000, seconds = 20;
+  uint64_t records = 1'000'000;
+  auto* l = app.add_subcommand("lag");
+  l->add_option("--dir", dir)->required();
+  l->add_option("--nodes", nodes);
+  l->add_option("--rate", rate);
+  l->add_option("--seconds", seconds);
+  auto* c = app.add_subcommand("catchup");
+  c->add_option("--dir", dir)->required();
+  c->add_option("--records", records);
+  app.add_option("--node-bin", bin);
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  if (l->parsed()) return lag(dir, bin, nodes, rate, seconds);
+  return catchup(dir, bin, records);
+}
