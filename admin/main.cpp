@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "ledger/validate.hpp"
@@ -138,6 +139,9 @@ int main(int argc, char** argv) {
   revoke->add_option("--cutoff", cutoff, "last accepted seq of the site's feed")->required();
   revoke->add_option("--reason", reason);
 
+  auto* feeds = app.add_subcommand("feeds", "which records each node holds, per origin");
+  feeds->add_option("--network", network_file, "network.json of umupaka-sim local up")->required();
+
   auto* status = app.add_subcommand("status", "one line per node");
   status->add_option("--node", node);
   status->add_option("--token", token);
@@ -187,6 +191,27 @@ int main(int argc, char** argv) {
   }
   if (revoke->parsed())
     return submit_root_record(root_key, node, token, SiteRevoked{site, cutoff, reason}, "revoked");
+  if (feeds->parsed()) {
+    auto text = read_file(network_file);
+    if (!text.ok()) return fail(text.error());
+    const json n = json::parse(*text, nullptr, false);
+    std::vector<std::string> ids;
+    for (const auto& s : n["sites"]) ids.push_back(s["id"]);
+    std::printf("%-18s", "held at \\ origin");
+    for (const auto& id : ids) std::printf(" %10.10s", id.c_str());
+    std::printf("\n");
+    for (const auto& s : n["sites"]) {
+      HttpClient c(s["api"], n["admin_token"]);
+      const json f = json::parse(c.get("/v1/feeds").body, nullptr, false);
+      std::map<std::string, uint64_t> h;
+      if (f.is_object())
+        for (const auto& e : f["feeds"]) h[e["origin"]] = e["seq"];
+      std::printf("%-18s", s["id"].get<std::string>().c_str());
+      for (const auto& id : ids) std::printf(" %10llu", static_cast<unsigned long long>(h[id]));
+      std::printf("%s\n", f.is_object() ? "" : "  (unreachable)");
+    }
+    return 0;
+  }
   if (status->parsed()) {
     if (!network_file.empty()) {
       auto text = read_file(network_file);

@@ -80,8 +80,8 @@ uint64_t transport_bytes(const json& network, const std::string& token) {
 }
 
 int lag(const std::string& dir, const std::string& bin, int nodes, double rate, double seconds) {
-  const std::vector<std::string> all = {"hq", "gatuna", "rusumo", "kagitumba", "kigali-airport",
-                                        "cyanika", "nemba"};
+  const std::vector<std::string> all = {
+      "hq", "gatuna", "rusumo", "kagitumba", "kigali-airport", "cyanika", "nemba"};
   sim::LocalUpOptions o;
   o.dir = dir;
   o.sites.assign(all.begin(), all.begin() + std::min<size_t>(nodes, all.size()));
@@ -151,13 +151,14 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
       for (;;) {
         const uint64_t i = next++;
         if (i >= total) break;
-        std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate)));
+        std::this_thread::sleep_until(
+            t0 + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate)));
         const size_t o = i % sites.size();
         CrossingRequest c;
         for (auto& ev : gens[o]->next(today))
           if (auto* cr = std::get_if<CrossingRequest>(&ev.body)) c = *cr;
-        const auto r = clients[o]->post("/v1/crossings",
-                                        without_nulls(json_visit::to_json(c)).dump());
+        const auto r =
+            clients[o]->post("/v1/crossings", without_nulls(json_visit::to_json(c)).dump());
         const double t = ms_since(t0);
         if (r.status != 201) continue;
         const json j = json::parse(r.body);
@@ -191,17 +192,20 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
         }
         worst = std::max(worst, it->first - t_acc);
       }
-      if (everywhere) lags.push_back(std::max(0.0, worst));
-      else ++unseen;
+      if (everywhere)
+        lags.push_back(std::max(0.0, worst));
+      else
+        ++unseen;
     }
   }
-  std::printf("lag: %zu nodes, %.0f records/s offered, %llu accepted in %.1f s (%.0f/s); "
-              "seen at all: p50 %.1f ms, p99 %.1f ms, max %.1f ms; not seen everywhere: %llu; "
-              "wire: %.0f bytes per record (all nodes' transport bytes / records)\n",
-              sites.size(), rate, static_cast<unsigned long long>(records), write_ms / 1000,
-              records / (write_ms / 1000), pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
-              static_cast<unsigned long long>(unseen),
-              records ? static_cast<double>(bytes_after - bytes_before) / records : 0.0);
+  std::printf(
+      "lag: %zu nodes, %.0f records/s offered, %llu accepted in %.1f s (%.0f/s); "
+      "seen at all: p50 %.1f ms, p99 %.1f ms, max %.1f ms; not seen everywhere: %llu; "
+      "wire: %.0f bytes per record (all nodes' transport bytes / records)\n",
+      sites.size(), rate, static_cast<unsigned long long>(records), write_ms / 1000,
+      records / (write_ms / 1000), pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
+      static_cast<unsigned long long>(unseen),
+      records ? static_cast<double>(bytes_after - bytes_before) / records : 0.0);
   (void)sim::local_down(dir);
   return unseen == 0 ? 0 : 1;
 }
@@ -223,7 +227,8 @@ int catchup(const std::string& dir, const std::string& bin, uint64_t records) {
     auto cfg = load_config(dir + "/hq");
     auto store = Store::open(dir + "/hq/store");
     auto seed = load_signing_seed(dir + "/hq");
-    NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
+    NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind},
+                  SigningKey::from_seed(*seed));
     auto txn = (*store)->read();
     (void)core.recover(**txn);
     txn.value().reset();

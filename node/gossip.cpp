@@ -93,6 +93,12 @@ void GossipCore::set_membership(const Membership& m,
   }
 }
 
+void GossipCore::set_evidence(const std::string& origin, const SignedRecord& a,
+                              const SignedRecord& b) {
+  evidence_[origin] =
+      WireEvidence{WireRecord{a.encoded, a.signature}, WireRecord{b.encoded, b.signature}};
+}
+
 void GossipCore::set_quarantine(const std::map<std::string, uint64_t, std::less<>>& q) {
   for (const auto& [o, s] : q) quarantine_[o] = s;
 }
@@ -206,7 +212,7 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   pump_swim(now_ms);
   // Gaps that pushes did not fill in time: ask the peer that sent the held record.
   for (const auto& [origin, slot] : pending_) {
-    if (slot.empty()) continue;
+    if (slot.empty() || quarantine_.count(origin)) continue;
     const Pending& first = slot.begin()->second;
     if (now_ms - first.since_ms >= pending_fetch_after_ms && alive(first.from))
       catch_up(first.from, feeds, now_ms);
@@ -226,6 +232,7 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   GossipMessage m;
   m.type = GossipType::digest;
   m.frontier = feeds.frontier();
+  for (const auto& [origin, e] : evidence_) m.quarantined.push_back(origin);
   send(peer, std::move(m), now_ms);
 }
 
@@ -257,12 +264,20 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
 void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
                                const FeedReader& feeds, int64_t now_ms) {
   peers_.at(from).frontier = m.frontier;
+  // Evidence the peer has not got (it was down during the flood): the repair path.
+  GossipMessage ev;
+  ev.type = GossipType::evidence;
+  for (const auto& [origin, e] : evidence_)
+    if (std::find(m.quarantined.begin(), m.quarantined.end(), origin) == m.quarantined.end())
+      ev.evidence.push_back(e);
+  if (!ev.evidence.empty()) send(from, std::move(ev), now_ms);
   send_missing(from, m.frontier, feeds, now_ms);
   if (!m.reply) {
     GossipMessage r;
     r.type = GossipType::digest;
     r.reply = true;
     r.frontier = feeds.frontier();
+    for (const auto& [origin, e] : evidence_) r.quarantined.push_back(origin);
     send(from, std::move(r), now_ms);
   }
 }
@@ -404,6 +419,9 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
 
 void GossipCore::receive_evidence(const GossipMessage& m) {
   for (const WireEvidence& e : m.evidence) {
+    // Evidence against an origin already quarantined here is old news, not an error.
+    if (auto h = decode_record(e.a.encoded); h.ok() && quarantine_.count(h->header.origin.value))
+      continue;
     auto a = verify_one(e.a, true);
     auto b = verify_one(e.b, true);
     if (!a || !b) {
@@ -485,6 +503,11 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
       case IngestOutcome::equivocation:
         ++stats_.equivocations;
         quarantine_[r.origin] = r.seq;
+        if (auto p = pending_.find(r.origin); p != pending_.end()) {
+          pending_count_ -= p->second.size();
+          pending_.erase(p);
+        }
+        if (r.evidence) set_evidence(r.origin, r.evidence->a, r.evidence->b);
         if (r.evidence && !evidence_sent_.count(r.origin)) {
           evidence_sent_.insert(r.origin);
           GossipMessage m;

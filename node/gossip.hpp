@@ -96,6 +96,7 @@ struct GossipMessage {
   bool reply = false;
   bool more = false;
   std::vector<WireEvidence> evidence;
+  std::vector<std::string> quarantined;  // digest: origins the sender holds evidence against
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
@@ -108,6 +109,7 @@ struct GossipMessage {
     v("reply", s.reply);
     v("more", s.more);
     v("evidence", s.evidence);
+    v("quarantined", s.quarantined);
   }
 };
 
@@ -204,6 +206,8 @@ class GossipCore {
                       const std::map<std::string, swim::LinkClass, std::less<>>& links,
                       swim::LinkClass default_link, int64_t now_ms);
   void set_quarantine(const std::map<std::string, uint64_t, std::less<>>& quarantine);
+  // Evidence held in the store (at start): offered to peers whose digests lack it.
+  void set_evidence(const std::string& origin, const SignedRecord& a, const SignedRecord& b);
 
   void on_message(const std::string& from, GossipMessage message, const FeedReader& feeds,
                   int64_t now_ms);
@@ -271,7 +275,8 @@ class GossipCore {
   std::mt19937_64 rng_;
   std::vector<Outgoing> outbox_;
   std::vector<IngestBatch> ingest_;
-  std::set<std::string, std::less<>> evidence_sent_;  // origins whose evidence we spread
+  std::set<std::string, std::less<>> evidence_sent_;           // origins whose evidence we flooded
+  std::map<std::string, WireEvidence, std::less<>> evidence_;  // origin -> evidence held
   std::map<std::string, std::map<uint64_t, Pending>, std::less<>> pending_;
   size_t pending_count_ = 0;
   GossipStats stats_;

@@ -311,6 +311,8 @@ Status NetworkRuntime::start(const Membership& membership,
   m.membership = membership;
   m.membership_snapshot = membership;
   m.gossip.set_quarantine(quarantine);
+  if (auto txn = m.store.read(); txn.ok())
+    for (const auto& e : (*txn)->evidence()) m.gossip.set_evidence(e.origin, e.a, e.b);
   m.snapshot.quarantine = quarantine;
   m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (m.wake_fd < 0) return make_error(Errc::io, "eventfd failed");

@@ -198,6 +198,8 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (!m.joined()) return reject("this node has not joined a network");
   if (r.header.network_id != m.network_id()) return reject("record of another network");
   if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
+  // This node's feed grows only by its own hand: a peer offering "our" records holds our key.
+  if (origin == identity_.site) return reject("records of this node's own feed come only from it");
   if (auto s = m.admits(origin, seq); !s.ok()) return reject(s.error().message);
 
   const auto head = txn.head(origin);
@@ -279,6 +281,10 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
       self != nullptr && self->revoked_after && seq > *self->revoked_after)
     return make_error(Errc::forbidden, "this site was revoked by HQ; it cannot record (" +
                                            self->revoke_reason + ")");
+  if (quarantined(identity_.site))
+    return make_error(Errc::forbidden,
+                      "this site's feed is quarantined: two different records were signed with its "
+                      "key; HQ must investigate before it records again");
 
   return std::visit(
       [&](const auto& r) -> Result<Recorded> {

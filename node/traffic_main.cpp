@@ -70,7 +70,8 @@ double percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   CLI::App app{"umupaka-traffic: realistic border traffic against a node's API"};
-  std::string api = "http://127.0.0.1:7400", token, admin_token, post, kind_name = "border-post";
+  std::string api = "http://127.0.0.1:7400", token, admin_token, post, kind_name = "border-post",
+              watchlist_at;
   double rate = 5, duration_s = 30;
   uint64_t count = 0, seed = 1;
   size_t population = 2000, watchlist = 0;
@@ -87,6 +88,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "generator seed");
   app.add_option("--population", population, "distinct travellers using the post");
   app.add_option("--watchlist", watchlist, "alerts and document reports to plant first");
+  app.add_option("--watchlist-at", watchlist_at,
+                 "API URL of the node (HQ) to plant the watchlist at (default: --api)");
   app.add_option("--concurrency", concurrency, "parallel connections")->check(CLI::Range(1u, 256u));
   app.add_flag("--quiet", quiet, "print only the summary");
   app.add_flag("--json", as_json, "print the summary as JSON");
@@ -114,7 +117,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "umupaka-traffic: --watchlist needs --admin-token\n");
       return 2;
     }
-    HttpClient admin(api, admin_token);
+    HttpClient admin(watchlist_at.empty() ? api : watchlist_at, admin_token);
     size_t planted = 0;
     for (const CommandBody& b : gen.watchlist(watchlist, today)) {
       std::string path;
@@ -129,7 +132,9 @@ int main(int argc, char** argv) {
       else
         std::fprintf(stderr, "watchlist %s: %ld %s\n", path.c_str(), r.status, r.body.c_str());
     }
-    if (!quiet) std::printf("planted %zu watchlist entries at %s\n", planted, api.c_str());
+    if (!quiet)
+      std::printf("planted %zu watchlist entries at %s\n", planted,
+                  (watchlist_at.empty() ? api : watchlist_at).c_str());
   }
 
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -1,41 +1,60 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, starts a border-post node and drives it with
-# traffic shaped like the real post (docs/rwanda-posts.md), printing every crossing it records and
-# every check that fires. Environment: DEMO_DIR (default ./demo-data), POST (gatuna), RATE
-# (travellers/s, default 4), DURATION (seconds, default 60), WATCHLIST (entries planted, 40).
+# The main job: installs what is missing, builds, starts a local network of real nodes (HQ, five
+# posts with the airport, an embassy; umupaka-sim local up) and drives four posts with traffic
+# shaped like the real ones (docs/rwanda-posts.md). HQ plants a watchlist that reaches every post
+# by gossip; every crossing recorded and every check that fires is printed, and every few seconds
+# a table shows that each node holds the records of every other.
+# Environment: DEMO_DIR (default ./demo-data), RATE (travellers/s per post, default 3), DURATION
+# (seconds, default 60), WATCHLIST (entries per post, default 15), BASE_PORT (default 7400).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 
-BIN=build/release/node
+B=build/release
 DEMO_DIR=${DEMO_DIR:-demo-data}
-POST=${POST:-gatuna}
-RATE=${RATE:-4}
+RATE=${RATE:-3}
 DURATION=${DURATION:-60}
-WATCHLIST=${WATCHLIST:-40}
-PORT=${PORT:-7400}
+WATCHLIST=${WATCHLIST:-15}
+BASE_PORT=${BASE_PORT:-7400}
+NET="$DEMO_DIR/network"
 
+[ -f "$NET/network.json" ] && "$B/simulation/umupaka-sim" local down --dir "$NET" >/dev/null || true
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
-"$BIN/umupaka-node" init --data "$DEMO_DIR/$POST" --site "$POST" --kind border-post \
-  --api "127.0.0.1:$PORT"
-OFFICER=$("$BIN/umupaka-node" token create --data "$DEMO_DIR/$POST" --role officer --subject officer-demo)
-ADMIN=$("$BIN/umupaka-node" token create --data "$DEMO_DIR/$POST" --role hq-admin --subject hq-demo)
+"$B/simulation/umupaka-sim" local up --dir "$NET" --base-port "$BASE_PORT"
+trap '"$B/simulation/umupaka-sim" local down --dir "$NET" >/dev/null 2>&1 || true' EXIT
 
-"$BIN/umupaka-node" run --data "$DEMO_DIR/$POST" >"$DEMO_DIR/$POST.log" 2>&1 &
-NODE_PID=$!
-trap 'kill -TERM $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.1
+TOKEN=$(sed -n 's/.*"admin_token": "\(umk_[0-9a-f]*\)".*/\1/p' "$NET/network.json")
+api_of() { sed -n "/\"id\": \"$1\"/,/restart/p" "$NET/network.json" | sed -n 's/.*"api": "\(http[^"]*\)".*/\1/p'; }
+HQ=$(api_of hq)
+echo
+"$B/admin/umupaka-admin" status --network "$NET/network.json"
+echo
+
+pids=()
+seed=1
+for post in gatuna rubavu-corniche rusumo kigali-airport; do
+  seed=$((seed + 1))
+  "$B/node/umupaka-traffic" --api "$(api_of "$post")" --token "$TOKEN" --admin-token "$TOKEN" \
+    --watchlist "$WATCHLIST" --watchlist-at "$HQ" --seed "$seed" --rate "$RATE" \
+    --duration "$DURATION" 2>&1 | sed -u "s/^/[$post] /" &
+  pids+=($!)
 done
-
-"$BIN/umupaka-traffic" --api "http://127.0.0.1:$PORT" --token "$OFFICER" --admin-token "$ADMIN" \
-  --watchlist "$WATCHLIST" --rate "$RATE" --duration "$DURATION"
-
+end=$((SECONDS + DURATION))
+while [ $SECONDS -lt $end ]; do
+  sleep 10
+  echo
+  echo "--- records held at each node, per origin (every node sees every post) ---"
+  "$B/admin/umupaka-admin" feeds --network "$NET/network.json"
+  echo
+done
+wait "${pids[@]}" || true
+sleep 1
 echo
-echo "node status:"
-curl -s -H "Authorization: Bearer $OFFICER" "http://127.0.0.1:$PORT/v1/status" | head -c 2000
+echo "--- final: records held at each node, per origin ---"
+"$B/admin/umupaka-admin" feeds --network "$NET/network.json"
 echo
-echo "the node's data is in $DEMO_DIR/$POST; its log in $DEMO_DIR/$POST.log"
+"$B/admin/umupaka-admin" status --network "$NET/network.json"
+echo
+echo "the network is in $NET (network.json, one data directory and log per site); stopping it."

@@ -289,7 +289,9 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
     ASSERT_TRUE(e.is_object()) << c.response.body;
     EXPECT_EQ(e["code"], c.code);
     EXPECT_FALSE(e["message"].get<std::string>().empty());
-    if (!c.field.empty()) EXPECT_EQ(e["field"], c.field);
+    if (!c.field.empty()) {
+      EXPECT_EQ(e["field"], c.field);
+    }
   }
   EXPECT_EQ(feeds(), before);
   // The node still works after all that.

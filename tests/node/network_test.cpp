@@ -33,15 +33,16 @@ bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
 }
 
 json crossing(const std::string& number) {
-  return json{{"direction", "entry"},
-              {"traveller",
-               {{"surname", "NAKATO"},
-                {"given_names", "GRACE"},
-                {"nationality", "UGA"},
-                {"birth_date", "1991-03-04"},
-                {"sex", "F"}}},
-              {"document",
-               {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2032-01-01"}}}};
+  return json{
+      {"direction", "entry"},
+      {"traveller",
+       {{"surname", "NAKATO"},
+        {"given_names", "GRACE"},
+        {"nationality", "UGA"},
+        {"birth_date", "1991-03-04"},
+        {"sex", "F"}}},
+      {"document",
+       {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2032-01-01"}}}};
 }
 
 class NetworkTest : public ::testing::Test {
@@ -81,7 +82,8 @@ class NetworkTest : public ::testing::Test {
     return out;
   }
   json status(const std::string& site) { return parse(client(site)->get("/v1/status")); }
-  bool all_hold(const std::vector<std::string>& sites, const std::map<std::string, uint64_t>& want) {
+  bool all_hold(const std::vector<std::string>& sites,
+                const std::map<std::string, uint64_t>& want) {
     for (const auto& s : sites) {
       const auto h = heads(s);
       for (const auto& [origin, seq] : want) {
@@ -142,7 +144,8 @@ class NetworkTest : public ::testing::Test {
     r.body = c;
     return seal(r, SigningKey::from_seed(seed));
   }
-  void push(zmq::socket_t& s, const std::string& as_site, const std::vector<SignedRecord>& records) {
+  void push(zmq::socket_t& s, const std::string& as_site,
+            const std::vector<SignedRecord>& records) {
     GossipMessage m;
     m.type = GossipType::push;
     m.from = as_site;
@@ -177,7 +180,8 @@ TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
   EXPECT_EQ(rec["state"], "seen");
   // The origin learns its records were seen elsewhere.
   EXPECT_TRUE(wait_until(
-      [&] { return parse(client("gatuna")->get("/v1/records/gatuna/20"))["state"] == "seen"; }, 15s));
+      [&] { return parse(client("gatuna")->get("/v1/records/gatuna/20"))["state"] == "seen"; },
+      15s));
   const json st = status("hq");
   EXPECT_EQ(st["network"]["peers"].size(), 4u);
   EXPECT_TRUE(st["network"]["quarantined"].empty());
@@ -185,7 +189,8 @@ TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
 
 TEST_F(NetworkTest, AStoppedNodeCatchesUpAfterRestart) {
   ASSERT_EQ(::kill(pid["rusumo"], SIGTERM), 0);
-  ASSERT_TRUE(wait_until([&] { return ::kill(pid["rusumo"], 0) != 0 || heads("rusumo").empty(); }, 10s));
+  ASSERT_TRUE(
+      wait_until([&] { return ::kill(pid["rusumo"], 0) != 0 || heads("rusumo").empty(); }, 10s));
   std::map<std::string, uint64_t> want;
   for (const auto& s : {"hq", "gatuna", "kagitumba"}) want[s] = write(s, 50, "C");
   auto restarted = sim::start_site(dir.path() + "/net", "rusumo");
@@ -227,7 +232,8 @@ TEST_F(NetworkTest, ANonMemberZeroMqClientIsRefused) {
   (void)s.send(zmq::buffer(encode_gossip(m)), zmq::send_flags::dontwait);
   (void)plain.send(zmq::buffer(encode_gossip(m)), zmq::send_flags::dontwait);
   EXPECT_TRUE(wait_until(
-      [&] { return status("hq")["network"]["transport"]["zap_refused"].get<uint64_t>() >= 1; }, 10s));
+      [&] { return status("hq")["network"]["transport"]["zap_refused"].get<uint64_t>() >= 1; },
+      10s));
 }
 
 TEST_F(NetworkTest, AForgedRecordIsRejectedEverywhere) {
@@ -240,7 +246,8 @@ TEST_F(NetworkTest, AForgedRecordIsRejectedEverywhere) {
   std::this_thread::sleep_for(300ms);
   push(*s, "kagitumba", {forged});
   EXPECT_TRUE(wait_until(
-      [&] { return status("hq")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1; }, 10s));
+      [&] { return status("hq")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1; },
+      10s));
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(heads("hq")["gatuna"], head);
   EXPECT_EQ(client("hq")->get("/v1/records/gatuna/" + std::to_string(head + 1)).status, 404);
@@ -271,12 +278,15 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   // The revoked site's own key signs a record past the cut-off: nobody takes it.
   auto seed = load_signing_seed(data["kagitumba"]);
   ASSERT_TRUE(seed.ok());
-  const SignedRecord late = forge("kagitumba", head + 1, head_hash("gatuna", "kagitumba"), *seed, "K9");
+  const SignedRecord late =
+      forge("kagitumba", head + 1, head_hash("gatuna", "kagitumba"), *seed, "K9");
   auto s = rogue("rusumo", "gatuna");
   std::this_thread::sleep_for(300ms);
   push(*s, "rusumo", {late});
   EXPECT_TRUE(wait_until(
-      [&] { return status("gatuna")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1; },
+      [&] {
+        return status("gatuna")["network"]["gossip"]["records_rejected"].get<uint64_t>() >= 1;
+      },
       10s));
   EXPECT_EQ(heads("gatuna")["kagitumba"], head);
   // What the revoked node records now (it may not even have heard of its revocation: its peers

@@ -1,0 +1,250 @@
+// SimCluster: the deterministic in-process cluster harness (DESIGN.md §5: one core, two drivers).
+// N nodes in one process, each with its own real LMDB store, its own NodeCore and GossipCore,
+// joined to one network made by make_genesis, talking through a SimNetwork (sim_network.hpp) in
+// simulated milliseconds. Nothing here reads a clock, starts a thread or asks the OS for
+// randomness: keys, gossip seeds and network faults all derive from Options::seed, so one seed
+// is one run, and trace_hash() proves it.
+//
+// How each node is driven: exactly as production drives it, single-threaded.
+//   - A command (record) runs NodeCore::execute inside one Store::write with begin_batch and
+//     commit_succeeded/commit_failed around it, as the Writer does for a batch of one; after the
+//     commit, the commit hook's path: GossipCore::on_committed with the new record.
+//   - A frame due at a node is decoded (decode_gossip) and handed to GossipCore::on_message with
+//     a FeedReader over a fresh read snapshot of the node's store (NetworkRuntime's StoreFeeds).
+//   - Every node is ticked every Options::tick_ms (NetworkOptions::tick_ms in production).
+//   - After every call into a gossip core, its take_messages() are encoded (encode_gossip) and
+//     sent through the SimNetwork, and its take_ingest() batches are ingested as the Writer does:
+//     group commits of at most limits::group_commit_records_max records, each one Store::write
+//     with begin_batch, NodeCore::ingest (or record_evidence for evidence), commit_succeeded;
+//     then, as the network thread does with the writer's notifications: set_membership when the
+//     membership changed, and on_ingested with the results and a fresh snapshot. This repeats
+//     until the core has nothing more to say. (In production the ingest completes later, on the
+//     writer thread; doing it at once is one of the interleavings production allows.)
+//
+// Crashes: crash(site) drops the node's in-memory state (GossipCore, NodeCore) and closes its
+// store; messages due at a crashed node are dropped. restart(site) reopens the store, recovers a
+// new NodeCore from it (NodeCore::recover), and starts a new GossipCore (seeded anew from the
+// boot count) with set_membership and set_quarantine. Committed data survives the crash: the
+// stores run with lmdb::EnvOptions{.sync = false} for speed, and without fsync LMDB still hands
+// every committed transaction to the OS (the page cache) before mdb_txn_commit returns, so a
+// process crash loses nothing; only an OS crash or power loss would, and this harness does not
+// model those (that would need a simulated disk).
+//
+// Invariants, checked after every step and every action (LogCabin's invariants, TigerBeetle's
+// checks): what must always hold and what may only grow. Violations are recorded (not thrown) in
+// violations(); tests check them.
+//   - no acknowledged record is lost: the origin of every acknowledged (origin, seq, hash) still
+//     holds it with the same hash (after each step that wrote the origin's store: its newest
+//     acknowledged record; in verify_stores(): every one);
+//   - nothing unverified is stored: every record a node stores opens (open_record) under its
+//     origin's key from the genesis (the root key for root records), decodes as (origin, seq)
+//     and links to its predecessor; every piece of evidence stored is two records signed by the
+//     origin that conflict. Checked incrementally, on each record once as it appears, and in
+//     full by verify_stores();
+//   - feeds only grow: a node's head of any origin never goes back, and never changes its hash
+//     at the same seq.
+//
+// Single-threaded. Not copyable. The temporary directory (when Options::dir is empty) is removed
+// by the destructor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ledger/crypto.hpp"
+#include "ledger/records.hpp"
+#include "node/commands.hpp"
+#include "node/gossip.hpp"
+#include "node/node_core.hpp"
+#include "simulation/sim_network.hpp"
+#include "storage/store.hpp"
+
+namespace umupaka::sim {
+
+struct SimSite {
+  std::string id;  // a site id: "hq", "gatuna"
+  SiteKind kind = SiteKind::border_post;
+  VoterRole role = VoterRole::learner;
+};
+
+struct SimClusterOptions {
+  std::vector<SimSite> sites;  // at least one voter
+  uint64_t seed = 1;
+  // How every node classes its links to its peers (SWIM timings, anti-entropy interval and
+  // bandwidth share of GossipConfig); `links` overrides it per peer site, for every node.
+  swim::LinkClass link = swim::LinkClass::lan;
+  std::map<std::string, swim::LinkClass, std::less<>> links;
+  // Gossip settings for every node. The seeds (gossip.seed, gossip.swim.seed) are replaced by
+  // per-node seeds derived from `seed`, the site and its boot count.
+  GossipConfig gossip;
+  // The SimNetwork's default link, for every directed pair (cluster.network() sets others).
+  LinkSpec network;
+  // Where the stores go (one subdirectory per site). Empty: a new temporary directory, removed
+  // by the destructor. A given directory must not hold stores of another run.
+  std::string dir;
+  std::string network_id = "rwanda-sim";
+  // The simulated clock at the start: also the wall time the records carry. 2026-03-02 06:00 UTC.
+  int64_t start_ms = 1'772'431'200'000;
+  uint32_t tick_ms = 20;
+};
+
+// A record whose origin answered the officer: it must never be lost.
+struct Acknowledged {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash hash{};
+};
+
+struct SimClusterStats {
+  uint64_t steps = 0;
+  uint64_t ticks = 0;
+  uint64_t frames_delivered = 0;
+  uint64_t frames_to_crashed = 0;  // due at a crashed node: dropped
+  uint64_t frames_invalid = 0;     // decode_gossip refused them
+  uint64_t ingest_commits = 0;
+  uint64_t records_recorded = 0;  // commands that recorded a record
+  uint64_t commands_refused = 0;  // commands the core refused
+  uint64_t records_checked = 0;   // stored records verified by the invariant checks
+};
+
+class SimCluster {
+ public:
+  using Options = SimClusterOptions;
+
+  // Creates the stores, keys (from Options::seed), the genesis (make_genesis, root key from the
+  // seed), and joins every node; no step is run. Asserts on any set-up failure.
+  explicit SimCluster(Options options);
+  ~SimCluster();
+  SimCluster(const SimCluster&) = delete;
+  SimCluster& operator=(const SimCluster&) = delete;
+
+  // --- Driving --------------------------------------------------------------------------------
+
+  // Records `command` at `site` now (see the header comment). An error is the core's refusal (or
+  // a failed commit); nothing was recorded then. On success the record is acknowledged: the
+  // invariants hold the cluster to it. Precondition: the site is live.
+  Result<Recorded> record(const std::string& site, const Command& command);
+
+  // Advances the clock to the next event (a delivery or a tick) and handles everything due then:
+  // deliveries first, in (time, seq) order, then ticks, in site order; then checks the
+  // invariants. Does nothing if no event is pending (every node crashed, nothing in flight).
+  void step();
+  // Steps through every event up to now_ms() + ms, then sets the clock to that time.
+  void run_for(int64_t ms);
+  // Runs until converged(ignore) (checked every check_every_ms) or until timeout_ms passed.
+  // True if converged.
+  bool run_until_converged(int64_t timeout_ms, const std::set<std::string>& ignore = {},
+                           int64_t check_every_ms = 50);
+
+  // Crash and restart (see the header comment). Preconditions: live / not live.
+  void crash(const std::string& site);
+  void restart(const std::string& site);
+
+  // Delivers `message` to `to` as if `from` had sent it (the transport names `from`, as the ZAP
+  // handler's User-Id does), at the next step, with no network fault: a byzantine peer. An empty
+  // message.from is set to `from`; any other value is sent as given. The frame goes through
+  // encode_gossip / decode_gossip like every other.
+  void inject(const std::string& from, const std::string& to, GossipMessage message);
+
+  // A root-signed membership record from the admin tool, through the path of POST /v1/membership:
+  // opened against the node's root key, then ingested as a VerifiedRecord in one Store::write;
+  // a membership change reaches the node's gossip core through the commit hook's path. Errors:
+  // open_record's, Errc::invalid_field (not a root record of this network), or the commit's.
+  Result<IngestResult> post_membership(const std::string& site, const SignedRecord& record);
+
+  // Runs `fn` in one write transaction of the site's store, behind its node core's back (a disk
+  // or software fault), then checks the invariants: for tests of the checks themselves.
+  // Precondition: live.
+  void tamper(const std::string& site, const std::function<void(StoreTxn&)>& fn);
+
+  // --- Observing ------------------------------------------------------------------------------
+
+  int64_t now_ms() const { return now_ms_; }
+  const std::vector<std::string>& sites() const { return site_ids_; }
+  bool live(const std::string& site) const;
+  // The heads of every feed the node holds, by origin. Precondition: live.
+  std::vector<FrontierEntry> heads(const std::string& site) const;
+  // The head seq of `origin` at `site` (0: none). Precondition: live.
+  uint64_t head_seq(const std::string& site, const std::string& origin) const;
+  std::optional<SignedRecord> stored_record(const std::string& site, const std::string& origin,
+                                            uint64_t seq) const;
+  std::vector<StoreTxn::EvidenceEntry> evidence(const std::string& site) const;
+  // True if every live node outside `ignore` holds identical heads for every origin outside
+  // `ignore`.
+  bool converged(const std::set<std::string>& ignore = {}) const;
+
+  // Preconditions: live.
+  const NodeCore& core(const std::string& site) const;
+  const GossipCore& gossip(const std::string& site) const;
+
+  // SHA-256 chained over every delivered frame (time, from, to, bytes), every ingest result
+  // (site, origin, seq, outcome), every acknowledged record and every crash and restart.
+  const Hash& trace_hash() const { return trace_; }
+
+  SimNetwork& network() { return net_; }
+  const SimNetwork& network() const { return net_; }
+  const SimClusterStats& stats() const { return stats_; }
+  const std::vector<Acknowledged>& acknowledged() const { return acknowledged_; }
+
+  // The network's set-up, for tests that forge or sign records.
+  const std::string& network_id() const { return options_.network_id; }
+  const SignedRecord& genesis() const { return genesis_; }
+  const SecretSeed& root_seed() const { return root_seed_; }
+  SigningKey signing_key(const std::string& site) const;
+
+  // Invariant violations found so far (the first violations_max), each naming the seed, the time
+  // and the site.
+  static constexpr size_t violations_max = 50;
+  const std::vector<std::string>& violations() const { return violations_; }
+  // Every check in full on every live node: every stored record and piece of evidence verified
+  // from scratch, every acknowledged record held by its origin. Adds to violations().
+  void verify_stores();
+
+ private:
+  struct Node;
+  class Feeds;
+
+  Node& node(const std::string& site);
+  const Node& node(const std::string& site) const;
+  void start_node(Node& n);  // NodeCore (recovered) + GossipCore from the open store
+  GossipConfig gossip_config(const Node& n) const;
+  void set_membership(Node& n);
+  std::unique_ptr<StoreTxn> snapshot(const Node& n) const;
+
+  int64_t next_event_ms() const;
+  void deliver(Delivery d);
+  void tick(Node& n);
+  // Sends the core's messages and ingests its batches until it has nothing more to say.
+  void pump(Node& n);
+  void ingest(Node& n, std::vector<IngestBatch> batches);
+
+  void check_invariants();
+  void check_node(Node& n, bool full);
+  void violation(const Node& n, const std::string& what);
+
+  void trace(std::string_view bytes);
+
+  Options options_;
+  std::string root_dir_;
+  bool remove_dir_ = false;
+  SecretSeed root_seed_{};
+  SignedRecord genesis_;
+  std::map<std::string, PublicKey, std::less<>> keys_;  // origin -> verifying key (genesis)
+  std::vector<std::string> site_ids_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // in site order
+  SimNetwork net_;
+  int64_t now_ms_ = 0;
+  std::vector<Acknowledged> acknowledged_;
+  std::map<std::string, Acknowledged, std::less<>> newest_acknowledged_;  // by origin
+  Hash trace_{};
+  std::vector<std::string> violations_;
+  SimClusterStats stats_;
+};
+
+}  // namespace umupaka::sim

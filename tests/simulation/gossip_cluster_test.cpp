@@ -1,0 +1,548 @@
+// The data plane end to end (DESIGN.md §3): real node cores, gossip cores and LMDB stores in one
+// process, on a simulated network with faults (simulation/sim_cluster.hpp), fed with realistic
+// traffic from the posts' profiles (node/traffic.hpp). The cluster checks its invariants after
+// every step (no acknowledged record lost, nothing unverified stored, feeds only grow); each test
+// checks them once more in full at the end and asserts its own property.
+//
+// Seeds: the multi-seed test runs ten seeds, or only UMUPAKA_TEST_SEED when set; every test
+// prints its seed on failure (SCOPED_TRACE). Re-run with UMUPAKA_TEST_SEED=<seed> to reproduce.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/assert.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/date.hpp"
+#include "ledger/record.hpp"
+#include "node/network_setup.hpp"
+#include "node/traffic.hpp"
+#include "simulation/sim_cluster.hpp"
+
+namespace umupaka::sim {
+namespace {
+
+std::vector<uint64_t> test_seeds(std::vector<uint64_t> defaults) {
+  if (const char* s = std::getenv("UMUPAKA_TEST_SEED"); s != nullptr && *s != '\0')
+    return {std::strtoull(s, nullptr, 10)};
+  return defaults;
+}
+
+std::string seed_trace(uint64_t seed) {
+  return "seed " + std::to_string(seed) +
+         " (re-run with UMUPAKA_TEST_SEED=" + std::to_string(seed) + ")";
+}
+
+// HQ, the airport and border posts of docs/rwanda-posts.md; HQ and the airport vote.
+std::vector<SimSite> rwanda_sites(size_t n) {
+  std::vector<SimSite> all = {{"hq", SiteKind::hq, VoterRole::voter},
+                              {"kigali-airport", SiteKind::airport, VoterRole::voter},
+                              {"gatuna", SiteKind::border_post, VoterRole::learner},
+                              {"rubavu-corniche", SiteKind::border_post, VoterRole::learner},
+                              {"rusumo", SiteKind::border_post, VoterRole::learner},
+                              {"kagitumba", SiteKind::border_post, VoterRole::learner},
+                              {"nemba", SiteKind::border_post, VoterRole::learner}};
+  all.resize(n);
+  return all;
+}
+
+// A national WAN as seen from the posts: 10-40 ms one way, no faults.
+LinkSpec clean_link() { return LinkSpec{10, 30, 0, 0, 0}; }
+// A bad day: 20-120 ms (reordering), a fifth of the messages lost, 5% duplicated, 500 kB/s.
+LinkSpec lossy_link() { return LinkSpec{20, 100, 0.20, 0.05, 500'000}; }
+
+SimCluster::Options cluster_options(uint64_t seed, size_t sites, LinkSpec link) {
+  SimCluster::Options o;
+  o.sites = rwanda_sites(sites);
+  o.seed = seed;
+  o.link = swim::LinkClass::lan;
+  o.network = link;
+  return o;
+}
+
+// Officers at the posts: one TrafficGenerator per post, seeded from the test's seed.
+class Traffic {
+ public:
+  Traffic(SimCluster& cluster, const std::vector<SimSite>& posts, uint64_t seed)
+      : cluster_(cluster) {
+    for (size_t i = 0; i < posts.size(); ++i)
+      posts_.push_back(
+          Post{posts[i].id, std::make_unique<TrafficGenerator>(
+                                profile_for(posts[i].id, posts[i].kind), seed * 1000 + i, 300)});
+  }
+
+  // For `duration_ms`: every `gap_ms`, the next traveller at each live post (a crossing, with a
+  // visa on arrival first for some), the cluster running in between.
+  void run(int64_t duration_ms, int64_t gap_ms) {
+    const int64_t end = cluster_.now_ms() + duration_ms;
+    while (cluster_.now_ms() < end) {
+      for (auto& p : posts_) {
+        if (!cluster_.live(p.site)) continue;
+        for (auto& event : p.generator->next(date_of_instant_ms(cluster_.now_ms()))) {
+          auto r = cluster_.record(p.site, Command{std::move(event.body), "officer-" + p.site});
+          (r.ok() ? recorded : refused)++;
+        }
+      }
+      cluster_.run_for(gap_ms);
+    }
+  }
+
+  size_t recorded = 0;
+  size_t refused = 0;
+
+ private:
+  struct Post {
+    std::string site;
+    std::unique_ptr<TrafficGenerator> generator;
+  };
+  SimCluster& cluster_;
+  std::vector<Post> posts_;
+};
+
+std::vector<SimSite> posts_of(const SimCluster::Options& o, const std::set<std::string>& skip) {
+  std::vector<SimSite> out;
+  for (const auto& s : o.sites)
+    if (!skip.count(s.id)) out.push_back(s);
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+std::string describe(const SimCluster& c) {
+  std::string out;
+  for (const auto& site : c.sites()) {
+    if (!c.live(site)) {
+      out += site + ": crashed\n";
+      continue;
+    }
+    out += site + ":";
+    for (const auto& h : c.heads(site)) out += " " + h.origin + "=" + std::to_string(h.seq);
+    out += "\n";
+  }
+  const auto& n = c.network().stats();
+  out += "network: sent " + std::to_string(n.sent) + ", delivered " + std::to_string(n.delivered) +
+         ", lost " + std::to_string(n.lost) + ", duplicated " + std::to_string(n.duplicated) +
+         ", cut " + std::to_string(n.cut) + "\n";
+  return out;
+}
+
+// Every invariant in full, once more, at the end of a test.
+void expect_invariants(SimCluster& c) {
+  c.verify_stores();
+  EXPECT_TRUE(c.violations().empty()) << joined(c.violations());
+}
+
+// Every acknowledged record is held, with its hash, by every live node outside `ignore`.
+void expect_everyone_holds_acknowledged(const SimCluster& c,
+                                        const std::set<std::string>& ignore = {}) {
+  size_t missing = 0;
+  for (const auto& site : c.sites()) {
+    if (!c.live(site) || ignore.count(site)) continue;
+    for (const auto& a : c.acknowledged()) {
+      if (ignore.count(a.origin)) continue;
+      const auto sr = c.stored_record(site, a.origin, a.seq);
+      if (!sr || sr->hash != a.hash) {
+        if (++missing <= 5)
+          ADD_FAILURE() << site << " lacks acknowledged " << a.origin << "/" << a.seq;
+      }
+    }
+  }
+  EXPECT_EQ(missing, 0u);
+}
+
+// `base` re-sealed as record `seq` of its origin after `prev`, its HLC moved by `hlc_bump`.
+SignedRecord reseal(const SignedRecord& base, uint64_t seq, const Hash& prev, uint64_t hlc_bump,
+                    const SigningKey& key) {
+  auto r = decode_record(base.encoded);
+  UMUPAKA_ASSERT(r.ok());
+  r->header.seq = Seq(seq);
+  r->header.prev_hash = prev;
+  r->header.hlc = Hlc{r->header.hlc.value + hlc_bump};
+  return seal(*r, key);
+}
+
+GossipMessage message_of(GossipType type, const std::vector<SignedRecord>& records) {
+  GossipMessage m;
+  m.type = type;
+  m.hops = 1;
+  for (const auto& sr : records) m.records.push_back(WireRecord{sr.encoded, sr.signature});
+  return m;
+}
+
+// A head of `origin` as every node holds it (after convergence).
+FrontierEntry head_of(const SimCluster& c, const std::string& site, const std::string& origin) {
+  for (const auto& h : c.heads(site))
+    if (h.origin == origin) return h;
+  return FrontierEntry{origin, 0, zero_hash};
+}
+
+// (a) No faults: everything recorded reaches everyone.
+TEST(GossipCluster, ConvergesWithoutFaults) {
+  const uint64_t seed = test_seeds({20260302}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 7, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(4'000, 100);
+  EXPECT_GT(traffic.recorded, 200u);
+  EXPECT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// (b) Loss, duplication, reordering and delay: converges once traffic stops, for ten seeds.
+TEST(GossipCluster, ConvergesDespiteLossDuplicationAndReordering) {
+  for (const uint64_t seed : test_seeds({1, 2, 3, 5, 8, 13, 21, 34, 55, 89})) {
+    SCOPED_TRACE(seed_trace(seed));
+    const auto options = cluster_options(seed, 5, lossy_link());
+    SimCluster c(options);
+    Traffic traffic(c, posts_of(options, {"hq"}), seed);
+    traffic.run(4'000, 100);
+    EXPECT_TRUE(c.run_until_converged(60'000)) << describe(c);
+    EXPECT_GT(c.network().stats().lost, 0u);
+    EXPECT_GT(c.network().stats().duplicated, 0u);
+    expect_everyone_holds_acknowledged(c);
+    expect_invariants(c);
+  }
+}
+
+// (c) Two posts cut off from the rest keep gossiping with each other; after the heal, everyone
+// converges.
+TEST(GossipCluster, PartitionedPairKeepsExchangingAndConvergesAfterHeal) {
+  const uint64_t seed = test_seeds({77}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 7, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const std::vector<std::string> pair = {"rusumo", "kagitumba"};
+  const std::vector<std::string> rest = {"hq", "kigali-airport", "gatuna", "rubavu-corniche",
+                                         "nemba"};
+  const uint64_t rusumo_before = c.head_seq("rusumo", "rusumo");
+  const uint64_t kagitumba_before = c.head_seq("kagitumba", "kagitumba");
+  c.network().partition(pair, rest);
+  traffic.run(5'000, 100);  // both sides record; the rest declares the pair dead meanwhile
+  c.run_for(2'000);
+
+  // The pair exchanged their new records across the cut-off period...
+  const uint64_t rusumo_now = c.head_seq("rusumo", "rusumo");
+  const uint64_t kagitumba_now = c.head_seq("kagitumba", "kagitumba");
+  EXPECT_GT(rusumo_now, rusumo_before);
+  EXPECT_GT(kagitumba_now, kagitumba_before);
+  EXPECT_EQ(c.head_seq("kagitumba", "rusumo"), rusumo_now);
+  EXPECT_EQ(c.head_seq("rusumo", "kagitumba"), kagitumba_now);
+  EXPECT_TRUE(c.converged({"hq", "kigali-airport", "gatuna", "rubavu-corniche", "nemba"}));
+  // ...and so did the rest, while none of the pair's new records crossed.
+  EXPECT_TRUE(c.converged({"rusumo", "kagitumba"}));
+  for (const auto& site : rest) {
+    EXPECT_EQ(c.head_seq(site, "rusumo"), rusumo_before) << site;
+    EXPECT_EQ(c.head_seq(site, "kagitumba"), kagitumba_before) << site;
+  }
+  EXPECT_GT(c.head_seq("hq", "gatuna"), c.head_seq("rusumo", "gatuna"));
+
+  c.network().heal();
+  EXPECT_TRUE(c.run_until_converged(30'000)) << describe(c);
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// (d) A node crashed while the others record catches up after its restart, and keeps every
+// record it had acknowledged.
+TEST(GossipCluster, CrashedNodeCatchesUpAfterRestart) {
+  const uint64_t seed = test_seeds({4242}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'500, 100);
+  const uint64_t own_before_crash = c.head_seq("rusumo", "rusumo");
+  ASSERT_GT(own_before_crash, 0u);
+  c.crash("rusumo");
+  traffic.run(4'000, 100);  // the others record; rusumo's messages in flight are dropped
+  c.restart("rusumo");
+  EXPECT_EQ(c.head_seq("rusumo", "rusumo"), own_before_crash);
+  EXPECT_LT(c.head_seq("rusumo", "gatuna"), c.head_seq("gatuna", "gatuna"));
+  traffic.run(1'000, 100);  // rusumo records again, continuing its feed
+  EXPECT_GT(c.head_seq("rusumo", "rusumo"), own_before_crash);
+  EXPECT_TRUE(c.run_until_converged(30'000)) << describe(c);
+  EXPECT_GT(c.stats().frames_to_crashed, 0u);
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// (e) A record of a member's origin with a bad signature, relayed by a peer (alone, and as a
+// linked run), is rejected by the receiver and never stored anywhere.
+TEST(GossipCluster, ForgedRecordIsNeverStored) {
+  const uint64_t seed = test_seeds({99}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const FrontierEntry head = head_of(c, "gatuna", "gatuna");
+  const auto base = c.stored_record("gatuna", "gatuna", head.seq);
+  ASSERT_TRUE(base.has_value());
+  SecretSeed wrong{};
+  wrong.fill(7);
+  const SigningKey forger = SigningKey::from_seed(wrong);
+  const SignedRecord forged = reseal(*base, head.seq + 1, head.hash, 1, forger);
+  std::vector<SignedRecord> run;
+  Hash prev = head.hash;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    run.push_back(reseal(*base, head.seq + i, prev, i, forger));
+    prev = run.back().hash;
+  }
+  const uint64_t rejected_rusumo = c.gossip("rusumo").stats().records_rejected;
+  const uint64_t rejected_kagitumba = c.gossip("kagitumba").stats().records_rejected;
+  c.inject("hq", "rusumo", message_of(GossipType::push, {forged}));
+  c.inject("kigali-airport", "kagitumba", message_of(GossipType::records, run));
+  c.run_for(3'000);
+
+  EXPECT_GE(c.gossip("rusumo").stats().records_rejected, rejected_rusumo + 1);
+  EXPECT_GE(c.gossip("kagitumba").stats().records_rejected, rejected_kagitumba + 3);
+  for (const auto& site : c.sites()) EXPECT_EQ(c.head_seq(site, "gatuna"), head.seq) << site;
+
+  // gatuna's real next record takes the slot everywhere.
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const auto real = c.stored_record("gatuna", "gatuna", head.seq + 1);
+  ASSERT_TRUE(real.has_value());
+  for (const auto& site : c.sites()) {
+    const auto held = c.stored_record(site, "gatuna", head.seq + 1);
+    ASSERT_TRUE(held.has_value()) << site;
+    EXPECT_EQ(held->hash, real->hash) << site;
+    EXPECT_NE(held->hash, forged.hash) << site;
+    EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+  }
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// (f) HQ revokes a post (a SiteRevoked root record through POST /v1/membership's path) while the
+// post is cut off and keeps recording; its records past the cut-off never reach another store,
+// neither by gossip after the heal nor relayed by a peer, although signed with its real key.
+TEST(GossipCluster, RecordPastRevocationCutOffIsNeverStored) {
+  const uint64_t seed = test_seeds({314}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const std::string revoked = "rusumo";
+  const std::vector<std::string> others = {"hq", "kigali-airport", "gatuna", "rubavu-corniche",
+                                           "kagitumba"};
+  c.network().partition({revoked}, others);
+  const uint64_t cutoff = c.head_seq(revoked, revoked);
+  const Membership& m = c.core("hq").membership();
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteRevoked{revoked, cutoff, "signing key compromised"}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto posted = c.post_membership("hq", *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+
+  traffic.run(3'000, 100);  // the revoked post, unaware, records past its cut-off
+  ASSERT_GT(c.head_seq(revoked, revoked), cutoff);
+  ASSERT_TRUE(c.run_until_converged(10'000, {revoked})) << describe(c);
+  for (const auto& site : others) {
+    const MemberSite* s = c.core(site).membership().site(revoked);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->revoked_after, std::optional<uint64_t>(cutoff)) << site;
+    for (const auto& p : c.gossip(site).peers()) EXPECT_NE(p.site, revoked) << site;
+  }
+
+  c.network().heal();
+  c.run_for(5'000);
+  // A peer relays the revoked post's real record past the cut-off, and a fresh one signed with
+  // its real key.
+  const auto past = c.stored_record(revoked, revoked, cutoff + 1);
+  ASSERT_TRUE(past.has_value());
+  const FrontierEntry own = head_of(c, revoked, revoked);
+  const auto newest = c.stored_record(revoked, revoked, own.seq);
+  ASSERT_TRUE(newest.has_value());
+  const SignedRecord fresh = reseal(*newest, own.seq + 1, own.hash, 1, c.signing_key(revoked));
+  const uint64_t rejected = c.gossip("gatuna").stats().records_rejected;
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {*past}));
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {fresh}));
+  c.run_for(3'000);
+  EXPECT_GE(c.gossip("gatuna").stats().records_rejected, rejected + 2);
+  for (const auto& site : others) EXPECT_EQ(c.head_seq(site, revoked), cutoff) << site;
+  EXPECT_TRUE(c.converged({revoked})) << describe(c);
+  expect_everyone_holds_acknowledged(c, {revoked});
+  expect_invariants(c);
+}
+
+// (g) Equivocation: two records of one origin at the same seq, both signed with its key, arrive
+// at two different nodes. Every node ends up with the origin quarantined and the evidence stored.
+TEST(GossipCluster, EquivocationQuarantinesTheOriginEverywhere) {
+  const uint64_t seed = test_seeds({2718}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const std::string liar = "kagitumba";
+  const FrontierEntry head = head_of(c, liar, liar);
+  const auto base = c.stored_record(liar, liar, head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SigningKey key = c.signing_key(liar);
+  const SignedRecord a = reseal(*base, head.seq + 1, head.hash, 1, key);
+  const SignedRecord b = reseal(*base, head.seq + 1, head.hash, 2, key);
+  ASSERT_NE(a.hash, b.hash);
+  c.inject(liar, "hq", message_of(GossipType::push, {a}));
+  c.inject(liar, "rubavu-corniche", message_of(GossipType::push, {b}));
+  c.run_for(5'000);
+
+  for (const auto& site : c.sites()) {
+    EXPECT_TRUE(c.core(site).quarantine().count(liar)) << site;
+    bool evidence = false;
+    for (const auto& e : c.evidence(site)) evidence |= e.origin == liar;
+    EXPECT_TRUE(evidence) << site;
+  }
+  // The others go on as before.
+  traffic.run(1'000, 100);
+  EXPECT_TRUE(c.run_until_converged(10'000, {liar})) << describe(c);
+  expect_everyone_holds_acknowledged(c, {liar});
+  expect_invariants(c);
+}
+
+// (h) Determinism: one seed, one run.
+Hash scenario_trace(uint64_t seed) {
+  const auto options = cluster_options(seed, 5, lossy_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  c.crash("gatuna");
+  traffic.run(1'000, 100);
+  c.restart("gatuna");
+  c.network().cut_one_way("rusumo", "hq");
+  traffic.run(1'000, 100);
+  c.network().heal();
+  EXPECT_TRUE(c.run_until_converged(30'000)) << describe(c);
+  expect_invariants(c);
+  return c.trace_hash();
+}
+
+TEST(GossipCluster, SameSeedSameTraceDifferentSeedDifferentTrace) {
+  const uint64_t seed = test_seeds({1234}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const Hash first = scenario_trace(seed);
+  const Hash again = scenario_trace(seed);
+  const Hash other = scenario_trace(seed + 1);
+  EXPECT_EQ(to_hex(first), to_hex(again));
+  EXPECT_NE(to_hex(first), to_hex(other));
+}
+
+// The checks themselves: a record with a bad signature stored behind the gossip core's back is
+// reported at once.
+TEST(GossipCluster, ChecksReportARecordStoredWithoutVerification) {
+  const uint64_t seed = test_seeds({11}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 5, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(500, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  c.verify_stores();
+  ASSERT_TRUE(c.violations().empty()) << joined(c.violations());
+
+  const FrontierEntry head = head_of(c, "rusumo", "gatuna");
+  const auto base = c.stored_record("rusumo", "gatuna", head.seq);
+  ASSERT_TRUE(base.has_value());
+  SecretSeed wrong{};
+  wrong.fill(7);
+  const SignedRecord forged =
+      reseal(*base, head.seq + 1, head.hash, 1, SigningKey::from_seed(wrong));
+  c.tamper("rusumo", [&](StoreTxn& txn) {
+    auto r = decode_record(forged.encoded);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(txn.append(forged, r->header).ok());
+  });
+  ASSERT_EQ(c.violations().size(), 1u) << joined(c.violations());
+  EXPECT_NE(c.violations().front().find("does not open"), std::string::npos);
+  EXPECT_NE(c.violations().front().find("seed " + std::to_string(seed)), std::string::npos);
+}
+
+// Known gaps, found with this harness; enable once fixed (see docs or the harness's report).
+//
+// Equivocation evidence is flooded once, when a node first detects it (GossipCore::on_ingested,
+// evidence_sent_), and anti-entropy never carries evidence (send_missing skips quarantined feeds).
+// A node that was down (or cut off) during the flood never learns of the fork, and never
+// quarantines the origin.
+TEST(GossipCluster, EquivocationReachesANodeThatWasDownDuringTheFlood) {
+  const uint64_t seed = test_seeds({2718}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const std::string liar = "kagitumba";
+  const FrontierEntry head = head_of(c, liar, liar);
+  const auto base = c.stored_record(liar, liar, head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SigningKey key = c.signing_key(liar);
+  c.crash("rusumo");
+  c.inject(liar, "hq",
+           message_of(GossipType::push, {reseal(*base, head.seq + 1, head.hash, 1, key)}));
+  c.inject(liar, "rubavu-corniche",
+           message_of(GossipType::push, {reseal(*base, head.seq + 1, head.hash, 2, key)}));
+  c.run_for(5'000);
+  c.restart("rusumo");
+  traffic.run(2'000, 100);
+  c.run_for(20'000);
+  for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().count(liar)) << site;
+  expect_invariants(c);
+}
+
+// A record held for a gap (GossipCore::hold) whose origin is then quarantined is never released
+// nor dropped: GossipCore::on_tick asks its sender to catch up, every catch_up_interval_ms,
+// forever.
+TEST(GossipCluster, HeldRecordsOfAQuarantinedOriginAreDropped) {
+  const uint64_t seed = test_seeds({2718}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const std::string liar = "kagitumba";
+  const FrontierEntry head = head_of(c, liar, liar);
+  const auto base = c.stored_record(liar, liar, head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SigningKey key = c.signing_key(liar);
+  const SignedRecord a = reseal(*base, head.seq + 1, head.hash, 1, key);
+  const SignedRecord a2 = reseal(*base, head.seq + 2, a.hash, 2, key);
+  const SignedRecord b = reseal(*base, head.seq + 1, head.hash, 3, key);
+  c.inject(liar, "gatuna", message_of(GossipType::push, {a2}));  // held: seq + 1 is missing
+  c.run_for(100);
+  c.inject(liar, "hq", message_of(GossipType::push, {a}));
+  c.inject(liar, "rubavu-corniche", message_of(GossipType::push, {b}));
+  c.run_for(2'000);
+  ASSERT_TRUE(c.core("gatuna").quarantine().count(liar));
+  const uint64_t before = c.gossip("gatuna").stats().catch_up_requests;
+  c.run_for(20'000);
+  EXPECT_EQ(c.gossip("gatuna").stats().catch_up_requests, before);
+  expect_invariants(c);
+}
+
+}  // namespace
+}  // namespace umupaka::sim
