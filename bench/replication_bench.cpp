@@ -9,6 +9,7 @@
 //       HQ's store is filled offline with RECORDS records; then HQ and a node that has none
 //       start, and the time until that node holds them all is measured.
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -216,14 +217,20 @@ int catchup(const std::string& dir, const std::string& bin, uint64_t records) {
   o.sites = {"hq", "gatuna"};
   o.node_binary = bin;
   o.base_port = 9500;
+  o.link = "lan";  // one machine: no WAN bandwidth cap, so the node's own rate is measured
   if (auto s = sim::local_up(o); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.error().message.c_str());
     return 1;
   }
   (void)sim::local_down(dir);
   std::rename((dir + "/network.down.json").c_str(), (dir + "/network.json").c_str());
+  const std::string filled = dir + "/filled";
+  if (::access(filled.c_str(), F_OK) == 0) {
+    // A previous run filled HQ; reuse it and start gatuna from scratch.
+    std::printf("reusing the filled HQ store\n");
+  }
   // Fill HQ's store offline, as the node core would record them.
-  {
+  if (::access(filled.c_str(), F_OK) != 0) {
     auto cfg = load_config(dir + "/hq");
     auto store = Store::open(dir + "/hq/store");
     auto seed = load_signing_seed(dir + "/hq");

@@ -189,7 +189,7 @@ bool verify_consistency(uint64_t size1, uint64_t size2, const Hash& root1, const
   size_t next = 0;
   Hash fr = root1;
   if (!std::has_single_bit(size1)) fr = proof[next++];
-  Hash sr = fr;          // 5
+  Hash sr = fr;             // 5
   uint64_t fn = size1 - 1;  // 3
   uint64_t sn = size2 - 1;
   while (fn & 1) {  // 4

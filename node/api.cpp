@@ -1,5 +1,6 @@
 #include "node/api.hpp"
 
+#include <botan/base64.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -18,6 +19,7 @@
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/json_visit.hpp"
+#include "node/ledger_apply.hpp"
 #include "node/network_setup.hpp"
 #include "node/queries.hpp"
 
@@ -376,6 +378,7 @@ struct ApiServer::Impl {
                    {"stale_readers_cleared", deps.store.env().stale_readers_cleared()}}},
                  {"started_at", format_iso_instant_ms(started_ms)},
                  {"network", network_json(**txn)},
+                 {"ledger", ledger_json(**txn)},
                  {"version", "0.1.0"}});
   }
 
@@ -442,6 +445,163 @@ struct ApiServer::Impl {
                   {"zap_admitted", c.zap_admitted},
                   {"zap_refused", c.zap_refused},
                   {"ingest_refused", c.ingest_refused}}}};
+  }
+
+  // Role, term, leader, commit and applied index, each follower's match index, the ledger's size
+  // and Merkle root, and the latest signed head.
+  json ledger_json(const StoreTxn& txn) {
+    const LedgerMeta meta = read_ledger_meta(txn);
+    json j{{"size", meta.size},
+           {"root", to_hex(ledger_root(txn, meta.size))},
+           {"applied_index", meta.applied_index},
+           {"cluster_time", meta.cluster_time_ms ? json(format_iso_instant_ms(
+                                                       static_cast<int64_t>(meta.cluster_time_ms)))
+                                                 : json(nullptr)}};
+    if (deps.network == nullptr) return j;
+    const OrderStatus o = deps.network->status().order;
+    j["raft"] = {{"enabled", o.enabled},
+                 {"role", o.role},
+                 {"term", o.term},
+                 {"leader", o.leader.empty() ? json(nullptr) : json(o.leader)},
+                 {"commit", o.commit},
+                 {"applied", o.applied},
+                 {"last_index", o.last_index},
+                 {"held_appends", o.held_appends},
+                 {"apply_waiting", o.apply_waiting},
+                 {"proposals", o.proposals}};
+    json match = json::object();
+    for (const auto& [id, m] : o.match) match[id] = m;
+    j["raft"]["match"] = match;
+    return j;
+  }
+
+  json head_json(const LedgerHead& h) {
+    return json{{"network_id", h.network_id},
+                {"size", h.size},
+                {"root", to_hex(h.root)},
+                {"cluster_time", format_iso_instant_ms(static_cast<int64_t>(h.cluster_time_ms))},
+                {"cluster_time_ms", h.cluster_time_ms},
+                {"signer", h.signer},
+                {"signature", to_hex(h.signature)},
+                {"signed", base64_of(ledger_head_signing_bytes(h))}};
+  }
+
+  static std::string base64_of(std::string_view b) {
+    return Botan::base64_encode(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  }
+
+  static std::optional<uint64_t> query_u64(const req_t& req, const char* name) {
+    const auto q = restinio::parse_query(req->header().query());
+    if (!q.has(name)) return std::nullopt;
+    try {
+      return restinio::cast_to<uint64_t>(q[name]);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  void get_ledger_head(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const auto h = (*txn)->meta("ledger.head");
+    if (!h) return respond_error(req, 404, "not_found", "no signed ledger head yet");
+    auto head = decode_ledger_head(*h);
+    if (!head.ok()) return respond_error(req, head.error());
+    respond(req, 200, head_json(*head));
+  }
+
+  // The change feed: committed records in global order, after position `after`.
+  void get_ledger(const req_t& req) {
+    if (!authorize(req, {Role::consular, Role::hq_admin, Role::auditor})) return;
+    const auto after = query_u64(req, "after");
+    const uint64_t limit =
+        std::min<uint64_t>(query_u64(req, "limit").value_or(100), limits::api_list_items_max);
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const LedgerMeta meta = read_ledger_meta(**txn);
+    const uint64_t start = after ? *after + 1 : 0;
+    json items = json::array();
+    for (uint64_t p = start; p < meta.size && items.size() < limit; ++p) {
+      const auto ref = (*txn)->at_position(p);
+      if (!ref) break;
+      items.push_back(record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
+                                  deps.core.public_key(), state_fn()));
+    }
+    const uint64_t last = start + items.size();
+    respond(req, 200,
+            json{{"size", meta.size},
+                 {"records", items},
+                 {"next_after",
+                  items.empty() ? json(after ? json(*after) : json(nullptr)) : json(last - 1)}});
+  }
+
+  void get_inclusion(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    const auto position = query_u64(req, "position");
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const LedgerMeta meta = read_ledger_meta(**txn);
+    const uint64_t size = query_u64(req, "size").value_or(meta.size);
+    if (!position || *position >= size || size > meta.size)
+      return respond_error(
+          req, 422, "invalid_field",
+          "need 0 <= position < size <= ledger size (" + std::to_string(meta.size) + ")",
+          "position");
+    StoreSubtrees tree(**txn);
+    auto proof = merkle::inclusion_proof(tree, *position, size);
+    if (!proof.ok()) return respond_error(req, proof.error());
+    const auto ref = (*txn)->at_position(*position);
+    const auto sr = (*txn)->record(ref->origin, ref->seq);
+    json path = json::array();
+    for (const auto& h : *proof) path.push_back(to_hex(h));
+    respond(req, 200,
+            json{{"position", *position},
+                 {"size", size},
+                 {"origin", ref->origin},
+                 {"seq", ref->seq},
+                 {"record_hash", to_hex(sr->hash)},
+                 {"leaf_hash", to_hex(merkle::leaf_hash(sr->hash))},
+                 {"audit_path", path},
+                 {"root", to_hex(ledger_root(**txn, size))}});
+  }
+
+  void get_consistency(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    const auto from = query_u64(req, "from");
+    const auto to = query_u64(req, "to");
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    const LedgerMeta meta = read_ledger_meta(**txn);
+    if (!from || !to || *from == 0 || *from > *to || *to > meta.size)
+      return respond_error(req, 422, "invalid_field",
+                           "need 0 < from <= to <= ledger size (" + std::to_string(meta.size) + ")",
+                           "from");
+    StoreSubtrees tree(**txn);
+    auto proof = merkle::consistency_proof(tree, *from, *to);
+    if (!proof.ok()) return respond_error(req, proof.error());
+    json p = json::array();
+    for (const auto& h : *proof) p.push_back(to_hex(h));
+    respond(req, 200,
+            json{{"from", *from},
+                 {"to", *to},
+                 {"from_root", to_hex(ledger_root(**txn, *from))},
+                 {"to_root", to_hex(ledger_root(**txn, *to))},
+                 {"proof", p}});
+  }
+
+  void get_conflicts(const req_t& req) {
+    if (!authorize(req, {Role::hq_admin, Role::auditor})) return;
+    const uint64_t after = query_u64(req, "after").value_or(0);
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    json out = json::array();
+    for (const auto& bytes :
+         (*txn)->conflicts(after == 0 ? 0 : after, limits::api_list_items_max)) {
+      auto c = decode_conflict(bytes);
+      if (c.ok()) out.push_back(json_visit::to_json(*c));
+    }
+    respond(req, 200, json{{"conflicts", out}});
   }
 
   void get_membership(const req_t& req) {
@@ -606,6 +766,16 @@ struct ApiServer::Impl {
                 counted([this](const req_t& req, const params_t&) { get_status(req); }));
     r->http_get("/v1/feeds",
                 counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+    r->http_get("/v1/ledger/head",
+                counted([this](const req_t& req, const params_t&) { get_ledger_head(req); }));
+    r->http_get("/v1/ledger/proof/inclusion",
+                counted([this](const req_t& req, const params_t&) { get_inclusion(req); }));
+    r->http_get("/v1/ledger/proof/consistency",
+                counted([this](const req_t& req, const params_t&) { get_consistency(req); }));
+    r->http_get("/v1/ledger",
+                counted([this](const req_t& req, const params_t&) { get_ledger(req); }));
+    r->http_get("/v1/conflicts",
+                counted([this](const req_t& req, const params_t&) { get_conflicts(req); }));
     r->http_get("/v1/membership",
                 counted([this](const req_t& req, const params_t&) { get_membership(req); }));
     r->http_post("/v1/membership",

@@ -114,6 +114,7 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
     if (link != "lan" && link != "wan" && link != "satellite")
       return make_error(Errc::invalid_field, "link must be lan, wan or satellite", "link");
     c.link = link;
+    c.raft_tick_ms = link == "lan" ? 50 : link == "wan" ? 100 : 300;
   }
   struct stat st {};
   if (::stat((data_dir + "/node.toml").c_str(), &st) == 0)
@@ -161,6 +162,7 @@ Status save_config(const NodeConfig& c) {
       {"api", toml::table{{"listen", c.api_address + ":" + std::to_string(c.api_port)}}},
       {"peer", toml::table{{"listen", c.peer_listen}}},
       {"gossip", toml::table{{"link", c.link}, {"links", links}}},
+      {"raft", toml::table{{"tick_ms", static_cast<int64_t>(c.raft_tick_ms)}}},
   };
   std::ostringstream ss;
   ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
@@ -207,6 +209,10 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   RETURN_IF_ERROR(parse_listen(listen, c.api_address, c.api_port));
   c.peer_listen = t["peer"]["listen"].value_or(c.peer_listen);
   c.link = t["gossip"]["link"].value_or(c.link);
+  c.raft_tick_ms = static_cast<uint32_t>(t["raft"]["tick_ms"].value_or(int64_t{100}));
+  if (c.raft_tick_ms < 10 || c.raft_tick_ms > 10'000)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [raft] tick_ms must be 10..10000", "raft.tick_ms");
   if (const toml::table* links = t["gossip"]["links"].as_table())
     for (const auto& [site, cls] : *links)
       c.links[std::string(site.str())] = cls.value_or(std::string("wan"));

@@ -37,6 +37,8 @@ struct NodeConfig {
   // Link class to peers ("lan", "wan", "satellite"), and per-site overrides.
   std::string link = "wan";
   std::map<std::string, std::string, std::less<>> links;
+  // One Raft tick; elections time out after 10-19 ticks (LAN: 50 ms; WAN default 100 ms).
+  uint32_t raft_tick_ms = 100;
 };
 
 // Creates DATA with a new configuration and fresh keys. Errc::conflict if DATA already holds a

@@ -258,6 +258,9 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
     case GossipType::evidence:
       receive_evidence(m);
       return;
+    case GossipType::raft:
+    case GossipType::head:
+      return;  // the order plane's: the runtime routes them
   }
 }
 
@@ -410,11 +413,33 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
     stats_.records_verified += run.size();
     for (auto& v : run) batch.records.push_back(std::move(v));
   }
-  if (!batch.records.empty()) {
-    ingest_.push_back(std::move(batch));
-  } else if (m.more) {
-    catch_up(from, feeds, now_ms);
+  if (m.more) {
+    // Pipelined catch-up: ask for the next batch now, as if this one were already stored, so the
+    // transfer of the next overlaps the ingest of this one. A batch that then fails to store
+    // leaves a gap that the next round repairs.
+    std::vector<FrontierEntry> ahead = feeds.frontier();
+    for (const auto& v : batch.records) {
+      const auto& h = v.record.header;
+      auto it = std::find_if(ahead.begin(), ahead.end(),
+                             [&](const FrontierEntry& e) { return e.origin == h.origin.value; });
+      if (it == ahead.end()) {
+        if (h.seq.value == 1)
+          ahead.push_back(FrontierEntry{h.origin.value, 1, v.signed_record.hash});
+      } else if (h.seq.value == it->seq + 1) {
+        it->seq = h.seq.value;
+        it->hash = v.signed_record.hash;
+      }
+    }
+    GossipMessage r;
+    r.type = GossipType::digest;
+    r.reply = true;
+    r.frontier = std::move(ahead);
+    ++stats_.catch_up_requests;
+    peers_.at(from).catch_up_sent_ms = now_ms;
+    send(from, std::move(r), now_ms);
+    batch.more = false;  // already asked
   }
+  if (!batch.records.empty()) ingest_.push_back(std::move(batch));
 }
 
 void GossipCore::receive_evidence(const GossipMessage& m) {

@@ -31,9 +31,12 @@
 #include <string>
 #include <vector>
 
+#include "consensus/types.hpp"
+#include "ledger/ledger_entry.hpp"
 #include "ledger/membership.hpp"
 #include "ledger/records.hpp"
 #include "node/node_core.hpp"
+#include "node/raft_wire.hpp"
 #include "node/swim.hpp"
 
 namespace umupaka {
@@ -80,8 +83,10 @@ enum class GossipType : uint8_t {
   digest,    // our frontier; `reply` false asks for the peer's in return
   records,   // a batch of records the peer lacks; `more` if the batch was cut at a limit
   evidence,  // equivocation evidence
+  raft,      // the order plane's Raft messages (raft field)
+  head,      // a ledger head signed by the leader (head field)
 };
-UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence");
+UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence", "raft", "head");
 
 inline constexpr uint32_t gossip_version = 1;
 
@@ -97,6 +102,8 @@ struct GossipMessage {
   bool more = false;
   std::vector<WireEvidence> evidence;
   std::vector<std::string> quarantined;  // digest: origins the sender holds evidence against
+  std::optional<raft::Message> raft;
+  std::optional<LedgerHead> head;
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
@@ -110,6 +117,8 @@ struct GossipMessage {
     v("more", s.more);
     v("evidence", s.evidence);
     v("quarantined", s.quarantined);
+    v("raft", s.raft);
+    v("head", s.head);
   }
 };
 
@@ -217,6 +226,10 @@ class GossipCore {
   // The outcome of ingesting `batch` (results parallel to batch.records).
   void on_ingested(const IngestBatch& batch, const std::vector<IngestResult>& results,
                    const FeedReader& feeds, int64_t now_ms);
+  // Asks `peer` for what this node lacks (rate-limited per peer).
+  void request_catch_up(const std::string& peer, const FeedReader& feeds, int64_t now_ms) {
+    catch_up(peer, feeds, now_ms);
+  }
   // The transport could not hand a message to `to` (high-water mark, unreachable).
   void on_send_failed(const std::string& to);
 

@@ -166,6 +166,9 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
       opt.links[site] = enum_from_name<swim::LinkClass>(cls).value_or(opt.default_link);
     opt.gossip.seed = std::hash<std::string>{}(cfg->site) ^ static_cast<uint64_t>(wall_clock_ms());
     opt.gossip.swim.seed = opt.gossip.seed + 1;
+    opt.signing_seed = *seed;
+    opt.order.seed = opt.gossip.seed + 2;
+    opt.order.tick_ms = cfg->raft_tick_ms;
     network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
     NetworkRuntime* net = network.get();
     writer.set_commit_hook([net](const std::vector<SignedRecord>& local, const Membership* m) {

@@ -14,6 +14,12 @@
 namespace umupaka {
 namespace {
 
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -63,7 +69,9 @@ struct NetworkRuntime::Impl {
   std::vector<SignedRecord> committed_local;
   std::optional<Membership> membership_update;
   std::deque<Ingested> ingested;
+  std::deque<std::function<void()>> posted;  // closures to run on the network thread
   NetworkStatus snapshot;
+  std::unique_ptr<OrderPlane> order;
   Membership membership_snapshot;
 
   // Network-thread state.
@@ -176,9 +184,41 @@ struct NetworkRuntime::Impl {
         ++counters.frames_rejected;
         continue;
       }
+      if (m->from != user) {
+        ++counters.frames_rejected;
+        continue;
+      }
+      if (m->type == GossipType::raft && m->raft && order) {
+        if (m->raft->from != user) {
+          ++counters.frames_rejected;
+          continue;
+        }
+        order->on_message(std::move(*m->raft), steady_ms());
+        continue;
+      }
+      if (m->type == GossipType::head && m->head && order) {
+        order->on_head(*m->head);
+        continue;
+      }
       if (!feeds) feeds = this->feeds();
       feeds_holder = feeds.get();
       gossip.on_message(user, std::move(m).value(), *feeds, steady_ms());
+    }
+  }
+
+  void send_frame(const std::string& to, const GossipMessage& message) {
+    const std::string frame = encode_gossip(message);
+    try {
+      auto sent = out->send(zmq::buffer(to), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      if (sent) sent = out->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+      if (!sent) {
+        ++counters.send_would_block;
+      } else {
+        ++counters.frames_out;
+        counters.bytes_out += frame.size();
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH) ++counters.send_unreachable;
     }
   }
 
@@ -223,6 +263,7 @@ struct NetworkRuntime::Impl {
 
   void publish() {
     NetworkStatus s;
+    if (order) s.order = order->status();
     s.peers = gossip.peers();
     s.gossip = gossip.stats();
     s.counters = counters;
@@ -260,12 +301,15 @@ struct NetworkRuntime::Impl {
       std::vector<SignedRecord> local;
       std::optional<Membership> update;
       std::deque<Ingested> done;
+      std::deque<std::function<void()>> closures;
       {
         std::lock_guard lock(mu);
         local.swap(committed_local);
         update.swap(membership_update);
         done.swap(ingested);
+        closures.swap(posted);
       }
+      for (auto& f : closures) f();
       if (update) {
         membership = std::move(*update);
         connect_peers();
@@ -289,6 +333,10 @@ struct NetworkRuntime::Impl {
         if (!feeds) feeds = this->feeds();
         gossip.on_tick(*feeds, steady_ms());
         next_tick = steady_ms() + opt.tick_ms;
+      }
+      if (order) {
+        feeds.reset();  // the order plane opens its own snapshots and writes
+        order->tick(steady_ms(), wall_ms());
       }
       flush(feeds);
       if (steady_ms() >= next_publish) {
@@ -349,6 +397,44 @@ Status NetworkRuntime::start(const Membership& membership,
                       "cannot set up the peer endpoint " + m.opt.listen + ": " + e.what());
   }
   m.connect_peers();
+  if (membership.site(m.opt.self) != nullptr) {
+    OrderOptions oo = m.opt.order;
+    oo.self = m.opt.self;
+    oo.network_id = membership.network_id();
+    Impl* impl = &m;
+    m.order = std::make_unique<OrderPlane>(
+        oo, membership, m.opt.signing_seed, m.store, m.writer,
+        [impl](const std::string& to, raft::Message rm) {
+          GossipMessage g;
+          g.type = GossipType::raft;
+          g.from = impl->opt.self;
+          g.raft = std::move(rm);
+          impl->send_frame(to, g);
+        },
+        [impl](const LedgerHead& h) {
+          GossipMessage g;
+          g.type = GossipType::head;
+          g.from = impl->opt.self;
+          g.head = h;
+          for (const auto& [id, ep] : impl->connected) impl->send_frame(id, g);
+        },
+        [impl](const std::string& peer) {
+          if (peer.empty()) return;
+          auto feeds = impl->feeds();
+          impl->gossip.request_catch_up(peer, *feeds, steady_ms());
+        });
+    m.order->set_poster([impl](std::function<void()> f) {
+      {
+        std::lock_guard lock(impl->mu);
+        impl->posted.push_back(std::move(f));
+      }
+      impl->wake();
+    });
+    if (auto s = m.order->start(); !s.ok()) {
+      spdlog::warn("order plane not started: {}", s.error().message);
+      m.order.reset();
+    }
+  }
   m.running = true;
   m.thread = std::thread([&m] { m.loop(); });
   return {};

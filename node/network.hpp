@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "node/gossip.hpp"
+#include "node/order_plane.hpp"
 #include "node/writer.hpp"
 #include "storage/store.hpp"
 
@@ -38,6 +39,8 @@ struct NetworkOptions {
   swim::LinkClass default_link = swim::LinkClass::wan;
   std::map<std::string, swim::LinkClass, std::less<>> links;
   uint32_t tick_ms = 20;
+  SecretSeed signing_seed{};  // the node's key: signs ledger heads when it leads
+  OrderOptions order;         // Raft timings; self/network_id filled in by the runtime
 };
 
 struct NetworkCounters {
@@ -55,6 +58,7 @@ struct NetworkStatus {
   NetworkCounters counters;
   std::map<std::string, uint64_t, std::less<>> quarantine;
   std::map<std::string, uint64_t, std::less<>> seen_by_peers;  // origin -> highest seq a peer holds
+  OrderStatus order;
 };
 
 class NetworkRuntime {

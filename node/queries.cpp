@@ -33,8 +33,13 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
          {"seq", r.header.seq.value},
          {"type", record_type_name(type_of(r.body))},
          {"state", state(origin, seq)},
+         {"position", nullptr},
          {"time", format_iso_instant_ms(r.header.hlc.physical_ms())},
          {"hash", to_hex(sr->hash)}};
+  if (const auto pos = txn.position_of(origin, seq)) {
+    j["state"] = "committed";
+    j["position"] = *pos;
+  }
   j["body"] = std::visit([](const auto& b) { return json_visit::to_json(b); }, r.body);
   if (full) {
     j["network_id"] = r.header.network_id;

@@ -32,13 +32,17 @@ bool Writer::enqueue(Item item) {
 }
 
 bool Writer::submit(Command command, Callback done) {
-  return enqueue(Item{std::move(command), std::move(done), {}});
+  return enqueue(Item{std::move(command), std::move(done), {}, {}});
 }
 
 bool Writer::submit_ingest(std::vector<VerifiedRecord> records, bool evidence,
                            IngestCallback done) {
   UMUPAKA_ASSERT(!evidence || records.size() == 2);
-  return enqueue(Item{Ingest{std::move(records), evidence}, {}, std::move(done)});
+  return enqueue(Item{Ingest{std::move(records), evidence}, {}, std::move(done), {}});
+}
+
+bool Writer::submit_apply(uint64_t index, LedgerEntry entry, ApplyCallback done) {
+  return enqueue(Item{Apply{index, std::move(entry)}, {}, {}, std::move(done)});
 }
 
 void Writer::stop() {
@@ -59,7 +63,8 @@ Writer::Stats Writer::stats() const {
 
 void Writer::run() {
   std::vector<Item> batch;
-  std::vector<std::variant<Result<Recorded>, std::vector<IngestResult>>> results;
+  std::vector<std::variant<Result<Recorded>, std::vector<IngestResult>, Result<ApplyOutcome>>>
+      results;
   std::vector<SignedRecord> local;
   for (;;) {
     batch.clear();
@@ -91,6 +96,8 @@ void Writer::run() {
             local.push_back(std::move(*sr));
           }
           results.emplace_back(std::move(r));
+        } else if (auto* a = std::get_if<Apply>(&item.work)) {
+          results.emplace_back(apply_ledger_entry(txn, a->index, a->entry));
         } else {
           auto& in = std::get<Ingest>(item.work);
           std::vector<IngestResult> out;
@@ -119,11 +126,14 @@ void Writer::run() {
       if (!committed.ok()) {
         if (item.done) item.done(committed.error());
         if (item.ingest_done) item.ingest_done(committed.error());
+        if (item.apply_done) item.apply_done(committed.error());
         continue;
       }
       if (auto* r = std::get_if<Result<Recorded>>(&results[i])) {
         (r->ok() ? ok : rejected)++;
         item.done(std::move(*r));
+      } else if (auto* ap = std::get_if<Result<ApplyOutcome>>(&results[i])) {
+        item.apply_done(std::move(*ap));
       } else {
         auto& v = std::get<std::vector<IngestResult>>(results[i]);
         for (const auto& x : v) ingested += x.outcome == IngestOutcome::stored;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <variant>
 
+#include "node/ledger_apply.hpp"
 #include "node/node_core.hpp"
 #include "storage/store.hpp"
 
@@ -23,6 +24,7 @@ class Writer {
  public:
   using Callback = std::function<void(Result<Recorded>)>;
   using IngestCallback = std::function<void(Result<std::vector<IngestResult>>)>;
+  using ApplyCallback = std::function<void(Result<ApplyOutcome>)>;
   using Clock = std::function<int64_t()>;  // wall clock, ms since the epoch
   // Called on the writer thread after every successful commit with the records this node
   // originated in it, and the new membership if it changed. Must not block.
@@ -45,6 +47,9 @@ class Writer {
   // evidence to store. False when full or stopping: the records will be fetched again.
   bool submit_ingest(std::vector<VerifiedRecord> records, bool evidence, IngestCallback done);
 
+  // Queues a committed ledger entry (Raft index) to apply. False when full or stopping.
+  bool submit_apply(uint64_t index, LedgerEntry entry, ApplyCallback done);
+
   // Executes everything queued, then stops the thread. Idempotent.
   void stop();
 
@@ -65,10 +70,15 @@ class Writer {
     std::vector<VerifiedRecord> records;
     bool evidence = false;
   };
+  struct Apply {
+    uint64_t index = 0;
+    LedgerEntry entry;
+  };
   struct Item {
-    std::variant<Command, Ingest> work;
+    std::variant<Command, Ingest, Apply> work;
     Callback done;
     IngestCallback ingest_done;
+    ApplyCallback apply_done;
     size_t weight() const;
   };
   bool enqueue(Item item);

@@ -211,6 +211,101 @@ std::vector<StoreTxn::EvidenceEntry> StoreTxn::evidence() const {
   return out;
 }
 
+namespace {
+std::string u64_key(uint64_t v) {
+  std::string k;
+  append_u64(k, v);
+  return k;
+}
+}  // namespace
+
+void StoreTxn::put_raft_entry(uint64_t index, std::string_view bytes) {
+  note(txn_.put(t_.raft_log, u64_key(index), bytes));
+}
+
+void StoreTxn::truncate_raft_log(uint64_t from) {
+  std::vector<std::string> doomed;
+  note(txn_.scan_from(t_.raft_log, u64_key(from), [&](std::string_view k, std::string_view) {
+    doomed.emplace_back(k);
+    return true;
+  }));
+  for (const auto& k : doomed) note(txn_.del(t_.raft_log, k));
+}
+
+std::vector<std::pair<uint64_t, std::string>> StoreTxn::raft_entries(uint64_t from) const {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  if (write_error_) return out;
+  note(txn_.scan_from(t_.raft_log, u64_key(from), [&](std::string_view k, std::string_view v) {
+    out.emplace_back(read_u64(k), std::string(v));
+    return true;
+  }));
+  return out;
+}
+
+std::optional<uint64_t> StoreTxn::position_of(std::string_view origin, uint64_t seq) const {
+  const auto v = get(t_.positions, feed_key(origin, seq));
+  if (!v) return std::nullopt;
+  return read_u64(*v);
+}
+
+std::optional<RecordRef> StoreTxn::at_position(uint64_t position) const {
+  const auto v = get(t_.ledger_order, u64_key(position));
+  if (!v) return std::nullopt;
+  const size_t z = v->find('\0');
+  UMUPAKA_ASSERT(z != std::string_view::npos && v->size() == z + 1 + 8);
+  return RecordRef{std::string(v->substr(0, z)), read_u64(v->substr(z + 1))};
+}
+
+void StoreTxn::put_position(uint64_t position, std::string_view origin, uint64_t seq) {
+  note(txn_.insert(t_.ledger_order, u64_key(position), feed_key(origin, seq)));
+  note(txn_.insert(t_.positions, feed_key(origin, seq), u64_key(position)));
+}
+
+std::optional<Hash> StoreTxn::merkle_node(uint32_t level, uint64_t index) const {
+  std::string k;
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((level >> (8 * i)) & 0xff));
+  append_u64(k, index);
+  const auto v = get(t_.merkle, k);
+  if (!v || v->size() != 32) return std::nullopt;
+  Hash h{};
+  std::memcpy(h.data(), v->data(), 32);
+  return h;
+}
+
+void StoreTxn::put_merkle_node(uint32_t level, uint64_t index, const Hash& hash) {
+  std::string k;
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((level >> (8 * i)) & 0xff));
+  append_u64(k, index);
+  note(txn_.put(t_.merkle, k,
+                std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size())));
+}
+
+void StoreTxn::put_conflict(uint64_t position, uint32_t n, std::string_view bytes) {
+  std::string k = u64_key(position);
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  note(txn_.put(t_.conflicts, k, bytes));
+}
+
+std::vector<std::string> StoreTxn::conflicts(uint64_t after, size_t limit) const {
+  std::vector<std::string> out;
+  if (write_error_) return out;
+  note(txn_.scan_from(t_.conflicts, u64_key(after + 1), [&](std::string_view, std::string_view v) {
+    out.emplace_back(v);
+    return out.size() < limit;
+  }));
+  return out;
+}
+
+std::optional<std::string> StoreTxn::ledger_state(std::string_view key) const {
+  const auto v = get(t_.ledger_state, key);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+void StoreTxn::put_ledger_state(std::string_view key, std::string_view value) {
+  note(txn_.put(t_.ledger_state, key, value));
+}
+
 std::optional<std::string> StoreTxn::meta(std::string_view name) const {
   const auto v = get(t_.meta, name);
   if (!v) return std::nullopt;
@@ -299,7 +394,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
                           {&t.name_alerts, "name_alerts"},
                           {&t.presence, "presence"},
                           {&t.traveller_index, "traveller_index"},
-                          {&t.evidence, "evidence"}};
+                          {&t.evidence, "evidence"},
+                          {&t.raft_log, "raft_log"},
+                          {&t.ledger_order, "ledger_order"},
+                          {&t.positions, "positions"},
+                          {&t.merkle, "merkle"},
+                          {&t.conflicts, "conflicts"},
+                          {&t.ledger_state, "ledger_state"}};
   for (const Named& n : tables) {
     // Opening a table writes only when it is new; a full disk at first start shows up here.
     for (;;) {

@@ -14,6 +14,12 @@
 //   presence         person_key                    -> PresenceView
 //   traveller_index  person_key '\0' origin '\0' seq:u64 -> ""
 //   evidence         origin '\0' seq:u64            -> len:u32 stored(a) stored(b)
+//   raft_log         index:u64                     -> a Raft entry (msgpack, node/)
+//   ledger_order     position:u64                  -> origin '\0' seq:u64   (global order)
+//   positions        origin '\0' seq:u64            -> position:u64
+//   merkle           level:u32 index:u64           -> hash(32) (perfect subtrees, RFC 6962)
+//   conflicts        position:u64 '\0' n:u32        -> a conflict alert (msgpack)
+//   ledger_state     key                           -> the ledger's deterministic state
 #pragma once
 
 #include <functional>
@@ -34,7 +40,8 @@ struct FeedHead {
 
 struct Tables {
   MDB_dbi feeds, heads, meta, documents, permits, permit_index, alerts, alert_index, name_alerts,
-      presence, traveller_index, evidence;
+      presence, traveller_index, evidence, raft_log, ledger_order, positions, merkle, conflicts,
+      ledger_state;
 };
 
 // A transaction over the store: reads always; writes when opened by Store::write. Implements the
@@ -62,6 +69,24 @@ class StoreTxn : public ViewStore {
   };
   std::vector<EvidenceEntry> evidence() const;
   std::optional<std::string> meta(std::string_view name) const;
+
+  // --- Raft log (entries as bytes; the node encodes them) ---
+  void put_raft_entry(uint64_t index, std::string_view bytes);
+  // Deletes entries with index >= from (a new leader overwrote them).
+  void truncate_raft_log(uint64_t from);
+  std::vector<std::pair<uint64_t, std::string>> raft_entries(uint64_t from) const;
+
+  // --- The ledger: global order, Merkle subtrees, conflicts, deterministic state ---
+  std::optional<uint64_t> position_of(std::string_view origin, uint64_t seq) const;
+  std::optional<RecordRef> at_position(uint64_t position) const;
+  void put_position(uint64_t position, std::string_view origin, uint64_t seq);
+  std::optional<Hash> merkle_node(uint32_t level, uint64_t index) const;
+  void put_merkle_node(uint32_t level, uint64_t index, const Hash& hash);
+  void put_conflict(uint64_t position, uint32_t n, std::string_view bytes);
+  // Conflicts with position > after, oldest first, at most `limit`.
+  std::vector<std::string> conflicts(uint64_t after, size_t limit) const;
+  std::optional<std::string> ledger_state(std::string_view key) const;
+  void put_ledger_state(std::string_view key, std::string_view value);
   void put_meta(std::string_view name, std::string_view value);
   size_t count_of(MDB_dbi table) const;
   const Tables& tables() const { return t_; }

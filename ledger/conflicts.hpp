@@ -1,0 +1,164 @@
+// Conflict detection in ledger order (DESIGN.md §2–3).
+//
+// Posts record crossings and issue permits independently, even offline, so two records may
+// contradict each other: a single-entry visa used at Gatuna and at Rusumo during a partition, a
+// second entry with no exit in between, a crossing on a passport reported stolen elsewhere. Both
+// records stay in the ledger; nothing is dropped. Once Raft has fixed the global order, applying
+// the records in that order raises *conflict alerts* for HQ, the same at every node.
+//
+// The state read and written here is the ledger's own (LedgerStateStore): it is derived from
+// committed records in global order only, never from the provisional views each node keeps for
+// the checks at accept time (views.hpp), which see records in arrival order.
+//
+// Rules (only *admitted* crossings change presence or use permits; referred and refused crossings
+// change no state at all):
+//   - Permit issued: its allowance is set (uses recorded before it in ledger order are kept).
+//     An admitted entry with a permit id uses the permit; the use that exceeds a limited
+//     allowance raises single_entry_permit_reused, related = the earlier uses.
+//   - Presence, per person key (national ID where the crossing gives one or a TravelDocumentIssued
+//     links the document to one, else the document): an admitted entry while inside raises
+//     entry_while_present, an admitted exit while outside raises exit_while_absent (never for a
+//     person without an earlier admitted crossing: their entry may predate the system); related
+//     = the last admitted crossing.
+//   - A crossing of any decision on a document reported lost/stolen/revoked EARLIER in ledger
+//     order raises crossing_on_reported_document, related = the report. A report later in ledger
+//     order than a crossing raises nothing for it: the order decides.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/enum_names.hpp"
+#include "ledger/records.hpp"
+#include "ledger/views.hpp"
+
+namespace umupaka {
+
+enum class ConflictKind : uint8_t {
+  single_entry_permit_reused,     // a limited permit used for more entries than it allows
+  entry_while_present,            // an admitted entry with no admitted exit since the last entry
+  crossing_on_reported_document,  // a crossing on a document reported before it in ledger order
+  exit_while_absent,              // an admitted exit with no admitted entry since the last exit
+};
+UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
+                   "crossing_on_reported_document", "exit_while_absent");
+
+// A conflict alert for HQ. Derived data: the same records in the same ledger order give the same
+// alerts, field for field, at every node.
+struct ConflictAlert {
+  ConflictKind kind = ConflictKind::single_entry_permit_reused;
+  uint64_t position = 0;           // global position of the record that raised it
+  RecordRef record;                // that record
+  std::vector<RecordRef> related;  // the earlier record(s) it conflicts with, in ledger order
+  std::string subject;             // person key, document key (views.hpp) or permit id
+  std::string explanation;         // one sentence for HQ: posts, dates, ledger positions
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("kind", s.kind);
+    v("position", s.position);
+    v("record", s.record);
+    v("related", s.related);
+    v("subject", s.subject);
+    v("explanation", s.explanation);
+  }
+  friend bool operator==(const ConflictAlert&, const ConflictAlert&) = default;
+};
+
+// --- The ledger's deterministic state ---------------------------------------------------------
+
+// Where a person is, by their last admitted crossing in ledger order.
+struct LedgerPresence {
+  bool inside = false;
+  RecordRef last;         // the last admitted crossing
+  uint64_t position = 0;  // its global position
+  std::string post;       // its post
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("inside", s.inside);
+    v("last", s.last);
+    v("position", s.position);
+    v("post", s.post);
+  }
+  friend bool operator==(const LedgerPresence&, const LedgerPresence&) = default;
+};
+
+// The uses of one permit (admitted entries naming it), in ledger order.
+// entries_allowed: 0 = unlimited, or no issuance applied yet (uses may precede the permit in
+// ledger order: a post that saw the permit can be ordered before the embassy that issued it).
+// entries_used counts every use; `uses` keeps the first ledger_permit_uses_kept_max of them.
+struct LedgerPermitUse {
+  uint32_t entries_allowed = 0;
+  uint32_t entries_used = 0;
+  std::vector<RecordRef> uses;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("entries_allowed", s.entries_allowed);
+    v("entries_used", s.entries_used);
+    v("uses", s.uses);
+  }
+  friend bool operator==(const LedgerPermitUse&, const LedgerPermitUse&) = default;
+};
+
+// The latest report (lost, stolen, revoked) on a document, in ledger order.
+struct LedgerDocumentReport {
+  DocumentStatus status = DocumentStatus::lost;
+  RecordRef record;       // the DocumentStatusChange
+  uint64_t position = 0;  // its global position
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("status", s.status);
+    v("record", s.record);
+    v("position", s.position);
+  }
+  friend bool operator==(const LedgerDocumentReport&, const LedgerDocumentReport&) = default;
+};
+
+// Uses of a permit kept by record reference. The state is rewritten at each use, and a
+// residence or work permit (unlimited) of a border resident is used daily, so the list is
+// bounded; entries_used still counts every use, and a limited permit's allowance is far below
+// this (single entry, a handful for a multiple-entry visa), so its alerts name all earlier uses.
+inline constexpr size_t ledger_permit_uses_kept_max = 32;
+
+// Storage of the ledger state: LMDB tables in storage/, maps in tests. Keys are person keys and
+// document keys (views.hpp) and permit ids. Every call happens inside the one storage
+// transaction that applies a record; implementations do not fail (a storage error aborts that
+// transaction in storage/, outside this interface). Single-threaded.
+class LedgerStateStore {
+ public:
+  virtual ~LedgerStateStore() = default;
+  virtual std::optional<LedgerPresence> presence(std::string_view person_key) const = 0;
+  virtual void put_presence(std::string_view person_key, const LedgerPresence& presence) = 0;
+  virtual std::optional<LedgerPermitUse> permit_use(std::string_view permit_id) const = 0;
+  virtual void put_permit_use(std::string_view permit_id, const LedgerPermitUse& use) = 0;
+  virtual std::optional<LedgerDocumentReport> document_report(
+      std::string_view document_key) const = 0;
+  virtual void put_document_report(std::string_view document_key,
+                                   const LedgerDocumentReport& report) = 0;
+  // The national ID a TravelDocumentIssued linked to the document (the latest in ledger order).
+  virtual std::optional<std::string> linked_national_id(std::string_view document_key) const = 0;
+  virtual void link_national_id(std::string_view document_key, std::string_view national_id) = 0;
+};
+
+// Applies one committed record at global `position` to the ledger state and returns the conflict
+// alerts it raises (a crossing raises at most one of each kind, in the order
+// crossing_on_reported_document, single_entry_permit_reused, entry_while_present or
+// exit_while_absent).
+//
+// Preconditions (asserted): records are applied strictly in increasing position, each once;
+// `ref` names the record (non-empty origin, seq > 0). Deterministic in (state, record, ref,
+// position): reads no clock; dates in explanations come from the record's HLC.
+//
+// Beyond the rules above: an issuance never resets a permit's uses, so uses ordered before it
+// count against its allowance, and an issuance that finds more uses than it allows raises
+// single_entry_permit_reused itself (record = the permit). The first link of a document to a
+// national ID carries the presence kept under the document key over to the national ID key
+// (unless that key holds a later crossing), so a person's presence continues across the link.
+// Permit status changes, watchlist alerts and membership records change no ledger state.
+std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const Record& record,
+                                                 const RecordRef& ref, uint64_t position);
+
+}  // namespace umupaka

@@ -1,0 +1,37 @@
+#include "ledger/ledger_entry.hpp"
+
+#include "ledger/msgpack_visit.hpp"
+
+namespace umupaka {
+
+std::string encode_ledger_entry(const LedgerEntry& e) { return msgpack_visit::encode_struct(e); }
+
+Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
+  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
+                                    limits::msgpack_depth_max);
+  ASSIGN_OR_RETURN(LedgerEntry e, msgpack_visit::decode_struct<LedgerEntry>(bytes, limit));
+  if (e.version != ledger_entry_version)
+    return make_error(Errc::decode, "unknown ledger entry version " + std::to_string(e.version));
+  return e;
+}
+
+std::string ledger_head_signing_bytes(const LedgerHead& h) {
+  msgpack::sbuffer buf;
+  msgpack_visit::Packer pk(buf);
+  msgpack_visit::Encoder e{pk};
+  pk.pack_array(5);
+  e.put(h.network_id);
+  e.put(h.size);
+  e.put(h.root);
+  e.put(h.cluster_time_ms);
+  e.put(h.signer);
+  return std::string(buf.data(), buf.size());
+}
+
+std::string encode_ledger_head(const LedgerHead& h) { return msgpack_visit::encode_struct(h); }
+
+Result<LedgerHead> decode_ledger_head(std::string_view bytes) {
+  return msgpack_visit::decode_struct<LedgerHead>(bytes);
+}
+
+}  // namespace umupaka

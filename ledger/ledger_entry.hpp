@@ -1,0 +1,74 @@
+// The order plane's data (DESIGN.md §3): what Raft orders, and what the leader signs.
+//
+// A ledger entry is a frontier delta: for each origin whose feed advanced, the seq and hash the
+// proposer held. Committing it commits every record of those feeds up to there. Applying entries
+// in log order gives every node the same global order of records (the ledger): the records an
+// entry newly covers, sorted by (HLC, origin, seq), take the next positions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ledger/ids.hpp"
+#include "ledger/result.hpp"
+
+namespace umupaka {
+
+struct LedgerItem {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash hash{};
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("origin", s.origin);
+    v("seq", s.seq);
+    v("hash", s.hash);
+  }
+  friend bool operator==(const LedgerItem&, const LedgerItem&) = default;
+};
+
+inline constexpr uint32_t ledger_entry_version = 1;
+
+struct LedgerEntry {
+  uint32_t version = ledger_entry_version;
+  std::string proposer;
+  uint64_t cluster_time_ms = 0;  // the leader's clock: time-dependent rules use it
+  std::vector<LedgerItem> items;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("version", s.version);
+    v("proposer", s.proposer);
+    v("cluster_time_ms", s.cluster_time_ms);
+    v("items", s.items);
+  }
+};
+
+// A ledger head signed by the leader that applied it: anyone holding the voter's public key can
+// check that the ledger of `size` records has Merkle root `root` (RFC 6962 hashing).
+struct LedgerHead {
+  std::string network_id;
+  uint64_t size = 0;
+  Hash root{};
+  uint64_t cluster_time_ms = 0;
+  std::string signer;
+  Signature signature{};
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("network_id", s.network_id);
+    v("size", s.size);
+    v("root", s.root);
+    v("cluster_time_ms", s.cluster_time_ms);
+    v("signer", s.signer);
+    v("signature", s.signature);
+  }
+};
+
+std::string encode_ledger_entry(const LedgerEntry& e);
+Result<LedgerEntry> decode_ledger_entry(std::string_view bytes);
+// The bytes a head's signature covers: msgpack [network_id, size, root, cluster_time_ms, signer].
+std::string ledger_head_signing_bytes(const LedgerHead& h);
+std::string encode_ledger_head(const LedgerHead& h);
+Result<LedgerHead> decode_ledger_head(std::string_view bytes);
+
+}  // namespace umupaka

@@ -1,0 +1,62 @@
+// Applying committed ledger entries to the store: global positions, the Merkle tree, the ledger
+// frontier and conflict alerts, in one LMDB transaction per batch. Deterministic: every node that
+// applies the same entries to the same records writes the same tables.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/conflicts.hpp"
+#include "ledger/ledger_entry.hpp"
+#include "ledger/merkle.hpp"
+#include "storage/store.hpp"
+
+namespace umupaka {
+
+struct LedgerMeta {
+  uint64_t applied_index = 0;  // the last Raft index applied
+  uint64_t size = 0;           // records in the ledger
+  uint64_t cluster_time_ms = 0;
+};
+
+LedgerMeta read_ledger_meta(const StoreTxn& txn);
+// The ledger frontier: how far `origin`'s feed is in the ledger.
+uint64_t ledger_seq(const StoreTxn& txn, std::string_view origin);
+std::vector<LedgerItem> ledger_frontier(const StoreTxn& txn);
+
+// The Merkle tree's perfect subtrees as stored.
+class StoreSubtrees : public merkle::SubtreeReader {
+ public:
+  explicit StoreSubtrees(const StoreTxn& txn) : txn_(txn) {}
+  Hash subtree(uint32_t level, uint64_t index) const override;
+
+ private:
+  const StoreTxn& txn_;
+};
+
+Hash ledger_root(const StoreTxn& txn, uint64_t size);
+
+enum class Coverage : uint8_t { held, missing, conflict };
+// Whether this node holds every record `entry` covers (with the hashes the entry names).
+Coverage covers(const StoreTxn& txn, const LedgerEntry& entry);
+
+struct ApplyOutcome {
+  bool applied = false;  // false: index already applied
+  uint64_t size = 0;
+  Hash root{};
+  uint64_t new_records = 0;
+  uint64_t conflicts = 0;
+};
+
+// Applies the committed entry at Raft `index`: the records it newly covers, sorted by
+// (HLC, origin, seq), take the next positions; Merkle subtrees and the frontier advance; conflicts
+// found in ledger order are stored. Errc::unavailable if a covered record is not held yet (the
+// caller fetches it and retries); an item whose hash differs from the held record is skipped
+// (the fork is evidence, handled by gossip).
+Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, const LedgerEntry& entry);
+
+// A stored conflict alert.
+Result<ConflictAlert> decode_conflict(std::string_view bytes);
+
+}  // namespace umupaka

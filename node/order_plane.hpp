@@ -1,0 +1,117 @@
+// The order plane (DESIGN.md §3): Raft among the voters orders ledger entries (frontier deltas).
+// Runs on the network thread; persistence is LMDB (Raft log and hard state, fsync'd before any
+// message that depends on them is sent), application goes through the writer.
+//
+// - The leader proposes, every interval, the frontier it holds beyond what it proposed before.
+// - A voter acknowledges an append only when it durably holds every record the entries cover:
+//   until then the append is held back and the missing records are fetched by gossip. So a
+//   committed frontier is always held by a majority of voters.
+// - Committed entries are applied one at a time, in order, once every covered record is held
+//   (a learner may wait for records); applying assigns global positions (ledger_apply.hpp).
+// - After applying, the leader signs the ledger head (size, Merkle root, cluster time).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/memory_storage.hpp"
+#include "consensus/raw_node.hpp"
+#include "ledger/crypto.hpp"
+#include "ledger/ledger_entry.hpp"
+#include "ledger/membership.hpp"
+#include "node/writer.hpp"
+#include "storage/store.hpp"
+
+namespace umupaka {
+
+struct OrderOptions {
+  std::string self;
+  std::string network_id;
+  uint32_t tick_ms = 100;        // one Raft tick
+  uint32_t election_ticks = 10;  // election timeout: 10..19 ticks
+  uint32_t heartbeat_ticks = 1;
+  uint32_t propose_interval_ms = 50;
+  uint64_t seed = 1;
+};
+
+struct OrderStatus {
+  bool enabled = false;
+  std::string role;
+  uint64_t term = 0;
+  std::string leader;
+  uint64_t commit = 0;
+  uint64_t applied = 0;
+  uint64_t last_index = 0;
+  std::vector<std::pair<std::string, uint64_t>> match;  // leader: each member's match index
+  uint64_t held_appends = 0;                            // appends waiting for records (voter rule)
+  uint64_t apply_waiting = 0;  // committed entries waiting for records or the writer
+  uint64_t proposals = 0;
+  std::optional<LedgerHead> head;  // latest signed head received or made
+};
+
+class OrderPlane {
+ public:
+  // Callbacks into the runtime: send a Raft message / a signed head to peers; ask a peer for
+  // missing records (gossip catch-up).
+  using SendRaft = std::function<void(const std::string& to, raft::Message)>;
+  using SendHead = std::function<void(const LedgerHead&)>;
+  using CatchUp = std::function<void(const std::string& peer)>;
+
+  OrderPlane(OrderOptions options, const Membership& membership, SecretSeed signing_seed,
+             Store& store, Writer& writer, SendRaft send, SendHead send_head, CatchUp catch_up);
+
+  // Loads the Raft state from the store and creates the Raft node. Errc::storage / invalid_field.
+  Status start();
+
+  // Drive (network thread only).
+  void on_message(raft::Message m, int64_t now_ms);
+  void on_head(const LedgerHead& head);
+  void tick(int64_t now_ms, int64_t wall_ms);
+  // Called on the network thread when the writer finished an apply.
+  void on_applied(Result<ApplyOutcome> r, int64_t wall_ms);
+
+  OrderStatus status() const;
+  bool is_voter() const { return voter_; }
+
+ private:
+  void process_ready();
+  void retry_held();
+  void pump_apply();
+  void maybe_propose(int64_t wall_ms);
+
+  OrderOptions opt_;
+  Membership membership_;
+  SigningKey key_;
+  Store& store_;
+  Writer& writer_;
+  SendRaft send_;
+  SendHead send_head_;
+  CatchUp catch_up_;
+  bool voter_ = false;
+  std::unique_ptr<raft::MemoryStorage> storage_;
+  std::optional<raft::RawNode> node_;
+  int64_t next_tick_ms_ = 0;
+  int64_t next_propose_ms_ = 0;
+  std::map<std::string, uint64_t, std::less<>> proposed_;  // leader: highest seq proposed
+  std::string last_leader_;
+  std::deque<raft::Message> held_;
+  std::deque<std::pair<uint64_t, LedgerEntry>> to_apply_;
+  bool apply_in_flight_ = false;
+  int64_t apply_retry_ms_ = 0;
+  uint64_t applied_ = 0;
+  uint64_t proposals_ = 0;
+  std::optional<LedgerHead> head_;
+  // Set by the callback the writer runs; read on the network thread (the runtime routes it).
+  std::function<void(std::function<void()>)> post_;
+
+ public:
+  // How the writer's apply callback gets back onto the network thread.
+  void set_poster(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
+};
+
+}  // namespace umupaka
