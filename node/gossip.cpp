@@ -297,7 +297,12 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
   for (const auto& mine : feeds.frontier()) {
     if (quarantine_.count(mine.origin)) continue;  // a quarantined feed spreads only as evidence
     const auto it = have.find(mine.origin);
-    const uint64_t from_seq = it == have.end() ? 1 : it->second + 1;
+    uint64_t from_seq = it == have.end() ? 1 : it->second + 1;
+    // Records sent moments ago are still in flight (or being stored): do not send them again
+    // unless the window passed without the peer's frontier moving past them.
+    if (auto f = p.in_flight.find(mine.origin);
+        f != p.in_flight.end() && now_ms - f->second.second < in_flight_window_ms)
+      from_seq = std::max(from_seq, f->second.first + 1);
     for (uint64_t seq = from_seq; seq <= mine.seq; ++seq) {
       if (m.records.size() >= config_.batch_records_max) {
         m.more = true;
@@ -312,6 +317,7 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
       }
       bytes += sr->encoded.size() + 80;
       m.records.push_back(WireRecord{sr->encoded, sr->signature});
+      p.in_flight[mine.origin] = {seq, now_ms};
     }
     if (m.more) break;
   }

@@ -202,6 +202,9 @@ struct GossipStats {
 inline constexpr size_t pending_records_max = 8192;
 // A gap older than this is fetched by anti-entropy from a peer that is ahead.
 inline constexpr int64_t pending_fetch_after_ms = 300;
+// Records sent to a peer are not sent again for this long, unless its frontier shows it lost
+// them: covers transfer plus ingest of a full batch on a loaded node.
+inline constexpr int64_t in_flight_window_ms = 2000;
 // At most one catch-up request per peer per this interval.
 inline constexpr int64_t catch_up_interval_ms = 250;
 
@@ -252,6 +255,8 @@ class GossipCore {
     uint64_t bytes_sent = 0;
     uint64_t send_failures = 0;
     int64_t catch_up_sent_ms = INT64_MIN / 2;
+    // origin -> (highest seq sent, when): records in flight to this peer.
+    std::map<std::string, std::pair<uint64_t, int64_t>, std::less<>> in_flight;
   };
   struct Pending {
     VerifiedRecord record;
