@@ -9,12 +9,19 @@
 //   voter|learner] umupaka-admin revoke --root-key FILE --node URL --token T --site ID --cutoff SEQ
 //   [--reason TEXT] umupaka-admin status --node URL --token T        (or --network
 //   DIR/network.json)
+#include <botan/base64.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "ledger/codec.hpp"
+#include "ledger/crypto.hpp"
+#include "ledger/ledger_entry.hpp"
+#include "ledger/merkle.hpp"
+#include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
@@ -80,6 +87,94 @@ int submit_root_record(const std::string& root_key, const std::string& node,
   return 0;
 }
 
+// Verifies a node's whole ledger from its API alone: every record's hash and signature (keys
+// from the membership), every feed's chain, the Merkle root over the global order, and the signed
+// head. Reports the first fault.
+int audit(const std::string& node, const std::string& token) {
+  HttpClient c(node, token);
+  const json m = json::parse(c.get("/v1/membership").body, nullptr, false);
+  if (!m.is_object() || !m.value("joined", false)) return fail(node + ": not a joined node");
+  std::map<std::string, PublicKey> keys;
+  PublicKey root_key{};
+  from_hex(m["root_key"].get<std::string>(), root_key.data(), root_key.size());
+  keys["root"] = root_key;
+  for (const auto& site : m["sites"]) {
+    PublicKey k{};
+    from_hex(site["signing_key"].get<std::string>(), k.data(), k.size());
+    keys[site["site"]] = k;
+  }
+  const json head = json::parse(c.get("/v1/ledger/head").body, nullptr, false);
+  merkle::MemoryTree tree;
+  std::map<std::string, std::pair<uint64_t, Hash>> chains;
+  uint64_t position = 0;
+  std::optional<uint64_t> after;
+  auto fault = [&](const std::string& what) {
+    std::printf("FAULT at position %llu: %s\n", static_cast<unsigned long long>(position),
+                what.c_str());
+    return 1;
+  };
+  for (;;) {
+    std::string path = "/v1/ledger?limit=1000";
+    if (after) path += "&after=" + std::to_string(*after);
+    const auto r = c.get(path);
+    if (r.status != 200) return fail("GET " + path + ": " + std::to_string(r.status));
+    const json page = json::parse(r.body, nullptr, false);
+    if (page["records"].empty()) break;
+    for (const auto& rec : page["records"]) {
+      if (rec["position"] != position) return fault("positions are not consecutive");
+      SignedRecord sr;
+      const auto bytes = Botan::base64_decode(rec["encoded"].get<std::string>());
+      sr.encoded.assign(bytes.begin(), bytes.end());
+      from_hex(rec["signature"].get<std::string>(), sr.signature.data(), sr.signature.size());
+      sr.hash = record_hash(sr.encoded, sr.signature);
+      if (to_hex(sr.hash) != rec["hash"]) return fault("hash does not match the record's bytes");
+      const std::string origin = rec["origin"];
+      auto k = keys.find(origin);
+      if (k == keys.end()) return fault(origin + " is not a member");
+      auto opened = open_record(sr, k->second);
+      if (!opened.ok())
+        return fault(origin + "/" + std::to_string(rec["seq"].get<uint64_t>()) + ": " +
+                     opened.error().message);
+      const uint64_t seq = opened->header.seq.value;
+      auto& [last_seq, last_hash] = chains[origin];
+      if (seq != last_seq + 1 ||
+          opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
+        return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
+      last_seq = seq;
+      last_hash = sr.hash;
+      tree.append(merkle::leaf_hash(sr.hash));
+      ++position;
+    }
+    after = page["next_after"].get<uint64_t>();
+  }
+  const Hash root = merkle::root(tree, tree.size());
+  std::printf("%llu records verified (signatures, hashes, %zu feeds' chains); Merkle root %s\n",
+              static_cast<unsigned long long>(tree.size()), chains.size(), to_hex(root).c_str());
+  if (!head.is_object() || !head.contains("size")) {
+    std::printf("no signed head to compare with yet\n");
+    return 0;
+  }
+  const uint64_t head_size = head["size"];
+  if (head_size > tree.size()) return fault("the signed head is ahead of the served ledger");
+  const Hash at_head = merkle::root(tree, head_size);
+  if (to_hex(at_head) != head["root"])
+    return fault("the Merkle root at the signed head's size differs from the signed root");
+  LedgerHead h;
+  h.network_id = head["network_id"];
+  h.size = head_size;
+  from_hex(head["root"].get<std::string>(), h.root.data(), h.root.size());
+  h.cluster_time_ms = head["cluster_time_ms"];
+  h.signer = head["signer"];
+  from_hex(head["signature"].get<std::string>(), h.signature.data(), h.signature.size());
+  auto signer = keys.find(h.signer);
+  if (signer == keys.end() ||
+      !verify_signature(signer->second, ledger_head_signing_bytes(h), h.signature))
+    return fault("the ledger head's signature does not verify under " + h.signer + "'s key");
+  std::printf("signed head verified: size %llu, root %s, signed by %s\nOK\n",
+              static_cast<unsigned long long>(head_size), to_hex(h.root).c_str(), h.signer.c_str());
+  return 0;
+}
+
 int status_of(const std::string& node, const std::string& token) {
   HttpClient client(node, token);
   const auto r = client.get("/v1/status");
@@ -139,6 +234,11 @@ int main(int argc, char** argv) {
   revoke->add_option("--cutoff", cutoff, "last accepted seq of the site's feed")->required();
   revoke->add_option("--reason", reason);
 
+  auto* audit_cmd =
+      app.add_subcommand("audit", "verify a node's whole ledger; report the first fault");
+  audit_cmd->add_option("--node", node)->required();
+  audit_cmd->add_option("--token", token, "auditor or hq-admin token")->required();
+
   auto* feeds = app.add_subcommand("feeds", "which records each node holds, per origin");
   feeds->add_option("--network", network_file, "network.json of umupaka-sim local up")->required();
 
@@ -191,6 +291,7 @@ int main(int argc, char** argv) {
   }
   if (revoke->parsed())
     return submit_root_record(root_key, node, token, SiteRevoked{site, cutoff, reason}, "revoked");
+  if (audit_cmd->parsed()) return audit(node, token);
   if (feeds->parsed()) {
     auto text = read_file(network_file);
     if (!text.ok()) return fail(text.error());

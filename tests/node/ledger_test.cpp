@@ -1,0 +1,236 @@
+// Integration tests of the committed ledger on real processes: 3 voters and 2 learners.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "ledger/crypto.hpp"
+#include "ledger/ledger_entry.hpp"
+#include "ledger/merkle.hpp"
+#include "node/config.hpp"
+#include "simulation/local_network.hpp"
+#include "tests/node/node_process.hpp"
+
+namespace umupaka::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return pred();
+}
+
+json crossing(const std::string& number) {
+  return json{
+      {"direction", "entry"},
+      {"traveller",
+       {{"surname", "OTIENO"},
+        {"given_names", "PETER"},
+        {"nationality", "KEN"},
+        {"birth_date", "1985-02-03"},
+        {"sex", "M"}}},
+      {"document",
+       {{"kind", "passport"}, {"country", "KEN"}, {"number", number}, {"expiry", "2032-01-01"}}}};
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::LocalUpOptions o;
+    o.dir = dir.path() + "/net";
+    o.sites = {"hq", "kigali-airport", "dr-kigali", "gatuna", "rusumo"};
+    o.voters = {"hq", "kigali-airport", "dr-kigali"};
+    o.base_port = static_cast<uint16_t>(20000 + (free_port() % 20000));
+    o.node_binary = UMUPAKA_NODE_BIN;
+    auto up = sim::local_up(o);
+    ASSERT_TRUE(up.ok()) << up.error().message;
+    network = json::parse(*read_file(o.dir + "/network.json"));
+    token = network["admin_token"];
+    for (const auto& s : network["sites"]) {
+      api[s["id"]] = s["api"];
+      pid[s["id"]] = s["pid"];
+    }
+  }
+  void TearDown() override { (void)sim::local_down(dir.path() + "/net"); }
+
+  json status(const std::string& site) {
+    HttpClient c(api[site], token);
+    c.set_timeout_ms(2000);
+    return parse(c.get("/v1/status"));
+  }
+  std::string leader() {
+    for (const auto& [id, a] : api) {
+      const json s = status(id);
+      if (s.is_object() && s["ledger"]["raft"]["role"] == "leader") return id;
+    }
+    return {};
+  }
+  // Every node reports the same ledger size (= every record held) and root.
+  bool ledgers_agree(uint64_t min_size) {
+    std::string root;
+    uint64_t size = 0;
+    for (const auto& [id, a] : api) {
+      const json s = status(id);
+      if (!s.is_object()) return false;
+      const uint64_t records = s["counts"]["records"];
+      const uint64_t ledger = s["ledger"]["size"];
+      if (ledger != records || ledger < min_size) return false;
+      if (root.empty()) {
+        root = s["ledger"]["root"];
+        size = ledger;
+      } else if (s["ledger"]["root"] != root || ledger != size) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  TempDir dir;
+  json network;
+  std::string token;
+  std::map<std::string, std::string> api;
+  std::map<std::string, int> pid;
+};
+
+TEST_F(LedgerTest, LearnersNeverLeadAndEveryNodeAppliesTheSameLedger) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  const std::string l = leader();
+  EXPECT_TRUE(l == "hq" || l == "kigali-airport" || l == "dr-kigali") << l;
+  HttpClient gatuna(api["gatuna"], token);
+  for (int i = 0; i < 30; ++i)
+    ASSERT_EQ(
+        gatuna.post("/v1/crossings", crossing("KE" + std::to_string(1000000 + i)).dump()).status,
+        201);
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(31); }, 30s));
+  const json rec = parse(HttpClient(api["rusumo"], token).get("/v1/records/gatuna/7"));
+  EXPECT_EQ(rec["state"], "committed");
+  EXPECT_TRUE(rec["position"].is_number());
+  // The change feed lists records in global order with consecutive positions.
+  const json feed = parse(HttpClient(api["hq"], token).get("/v1/ledger?after=0&limit=10"));
+  ASSERT_EQ(feed["records"].size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(feed["records"][i]["position"], i + 1);
+}
+
+TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  HttpClient hq(api["hq"], token);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(hq.post("/v1/crossings", crossing("KP" + std::to_string(1000000 + i)).dump()).status,
+              201);
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(41); }, 30s));
+  HttpClient learner(api["rusumo"], token);
+  ASSERT_TRUE(wait_until(
+      [&] { return parse(learner.get("/v1/ledger/head")).value("size", 0) >= 41; }, 20s));
+  const json head = parse(learner.get("/v1/ledger/head"));
+  // The head's signature, under the signer's key from the membership.
+  const json m = parse(learner.get("/v1/membership"));
+  PublicKey key{};
+  for (const auto& s : m["sites"])
+    if (s["site"] == head["signer"])
+      from_hex(s["signing_key"].get<std::string>(), key.data(), key.size());
+  LedgerHead h;
+  h.network_id = head["network_id"];
+  h.size = head["size"];
+  from_hex(head["root"].get<std::string>(), h.root.data(), h.root.size());
+  h.cluster_time_ms = head["cluster_time_ms"];
+  h.signer = head["signer"];
+  from_hex(head["signature"].get<std::string>(), h.signature.data(), h.signature.size());
+  EXPECT_TRUE(verify_signature(key, ledger_head_signing_bytes(h), h.signature));
+  // Inclusion of a few records, and consistency of an earlier size, against the signed root.
+  for (uint64_t p : {uint64_t{0}, uint64_t{7}, h.size - 1}) {
+    const json pr = parse(learner.get("/v1/ledger/proof/inclusion?position=" + std::to_string(p) +
+                                      "&size=" + std::to_string(h.size)));
+    Hash leaf{};
+    from_hex(pr["leaf_hash"].get<std::string>(), leaf.data(), leaf.size());
+    Hash record{};
+    from_hex(pr["record_hash"].get<std::string>(), record.data(), record.size());
+    EXPECT_EQ(leaf, merkle::leaf_hash(record));
+    std::vector<Hash> path;
+    for (const auto& x : pr["audit_path"]) {
+      Hash y{};
+      from_hex(x.get<std::string>(), y.data(), y.size());
+      path.push_back(y);
+    }
+    EXPECT_TRUE(merkle::verify_inclusion(leaf, p, h.size, path, h.root)) << p;
+  }
+  const json cp =
+      parse(learner.get("/v1/ledger/proof/consistency?from=10&to=" + std::to_string(h.size)));
+  Hash r1{};
+  from_hex(cp["from_root"].get<std::string>(), r1.data(), r1.size());
+  std::vector<Hash> proof;
+  for (const auto& x : cp["proof"]) {
+    Hash y{};
+    from_hex(x.get<std::string>(), y.data(), y.size());
+    proof.push_back(y);
+  }
+  EXPECT_TRUE(merkle::verify_consistency(10, h.size, r1, h.root, proof));
+}
+
+TEST_F(LedgerTest, LeaderKilledUnderLoadLosesNoAcknowledgedRecord) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  std::mutex mu;
+  std::vector<std::tuple<std::string, uint64_t, std::string>> acked;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  const std::vector<std::pair<std::string, std::string>> sites = {
+      {"gatuna", "KG"}, {"rusumo", "KR"}, {"hq", "KH"}};
+  for (const auto& [site_id, prefix_id] : sites) {
+    writers.emplace_back([&, site = site_id, prefix = prefix_id] {
+      HttpClient c(api[site], token);
+      c.set_timeout_ms(3000);
+      for (int i = 0; !stop; ++i) {
+        auto r = c.post("/v1/crossings", crossing(prefix + std::to_string(1000000 + i)).dump());
+        if (r.status != 201) {
+          std::this_thread::sleep_for(50ms);
+          continue;
+        }
+        const json j = parse(r);
+        std::lock_guard lock(mu);
+        acked.emplace_back(site, j["seq"].get<uint64_t>(), j["hash"].get<std::string>());
+      }
+    });
+  }
+  std::this_thread::sleep_for(1500ms);
+  const std::string victim = leader();
+  ASSERT_FALSE(victim.empty());
+  ASSERT_EQ(::kill(pid[victim], SIGKILL), 0);
+  std::this_thread::sleep_for(2000ms);
+  // A new leader among the surviving voters.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const std::string l = leader();
+        return !l.empty() && l != victim;
+      },
+      20s));
+  auto restarted = sim::start_site(dir.path() + "/net", victim);
+  ASSERT_TRUE(restarted.ok());
+  std::this_thread::sleep_for(1000ms);
+  stop = true;
+  for (auto& w : writers) w.join();
+  ASSERT_GT(acked.size(), 20u);
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(acked.size()); }, 60s));
+  // Every acknowledged record is committed, with the hash the officer was given, at every node.
+  for (const auto& [site, a] : api) {
+    HttpClient c(a, token);
+    for (size_t i = 0; i < acked.size(); i += 7) {
+      const auto& [origin, seq, hash] = acked[i];
+      const json rec = parse(c.get("/v1/records/" + origin + "/" + std::to_string(seq)));
+      ASSERT_EQ(rec["hash"], hash) << site << " " << origin << "/" << seq;
+      ASSERT_EQ(rec["state"], "committed") << site << " " << origin << "/" << seq;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace umupaka::test
