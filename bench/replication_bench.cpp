@@ -80,15 +80,20 @@ uint64_t transport_bytes(const json& network, const std::string& token) {
   return total;
 }
 
-int lag(const std::string& dir, const std::string& bin, int nodes, double rate, double seconds) {
+int lag(const std::string& dir, const std::string& bin, int nodes, double rate, double seconds,
+        bool committed) {
   const std::vector<std::string> all = {
       "hq", "gatuna", "rusumo", "kagitumba", "kigali-airport", "cyanika", "nemba"};
-  sim::LocalUpOptions o;
-  o.dir = dir;
-  o.sites.assign(all.begin(), all.begin() + std::min<size_t>(nodes, all.size()));
-  o.node_binary = bin;
-  o.base_port = 9400;
-  if (auto s = sim::local_up(o); !s.ok()) {
+  sim::LocalUpOptions opts;
+  opts.dir = dir;
+  opts.sites.assign(all.begin(), all.begin() + std::min<size_t>(nodes, all.size()));
+  opts.node_binary = bin;
+  opts.base_port = 9400;
+  if (committed) {
+    opts.link = "lan";  // one machine: LAN timings (Raft tick 50 ms)
+    if (nodes >= 5) opts.voters = {"hq", "kigali-airport", "gatuna"};
+  }
+  if (auto s = sim::local_up(opts); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.error().message.c_str());
     return 1;
   }
@@ -117,15 +122,21 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
     std::vector<std::vector<uint64_t>> last(sites.size(), std::vector<uint64_t>(sites.size(), 0));
     while (!stop) {
       for (size_t n = 0; n < sites.size(); ++n) {
-        const auto r = clients[n]->get("/v1/feeds");
+        const auto r = clients[n]->get(committed ? "/v1/ledger/frontier" : "/v1/feeds");
         const double t = ms_since(t0);
         const json f = json::parse(r.body, nullptr, false);
         if (!f.is_object()) continue;
-        for (const auto& e : f["feeds"]) {
-          const auto it = std::find(sites.begin(), sites.end(), e["origin"].get<std::string>());
+        std::vector<std::pair<std::string, uint64_t>> heads;
+        if (committed) {
+          for (auto it = f["frontier"].begin(); it != f["frontier"].end(); ++it)
+            heads.emplace_back(it.key(), it.value().get<uint64_t>());
+        } else {
+          for (const auto& e : f["feeds"]) heads.emplace_back(e["origin"], e["seq"]);
+        }
+        for (const auto& [origin, seq] : heads) {
+          const auto it = std::find(sites.begin(), sites.end(), origin);
           if (it == sites.end()) continue;
           const size_t o = static_cast<size_t>(it - sites.begin());
-          const uint64_t seq = e["seq"];
           if (seq > last[n][o]) {
             last[n][o] = seq;
             seen[n][o].emplace_back(t, seq);
@@ -183,7 +194,7 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
       double worst = 0;
       bool everywhere = true;
       for (size_t n = 0; n < sites.size(); ++n) {
-        if (n == o) continue;
+        if (n == o && !committed) continue;
         const auto& v = seen[n][o];
         auto it = std::lower_bound(v.begin(), v.end(), seq,
                                    [](const auto& p, uint64_t s) { return p.second < s; });
@@ -200,11 +211,12 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
     }
   }
   std::printf(
-      "lag: %zu nodes, %.0f records/s offered, %llu accepted in %.1f s (%.0f/s); "
-      "seen at all: p50 %.1f ms, p99 %.1f ms, max %.1f ms; not seen everywhere: %llu; "
+      "%s: %zu nodes, %.0f records/s offered, %llu accepted in %.1f s (%.0f/s); "
+      "%s at all: p50 %.1f ms, p99 %.1f ms, max %.1f ms; not everywhere: %llu; "
       "wire: %.0f bytes per record (all nodes' transport bytes / records)\n",
-      sites.size(), rate, static_cast<unsigned long long>(records), write_ms / 1000,
-      records / (write_ms / 1000), pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
+      committed ? "commit" : "lag", sites.size(), rate, static_cast<unsigned long long>(records),
+      write_ms / 1000, records / (write_ms / 1000), committed ? "committed" : "seen",
+      pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
       static_cast<unsigned long long>(unseen),
       records ? static_cast<double>(bytes_after - bytes_before) / records : 0.0);
   (void)sim::local_down(dir);
@@ -212,13 +224,13 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
 }
 
 int catchup(const std::string& dir, const std::string& bin, uint64_t records) {
-  sim::LocalUpOptions o;
-  o.dir = dir;
-  o.sites = {"hq", "gatuna"};
-  o.node_binary = bin;
-  o.base_port = 9500;
-  o.link = "lan";  // one machine: no WAN bandwidth cap, so the node's own rate is measured
-  if (auto s = sim::local_up(o); !s.ok()) {
+  sim::LocalUpOptions opts;
+  opts.dir = dir;
+  opts.sites = {"hq", "gatuna"};
+  opts.node_binary = bin;
+  opts.base_port = 9500;
+  opts.link = "lan";  // one machine: no WAN bandwidth cap, so the node's own rate is measured
+  if (auto s = sim::local_up(opts); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.error().message.c_str());
     return 1;
   }
@@ -295,12 +307,18 @@ int main(int argc, char** argv) {
   l->add_option("--nodes", nodes);
   l->add_option("--rate", rate);
   l->add_option("--seconds", seconds);
+  auto* cm = app.add_subcommand("commit", "as lag, to committed at every node");
+  cm->add_option("--dir", dir)->required();
+  cm->add_option("--nodes", nodes);
+  cm->add_option("--rate", rate);
+  cm->add_option("--seconds", seconds);
   auto* c = app.add_subcommand("catchup");
   c->add_option("--dir", dir)->required();
   c->add_option("--records", records);
   app.add_option("--node-bin", bin);
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  if (l->parsed()) return lag(dir, bin, nodes, rate, seconds);
+  if (l->parsed()) return lag(dir, bin, nodes, rate, seconds, false);
+  if (cm->parsed()) return lag(dir, bin, nodes, rate, seconds, true);
   return catchup(dir, bin, records);
 }

@@ -500,6 +500,16 @@ struct ApiServer::Impl {
     }
   }
 
+  // How far each feed is committed (the ledger frontier), and the ledger's size.
+  void get_ledger_frontier(const req_t& req) {
+    if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    auto txn = deps.store.read();
+    if (!txn.ok()) return respond_error(req, txn.error());
+    json f = json::object();
+    for (const auto& item : ledger_frontier(**txn)) f[item.origin] = item.seq;
+    respond(req, 200, json{{"size", read_ledger_meta(**txn).size}, {"frontier", f}});
+  }
+
   void get_ledger_head(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
@@ -766,6 +776,8 @@ struct ApiServer::Impl {
                 counted([this](const req_t& req, const params_t&) { get_status(req); }));
     r->http_get("/v1/feeds",
                 counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+    r->http_get("/v1/ledger/frontier",
+                counted([this](const req_t& req, const params_t&) { get_ledger_frontier(req); }));
     r->http_get("/v1/ledger/head",
                 counted([this](const req_t& req, const params_t&) { get_ledger_head(req); }));
     r->http_get("/v1/ledger/proof/inclusion",

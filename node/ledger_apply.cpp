@@ -125,7 +125,8 @@ Coverage covers(const StoreTxn& txn, const LedgerEntry& entry) {
   return Coverage::held;
 }
 
-Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, const LedgerEntry& entry) {
+Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
+                                        const LedgerEntry& entry) {
   LedgerMeta meta = read_ledger_meta(txn);
   ApplyOutcome out;
   if (index <= meta.applied_index) {
@@ -133,6 +134,8 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, const Led
     out.root = ledger_root(txn, meta.size);
     return out;
   }
+  if (meta.applied_index < prev_index)
+    return make_error(Errc::unavailable, "the previous ledger entry is not applied yet");
   struct New {
     uint64_t hlc;
     std::string origin;

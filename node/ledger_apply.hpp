@@ -54,7 +54,11 @@ struct ApplyOutcome {
 // found in ledger order are stored. Errc::unavailable if a covered record is not held yet (the
 // caller fetches it and retries); an item whose hash differs from the held record is skipped
 // (the fork is evidence, handled by gossip).
-Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, const LedgerEntry& entry);
+// `prev_index`: the Raft index of the ledger entry applied just before this one (0 for the
+// first): if the store has not applied it (an earlier apply in the same pipeline failed), this one
+// fails with Errc::unavailable too, so entries never apply out of order.
+Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
+                                        const LedgerEntry& entry);
 
 // A stored conflict alert.
 Result<ConflictAlert> decode_conflict(std::string_view bytes);

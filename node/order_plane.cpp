@@ -153,7 +153,7 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     next_propose_ms_ = now_ms + opt_.propose_interval_ms;
   }
   process_ready();
-  if (!apply_in_flight_ && now_ms >= apply_retry_ms_) pump_apply();
+  if (apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
 }
 
 void OrderPlane::maybe_propose(int64_t wall_ms) {
@@ -224,39 +224,53 @@ void OrderPlane::process_ready() {
   }
 }
 
+// Entries applied at once through the writer (pipelined; they apply strictly in order).
+constexpr size_t apply_pipeline_max = 16;
+
 void OrderPlane::pump_apply() {
-  if (to_apply_.empty()) return;
-  auto& [index, entry] = to_apply_.front();
-  {
-    auto txn = store_.read();
-    if (!txn.ok()) return;
+  if (apply_in_flight_ > 0 || to_apply_.empty()) return;
+  auto txn = store_.read();
+  if (!txn.ok()) return;
+  size_t n = 0;
+  uint64_t prev = read_ledger_meta(**txn).applied_index;
+  while (n < to_apply_.size() && n < apply_pipeline_max) {
+    auto& [index, entry] = to_apply_[n];
     if (covers(**txn, entry) == Coverage::missing) {
-      // A learner (or a voter behind) fetches the records, then tries again.
-      const std::string leader = node_->status().leader;
-      catch_up_(leader.empty() ? entry.proposer : leader);
-      apply_retry_ms_ = next_tick_ms_;
-      return;
+      if (n == 0) {
+        // A learner (or a voter behind) fetches the records, then tries again.
+        const std::string leader = node_->status().leader;
+        catch_up_(leader.empty() ? entry.proposer : leader);
+        apply_retry_ms_ = next_tick_ms_;
+      }
+      break;
     }
+    const bool queued = writer_.submit_apply(index, prev, entry, [this](Result<ApplyOutcome> r) {
+      post_([this, r = std::move(r)]() mutable { on_applied(std::move(r), 0); });
+    });
+    if (!queued) break;
+    prev = index;
+    ++n;
   }
-  apply_in_flight_ = true;
-  const bool queued = writer_.submit_apply(index, entry, [this](Result<ApplyOutcome> r) {
-    post_([this, r = std::move(r)]() mutable { on_applied(std::move(r), 0); });
-  });
-  if (!queued) apply_in_flight_ = false;
+  apply_in_flight_ = n;
+  apply_failed_ = false;
 }
 
 void OrderPlane::on_applied(Result<ApplyOutcome> r, int64_t wall_ms) {
-  apply_in_flight_ = false;
   (void)wall_ms;
-  if (!r.ok()) {
-    apply_retry_ms_ = next_tick_ms_;  // records missing or the disk failed: retry later
+  UMUPAKA_ASSERT(apply_in_flight_ > 0 && !to_apply_.empty());
+  --apply_in_flight_;
+  if (!r.ok() || apply_failed_) {
+    // Records missing or the disk failed: this and the rest of the pipeline retry later.
+    apply_failed_ = true;
+    apply_retry_ms_ = next_tick_ms_;
+    if (apply_in_flight_ == 0) pump_apply_later();
     return;
   }
   const uint64_t index = to_apply_.front().first;
   const uint64_t time = to_apply_.front().second.cluster_time_ms;
   to_apply_.pop_front();
   applied_ = std::max(applied_, index);
-  if (r->applied && node_->status().role == raft::Role::leader) {
+  if (r->applied && node_->status().role == raft::Role::leader && apply_in_flight_ == 0) {
     LedgerHead h;
     h.network_id = opt_.network_id;
     h.size = r->size;
@@ -267,8 +281,10 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r, int64_t wall_ms) {
     on_head(h);
     send_head_(h);
   }
-  pump_apply();
+  if (apply_in_flight_ == 0) pump_apply();
 }
+
+void OrderPlane::pump_apply_later() { apply_failed_ = false; }
 
 OrderStatus OrderPlane::status() const {
   OrderStatus s;

@@ -35,7 +35,7 @@ struct OrderOptions {
   uint32_t tick_ms = 100;        // one Raft tick
   uint32_t election_ticks = 10;  // election timeout: 10..19 ticks
   uint32_t heartbeat_ticks = 1;
-  uint32_t propose_interval_ms = 50;
+  uint32_t propose_interval_ms = 20;
   uint64_t seed = 1;
 };
 
@@ -82,6 +82,7 @@ class OrderPlane {
   void process_ready();
   void retry_held();
   void pump_apply();
+  void pump_apply_later();
   void maybe_propose(int64_t wall_ms);
 
   OrderOptions opt_;
@@ -101,7 +102,9 @@ class OrderPlane {
   std::string last_leader_;
   std::deque<raft::Message> held_;
   std::deque<std::pair<uint64_t, LedgerEntry>> to_apply_;
-  bool apply_in_flight_ = false;
+  size_t apply_in_flight_ = 0;     // entries submitted to the writer, front of to_apply_
+  uint64_t last_submitted_ = 0;    // Raft index of the last ledger entry submitted
+  bool apply_failed_ = false;
   int64_t apply_retry_ms_ = 0;
   uint64_t applied_ = 0;
   uint64_t proposals_ = 0;

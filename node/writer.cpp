@@ -41,8 +41,9 @@ bool Writer::submit_ingest(std::vector<VerifiedRecord> records, bool evidence,
   return enqueue(Item{Ingest{std::move(records), evidence}, {}, std::move(done), {}});
 }
 
-bool Writer::submit_apply(uint64_t index, LedgerEntry entry, ApplyCallback done) {
-  return enqueue(Item{Apply{index, std::move(entry)}, {}, {}, std::move(done)});
+bool Writer::submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry,
+                          ApplyCallback done) {
+  return enqueue(Item{Apply{index, prev_index, std::move(entry)}, {}, {}, std::move(done)});
 }
 
 void Writer::stop() {
@@ -96,8 +97,8 @@ void Writer::run() {
             local.push_back(std::move(*sr));
           }
           results.emplace_back(std::move(r));
-        } else if (auto* a = std::get_if<Apply>(&item.work)) {
-          results.emplace_back(apply_ledger_entry(txn, a->index, a->entry));
+        } else if (auto* ap = std::get_if<Apply>(&item.work)) {
+          results.emplace_back(apply_ledger_entry(txn, ap->index, ap->prev_index, ap->entry));
         } else {
           auto& in = std::get<Ingest>(item.work);
           std::vector<IngestResult> out;

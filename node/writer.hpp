@@ -48,7 +48,7 @@ class Writer {
   bool submit_ingest(std::vector<VerifiedRecord> records, bool evidence, IngestCallback done);
 
   // Queues a committed ledger entry (Raft index) to apply. False when full or stopping.
-  bool submit_apply(uint64_t index, LedgerEntry entry, ApplyCallback done);
+  bool submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry, ApplyCallback done);
 
   // Executes everything queued, then stops the thread. Idempotent.
   void stop();
@@ -72,6 +72,7 @@ class Writer {
   };
   struct Apply {
     uint64_t index = 0;
+    uint64_t prev_index = 0;
     LedgerEntry entry;
   };
   struct Item {
