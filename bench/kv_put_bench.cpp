@@ -43,8 +43,11 @@ int main(int argc, char** argv) {
         const std::string key64 =
             Botan::base64_encode(reinterpret_cast<const uint8_t*>(key.data()), key.size());
         const auto s = std::chrono::steady_clock::now();
-        const auto r = c.post("/v3/kv/put", "{\"key\":\"" + key64 + "\",\"value\":\"" + value64 + "\"}");
-        mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+        const auto r =
+            c.post("/v3/kv/put", "{\"key\":\"" + key64 + "\",\"value\":\"" + value64 + "\"}");
+        mine.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s)
+                .count());
         (r.status == 200 ? ok : failed)++;
       }
       std::lock_guard lock(mu);
@@ -55,10 +58,14 @@ int main(int argc, char** argv) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
-    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<size_t>(p * (latencies.size() - 1)))];
+    return latencies.empty() ? 0.0
+                             : latencies[std::min(latencies.size() - 1,
+                                                  static_cast<size_t>(p * (latencies.size() - 1)))];
   };
-  std::printf("etcd: %llu durable puts of %zu bytes in %.1f s = %.0f puts/s (%llu failed); p50 %.1f ms, p99 %.1f ms\n",
-              static_cast<unsigned long long>(ok.load()), value_bytes, s, ok / s,
-              static_cast<unsigned long long>(failed.load()), pct(0.5), pct(0.99));
+  std::printf(
+      "etcd: %llu durable puts of %zu bytes in %.1f s = %.0f puts/s (%llu failed); p50 %.1f ms, "
+      "p99 %.1f ms\n",
+      static_cast<unsigned long long>(ok.load()), value_bytes, s, ok / s,
+      static_cast<unsigned long long>(failed.load()), pct(0.5), pct(0.99));
   return 0;
 }

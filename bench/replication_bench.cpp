@@ -55,21 +55,6 @@ std::string node_binary(const char* argv0) {
   return dir + "/../node/umupaka-node";
 }
 
-json without_nulls(const json& j) {
-  if (j.is_object()) {
-    json o = json::object();
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (!it.value().is_null()) o[it.key()] = without_nulls(it.value());
-    return o;
-  }
-  if (j.is_array()) {
-    json a = json::array();
-    for (const auto& x : j) a.push_back(without_nulls(x));
-    return a;
-  }
-  return j;
-}
-
 uint64_t transport_bytes(const json& network, const std::string& token) {
   uint64_t total = 0;
   for (const auto& s : network["sites"]) {
@@ -169,8 +154,8 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
         CrossingRequest c;
         for (auto& ev : gens[o]->next(today))
           if (auto* cr = std::get_if<CrossingRequest>(&ev.body)) c = *cr;
-        const auto r =
-            clients[o]->post("/v1/crossings", without_nulls(json_visit::to_json(c)).dump());
+        const auto r = clients[o]->post("/v1/crossings",
+                                        json_visit::without_nulls(json_visit::to_json(c)).dump());
         const double t = ms_since(t0);
         if (r.status != 201) continue;
         const json j = json::parse(r.body);
@@ -216,8 +201,7 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
       "wire: %.0f bytes per record (all nodes' transport bytes / records)\n",
       committed ? "commit" : "lag", sites.size(), rate, static_cast<unsigned long long>(records),
       write_ms / 1000, records / (write_ms / 1000), committed ? "committed" : "seen",
-      pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0),
-      static_cast<unsigned long long>(unseen),
+      pct(lags, 0.5), pct(lags, 0.99), pct(lags, 1.0), static_cast<unsigned long long>(unseen),
       records ? static_cast<double>(bytes_after - bytes_before) / records : 0.0);
   (void)sim::local_down(dir);
   return unseen == 0 ? 0 : 1;

@@ -294,6 +294,15 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
   GossipMessage m;
   m.type = GossipType::records;
   uint64_t bytes = 0;
+  // Same seq, different hash: the two nodes hold different records of one origin. Sending ours
+  // at the peer's head lets it see the fork (equivocation evidence), which comparing seqs alone
+  // would never reveal.
+  for (const auto& e : theirs) {
+    if (quarantine_.count(e.origin)) continue;
+    const auto mine = feeds.record(e.origin, e.seq);
+    if (mine && mine->hash != e.hash)
+      m.records.push_back(WireRecord{mine->encoded, mine->signature});
+  }
   for (const auto& mine : feeds.frontier()) {
     if (quarantine_.count(mine.origin)) continue;  // a quarantined feed spreads only as evidence
     const auto it = have.find(mine.origin);

@@ -54,18 +54,8 @@ struct WireRecord {
   }
 };
 
-struct FrontierEntry {
-  std::string origin;
-  uint64_t seq = 0;
-  Hash hash{};
-  template <typename S, typename V>
-  static void visit(S& s, V& v) {
-    v("origin", s.origin);
-    v("seq", s.seq);
-    v("hash", s.hash);
-  }
-  friend bool operator==(const FrontierEntry&, const FrontierEntry&) = default;
-};
+// A feed's head as gossip exchanges it: the same shape as a ledger item.
+using FrontierEntry = LedgerItem;
 
 struct WireEvidence {
   WireRecord a;

@@ -197,6 +197,22 @@ void ObjectReader::operator()(const char* name, F& value) {
   ok = r.from(*it, f, value);
 }
 
+// A copy of `j` without null members, as a client sends optional fields it leaves out.
+inline json without_nulls(const json& j) {
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!it.value().is_null()) o[it.key()] = without_nulls(it.value());
+    return o;
+  }
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& x : j) a.push_back(without_nulls(x));
+    return a;
+  }
+  return j;
+}
+
 // Reads `value` from JSON; Errc::invalid_field naming the field on any mismatch.
 template <typename T>
 Result<T> from_json(const json& j) {

@@ -102,8 +102,8 @@ class OrderPlane {
   std::string last_leader_;
   std::deque<raft::Message> held_;
   std::deque<std::pair<uint64_t, LedgerEntry>> to_apply_;
-  size_t apply_in_flight_ = 0;     // entries submitted to the writer, front of to_apply_
-  uint64_t last_submitted_ = 0;    // Raft index of the last ledger entry submitted
+  size_t apply_in_flight_ = 0;   // entries submitted to the writer, front of to_apply_
+  uint64_t last_submitted_ = 0;  // Raft index of the last ledger entry submitted
   bool apply_failed_ = false;
   int64_t apply_retry_ms_ = 0;
   uint64_t applied_ = 0;

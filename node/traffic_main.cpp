@@ -39,24 +39,11 @@ const char* path_of(const CommandBody& b) {
   return nullptr;
 }
 
+// The request body as a desk application sends it: optional fields it leaves out are absent.
 std::string body_json(const CommandBody& b) {
-  return std::visit([](const auto& r) { return json_visit::to_json(r); }, b).dump();
-}
-
-// Drops nulls so optional fields are simply absent, as a desk application would send them.
-json without_nulls(const json& j) {
-  if (j.is_object()) {
-    json o = json::object();
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (!it.value().is_null()) o[it.key()] = without_nulls(it.value());
-    return o;
-  }
-  if (j.is_array()) {
-    json a = json::array();
-    for (const auto& x : j) a.push_back(without_nulls(x));
-    return a;
-  }
-  return j;
+  return json_visit::without_nulls(
+             std::visit([](const auto& r) { return json_visit::to_json(r); }, b))
+      .dump();
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -126,7 +113,7 @@ int main(int argc, char** argv) {
       } else {
         path = path_of(b);
       }
-      const auto r = admin.post(path, without_nulls(json::parse(body_json(b))).dump());
+      const auto r = admin.post(path, body_json(b));
       if (r.status == 201)
         ++planted;
       else
@@ -172,8 +159,7 @@ int main(int argc, char** argv) {
       }
       for (const TrafficEvent& ev : events) {
         const auto s = clock_type::now();
-        const auto r =
-            client.post(path_of(ev.body), without_nulls(json::parse(body_json(ev.body))).dump());
+        const auto r = client.post(path_of(ev.body), body_json(ev.body));
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - s).count();
         std::lock_guard lock(mu);
         ++sent;

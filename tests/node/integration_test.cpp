@@ -17,22 +17,11 @@ namespace {
 
 using json = nlohmann::json;
 
-json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
-
 const json specimen_mrz = {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
                            "L898902C36UTO7408122F1204159ZE184226B<<<<<10"};
 
-json typed_crossing(const std::string& number, const std::string& direction = "entry") {
-  return json{
-      {"direction", direction},
-      {"traveller",
-       {{"surname", "MUGISHA"},
-        {"given_names", "ERIC"},
-        {"nationality", "UGA"},
-        {"birth_date", "1990-05-17"},
-        {"sex", "M"}}},
-      {"document",
-       {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2031-01-01"}}}};
+json ug_crossing(const std::string& number, const std::string& direction = "entry") {
+  return typed_crossing("UGA", number, "MUGISHA", direction);
 }
 
 class NodeTest : public ::testing::Test {
@@ -206,7 +195,7 @@ TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
                                      {"action", "refer"}}
                                     .dump());
   ASSERT_EQ(r.status, 201) << r.body;
-  r = officer->post("/v1/checks", typed_crossing("UG0000001").dump());
+  r = officer->post("/v1/checks", ug_crossing("UG0000001").dump());
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(parse(r)["verdict"], "refer") << r.body;
   EXPECT_NE(r.body.find("A-77"), std::string::npos);
@@ -214,12 +203,12 @@ TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
   r = admin->del("/v1/alerts/A-77", json{{"reason", "arrested"}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(admin->del("/v1/alerts/A-77").status, 409);
-  r = officer->post("/v1/checks", typed_crossing("UG0000001").dump());
+  r = officer->post("/v1/checks", ug_crossing("UG0000001").dump());
   EXPECT_EQ(parse(r)["verdict"], "clear") << r.body;
 }
 
 TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
-  ASSERT_EQ(officer->post("/v1/crossings", typed_crossing("UG1111111").dump()).status, 201);
+  ASSERT_EQ(officer->post("/v1/crossings", ug_crossing("UG1111111").dump()).status, 201);
   const json before = feeds();
 
   struct Case {
@@ -233,17 +222,17 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
                    {"mrz",
                     {"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
                      "L898902C36UTO7408122F1204159ZE184226B<<<<<19"}}};
-  json unknown_field = typed_crossing("UG2222222");
+  json unknown_field = ug_crossing("UG2222222");
   unknown_field["colour"] = "blue";
-  json nested_unknown = typed_crossing("UG2222222");
+  json nested_unknown = ug_crossing("UG2222222");
   nested_unknown["traveller"]["eyes"] = "brown";
-  json bad_enum = typed_crossing("UG2222222");
+  json bad_enum = ug_crossing("UG2222222");
   bad_enum["direction"] = "sideways";
-  json missing = typed_crossing("UG2222222");
+  json missing = ug_crossing("UG2222222");
   missing["traveller"].erase("surname");
-  json bad_date = typed_crossing("UG2222222");
+  json bad_date = ug_crossing("UG2222222");
   bad_date["traveller"]["birth_date"] = "1990-02-30";
-  json bad_number = typed_crossing("ug-2222");
+  json bad_number = ug_crossing("ug-2222");
   HttpClient nobody(node->base(), "");
   HttpClient forger(node->base(), "umk_not_a_real_token");
   HttpClient auditor(node->base(), auditor_token);
@@ -268,13 +257,13 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
        "mrz_check_digit", "mrz.composite"},
       {"oversized body", officer->post("/v1/crossings", "{\"note\":\"" + huge + "\"}"), 413,
        "limit_exceeded", ""},
-      {"no token", nobody.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401,
+      {"no token", nobody.post("/v1/crossings", ug_crossing("UG3333333").dump()), 401,
        "unauthorized", ""},
-      {"unknown token", forger.post("/v1/crossings", typed_crossing("UG3333333").dump()), 401,
+      {"unknown token", forger.post("/v1/crossings", ug_crossing("UG3333333").dump()), 401,
        "unauthorized", ""},
-      {"wrong role", auditor.post("/v1/crossings", typed_crossing("UG3333333").dump()), 403,
+      {"wrong role", auditor.post("/v1/crossings", ug_crossing("UG3333333").dump()), 403,
        "forbidden", ""},
-      {"unknown path", officer->post("/v1/crossing", typed_crossing("UG3333333").dump()), 404,
+      {"unknown path", officer->post("/v1/crossing", ug_crossing("UG3333333").dump()), 404,
        "not_found", ""},
       {"admit against deny without a note",
        officer->post(
@@ -295,7 +284,7 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
   }
   EXPECT_EQ(feeds(), before);
   // The node still works after all that.
-  EXPECT_EQ(officer->post("/v1/crossings", typed_crossing("UG4444444").dump()).status, 201);
+  EXPECT_EQ(officer->post("/v1/crossings", ug_crossing("UG4444444").dump()).status, 201);
   EXPECT_EQ(officer->get("/healthz").status, 200);
   const auto metrics = officer->get("/metrics");
   EXPECT_EQ(metrics.status, 200);
@@ -305,8 +294,7 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
 TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
   std::vector<std::string> hashes;
   for (int i = 0; i < 20; ++i) {
-    auto r =
-        officer->post("/v1/crossings", typed_crossing("UG5" + std::to_string(100000 + i)).dump());
+    auto r = officer->post("/v1/crossings", ug_crossing("UG5" + std::to_string(100000 + i)).dump());
     ASSERT_EQ(r.status, 201) << r.body;
     hashes.push_back(parse(r)["hash"]);
   }
@@ -317,7 +305,7 @@ TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
     json rec = parse(officer->get("/v1/records/gatuna/" + std::to_string(i + 1)));
     EXPECT_EQ(rec["hash"], hashes[i]);
   }
-  auto r = officer->post("/v1/crossings", typed_crossing("UG6000000").dump());
+  auto r = officer->post("/v1/crossings", ug_crossing("UG6000000").dump());
   ASSERT_EQ(r.status, 201);
   EXPECT_EQ(parse(r)["seq"], 21);
 }
@@ -332,9 +320,8 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
       HttpClient c(node->base(), officer_token);
       c.set_timeout_ms(5000);
       for (int i = 0; !stop; ++i) {
-        auto r =
-            c.post("/v1/crossings",
-                   typed_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
+        auto r = c.post("/v1/crossings",
+                        ug_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
         if (r.status != 201) break;  // the node was killed
         json j = parse(r);
         std::lock_guard lock(mu);
@@ -358,8 +345,7 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
 TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   std::vector<std::pair<uint64_t, std::string>> acknowledged;
   for (int i = 0; i < 10; ++i) {
-    auto r =
-        officer->post("/v1/crossings", typed_crossing("UG7" + std::to_string(100000 + i)).dump());
+    auto r = officer->post("/v1/crossings", ug_crossing("UG7" + std::to_string(100000 + i)).dump());
     ASSERT_EQ(r.status, 201);
     acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(), parse(r)["hash"].get<std::string>());
   }
@@ -370,8 +356,7 @@ TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
   int full = 0;
   for (int i = 0; i < 5000 && full == 0; ++i) {
-    auto r =
-        officer->post("/v1/crossings", typed_crossing("UG8" + std::to_string(100000 + i)).dump());
+    auto r = officer->post("/v1/crossings", ug_crossing("UG8" + std::to_string(100000 + i)).dump());
     if (r.status == 201) {
       acknowledged.emplace_back(parse(r)["seq"].get<uint64_t>(),
                                 parse(r)["hash"].get<std::string>());
@@ -389,7 +374,7 @@ TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
   for (const auto& [seq, hash] : acknowledged)
     ASSERT_EQ(parse(officer->get("/v1/records/gatuna/" + std::to_string(seq)))["hash"], hash);
-  auto r = officer->post("/v1/crossings", typed_crossing("UG9000000").dump());
+  auto r = officer->post("/v1/crossings", ug_crossing("UG9000000").dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(parse(r)["seq"].get<uint64_t>(), acknowledged.back().first + 1);
 }

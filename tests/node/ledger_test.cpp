@@ -19,30 +19,7 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
-json crossing(const std::string& number) {
-  return json{
-      {"direction", "entry"},
-      {"traveller",
-       {{"surname", "OTIENO"},
-        {"given_names", "PETER"},
-        {"nationality", "KEN"},
-        {"birth_date", "1985-02-03"},
-        {"sex", "M"}}},
-      {"document",
-       {{"kind", "passport"}, {"country", "KEN"}, {"number", number}, {"expiry", "2032-01-01"}}}};
-}
+json crossing(const std::string& number) { return typed_crossing("KEN", number, "OTIENO"); }
 
 class LedgerTest : public ::testing::Test {
  protected:

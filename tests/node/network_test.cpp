@@ -20,30 +20,7 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-json parse(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
-json crossing(const std::string& number) {
-  return json{
-      {"direction", "entry"},
-      {"traveller",
-       {{"surname", "NAKATO"},
-        {"given_names", "GRACE"},
-        {"nationality", "UGA"},
-        {"birth_date", "1991-03-04"},
-        {"sex", "F"}}},
-      {"document",
-       {{"kind", "passport"}, {"country", "UGA"}, {"number", number}, {"expiry", "2032-01-01"}}}};
-}
+json crossing(const std::string& number) { return typed_crossing("UGA", number, "NAKATO"); }
 
 class NetworkTest : public ::testing::Test {
  protected:
@@ -293,8 +270,8 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   // stopped talking to it) never reaches anyone else.
   (void)client("kagitumba")->post("/v1/crossings", crossing("K10").dump());
   std::this_thread::sleep_for(2s);
-  for (const auto& s : {"hq", "gatuna", "rusumo", "kigali-airport"})
-    EXPECT_EQ(heads(s)["kagitumba"], head) << s;
+  for (const auto& site : {"hq", "gatuna", "rusumo", "kigali-airport"})
+    EXPECT_EQ(heads(site)["kagitumba"], head) << site;
   const json membership = parse(client("gatuna")->get("/v1/membership"));
   bool revoked = false;
   for (const auto& site : membership["sites"])

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,37 @@ inline std::pair<std::string, int> run_command(const std::string& cmd) {
   const int status = ::pclose(p);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+inline nlohmann::json parse(const HttpResponse& r) {
+  return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes; returns its last value.
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+// A typed entry crossing of a passport holder of `country`.
+inline nlohmann::json typed_crossing(const std::string& country, const std::string& number,
+                                     const std::string& surname = "MUGISHA",
+                                     const std::string& direction = "entry") {
+  return nlohmann::json{
+      {"direction", direction},
+      {"traveller",
+       {{"surname", surname},
+        {"given_names", "ERIC"},
+        {"nationality", country},
+        {"birth_date", "1990-05-17"},
+        {"sex", "M"}}},
+      {"document",
+       {{"kind", "passport"}, {"country", country}, {"number", number}, {"expiry", "2031-01-01"}}}};
 }
 
 class TempDir {
