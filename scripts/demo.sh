@@ -26,7 +26,14 @@ mkdir -p "$DEMO_DIR"
 trap '"$B/simulation/umupaka-sim" local down --dir "$NET" >/dev/null 2>&1 || true' EXIT
 
 TOKEN=$(sed -n 's/.*"admin_token": "\(umk_[0-9a-f]*\)".*/\1/p' "$NET/network.json")
-api_of() { sed -n "/\"id\": \"$1\"/,/restart/p" "$NET/network.json" | sed -n 's/.*"api": "\(http[^"]*\)".*/\1/p'; }
+# The default sites, in the order umupaka-sim local up gives them ports (BASE_PORT + index).
+SITES=(hq gatuna rubavu-corniche rusumo kagitumba kigali-airport embassy-nairobi)
+api_of() {
+  local i
+  for i in "${!SITES[@]}"; do
+    [ "${SITES[$i]}" = "$1" ] && echo "http://127.0.0.1:$((BASE_PORT + i))" && return
+  done
+}
 HQ=$(api_of hq)
 echo
 "$B/admin/umupaka-admin" status --network "$NET/network.json"
