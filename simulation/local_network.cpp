@@ -1,7 +1,10 @@
 #include "simulation/local_network.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "ledger/validate.hpp"
@@ -92,6 +96,21 @@ std::vector<std::string> split_words(const std::string& s) {
   return out;
 }
 
+// A port the kernel says is free on 127.0.0.1 now (bound and released at once).
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    socklen_t len = sizeof a;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) port = ntohs(a.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
 bool wait_healthy(const std::string& api, int timeout_ms) {
   HttpClient c(api, "");
   c.set_timeout_ms(500);
@@ -143,11 +162,23 @@ Status local_up(const LocalUpOptions& o) {
 
   // Keys and configuration of every site.
   std::vector<SiteEntry> entries;
+  std::vector<std::string> apis;
+  std::set<uint16_t> taken;
+  auto any_free = [&] {
+    for (;;) {
+      const uint16_t p = free_port();
+      if (p != 0 && taken.insert(p).second) return p;
+    }
+  };
   for (size_t i = 0; i < ids.size(); ++i) {
     const auto& [id, kind] = ids[i];
     const std::string data = o.dir + "/" + id;
-    const std::string api = "127.0.0.1:" + std::to_string(o.base_port + i);
-    const std::string peer = "tcp://127.0.0.1:" + std::to_string(o.base_port + 100 + i);
+    const uint16_t api_port = o.base_port ? static_cast<uint16_t>(o.base_port + i) : any_free();
+    const uint16_t peer_port =
+        o.base_port ? static_cast<uint16_t>(o.base_port + 100 + i) : any_free();
+    const std::string api = "127.0.0.1:" + std::to_string(api_port);
+    const std::string peer = "tcp://127.0.0.1:" + std::to_string(peer_port);
+    apis.push_back("http://" + api);
     RETURN_IF_ERROR(run_and_wait({o.node_binary, "init", "--data", data, "--site", id, "--kind",
                                   kind, "--api", api, "--peer", peer, "--link", o.link},
                                  o.dir + "/" + id + ".log"));
@@ -181,7 +212,7 @@ Status local_up(const LocalUpOptions& o) {
     out["sites"].push_back({{"id", id},
                             {"kind", kind},
                             {"role", enum_name(entries[i].role)},
-                            {"api", "http://127.0.0.1:" + std::to_string(o.base_port + i)},
+                            {"api", apis[i]},
                             {"peer", entries[i].peer},
                             {"pid", pid},
                             {"data", data},

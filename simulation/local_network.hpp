@@ -18,7 +18,7 @@ struct LocalUpOptions {
   std::string dir;
   std::vector<std::string> sites;   // "id" or "id:kind"; kinds guessed from ids when not given
   std::vector<std::string> voters;  // default: hq, an airport, and one more site
-  uint16_t base_port = 7400;        // API base+i, peers base+100+i
+  uint16_t base_port = 7400;        // API base+i, peers base+100+i; 0: any free ports
   std::string link = "wan";         // robust timings on a shared, loaded machine
   std::string node_binary;          // umupaka-node
   std::string network_id = "rwanda-local";
