@@ -10,6 +10,7 @@
 
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
+#include "node/store_feeds.hpp"
 
 namespace umupaka {
 namespace {
@@ -25,24 +26,6 @@ int64_t steady_ms() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// The gossip core's view of the store: one LMDB read snapshot.
-class StoreFeeds : public FeedReader {
- public:
-  explicit StoreFeeds(std::unique_ptr<StoreTxn> txn) : txn_(std::move(txn)) {}
-  std::vector<FrontierEntry> frontier() const override {
-    std::vector<FrontierEntry> out;
-    for (const auto& [origin, head] : txn_->heads())
-      out.push_back(FrontierEntry{origin, head.seq, head.hash});
-    return out;
-  }
-  std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
-    return txn_->record(origin, seq);
-  }
-
- private:
-  std::unique_ptr<StoreTxn> txn_;
-};
 
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
 constexpr const char* zap_domain = "umupaka";

@@ -13,6 +13,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/record.hpp"
 #include "node/network_setup.hpp"
+#include "node/store_feeds.hpp"
 
 namespace umupaka::sim {
 namespace {
@@ -94,24 +95,6 @@ struct SimCluster::Node {
   std::set<std::tuple<std::string, uint64_t, Hash, Hash>> evidence_checked;
 
   bool live() const { return core != nullptr; }
-};
-
-// The gossip core's view of a store: one read snapshot (NetworkRuntime's StoreFeeds).
-class SimCluster::Feeds : public FeedReader {
- public:
-  explicit Feeds(std::unique_ptr<StoreTxn> txn) : txn_(std::move(txn)) {}
-  std::vector<FrontierEntry> frontier() const override {
-    std::vector<FrontierEntry> out;
-    for (const auto& [origin, head] : txn_->heads())
-      out.push_back(FrontierEntry{origin, head.seq, head.hash});
-    return out;
-  }
-  std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
-    return txn_->record(origin, seq);
-  }
-
- private:
-  std::unique_ptr<StoreTxn> txn_;
 };
 
 // --- Set-up ----------------------------------------------------------------------------------
@@ -342,7 +325,7 @@ void SimCluster::deliver(Delivery d) {
     return;
   }
   {
-    const Feeds feeds(snapshot(n));
+    const StoreFeeds feeds(snapshot(n));
     n.gossip->on_message(d.from, std::move(m).value(), feeds, now_ms_);
   }
   pump(n);
@@ -351,7 +334,7 @@ void SimCluster::deliver(Delivery d) {
 void SimCluster::tick(Node& n) {
   ++stats_.ticks;
   {
-    const Feeds feeds(snapshot(n));
+    const StoreFeeds feeds(snapshot(n));
     n.gossip->on_tick(feeds, now_ms_);
   }
   pump(n);
@@ -421,7 +404,7 @@ void SimCluster::ingest(Node& n, std::vector<IngestBatch> batches) {
         t.push_back(static_cast<char>(r.outcome));
       }
       trace(t);
-      const Feeds feeds(snapshot(n));
+      const StoreFeeds feeds(snapshot(n));
       n.gossip->on_ingested(batches[k], rs, feeds, now_ms_);
     }
     i = j;

@@ -208,7 +208,6 @@ class SimCluster {
 
  private:
   struct Node;
-  class Feeds;
 
   Node& node(const std::string& site);
   const Node& node(const std::string& site) const;

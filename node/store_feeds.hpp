@@ -1,0 +1,29 @@
+// The gossip core's view of a node's store: the feeds of one LMDB read snapshot. Used by the
+// network runtime and by the simulator, so both drive the gossip core the same way.
+#pragma once
+
+#include <memory>
+
+#include "node/gossip.hpp"
+#include "storage/store.hpp"
+
+namespace umupaka {
+
+class StoreFeeds : public FeedReader {
+ public:
+  explicit StoreFeeds(std::unique_ptr<StoreTxn> txn) : txn_(std::move(txn)) {}
+  std::vector<FrontierEntry> frontier() const override {
+    std::vector<FrontierEntry> out;
+    for (const auto& [origin, head] : txn_->heads())
+      out.push_back(FrontierEntry{origin, head.seq, head.hash});
+    return out;
+  }
+  std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
+    return txn_->record(origin, seq);
+  }
+
+ private:
+  std::unique_ptr<StoreTxn> txn_;
+};
+
+}  // namespace umupaka
