@@ -144,7 +144,7 @@ struct NetworkRuntime::Impl {
     zap->send(zmq::str_buffer(""), zmq::send_flags::none);
   }
 
-  void handle_in(const StoreFeeds*& feeds_holder, std::unique_ptr<StoreFeeds>& feeds) {
+  void handle_in(std::unique_ptr<StoreFeeds>& feeds) {
     for (int n = 0; n < 256; ++n) {
       zmq::message_t id, payload;
       if (!in->recv(id, zmq::recv_flags::dontwait)) return;
@@ -184,7 +184,6 @@ struct NetworkRuntime::Impl {
         continue;
       }
       if (!feeds) feeds = this->feeds();
-      feeds_holder = feeds.get();
       gossip.on_message(user, std::move(m).value(), *feeds, steady_ms());
     }
   }
@@ -274,7 +273,6 @@ struct NetworkRuntime::Impl {
         continue;
       }
       std::unique_ptr<StoreFeeds> feeds;
-      const StoreFeeds* holder = nullptr;
       if (items[1].revents & ZMQ_POLLIN) handle_zap();
       if (items[2].revents & ZMQ_POLLIN) {
         uint64_t v = 0;
@@ -311,7 +309,7 @@ struct NetworkRuntime::Impl {
           gossip.on_ingested(d.batch, d.results, *feeds, steady_ms());
         }
       }
-      if (items[0].revents & ZMQ_POLLIN) handle_in(holder, feeds);
+      if (items[0].revents & ZMQ_POLLIN) handle_in(feeds);
       if (steady_ms() >= next_tick) {
         if (!feeds) feeds = this->feeds();
         gossip.on_tick(*feeds, steady_ms());

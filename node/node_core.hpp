@@ -113,7 +113,6 @@ class NodeCore {
   const PublicKey& public_key() const { return key_.public_key(); }
 
  private:
-  struct Prepared;
   Result<Crossing> crossing_from(const CrossingRequest& r, Date today) const;
   Result<Recorded> seal_and_store(RecordBody body, StoreTxn& txn, Hlc hlc,
                                   const std::optional<FeedHead>& head);

@@ -263,7 +263,7 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r, int64_t wall_ms) {
     // Records missing or the disk failed: this and the rest of the pipeline retry later.
     apply_failed_ = true;
     apply_retry_ms_ = next_tick_ms_;
-    if (apply_in_flight_ == 0) pump_apply_later();
+    if (apply_in_flight_ == 0) apply_failed_ = false;  // the pipeline drained: retry from tick
     return;
   }
   const uint64_t index = to_apply_.front().first;
@@ -283,8 +283,6 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r, int64_t wall_ms) {
   }
   if (apply_in_flight_ == 0) pump_apply();
 }
-
-void OrderPlane::pump_apply_later() { apply_failed_ = false; }
 
 OrderStatus OrderPlane::status() const {
   OrderStatus s;

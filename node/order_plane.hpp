@@ -82,7 +82,6 @@ class OrderPlane {
   void process_ready();
   void retry_held();
   void pump_apply();
-  void pump_apply_later();
   void maybe_propose(int64_t wall_ms);
 
   OrderOptions opt_;
