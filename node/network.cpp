@@ -384,7 +384,20 @@ Status NetworkRuntime::start(const Membership& membership,
     oo.network_id = membership.network_id();
     Impl* impl = &m;
     m.order = std::make_unique<OrderPlane>(
-        oo, membership, m.opt.signing_seed, m.store, m.writer,
+        oo, membership, m.opt.signing_seed, m.store,
+        // The writer applies; its callback comes back to this thread through `posted`.
+        [impl](uint64_t index, uint64_t prev, LedgerEntry entry, OrderPlane::ApplyDone done) {
+          return impl->writer.submit_apply(
+              index, prev, std::move(entry),
+              [impl, done = std::move(done)](Result<ApplyOutcome> r) mutable {
+                {
+                  std::lock_guard lock(impl->mu);
+                  impl->posted.push_back(
+                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+                }
+                impl->wake();
+              });
+        },
         [impl](const std::string& to, raft::Message rm) {
           GossipMessage g;
           g.type = GossipType::raft;
@@ -404,13 +417,6 @@ Status NetworkRuntime::start(const Membership& membership,
           auto feeds = impl->feeds();
           impl->gossip.request_catch_up(peer, *feeds, steady_ms());
         });
-    m.order->set_poster([impl](std::function<void()> f) {
-      {
-        std::lock_guard lock(impl->mu);
-        impl->posted.push_back(std::move(f));
-      }
-      impl->wake();
-    });
     if (auto s = m.order->start(); !s.ok()) {
       spdlog::warn("order plane not started: {}", s.error().message);
       m.order.reset();

@@ -28,13 +28,13 @@ raft::ConfState conf_of(const Membership& m) {
 }  // namespace
 
 OrderPlane::OrderPlane(OrderOptions options, const Membership& membership, SecretSeed signing_seed,
-                       Store& store, Writer& writer, SendRaft send, SendHead send_head,
+                       Store& store, SubmitApply submit_apply, SendRaft send, SendHead send_head,
                        CatchUp catch_up)
     : opt_(std::move(options)),
       membership_(membership),
       key_(SigningKey::from_seed(signing_seed)),
       store_(store),
-      writer_(writer),
+      submit_apply_(std::move(submit_apply)),
       send_(std::move(send)),
       send_head_(std::move(send_head)),
       catch_up_(std::move(catch_up)) {
@@ -48,6 +48,12 @@ Status OrderPlane::start() {
       std::find(cs.voters.begin(), cs.voters.end(), opt_.self) != cs.voters.end() ||
       std::find(cs.learners.begin(), cs.learners.end(), opt_.self) != cs.learners.end();
   if (!member) return make_error(Errc::forbidden, "this site is not in the ledger's configuration");
+  node_.reset();
+  held_.clear();
+  to_apply_.clear();
+  apply_in_flight_ = 0;
+  apply_failed_ = false;
+  ++epoch_;
   storage_ = std::make_unique<raft::MemoryStorage>(cs);
   uint64_t applied = 0;
   {
@@ -88,9 +94,22 @@ Status OrderPlane::start() {
   return {};
 }
 
+void OrderPlane::restart_raft(const Error& why) {
+  spdlog::error(
+      "the Raft state could not be persisted ({}); the order plane restarts from the "
+      "store",
+      why.message);
+  node_.reset();
+  held_.clear();
+  to_apply_.clear();
+  apply_in_flight_ = 0;
+  ++epoch_;
+  ++raft_restarts_;
+}
+
 void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   (void)now_ms;
-  UMUPAKA_ASSERT(node_.has_value());
+  if (!node_) return;  // restarting: the sender will send again
   // The voter rule: an append is acknowledged only once its records are durably held here.
   if (voter_ && m.type == raft::MessageType::app && !m.entries.empty()) {
     auto txn = store_.read();
@@ -142,8 +161,13 @@ void OrderPlane::on_head(const LedgerHead& h) {
 }
 
 void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
-  UMUPAKA_ASSERT(node_.has_value());
+  if (!node_) {
+    if (now_ms < next_tick_ms_) return;
+    next_tick_ms_ = now_ms + opt_.tick_ms;
+    if (!start().ok()) return;  // the store is still failing: try again next tick
+  }
   retry_held();
+  if (!node_) return;
   if (now_ms >= next_tick_ms_) {
     node_->tick();
     next_tick_ms_ = now_ms + opt_.tick_ms;
@@ -153,10 +177,11 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     next_propose_ms_ = now_ms + opt_.propose_interval_ms;
   }
   process_ready();
-  if (apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
+  if (node_ && apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
 }
 
 void OrderPlane::maybe_propose(int64_t wall_ms) {
+  if (!node_) return;
   const raft::RaftStatus st = node_->status();
   if (st.role != raft::Role::leader) {
     proposed_.clear();
@@ -187,6 +212,19 @@ void OrderPlane::process_ready() {
       last_leader_ = rd.soft_state->leader;
       spdlog::info("ledger leader is now {}", last_leader_.empty() ? "(none)" : last_leader_);
     }
+    auto send_all = [&] {
+      for (auto& m : rd.messages) {
+        const std::string to = m.to;
+        send_(to, std::move(m));
+      }
+      rd.messages.clear();
+    };
+#ifdef UMUPAKA_BUG_SEND_BEFORE_PERSIST
+    // A bug reintroduced on purpose, compiled only into the simulator's bug-hunt build
+    // (umupaka-sim-bug-send-before-persist): votes and appends acknowledged before the state
+    // they promise is durable. A crash in between forgets a vote; the swarm must catch it.
+    send_all();
+#endif
     // 1. Persist entries and hard state (fsync) before any message that depends on them.
     if (!rd.entries.empty() || rd.hard_state) {
       const Status s = store_.write([&](StoreTxn& txn) -> Status {
@@ -199,16 +237,16 @@ void OrderPlane::process_ready() {
           txn.put_meta(meta_hard_state, msgpack_visit::encode_struct(*rd.hard_state));
         return {};
       });
-      // Without durable state this node must not speak: stop here, Raft will resend.
-      UMUPAKA_ASSERT_MSG(s.ok(), "cannot persist the Raft log");
+      // Without durable state this node must not speak: drop the Raft node, start again.
+      if (!s.ok()) {
+        restart_raft(s.error());
+        return;
+      }
       if (!rd.entries.empty()) storage_->append(rd.entries);
       if (rd.hard_state) storage_->set_hard_state(*rd.hard_state);
     }
     // 2. Send.
-    for (auto& m : rd.messages) {
-      const std::string to = m.to;
-      send_(to, std::move(m));
-    }
+    send_all();
     // 3. Queue committed entries for application, in order.
     for (const raft::Entry& e : rd.committed_entries) {
       if (e.type == raft::EntryType::conf_change) {
@@ -244,9 +282,10 @@ void OrderPlane::pump_apply() {
       }
       break;
     }
-    const bool queued = writer_.submit_apply(index, prev, entry, [this](Result<ApplyOutcome> r) {
-      post_([this, r = std::move(r)]() mutable { on_applied(std::move(r), 0); });
-    });
+    const bool queued =
+        submit_apply_(index, prev, entry, [this, epoch = epoch_](Result<ApplyOutcome> r) {
+          if (epoch == epoch_) on_applied(std::move(r));
+        });
     if (!queued) break;
     prev = index;
     ++n;
@@ -255,8 +294,7 @@ void OrderPlane::pump_apply() {
   apply_failed_ = false;
 }
 
-void OrderPlane::on_applied(Result<ApplyOutcome> r, int64_t wall_ms) {
-  (void)wall_ms;
+void OrderPlane::on_applied(Result<ApplyOutcome> r) {
   UMUPAKA_ASSERT(apply_in_flight_ > 0 && !to_apply_.empty());
   --apply_in_flight_;
   if (!r.ok() || apply_failed_) {
@@ -291,6 +329,7 @@ OrderStatus OrderPlane::status() const {
   s.enabled = true;
   s.role = std::string(enum_name(st.role));
   s.term = st.term;
+  s.vote = st.vote;
   s.leader = st.leader;
   s.commit = st.commit;
   s.applied = applied_;
@@ -299,6 +338,7 @@ OrderStatus OrderPlane::status() const {
   s.held_appends = held_.size();
   s.apply_waiting = to_apply_.size();
   s.proposals = proposals_;
+  s.raft_restarts = raft_restarts_;
   s.head = head_;
   return s;
 }

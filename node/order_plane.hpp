@@ -1,6 +1,8 @@
 // The order plane (DESIGN.md §3): Raft among the voters orders ledger entries (frontier deltas).
-// Runs on the network thread; persistence is LMDB (Raft log and hard state, fsync'd before any
-// message that depends on them is sent), application goes through the writer.
+// Runs on the network thread (production) or the simulator's loop: one thread. Persistence is
+// LMDB (Raft log and hard state, fsync'd before any message that depends on them is sent);
+// application goes through the caller's SubmitApply (production: the writer thread; the simulator:
+// at once), whose completion must come back on the same thread.
 //
 // - The leader proposes, every interval, the frontier it holds beyond what it proposed before.
 // - A voter acknowledges an append only when it durably holds every record the entries cover:
@@ -24,7 +26,7 @@
 #include "ledger/crypto.hpp"
 #include "ledger/ledger_entry.hpp"
 #include "ledger/membership.hpp"
-#include "node/writer.hpp"
+#include "node/ledger_apply.hpp"
 #include "storage/store.hpp"
 
 namespace umupaka {
@@ -51,6 +53,8 @@ struct OrderStatus {
   uint64_t held_appends = 0;                            // appends waiting for records (voter rule)
   uint64_t apply_waiting = 0;  // committed entries waiting for records or the writer
   uint64_t proposals = 0;
+  uint64_t raft_restarts = 0;      // Raft state not persisted (disk): restarted from the store
+  std::string vote;                // the vote in this term
   std::optional<LedgerHead> head;  // latest signed head received or made
 };
 
@@ -61,9 +65,15 @@ class OrderPlane {
   using SendRaft = std::function<void(const std::string& to, raft::Message)>;
   using SendHead = std::function<void(const LedgerHead&)>;
   using CatchUp = std::function<void(const std::string& peer)>;
+  // Applies the committed entry at Raft `index` (apply_ledger_entry in one durable write) and
+  // calls `done` on the order plane's thread, later; false if it cannot take the entry now.
+  using ApplyDone = std::function<void(Result<ApplyOutcome>)>;
+  using SubmitApply =
+      std::function<bool(uint64_t index, uint64_t prev_index, LedgerEntry entry, ApplyDone done)>;
 
   OrderPlane(OrderOptions options, const Membership& membership, SecretSeed signing_seed,
-             Store& store, Writer& writer, SendRaft send, SendHead send_head, CatchUp catch_up);
+             Store& store, SubmitApply submit_apply, SendRaft send, SendHead send_head,
+             CatchUp catch_up);
 
   // Loads the Raft state from the store and creates the Raft node. Errc::storage / invalid_field.
   Status start();
@@ -72,8 +82,6 @@ class OrderPlane {
   void on_message(raft::Message m, int64_t now_ms);
   void on_head(const LedgerHead& head);
   void tick(int64_t now_ms, int64_t wall_ms);
-  // Called on the network thread when the writer finished an apply.
-  void on_applied(Result<ApplyOutcome> r, int64_t wall_ms);
 
   OrderStatus status() const;
   bool is_voter() const { return voter_; }
@@ -83,12 +91,17 @@ class OrderPlane {
   void retry_held();
   void pump_apply();
   void maybe_propose(int64_t wall_ms);
+  void on_applied(Result<ApplyOutcome> r);
+  // The Raft state could not be persisted (disk full or failing): drop the in-memory Raft node
+  // without sending anything that depended on it, and start again from the store on a later tick,
+  // as a restarted process would.
+  void restart_raft(const Error& why);
 
   OrderOptions opt_;
   Membership membership_;
   SigningKey key_;
   Store& store_;
-  Writer& writer_;
+  SubmitApply submit_apply_;
   SendRaft send_;
   SendHead send_head_;
   CatchUp catch_up_;
@@ -108,12 +121,8 @@ class OrderPlane {
   uint64_t applied_ = 0;
   uint64_t proposals_ = 0;
   std::optional<LedgerHead> head_;
-  // Set by the callback the writer runs; read on the network thread (the runtime routes it).
-  std::function<void(std::function<void()>)> post_;
-
- public:
-  // How the writer's apply callback gets back onto the network thread.
-  void set_poster(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
+  uint64_t epoch_ = 0;  // bumped by restart_raft: completions of an older epoch are ignored
+  uint64_t raft_restarts_ = 0;
 };
 
 }  // namespace umupaka

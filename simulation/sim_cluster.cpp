@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <filesystem>
 #include <random>
 #include <tuple>
 
 #include "ledger/assert.hpp"
 #include "ledger/codec.hpp"
+#include "ledger/ledger_entry.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/record.hpp"
 #include "node/network_setup.hpp"
@@ -74,7 +76,25 @@ void append_u64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+// Thrown from a node's Raft send callback to crash it at that point (crash_after_next_send);
+// caught where the simulator called into the node.
+struct SimCrash {};
+
+uint64_t digest64(std::string_view bytes) {
+  const Hash h = sha256(bytes);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | h[i];
+  return v;
+}
+
 }  // namespace
+
+uint64_t LatencySeries::count() const {
+  uint64_t n = 0;
+  for (const auto& [site, buckets] : by_site)
+    for (const auto& [t, v] : buckets) n += v.size();
+  return n;
+}
 
 // --- Nodes -----------------------------------------------------------------------------------
 
@@ -86,7 +106,30 @@ struct SimCluster::Node {
   std::unique_ptr<Store> store;  // empty while crashed
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<GossipCore> gossip;
+  std::unique_ptr<OrderPlane> order;  // empty while crashed or when Options::order is off
+  // Applies the order plane submitted, run after its call returns (as the writer runs them later).
+  struct PendingApply {
+    uint64_t index = 0, prev = 0;
+    LedgerEntry entry;
+    OrderPlane::ApplyDone done;
+  };
+  std::deque<PendingApply> applies;
   uint64_t boot = 0;  // starts and restarts so far
+  // Faults.
+  int64_t clock_offset = 0;
+  bool disk_full = false;
+  int64_t paused_until = 0;
+  std::vector<Delivery> held;  // frames that arrived during a pause
+  bool crash_after_send = false;
+  // Raft invariant state, kept across crashes: the highest term of a message this node sent (not
+  // a pre-vote), and the vote it granted in vote_term; the commit index seen in this boot; how far
+  // its committed Raft log and its ledger were compared with the canonical ones.
+  uint64_t max_term_sent = 0;
+  uint64_t vote_term = 0;
+  std::string vote_for;
+  uint64_t commit_seen = 0;
+  uint64_t raft_checked = 0;
+  uint64_t ledger_checked = 0;
   int64_t next_tick_ms = 0;
   bool dirty = false;  // the store was written since the last check
   // Invariant state, kept across crashes: the heads last seen (verified up to there) and the
@@ -193,8 +236,110 @@ void SimCluster::start_node(Node& n) {
     auto txn = snapshot(n);
     for (const auto& e : txn->evidence()) n.gossip->set_evidence(e.origin, e.a, e.b);
   }
+  if (options_.order) start_order(n);
   // Ticks staggered by site, on a grid of tick_ms from now.
   n.next_tick_ms = now_ms_ + 1 + static_cast<int64_t>((n.index * 7) % options_.tick_ms);
+}
+
+void SimCluster::start_order(Node& n) {
+  OrderOptions oo;
+  oo.self = n.site.id;
+  oo.network_id = options_.network_id;
+  oo.tick_ms = options_.raft_tick_ms;
+  oo.election_ticks = options_.election_ticks;
+  oo.seed = derive(options_.seed, "raft:" + n.site.id, n.boot);
+  Node* np = &n;
+  n.order = std::make_unique<OrderPlane>(
+      oo, n.core->membership(), n.seed, *n.store,
+      [np](uint64_t index, uint64_t prev, LedgerEntry entry, OrderPlane::ApplyDone done) {
+        np->applies.push_back(Node::PendingApply{index, prev, std::move(entry), std::move(done)});
+        return true;
+      },
+      [this, np](const std::string& to, raft::Message m) {
+        ++stats_.raft_messages;
+        if (m.type != raft::MessageType::pre_vote && m.type != raft::MessageType::pre_vote_resp) {
+          np->max_term_sent = std::max(np->max_term_sent, m.term);
+          if (m.type == raft::MessageType::vote_resp && !m.reject) {
+            np->vote_term = m.term;
+            np->vote_for = to;
+          }
+        }
+        GossipMessage g;
+        g.type = GossipType::raft;
+        g.from = np->site.id;
+        g.raft = std::move(m);
+        net_.send(np->site.id, to, encode_gossip(g), now_ms_);
+        if (np->crash_after_send) {
+          np->crash_after_send = false;
+          throw SimCrash{};
+        }
+      },
+      [this, np](const LedgerHead& h) {
+        GossipMessage g;
+        g.type = GossipType::head;
+        g.from = np->site.id;
+        g.head = h;
+        const std::string frame = encode_gossip(g);
+        for (const auto& id : site_ids_)
+          if (id != np->site.id) net_.send(np->site.id, id, frame, now_ms_);
+      },
+      [this, np](const std::string& peer) {
+        if (peer.empty() || peer == np->site.id) return;
+        const StoreFeeds feeds(snapshot(*np));
+        np->gossip->request_catch_up(peer, feeds, now_ms_);
+      });
+  const Status started = n.order->start();
+  if (!started.ok()) {
+    UMUPAKA_ASSERT_MSG(started.error().code == Errc::forbidden, "OrderPlane::start failed");
+    n.order.reset();  // not in the ledger's configuration
+    return;
+  }
+  // A restarted node must remember every term it spoke in and every vote it granted.
+  const OrderStatus st = n.order->status();
+  if (st.term < n.max_term_sent)
+    violation(n, "restarted in Raft term " + std::to_string(st.term) + " after sending in term " +
+                     std::to_string(n.max_term_sent) + ": its state was not persisted first");
+  else if (st.term == n.vote_term && !n.vote_for.empty() && st.vote != n.vote_for)
+    violation(n, "forgot its vote for " + n.vote_for + " in term " + std::to_string(n.vote_term));
+  n.commit_seen = 0;
+}
+
+int64_t SimCluster::wall_ms(const Node& n) const { return now_ms_ + n.clock_offset; }
+
+// Calls into the node's order plane (fn), then runs the applies it submitted, then the gossip
+// work it caused; a crash on send (SimCrash) crashes the node there.
+void SimCluster::drive_order(Node& n, const std::function<void()>& fn) {
+  try {
+    fn();
+    while (n.live() && !n.applies.empty()) {
+      Node::PendingApply a = std::move(n.applies.front());
+      n.applies.pop_front();
+      std::optional<Result<ApplyOutcome>> r;
+      // As Writer::run: the apply's own failure is its result; the transaction commits.
+      const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
+        r.emplace(apply_ledger_entry(txn, a.index, a.prev, a.entry));
+        return {};
+      });
+      if (!committed.ok()) {
+        ++stats_.writes_failed;
+        r.emplace(committed.error());
+      } else {
+        n.dirty = true;
+      }
+      if ((*r).ok() && (*r)->applied) {
+        std::string t = "L" + n.site.id + '\0';
+        append_u64(t, a.index);
+        append_u64(t, (*r)->size);
+        t.append(reinterpret_cast<const char*>((*r)->root.data()), 32);
+        trace(t);
+      }
+      a.done(std::move(*r));
+    }
+  } catch (const SimCrash&) {
+    crash(n.site.id);
+    return;
+  }
+  pump(n);
 }
 
 void SimCluster::set_membership(Node& n) {
@@ -231,7 +376,7 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
   const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
     local.clear();
     n.core->begin_batch();
-    result.emplace(n.core->execute(command, txn, now_ms_));
+    result.emplace(n.core->execute(command, txn, wall_ms(n)));
     if (result->ok()) {
       auto sr = txn.record((*result)->ref.origin, (*result)->ref.seq);
       UMUPAKA_ASSERT(sr.has_value());
@@ -242,6 +387,7 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
   if (!committed.ok()) {
     n.core->commit_failed();
     ++stats_.commands_refused;
+    if (n.disk_full) ++stats_.writes_failed;
     return committed.error();
   }
   n.core->commit_succeeded();
@@ -254,6 +400,9 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
   const Recorded& r = result->value();
   Acknowledged ack{r.ref.origin, r.ref.seq, r.hash};
   acknowledged_.push_back(ack);
+  auto& times = ack_ms_[ack.origin];
+  if (times.size() < ack.seq) times.resize(ack.seq, -1);
+  times[ack.seq - 1] = now_ms_;
   newest_acknowledged_[ack.origin] = ack;
   std::string t = "A" + ack.origin + '\0';
   append_u64(t, ack.seq);
@@ -270,7 +419,7 @@ int64_t SimCluster::next_event_ms() const {
   int64_t next = INT64_MAX;
   if (const auto d = net_.next_delivery_ms()) next = *d;
   for (const auto& n : nodes_)
-    if (n->live()) next = std::min(next, n->next_tick_ms);
+    if (n->live()) next = std::min(next, std::max(n->next_tick_ms, n->paused_until));
   return next;
 }
 
@@ -282,9 +431,11 @@ void SimCluster::step() {
   ++stats_.steps;
   while (auto d = net_.pop_due(now_ms_)) deliver(std::move(*d));
   for (auto& n : nodes_) {
-    if (!n->live() || n->next_tick_ms > now_ms_) continue;
+    if (!n->live() || n->next_tick_ms > now_ms_ || n->paused_until > now_ms_) continue;
     tick(*n);
     n->next_tick_ms += options_.tick_ms;
+    // After a pause the node catches up with its timers at once, as a resumed process does.
+    if (n->next_tick_ms <= now_ms_) n->next_tick_ms = now_ms_ + options_.tick_ms;
   }
   check_invariants();
 }
@@ -313,6 +464,10 @@ void SimCluster::deliver(Delivery d) {
     ++stats_.frames_to_crashed;
     return;
   }
+  if (n.paused_until > now_ms_) {
+    n.held.push_back(std::move(d));
+    return;
+  }
   ++stats_.frames_delivered;
   std::string t = "D";
   append_u64(t, static_cast<uint64_t>(d.at_ms));
@@ -320,8 +475,21 @@ void SimCluster::deliver(Delivery d) {
   t += d.frame;
   trace(t);
   auto m = decode_gossip(d.frame);
-  if (!m.ok()) {
+  if (!m.ok() || m->from != d.from) {
     ++stats_.frames_invalid;
+    return;
+  }
+  // As NetworkRuntime: Raft messages and ledger heads go to the order plane.
+  if (m->type == GossipType::raft && m->raft) {
+    if (m->raft->from != d.from) {
+      ++stats_.frames_invalid;
+      return;
+    }
+    if (n.order) drive_order(n, [&] { n.order->on_message(std::move(*m->raft), now_ms_); });
+    return;
+  }
+  if (m->type == GossipType::head && m->head) {
+    if (n.order) drive_order(n, [&] { n.order->on_head(*m->head); });
     return;
   }
   {
@@ -333,15 +501,24 @@ void SimCluster::deliver(Delivery d) {
 
 void SimCluster::tick(Node& n) {
   ++stats_.ticks;
+  // Frames that arrived during a pause, in arrival order.
+  std::vector<Delivery> held;
+  held.swap(n.held);
+  for (auto& d : held) {
+    if (!n.live()) return;
+    deliver(std::move(d));
+  }
+  if (!n.live()) return;
   {
     const StoreFeeds feeds(snapshot(n));
     n.gossip->on_tick(feeds, now_ms_);
   }
   pump(n);
+  if (n.order) drive_order(n, [&] { n.order->tick(now_ms_, wall_ms(n)); });
 }
 
 void SimCluster::pump(Node& n) {
-  for (;;) {
+  while (n.live()) {
     for (auto& o : n.gossip->take_messages())
       net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);
     auto batches = n.gossip->take_ingest();
@@ -386,7 +563,10 @@ void SimCluster::ingest(Node& n, std::vector<IngestBatch> batches) {
     if (!committed.ok()) {
       // Production hands the gossip core no results then (the records are fetched again).
       n.core->commit_failed();
-      violation(n, "an ingest commit failed: " + committed.error().message);
+      if (n.disk_full)
+        ++stats_.writes_failed;
+      else
+        violation(n, "an ingest commit failed: " + committed.error().message);
       i = j;
       continue;
     }
@@ -415,6 +595,12 @@ void SimCluster::crash(const std::string& site) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "crash of a crashed site");
   check_node(n, false);  // the last look at its store before it goes
+  ++stats_.crashes;
+  n.order.reset();
+  n.applies.clear();
+  n.held.clear();
+  n.paused_until = 0;
+  n.crash_after_send = false;
   n.gossip.reset();
   n.core.reset();
   n.store.reset();
@@ -427,6 +613,8 @@ void SimCluster::restart(const std::string& site) {
   auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false});
   UMUPAKA_ASSERT_MSG(store.ok(), "cannot reopen a node's store");
   n.store = std::move(store).value();
+  if (n.disk_full)
+    n.store->inject_write_failure(Error::make(Errc::disk_full, "disk full (simulated)"));
   start_node(n);
   trace("R" + site);
   n.dirty = true;
@@ -484,7 +672,90 @@ void SimCluster::tamper(const std::string& site, const std::function<void(StoreT
   check_invariants();
 }
 
+void SimCluster::set_clock_offset(const std::string& site, int64_t offset_ms) {
+  node(site).clock_offset = offset_ms;
+  std::string t = "K" + site + '\0';
+  append_u64(t, static_cast<uint64_t>(offset_ms));
+  trace(t);
+}
+
+int64_t SimCluster::clock_offset(const std::string& site) const { return node(site).clock_offset; }
+
+void SimCluster::set_disk_full(const std::string& site, bool full) {
+  Node& n = node(site);
+  n.disk_full = full;
+  if (n.store)
+    n.store->inject_write_failure(
+        full ? std::optional<Error>(Error::make(Errc::disk_full, "disk full (simulated)"))
+             : std::nullopt);
+  trace((full ? "F" : "f") + site);
+}
+
+void SimCluster::pause(const std::string& site, int64_t ms) {
+  Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "pause of a crashed site");
+  UMUPAKA_ASSERT(ms >= 0);
+  n.paused_until = std::max(n.paused_until, now_ms_ + ms);
+  std::string t = "P" + site + '\0';
+  append_u64(t, static_cast<uint64_t>(ms));
+  trace(t);
+}
+
+void SimCluster::crash_after_next_send(const std::string& site) {
+  Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "crash_after_next_send at a crashed site");
+  n.crash_after_send = true;
+}
+
 // --- Observing -------------------------------------------------------------------------------
+
+OrderStatus SimCluster::order_status(const std::string& site) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "order_status of a crashed site");
+  return n.order ? n.order->status() : OrderStatus{};
+}
+
+LedgerInfo SimCluster::ledger(const std::string& site) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "ledger of a crashed site");
+  const auto txn = snapshot(n);
+  const LedgerMeta m = read_ledger_meta(*txn);
+  LedgerInfo info;
+  info.applied_index = m.applied_index;
+  info.size = m.size;
+  info.root = ledger_root(*txn, m.size);
+  info.conflicts = txn->conflicts(0, SIZE_MAX).size();
+  return info;
+}
+
+bool SimCluster::ledgers_converged(const std::set<std::string>& ignore) const {
+  std::optional<std::pair<uint64_t, Hash>> first;
+  for (const auto& n : nodes_) {
+    if (!n->live() || ignore.count(n->site.id)) continue;
+    const auto txn = snapshot(*n);
+    const LedgerMeta m = read_ledger_meta(*txn);
+    const std::pair<uint64_t, Hash> mine{m.size, ledger_root(*txn, m.size)};
+    if (!first)
+      first = mine;
+    else if (*first != mine)
+      return false;
+    // The ledger covers every record held (of the origins not ignored).
+    for (const auto& [origin, head] : txn->heads())
+      if (!ignore.count(origin) && ledger_seq(*txn, origin) != head.seq) return false;
+  }
+  return true;
+}
+
+bool SimCluster::run_until_settled(int64_t timeout_ms, const std::set<std::string>& ignore,
+                                   int64_t check_every_ms) {
+  UMUPAKA_ASSERT(check_every_ms > 0);
+  const int64_t end = now_ms_ + timeout_ms;
+  while (!(converged(ignore) && (!options_.order || ledgers_converged(ignore)))) {
+    if (now_ms_ >= end) return false;
+    run_for(std::min(check_every_ms, end - now_ms_));
+  }
+  return true;
+}
 
 bool SimCluster::live(const std::string& site) const { return node(site).live(); }
 
@@ -567,10 +838,121 @@ void SimCluster::violation(const Node& n, const std::string& what) {
 
 void SimCluster::check_invariants() {
   for (auto& n : nodes_) {
-    if (!n->live() || !n->dirty) continue;
+    if (!n->live()) continue;
+    if (n->order) check_raft(*n);
+    if (!n->dirty) continue;
     check_node(*n, false);
+    if (options_.order) check_ledger(*n);
     n->dirty = false;
   }
+}
+
+// Raft's safety, from outside (Raft paper §5.2, §5.4): one leader per term; a commit index that
+// never goes back within a boot; committed entries identical at every node (log matching and
+// state-machine safety, compared through the entries as each node persisted them).
+void SimCluster::check_raft(Node& n) {
+  const OrderStatus st = n.order->status();
+  if (!st.enabled) return;  // restarting after a failed write
+  if (st.term > stats_.max_term) stats_.max_term = st.term;
+  if (st.role == "leader") {
+    auto [it, inserted] = leaders_.emplace(st.term, n.site.id);
+    if (inserted) {
+      ++stats_.leader_changes;
+      std::string t = "E" + n.site.id + '\0';
+      append_u64(t, st.term);
+      trace(t);
+    } else if (it->second != n.site.id) {
+      violation(n, "is leader in term " + std::to_string(st.term) + ", where " + it->second +
+                       " was leader: two leaders in one term");
+    }
+  }
+  if (st.commit < n.commit_seen)
+    violation(n, "its Raft commit index went back from " + std::to_string(n.commit_seen) + " to " +
+                     std::to_string(st.commit));
+  n.commit_seen = std::max(n.commit_seen, st.commit);
+  if (st.commit <= n.raft_checked) return;
+  const auto txn = snapshot(n);
+  for (const auto& [index, bytes] : txn->raft_entries(n.raft_checked + 1)) {
+    if (index > st.commit) break;
+    const uint64_t d = digest64(bytes);
+    if (index > committed_entries_.size()) {
+      UMUPAKA_ASSERT(index == committed_entries_.size() + 1);
+      committed_entries_.push_back(d);
+    } else if (committed_entries_[index - 1] != d) {
+      violation(n, "committed Raft entry " + std::to_string(index) +
+                       " differs from the one other nodes committed");
+      break;
+    }
+    n.raft_checked = index;
+  }
+}
+
+// The ledger, after each write: positions only grow; the record at every position, the conflict
+// alerts raised there and the Merkle root agree with every other node's (the canonical ledger is
+// whatever any node applied first); commit latencies are sampled on the way.
+void SimCluster::check_ledger(Node& n) {
+  const auto txn = snapshot(n);
+  const LedgerMeta m = read_ledger_meta(*txn);
+  if (m.size < n.ledger_checked) {
+    violation(n, "its ledger went back from " + std::to_string(n.ledger_checked) + " to " +
+                     std::to_string(m.size) + " records");
+    return;
+  }
+  if (m.size == n.ledger_checked) return;
+  // The conflicts raised at the new positions, by position.
+  std::map<uint64_t, std::vector<std::string>> raised;
+  // Positions count from 0; conflicts(after) gives positions > after (none is raised at 0:
+  // nothing comes before the first record).
+  for (auto& bytes : txn->conflicts(n.ledger_checked == 0 ? 0 : n.ledger_checked - 1, SIZE_MAX)) {
+    auto c = decode_conflict(bytes);
+    if (!c.ok()) {
+      violation(n, "stores a conflict alert that does not decode");
+      return;
+    }
+    if (c->position < m.size) raised[c->position].push_back(std::move(bytes));
+  }
+  const int64_t bucket =
+      (now_ms_ - options_.start_ms) / options_.sample_bucket_ms * options_.sample_bucket_ms;
+  auto& samples = commit_.by_site[n.site.id][bucket];
+  for (uint64_t p = n.ledger_checked; p < m.size; ++p) {
+    const auto ref = txn->at_position(p);
+    const auto sr = ref ? txn->record(ref->origin, ref->seq) : std::nullopt;
+    if (!sr) {
+      violation(n, "its ledger position " + std::to_string(p) + " names no record it holds");
+      return;
+    }
+    if (p >= canon_positions_.size()) {
+      canon_positions_.push_back(sr->hash);
+      canon_tree_.append(merkle::leaf_hash(sr->hash));
+      if (auto it = raised.find(p); it != raised.end()) canon_conflicts_[p] = it->second;
+    } else {
+      if (canon_positions_[p] != sr->hash) {
+        violation(n, "holds " + ref->origin + "/" + std::to_string(ref->seq) +
+                         " at ledger position " + std::to_string(p) +
+                         ", where another node holds another record");
+        return;
+      }
+      const auto it = raised.find(p);
+      const auto canon = canon_conflicts_.find(p);
+      const bool same =
+          (it == raised.end() && canon == canon_conflicts_.end()) ||
+          (it != raised.end() && canon != canon_conflicts_.end() && it->second == canon->second);
+      if (!same) {
+        violation(n, "raised other conflict alerts at ledger position " + std::to_string(p) +
+                         " than another node did");
+        return;
+      }
+    }
+    if (const auto a = ack_ms_.find(ref->origin);
+        a != ack_ms_.end() && ref->seq <= a->second.size() && a->second[ref->seq - 1] >= 0)
+      samples.push_back(static_cast<uint32_t>(now_ms_ - a->second[ref->seq - 1]));
+  }
+  if (ledger_root(*txn, m.size) != merkle::root(canon_tree_, m.size)) {
+    violation(n, "its Merkle root at size " + std::to_string(m.size) +
+                     " differs from the root of the agreed ledger");
+    return;
+  }
+  n.ledger_checked = m.size;
 }
 
 void SimCluster::verify_stores() {
@@ -630,6 +1012,15 @@ void SimCluster::check_node(Node& n, bool full) {
       }
       ++stats_.records_checked;
       prev = sr->hash;
+      if (!full && origin != n.site.id) {
+        if (const auto a = ack_ms_.find(origin);
+            a != ack_ms_.end() && seq <= a->second.size() && a->second[seq - 1] >= 0) {
+          const int64_t bucket =
+              (now_ms_ - options_.start_ms) / options_.sample_bucket_ms * options_.sample_bucket_ms;
+          lag_.by_site[n.site.id][bucket].push_back(
+              static_cast<uint32_t>(now_ms_ - a->second[seq - 1]));
+        }
+      }
     }
     if (ok && prev != head.hash)
       violation(n, "the head of " + origin + " names a hash that its record does not have");

@@ -58,10 +58,12 @@
 #include <vector>
 
 #include "ledger/crypto.hpp"
+#include "ledger/merkle.hpp"
 #include "ledger/records.hpp"
 #include "node/commands.hpp"
 #include "node/gossip.hpp"
 #include "node/node_core.hpp"
+#include "node/order_plane.hpp"
 #include "simulation/sim_network.hpp"
 #include "storage/store.hpp"
 
@@ -92,6 +94,28 @@ struct SimClusterOptions {
   // The simulated clock at the start: also the wall time the records carry. 2026-03-02 06:00 UTC.
   int64_t start_ms = 1'772'431'200'000;
   uint32_t tick_ms = 20;
+  // The order plane (Raft among the voters, the ledger) at every node, as production runs it.
+  bool order = true;
+  uint32_t raft_tick_ms = 100;  // OrderOptions::tick_ms
+  uint32_t election_ticks = 10;
+  // Width of the buckets of simulated time in which latencies are kept (replication_lag(),
+  // commit_latency()).
+  int64_t sample_bucket_ms = 60'000;
+};
+
+// Latencies observed per site, in buckets of simulated time: site -> bucket start (ms since the
+// run's start) -> latencies in ms, in the order observed.
+struct LatencySeries {
+  std::map<std::string, std::map<int64_t, std::vector<uint32_t>>, std::less<>> by_site;
+  uint64_t count() const;
+};
+
+// What a site's ledger holds (from its store).
+struct LedgerInfo {
+  uint64_t applied_index = 0;  // Raft index
+  uint64_t size = 0;           // records
+  Hash root{};
+  uint64_t conflicts = 0;  // conflict alerts raised
 };
 
 // A record whose origin answered the officer: it must never be lost.
@@ -111,6 +135,11 @@ struct SimClusterStats {
   uint64_t records_recorded = 0;  // commands that recorded a record
   uint64_t commands_refused = 0;  // commands the core refused
   uint64_t records_checked = 0;   // stored records verified by the invariant checks
+  uint64_t crashes = 0;
+  uint64_t leader_changes = 0;  // a new (term, leader) seen
+  uint64_t max_term = 0;
+  uint64_t raft_messages = 0;
+  uint64_t writes_failed = 0;  // store writes refused by an injected full disk
 };
 
 class SimCluster {
@@ -145,6 +174,21 @@ class SimCluster {
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
   void restart(const std::string& site);
+
+  // Clock skew and jumps: the site's wall clock (the time its records and ledger entries carry)
+  // is the simulated time plus `offset_ms` from now on. Its timers (gossip, Raft) run on the
+  // monotonic simulated clock, as production's run on steady_clock.
+  void set_clock_offset(const std::string& site, int64_t offset_ms);
+  int64_t clock_offset(const std::string& site) const;
+  // Disk full: every write of the site's store fails with Errc::disk_full (nothing written)
+  // until cleared. Commands are refused, ingests and applies retried, Raft stops at the site.
+  void set_disk_full(const std::string& site, bool full);
+  // A long pause (GC, a hung VM): the site runs nothing for `ms`; frames due at it wait and are
+  // delivered when it resumes. Precondition: live.
+  void pause(const std::string& site, int64_t ms);
+  // Crashes the site right after the next Raft message it sends (the message leaves): a crash at
+  // an arbitrary point of the order plane's work. Precondition: live.
+  void crash_after_next_send(const std::string& site);
 
   // Delivers `message` to `to` as if `from` had sent it (the transport names `from`, as the ZAP
   // handler's User-Id does), at the next step, with no network fault: a byzantine peer. An empty
@@ -183,6 +227,21 @@ class SimCluster {
   const NodeCore& core(const std::string& site) const;
   const GossipCore& gossip(const std::string& site) const;
 
+  // The order plane's status and the ledger at a site. Preconditions: live (and Options::order).
+  OrderStatus order_status(const std::string& site) const;
+  LedgerInfo ledger(const std::string& site) const;
+  // True if every live node outside `ignore` applied the same ledger (size and root), and that
+  // ledger covers every record the nodes hold of the origins outside `ignore`.
+  bool ledgers_converged(const std::set<std::string>& ignore = {}) const;
+  // Runs until converged(ignore) && ledgers_converged(ignore), or timeout_ms passed.
+  bool run_until_settled(int64_t timeout_ms, const std::set<std::string>& ignore = {},
+                         int64_t check_every_ms = 100);
+  // Replication lag: from a record's acknowledgement at its origin to its being stored at the
+  // site (other sites' records only). Commit latency: from acknowledgement to the record's
+  // application to the site's ledger (every record, its origin's included).
+  const LatencySeries& replication_lag() const { return lag_; }
+  const LatencySeries& commit_latency() const { return commit_; }
+
   // SHA-256 chained over every delivered frame (time, from, to, bytes), every ingest result
   // (site, origin, seq, outcome), every acknowledged record and every crash and restart.
   const Hash& trace_hash() const { return trace_; }
@@ -212,6 +271,9 @@ class SimCluster {
   Node& node(const std::string& site);
   const Node& node(const std::string& site) const;
   void start_node(Node& n);  // NodeCore (recovered) + GossipCore from the open store
+  void start_order(Node& n);
+  int64_t wall_ms(const Node& n) const;
+  void drive_order(Node& n, const std::function<void()>& fn);
   GossipConfig gossip_config(const Node& n) const;
   void set_membership(Node& n);
   std::unique_ptr<StoreTxn> snapshot(const Node& n) const;
@@ -225,11 +287,21 @@ class SimCluster {
 
   void check_invariants();
   void check_node(Node& n, bool full);
+  void check_raft(Node& n);
+  void check_ledger(Node& n);
   void violation(const Node& n, const std::string& what);
 
   void trace(std::string_view bytes);
 
   Options options_;
+  LatencySeries lag_;
+  LatencySeries commit_;
+  std::map<std::string, std::vector<int64_t>, std::less<>> ack_ms_;  // origin -> by seq - 1
+  std::map<uint64_t, std::string> leaders_;                          // term -> leader
+  std::vector<uint64_t> committed_entries_;  // digest of the committed Raft entry at index - 1
+  std::vector<Hash> canon_positions_;        // the agreed ledger: record hash at each position
+  merkle::MemoryTree canon_tree_;
+  std::map<uint64_t, std::vector<std::string>> canon_conflicts_;  // position -> alerts
   std::string root_dir_;
   bool remove_dir_ = false;
   SecretSeed root_seed_{};

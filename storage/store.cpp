@@ -430,6 +430,7 @@ Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
       // A storage error is the root cause of whatever fn made of it (a read that found nothing
       // in a poisoned transaction, say): it decides the outcome.
       if (txn.write_error()) outcome = *txn.write_error();
+      if (outcome.ok() && injected_) outcome = *injected_;
       if (outcome.ok()) outcome = txn.txn().commit();
       // txn aborts on scope exit if not committed
     }

@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,11 +145,16 @@ class Store {
   const lmdb::Env& env() const { return *env_; }
   uint64_t map_grows() const { return map_grows_; }
 
+  // Fault injection (the simulator's full disk): while set, every write runs fn, then aborts
+  // and returns `failure`, as a commit refused by the disk does: nothing of it is written.
+  void inject_write_failure(std::optional<Error> failure) { injected_ = std::move(failure); }
+
  private:
   Store() = default;
   std::unique_ptr<lmdb::Env> env_;
   Tables tables_{};
   uint64_t map_grows_ = 0;
+  std::optional<Error> injected_;
 };
 
 // Stored form of a sealed record in the feeds table.
