@@ -130,26 +130,6 @@ Date permit_stay_until(const PermitView& view, Date since) {
   return until;
 }
 
-struct Stay {
-  Date until;
-  std::string basis;
-};
-
-// The stay allowed to a traveller of `nationality` who entered on `since`, under `permit` if
-// one applies. A visa-free national keeps their visa-free allowance when a permit gives less.
-Stay allowed_stay(std::string_view nationality, Date since,
-                  const std::optional<PermitView>& permit) {
-  const Allowance free = visa_free_allowance(nationality);
-  const Stay by_nationality{
-      last_day_of_stay(since, free.days),
-      free.basis + " (" + std::to_string(free.days) + " days" +
-          (free.needs_permit ? ", assumed as no permit was recorded at entry)" : ")")};
-  if (!permit) return by_nationality;
-  const Stay by_permit{permit_stay_until(*permit, since), describe_permit(permit->permit)};
-  if (!free.needs_permit && by_nationality.until > by_permit.until) return by_nationality;
-  return by_permit;
-}
-
 // Why a permit cannot be used to enter on `today`; empty if it can.
 std::vector<std::string> permit_problems(const PermitView& view, Date today) {
   std::vector<std::string> problems;
@@ -453,7 +433,7 @@ class Checker {
     const std::string nationality = presence_->nationality.empty()
                                         ? nationality_
                                         : std::string(normalize_state_code(presence_->nationality));
-    const Stay stay = allowed_stay(nationality, presence_->since, permit);
+    const AllowedStay stay = allowed_stay(nationality, presence_->since, permit);
     result_.allowed_until = stay.until;
     std::string entered = "entered on " + iso(presence_->since) + " at " + presence_->post;
     if (known(presence_->permit_id) && !permit)
@@ -495,6 +475,19 @@ class Checker {
 };
 
 }  // namespace
+
+AllowedStay allowed_stay(std::string_view nationality, Date since,
+                         const std::optional<PermitView>& permit) {
+  const Allowance free = visa_free_allowance(nationality);
+  const AllowedStay by_nationality{
+      last_day_of_stay(since, free.days),
+      free.basis + " (" + std::to_string(free.days) + " days" +
+          (free.needs_permit ? ", assumed as no permit was recorded at entry)" : ")")};
+  if (!permit) return by_nationality;
+  const AllowedStay by_permit{permit_stay_until(*permit, since), describe_permit(permit->permit)};
+  if (!free.needs_permit && by_nationality.until > by_permit.until) return by_nationality;
+  return by_permit;
+}
 
 CheckResult run_checks(const CheckRequest& request, const ViewReader& views) {
   return Checker(request, views).run();

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/records.hpp"
@@ -39,6 +40,19 @@ struct CheckResult {
   int32_t overstay_days = 0;             // on exit: days past the allowed stay (0 if none)
   std::optional<Date> allowed_until;     // last day of the allowed stay, where one applies
 };
+
+// The stay allowed to a traveller of `nationality` (state code as normalize_state_code gives)
+// who entered on `since`, under `permit` if one applies: until its valid_until (as extended), or
+// the last day of stay_days_max days if sooner; without one, the nationality's visa-free allowance
+// (or a visa on arrival's, assumed). A visa-free national keeps their visa-free allowance when a
+// permit gives less. `basis` names the allowance for an officer. Used by the overstay check here
+// and by the ledger's overstay rule (conflicts.hpp), so both apply one rule table.
+struct AllowedStay {
+  Date until;  // the last day of the stay
+  std::string basis;
+};
+AllowedStay allowed_stay(std::string_view nationality, Date since,
+                         const std::optional<PermitView>& permit);
 
 // Runs every check: document status and expiry, watchlist alerts (document, national ID, name +
 // birth date with spelling tolerance), permit validity, presence pairing, overstay on exit.

@@ -23,6 +23,24 @@
 //   - A crossing of any decision on a document reported lost/stolen/revoked EARLIER in ledger
 //     order raises crossing_on_reported_document, related = the report. A report later in ledger
 //     order than a crossing raises nothing for it: the order decides.
+//
+// Time (the rules that depend on "when": permit_expired, overstay). Every record is taken to have
+// happened at its *ledger time* (ledger_time_ms): its origin's HLC, bounded above by the cluster
+// time of the committing entry, which the Raft leader stamped from its clock and which is
+// replicated with the entry; no node's own clock is ever read. A record's claimed time cannot be
+// later than the entry that covers it, so an HLC beyond the cluster time comes from a post whose
+// clock runs ahead, and the cluster time is used instead. An HLC earlier than the cluster time
+// stands: posts record crossings offline and the ledger orders them later. Dates are UTC days of
+// these instants, as at the post (checks.hpp).
+//   - An admitted entry using a permit whose terms are known in ledger order (its issuance, with
+//     extensions, comes earlier) raises permit_expired when the entry's ledger date is after the
+//     permit's valid_until; related = the issuance (and the last extension). A use ordered before
+//     its issuance is not judged (no terms yet); revocation and cancellation are not expiry.
+//   - An admitted exit of a non-citizen whose last admitted crossing in ledger order is an entry
+//     raises overstay when the exit's ledger date is after the last day of the stay allowed from
+//     that entry's ledger date (allowed_stay in checks.hpp: the permit used at the entry, with
+//     extensions ordered before the exit, or the nationality's allowance); related = the entry.
+//     An entry under a permit whose issuance is not yet in the ledger is not judged.
 #pragma once
 
 #include <cstddef>
@@ -43,9 +61,12 @@ enum class ConflictKind : uint8_t {
   entry_while_present,            // an admitted entry with no admitted exit since the last entry
   crossing_on_reported_document,  // a crossing on a document reported before it in ledger order
   exit_while_absent,              // an admitted exit with no admitted entry since the last exit
+  permit_expired,                 // an admitted entry on a permit past its valid_until
+  overstay,                       // an admitted exit after the last day of the allowed stay
 };
 UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
-                   "crossing_on_reported_document", "exit_while_absent");
+                   "crossing_on_reported_document", "exit_while_absent", "permit_expired",
+                   "overstay");
 
 // A conflict alert for HQ. Derived data: the same records in the same ledger order give the same
 // alerts, field for field, at every node.
@@ -73,15 +94,21 @@ struct ConflictAlert {
 // Where a person is, by their last admitted crossing in ledger order.
 struct LedgerPresence {
   bool inside = false;
-  RecordRef last;         // the last admitted crossing
-  uint64_t position = 0;  // its global position
-  std::string post;       // its post
+  RecordRef last;                        // the last admitted crossing
+  uint64_t position = 0;                 // its global position
+  std::string post;                      // its post
+  uint64_t time_ms = 0;                  // its ledger time (ledger_time_ms)
+  std::optional<std::string> permit_id;  // the permit it used, if an entry named one
+  std::string nationality;               // the traveller's, as normalize_state_code gives it
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("inside", s.inside);
     v("last", s.last);
     v("position", s.position);
     v("post", s.post);
+    v("time_ms", s.time_ms);
+    v("permit_id", s.permit_id);
+    v("nationality", s.nationality);
   }
   friend bool operator==(const LedgerPresence&, const LedgerPresence&) = default;
 };
@@ -101,6 +128,27 @@ struct LedgerPermitUse {
     v("uses", s.uses);
   }
   friend bool operator==(const LedgerPermitUse&, const LedgerPermitUse&) = default;
+};
+
+// A permit's terms as the ledger knows them: its latest issuance in ledger order, with the
+// extensions ordered after it. Revocation and cancellation do not change them.
+struct LedgerPermitTerms {
+  PermitKind kind = PermitKind::visa_on_arrival;
+  uint32_t stay_days_max = 0;         // 0 = until valid_until
+  Date valid_until;                   // as issued or extended
+  RecordRef issued;                   // the Permit record
+  uint64_t position = 0;              // its global position
+  std::optional<RecordRef> extended;  // the last extension applied, if any
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("kind", s.kind);
+    v("stay_days_max", s.stay_days_max);
+    v("valid_until", s.valid_until);
+    v("issued", s.issued);
+    v("position", s.position);
+    v("extended", s.extended);
+  }
+  friend bool operator==(const LedgerPermitTerms&, const LedgerPermitTerms&) = default;
 };
 
 // The latest report (lost, stolen, revoked) on a document, in ledger order.
@@ -134,6 +182,8 @@ class LedgerStateStore {
   virtual void put_presence(std::string_view person_key, const LedgerPresence& presence) = 0;
   virtual std::optional<LedgerPermitUse> permit_use(std::string_view permit_id) const = 0;
   virtual void put_permit_use(std::string_view permit_id, const LedgerPermitUse& use) = 0;
+  virtual std::optional<LedgerPermitTerms> permit_terms(std::string_view permit_id) const = 0;
+  virtual void put_permit_terms(std::string_view permit_id, const LedgerPermitTerms& terms) = 0;
   virtual std::optional<LedgerDocumentReport> document_report(
       std::string_view document_key) const = 0;
   virtual void put_document_report(std::string_view document_key,
@@ -143,22 +193,34 @@ class LedgerStateStore {
   virtual void link_national_id(std::string_view document_key, std::string_view national_id) = 0;
 };
 
+// How far a record's HLC may run ahead of the cluster time before an explanation says that its
+// post's clock was ahead. Wording only: the ledger time is the bound itself (ledger_time_ms).
+inline constexpr uint64_t ledger_clock_ahead_note_ms = 5 * 60 * 1000;
+
+// A record's ledger time: the physical milliseconds of its HLC, or `cluster_time_ms` if that is
+// earlier (see "Time" above). cluster_time_ms 0 means no cluster time is known: the HLC stands.
+uint64_t ledger_time_ms(const Record& record, uint64_t cluster_time_ms);
+
 // Applies one committed record at global `position` to the ledger state and returns the conflict
 // alerts it raises (a crossing raises at most one of each kind, in the order
-// crossing_on_reported_document, single_entry_permit_reused, entry_while_present or
-// exit_while_absent).
+// crossing_on_reported_document, permit_expired, single_entry_permit_reused, then
+// entry_while_present, or exit_while_absent or overstay). `cluster_time_ms` is the cluster time
+// of the ledger entry that commits the record (as node/ledger_apply.hpp gives it).
 //
 // Preconditions (asserted): records are applied strictly in increasing position, each once;
 // `ref` names the record (non-empty origin, seq > 0). Deterministic in (state, record, ref,
-// position): reads no clock; dates in explanations come from the record's HLC.
+// position, cluster_time_ms): reads no clock; dates in explanations are ledger times.
 //
 // Beyond the rules above: an issuance never resets a permit's uses, so uses ordered before it
 // count against its allowance, and an issuance that finds more uses than it allows raises
 // single_entry_permit_reused itself (record = the permit). The first link of a document to a
 // national ID carries the presence kept under the document key over to the national ID key
 // (unless that key holds a later crossing), so a person's presence continues across the link.
-// Permit status changes, watchlist alerts and membership records change no ledger state.
+// An extension moves the valid_until of a permit whose terms the ledger holds (an extension of a
+// permit not yet issued in ledger order changes nothing). Revocations and cancellations,
+// watchlist alerts and membership records change no ledger state.
 std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const Record& record,
-                                                 const RecordRef& ref, uint64_t position);
+                                                 const RecordRef& ref, uint64_t position,
+                                                 uint64_t cluster_time_ms);
 
 }  // namespace umupaka

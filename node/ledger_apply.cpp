@@ -60,6 +60,12 @@ class StoreLedgerState : public LedgerStateStore {
   void put_permit_use(std::string_view id, const LedgerPermitUse& v) override {
     put("u:" + std::string(id), v);
   }
+  std::optional<LedgerPermitTerms> permit_terms(std::string_view id) const override {
+    return get<LedgerPermitTerms>("t:" + std::string(id));
+  }
+  void put_permit_terms(std::string_view id, const LedgerPermitTerms& v) override {
+    put("t:" + std::string(id), v);
+  }
   std::optional<LedgerDocumentReport> document_report(std::string_view k) const override {
     return get<LedgerDocumentReport>("d:" + std::string(k));
   }
@@ -170,13 +176,16 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   });
   StoreSubtrees tree(txn);
   StoreLedgerState state(txn);
+  // The ledger's cluster time as of this entry: never behind an earlier entry's, so a new leader
+  // whose clock is behind cannot date records earlier than the ledger already has.
+  const uint64_t cluster_time = std::max(meta.cluster_time_ms, entry.cluster_time_ms);
   for (New& n : fresh) {
     const uint64_t position = meta.size;
     txn.put_position(position, n.origin, n.seq);
     for (const auto& node : merkle::on_append(tree, position + 1, merkle::leaf_hash(n.sr.hash)))
       txn.put_merkle_node(node.level, node.index, node.hash);
     const auto alerts =
-        apply_in_ledger_order(state, n.record, RecordRef{n.origin, n.seq}, position);
+        apply_in_ledger_order(state, n.record, RecordRef{n.origin, n.seq}, position, cluster_time);
     for (uint32_t i = 0; i < alerts.size(); ++i)
       txn.put_conflict(position, i, msgpack_visit::encode_struct(alerts[i]));
     out.conflicts += alerts.size();
@@ -188,7 +197,7 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     (void)sr;
   }
   meta.applied_index = index;
-  meta.cluster_time_ms = std::max(meta.cluster_time_ms, entry.cluster_time_ms);
+  meta.cluster_time_ms = cluster_time;
   txn.put_meta(meta_applied, u64_bytes(meta.applied_index));
   txn.put_meta(meta_size, u64_bytes(meta.size));
   txn.put_meta(meta_time, u64_bytes(meta.cluster_time_ms));

@@ -51,12 +51,14 @@ struct ApplyOutcome {
 
 // Applies the committed entry at Raft `index`: the records it newly covers, sorted by
 // (HLC, origin, seq), take the next positions; Merkle subtrees and the frontier advance; conflicts
-// found in ledger order are stored. Errc::unavailable if a covered record is not held yet (the
-// caller fetches it and retries); an item whose hash differs from the held record is skipped
-// (the fork is evidence, handled by gossip).
-// `prev_index`: the Raft index of the ledger entry applied just before this one (0 for the
-// first): if the store has not applied it (an earlier apply in the same pipeline failed), this one
-// fails with Errc::unavailable too, so entries never apply out of order.
+// found in ledger order are stored. The time-dependent rules (conflicts.hpp) date each record by
+// its HLC bounded by the ledger's cluster time: the largest cluster_time_ms of the entries applied
+// so far, this one included (LedgerMeta::cluster_time_ms after the apply). Errc::unavailable if a
+// covered record is not held yet (the caller fetches it and retries); an item whose hash differs
+// from the held record is skipped (the fork is evidence, handled by gossip). `prev_index`: the Raft
+// index of the ledger entry applied just before this one (0 for the first): if the store has not
+// applied it (an earlier apply in the same pipeline failed), this one fails with Errc::unavailable
+// too, so entries never apply out of order.
 Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
                                         const LedgerEntry& entry);
 

@@ -1,9 +1,16 @@
-// umupaka-sim: local networks of real nodes (and, with the simulator, deterministic runs).
+// umupaka-sim: local networks of real nodes, and deterministic simulated runs.
 //
 //   umupaka-sim local up --dir DIR [--sites ID[:KIND],...] [--voters ID,...] [--base-port P]
 //                        [--link lan|wan|satellite]
 //   umupaka-sim local down --dir DIR
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
+//   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
+//                   [--traffic-scale X] [--quiet]
+//   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR]
+//
+// SCENARIO is a path to a TOML file or the name of a shipped one (simulation/scenarios/NAME.toml).
+// `run` prints the summary and, last, trace=<hex>; it exits 1 when a check fails.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +18,7 @@
 #include <filesystem>
 
 #include "simulation/local_network.hpp"
+#include "simulation/sim_run.hpp"
 
 namespace {
 
@@ -37,6 +45,70 @@ std::string default_node_binary() {
   return "/usr/local/bin/umupaka-node";
 }
 
+// A path, or the name of a shipped scenario: next to the binary's source tree, or installed.
+std::string find_scenario(const std::string& name) {
+  namespace fs = std::filesystem;
+  if (fs::exists(name)) return name;
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(self.parent_path() / "scenarios");
+  dirs.push_back(UMUPAKA_SOURCE_SCENARIOS);
+  dirs.push_back("/usr/local/share/umupaka/scenarios");
+  for (const auto& d : dirs)
+    for (const auto& candidate : {d / name, d / (name + ".toml")})
+      if (fs::exists(candidate)) return candidate.string();
+  return name;  // load_scenario names the missing file
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "umupaka-sim: %s\n", message.c_str());
+  return 2;
+}
+
+int run_command(const std::string& name, const umupaka::sim::RunOptions& base,
+                const std::string& report_dir, bool quiet) {
+  const std::string path = find_scenario(name);
+  auto scenario = umupaka::sim::load_scenario(path);
+  if (!scenario.ok()) return fail(scenario.error().message);
+  umupaka::sim::RunOptions o = base;
+  o.scenario_path = name;
+  if (!quiet)
+    o.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  const auto report = umupaka::sim::run_scenario(*scenario, o);
+  if (!report_dir.empty()) {
+    if (auto s = umupaka::sim::write_report(report, report_dir); !s.ok())
+      return fail(s.error().message);
+  }
+  std::fputs(umupaka::sim::render_summary(report).c_str(), stdout);
+  return report.passed() ? 0 : 1;
+}
+
+int swarm_command(const std::string& name, uint64_t first_seed, uint64_t seeds,
+                  const std::string& report_dir) {
+  const std::string path = find_scenario(name);
+  auto scenario = umupaka::sim::load_scenario(path);
+  if (!scenario.ok()) return fail(scenario.error().message);
+  const auto result = umupaka::sim::run_swarm(
+      *scenario, name, first_seed, seeds, [&](const umupaka::sim::RunReport& r) {
+        std::printf("seed %llu: %s  %.1f s  records=%llu  trace=%s\n",
+                    static_cast<unsigned long long>(r.seed), r.passed() ? "ok  " : "FAIL",
+                    r.wall_seconds, static_cast<unsigned long long>(r.records_acknowledged),
+                    r.trace_hex.c_str());
+        std::fflush(stdout);
+        if (!r.passed() && !report_dir.empty())
+          (void)umupaka::sim::write_report(r, report_dir + "/seed-" + std::to_string(r.seed));
+      });
+  std::printf("\n%llu seeds, %zu failed, %.1f s wall, %.1f seeds/min\n",
+              static_cast<unsigned long long>(result.runs), result.failures.size(),
+              result.wall_seconds,
+              result.wall_seconds > 0 ? result.runs * 60.0 / result.wall_seconds : 0.0);
+  for (const auto& f : result.failures)
+    std::printf("FAIL seed %llu: %s\n  replay: %s\n", static_cast<unsigned long long>(f.seed),
+                f.first_violation.c_str(), f.replay.c_str());
+  return result.failures.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +130,40 @@ int main(int argc, char** argv) {
   auto* start = local->add_subcommand("start", "start one site's node again");
   start->add_option("--dir", dir)->required();
   start->add_option("--site", site)->required();
+
+  std::string scenario, report_dir, duration;
+  umupaka::sim::RunOptions run_options;
+  bool quiet = false;
+  auto* run = app.add_subcommand("run", "simulate a scenario, deterministically from a seed");
+  run->add_option("scenario", scenario, "a scenario file, or the name of a shipped one")
+      ->required();
+  run->add_option("--seed", run_options.seed, "the run's seed")->required();
+  run->add_option("--report", report_dir, "write summary.txt, report.json and charts here");
+  run->add_flag("--swarm", run_options.swarm, "also draw random faults from the seed");
+  run->add_option("--duration", duration, "traffic duration instead of the scenario's (6h, 90m)");
+  run->add_option("--traffic-scale", run_options.traffic_scale,
+                  "traffic multiplier instead of the scenario's");
+  run->add_flag("--quiet", quiet, "no progress lines on stderr");
+  uint64_t seeds = 20, first_seed = 1;
+  std::string swarm_scenario = "swarm";
+  auto* swarm = app.add_subcommand("swarm", "many seeds with random faults");
+  swarm->add_option("scenario", swarm_scenario, "a scenario file or name (default: swarm)");
+  swarm->add_option("--seeds", seeds, "how many seeds");
+  swarm->add_option("--first-seed", first_seed, "the first seed");
+  swarm->add_option("--report", report_dir, "reports of failed seeds go here (seed-N/)");
   CLI11_PARSE(app, argc, argv);
+
+  // The nodes' own logs (elections, warnings) would drown the report: errors only.
+  if (run->parsed() || swarm->parsed()) spdlog::set_level(spdlog::level::err);
+  if (run->parsed()) {
+    if (!duration.empty()) {
+      const auto d = umupaka::sim::parse_duration_ms(duration);
+      if (!d || *d <= 0) return fail("--duration: not a duration: " + duration);
+      run_options.duration_ms = *d;
+    }
+    return run_command(scenario, run_options, report_dir, quiet);
+  }
+  if (swarm->parsed()) return swarm_command(swarm_scenario, first_seed, seeds, report_dir);
 
   if (up->parsed()) {
     umupaka::sim::LocalUpOptions o;

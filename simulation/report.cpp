@@ -248,7 +248,7 @@ std::string render_summary(const RunReport& r) {
   for (const FaultEvent& f : r.faults) {
     const std::string when =
         f.from_ms == f.to_ms ? hms(f.from_ms) : hms(f.from_ms) + "-" + hms(f.to_ms);
-    out += "  " + pad(when, 18) + pad(f.kind, 12) + f.detail + "\n";
+    out += "  " + pad(when, 18) + pad(f.kind, 17) + f.detail + "\n";
   }
 
   out += "\nchecks (" + std::to_string(r.checks.size()) + ")\n";

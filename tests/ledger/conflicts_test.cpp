@@ -41,6 +41,12 @@ class MemoryLedgerState final : public LedgerStateStore {
   void put_permit_use(std::string_view permit_id, const LedgerPermitUse& u) override {
     permit_uses_[std::string(permit_id)] = u;
   }
+  std::optional<LedgerPermitTerms> permit_terms(std::string_view permit_id) const override {
+    return find(permit_terms_, permit_id);
+  }
+  void put_permit_terms(std::string_view permit_id, const LedgerPermitTerms& t) override {
+    permit_terms_[std::string(permit_id)] = t;
+  }
   std::optional<LedgerDocumentReport> document_report(
       std::string_view document_key) const override {
     return find(reports_, document_key);
@@ -60,7 +66,7 @@ class MemoryLedgerState final : public LedgerStateStore {
   }
   friend bool operator==(const MemoryLedgerState& a, const MemoryLedgerState& b) {
     return a.presences_ == b.presences_ && a.permit_uses_ == b.permit_uses_ &&
-           a.reports_ == b.reports_ && a.links_ == b.links_;
+           a.permit_terms_ == b.permit_terms_ && a.reports_ == b.reports_ && a.links_ == b.links_;
   }
 
  private:
@@ -74,6 +80,7 @@ class MemoryLedgerState final : public LedgerStateStore {
 
   std::map<std::string, LedgerPresence, std::less<>> presences_;
   std::map<std::string, LedgerPermitUse, std::less<>> permit_uses_;
+  std::map<std::string, LedgerPermitTerms, std::less<>> permit_terms_;
   std::map<std::string, LedgerDocumentReport, std::less<>> reports_;
   std::map<std::string, std::string, std::less<>> links_;
 };
@@ -156,6 +163,8 @@ const int64_t kStartMs = int64_t{day("2026-03-01").days} * ms_per_day + 8 * 3'60
 
 // A ledger under test: gives each record the next seq of its origin, the next global position,
 // and a timestamp six hours after the previous one, so dates in explanations are predictable.
+// The committing entry's cluster time is a minute after the record's clock, unless apply_at
+// names both.
 class TestLedger {
  public:
   struct Applied {
@@ -165,16 +174,23 @@ class TestLedger {
   };
 
   Applied apply(const std::string& origin, RecordBody body) {
+    const int64_t at = instant_ms(next_position_);
+    return apply_at(origin, std::move(body), at, static_cast<uint64_t>(at) + 60'000);
+  }
+
+  // The record's HLC says `hlc_ms`; the entry that commits it carries `cluster_time_ms`.
+  Applied apply_at(const std::string& origin, RecordBody body, int64_t hlc_ms,
+                   uint64_t cluster_time_ms) {
     Record record;
     record.header.network_id = "umupaka-test";
     record.header.origin = OriginId(origin);
     record.header.seq = Seq(++seqs_[origin]);
-    record.header.hlc = Hlc::make(instant_ms(next_position_), 0);
+    record.header.hlc = Hlc::make(hlc_ms, 0);
     record.body = std::move(body);
     Applied a;
     a.ref = RecordRef{origin, record.header.seq.value};
     a.position = next_position_++;
-    a.alerts = apply_in_ledger_order(state, record, a.ref, a.position);
+    a.alerts = apply_in_ledger_order(state, record, a.ref, a.position, cluster_time_ms);
     return a;
   }
 
@@ -192,6 +208,21 @@ class TestLedger {
   uint64_t next_position_ = 1;
   std::map<std::string, uint64_t> seqs_;
 };
+
+// The presence an admitted crossing `c` applied by TestLedger::apply leaves: dated by its ledger
+// time (TestLedger::apply's), with the traveller's nationality and no permit.
+template <typename Applied>
+LedgerPresence presence_after(bool inside, const Applied& c, std::string post,
+                              std::string nationality) {
+  LedgerPresence p;
+  p.inside = inside;
+  p.last = c.ref;
+  p.position = c.position;
+  p.post = std::move(post);
+  p.time_ms = static_cast<uint64_t>(TestLedger::instant_ms(c.position));
+  p.nationality = std::move(nationality);
+  return p;
+}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -216,7 +247,13 @@ TEST(ConflictAlert, VisitsItsFieldsInOrder) {
   const LedgerPresence presence;
   FieldNames p;
   LedgerPresence::visit(presence, p);
-  EXPECT_EQ(p.names, (std::vector<std::string>{"inside", "last", "position", "post"}));
+  EXPECT_EQ(p.names, (std::vector<std::string>{"inside", "last", "position", "post", "time_ms",
+                                               "permit_id", "nationality"}));
+  const LedgerPermitTerms terms;
+  FieldNames t;
+  LedgerPermitTerms::visit(terms, t);
+  EXPECT_EQ(t.names, (std::vector<std::string>{"kind", "stay_days_max", "valid_until", "issued",
+                                               "position", "extended"}));
   const LedgerPermitUse use;
   FieldNames u;
   LedgerPermitUse::visit(use, u);
@@ -234,6 +271,12 @@ TEST(ConflictAlert, KindNames) {
             "crossing_on_reported_document");
   EXPECT_EQ(enum_name(ConflictKind::exit_while_absent), "exit_while_absent");
   EXPECT_EQ(enum_from_name<ConflictKind>("exit_while_absent"), ConflictKind::exit_while_absent);
+  EXPECT_EQ(enum_name(ConflictKind::permit_expired), "permit_expired");
+  EXPECT_EQ(enum_name(ConflictKind::overstay), "overstay");
+  // Stored as numbers: new kinds go at the end.
+  EXPECT_EQ(static_cast<int>(ConflictKind::exit_while_absent), 3);
+  EXPECT_EQ(static_cast<int>(ConflictKind::permit_expired), 4);
+  EXPECT_EQ(static_cast<int>(ConflictKind::overstay), 5);
 }
 
 // --- Permits ----------------------------------------------------------------------------------
@@ -397,8 +440,7 @@ TEST(Presence, EntryWhileInsideRaises) {
   EXPECT_TRUE(contains(a.explanation, TestLedger::date_at(again.position))) << a.explanation;
   EXPECT_TRUE(contains(a.explanation, "ledger position " + std::to_string(in.position)))
       << a.explanation;
-  EXPECT_EQ(l.state.presence(a.subject),
-            (LedgerPresence{true, again.ref, again.position, "rusumo"}));
+  EXPECT_EQ(l.state.presence(a.subject), presence_after(true, again, "rusumo", "USA"));
 }
 
 TEST(Presence, AlternatingCrossingsRaiseNothing) {
@@ -427,7 +469,7 @@ TEST(Presence, FirstExitOfAPersonNeverSeenRaisesNothing) {
   const auto out = l.apply("gatuna", exit_("gatuna", smith_passport()));
   EXPECT_TRUE(out.alerts.empty());
   EXPECT_EQ(l.state.presence(document_key("USA", "123456789")),
-            (LedgerPresence{false, out.ref, out.position, "gatuna"}));
+            presence_after(false, out, "gatuna", "USA"));
 }
 
 TEST(Presence, NationalIdJoinsTheDocumentsOfOnePerson) {
@@ -468,8 +510,7 @@ TEST(Presence, FirstLinkCarriesPresenceOverToTheNationalId) {
   TestLedger l;
   const auto in = l.apply("gatuna", entry("gatuna", uwase_passport()));
   l.apply("hq", issued(uwase_passport(), kNid));
-  EXPECT_EQ(l.state.presence(national_id_key(kNid)),
-            (LedgerPresence{true, in.ref, in.position, "gatuna"}));
+  EXPECT_EQ(l.state.presence(national_id_key(kNid)), presence_after(true, in, "gatuna", "RWA"));
   const auto again = l.apply("rusumo", entry("rusumo", uwase_passport()));
   ASSERT_EQ(again.alerts.size(), 1u);
   EXPECT_EQ(again.alerts[0].kind, ConflictKind::entry_while_present);
@@ -481,8 +522,7 @@ TEST(Presence, LinkKeepsALaterCrossingUnderTheNationalId) {
   l.apply("gatuna", entry("gatuna", uwase_passport()));
   const auto out = l.apply("rubavu", crossing(Direction::exit, "rubavu", uwase_id_card(), kNid));
   l.apply("hq", issued(uwase_passport(), kNid));
-  EXPECT_EQ(l.state.presence(national_id_key(kNid)),
-            (LedgerPresence{false, out.ref, out.position, "rubavu"}));
+  EXPECT_EQ(l.state.presence(national_id_key(kNid)), presence_after(false, out, "rubavu", "RWA"));
   EXPECT_TRUE(l.apply("gatuna", entry("gatuna", uwase_passport())).alerts.empty());
 }
 
@@ -563,6 +603,247 @@ TEST(ReportedDocument, AdmittedCrossingCanRaiseSeveralKindsInAFixedOrder) {
                                               ConflictKind::entry_while_present}));
 }
 
+// --- Time: ledger time, permit_expired, overstay ----------------------------------------------
+
+// Milliseconds of `iso` at `hour`:00 UTC.
+int64_t at(const char* iso, int hour) {
+  return int64_t{day(iso).days} * ms_per_day + int64_t{hour} * 3'600'000;
+}
+uint64_t cluster(const char* iso, int hour) { return static_cast<uint64_t>(at(iso, hour)); }
+
+Permit permit_until(std::string id, const char* valid_until, uint32_t stay_days_max = 0) {
+  Permit p = permit(std::move(id), 0, smith_passport());
+  p.valid_until = day(valid_until);
+  p.stay_days_max = stay_days_max;
+  return p;
+}
+
+Record record_at(int64_t hlc_ms) {
+  Record r;
+  r.header.hlc = Hlc::make(hlc_ms, 3);
+  return r;
+}
+
+TEST(LedgerTime, IsTheRecordClockBoundedByTheClusterTime) {
+  const int64_t hlc = at("2026-03-05", 10);
+  EXPECT_EQ(ledger_time_ms(record_at(hlc), cluster("2026-03-05", 11)), static_cast<uint64_t>(hlc));
+  // A post offline for days: its earlier clock stands.
+  EXPECT_EQ(ledger_time_ms(record_at(hlc), cluster("2026-03-20", 9)), static_cast<uint64_t>(hlc));
+  // A post whose clock runs ahead: the cluster time bounds it.
+  EXPECT_EQ(ledger_time_ms(record_at(hlc), cluster("2026-03-01", 9)), cluster("2026-03-01", 9));
+  // No cluster time known.
+  EXPECT_EQ(ledger_time_ms(record_at(hlc), 0), static_cast<uint64_t>(hlc));
+}
+
+TEST(PermitExpiry, EntryAfterValidUntilRaises) {
+  TestLedger l;
+  const auto issued = l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"),
+                                 at("2026-02-20", 9), cluster("2026-02-20", 9));
+  const auto e = l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"),
+                            at("2026-03-12", 10), cluster("2026-03-12", 10));
+  ASSERT_EQ(e.alerts.size(), 1u);
+  const ConflictAlert& a = e.alerts[0];
+  EXPECT_EQ(a.kind, ConflictKind::permit_expired);
+  EXPECT_EQ(a.position, e.position);
+  EXPECT_EQ(a.record, e.ref);
+  EXPECT_EQ(a.related, std::vector<RecordRef>{issued.ref});
+  EXPECT_EQ(a.subject, "NBO-3");
+  EXPECT_TRUE(contains(a.explanation, "valid until 2026-03-10")) << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, "admitted entry at gatuna on 2026-03-12")) << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, "ledger position " + std::to_string(e.position)))
+      << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, "embassy-nairobi/1")) << a.explanation;
+  // The use still counts.
+  EXPECT_EQ(l.state.permit_use("NBO-3")->entries_used, 1u);
+}
+
+TEST(PermitExpiry, EntryWithinValidityRaisesNothing) {
+  TestLedger l;
+  l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"), at("2026-02-20", 9),
+             cluster("2026-02-20", 9));
+  // The last valid day, late in the evening.
+  EXPECT_TRUE(l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-10", 23),
+                         cluster("2026-03-10", 23))
+                  .alerts.empty());
+}
+
+TEST(PermitExpiry, ExtensionEarlierInLedgerOrderCounts) {
+  TestLedger l;
+  l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"), at("2026-02-20", 9),
+             cluster("2026-02-20", 9));
+  const auto ext = l.apply_at(
+      "hq", PermitStatusChange{"NBO-3", PermitAction::extend, day("2026-03-31"), "r", "o"},
+      at("2026-03-09", 9), cluster("2026-03-09", 9));
+  EXPECT_TRUE(ext.alerts.empty());
+  EXPECT_TRUE(l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-12", 10),
+                         cluster("2026-03-12", 10))
+                  .alerts.empty());
+  l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-03-20", 10),
+             cluster("2026-03-20", 10));
+  const auto late = l.apply_at("rusumo", entry("rusumo", smith_passport(), "NBO-3"),
+                               at("2026-04-02", 10), cluster("2026-04-02", 10));
+  ASSERT_EQ(late.alerts.size(), 1u);
+  EXPECT_EQ(late.alerts[0].kind, ConflictKind::permit_expired);
+  EXPECT_EQ(late.alerts[0].related, (std::vector<RecordRef>{{"embassy-nairobi", 1}, ext.ref}));
+  EXPECT_TRUE(contains(late.alerts[0].explanation, "valid until 2026-03-31"))
+      << late.alerts[0].explanation;
+  EXPECT_TRUE(contains(late.alerts[0].explanation, "extended by record hq/1"))
+      << late.alerts[0].explanation;
+}
+
+TEST(PermitExpiry, RevocationIsNotExpiryAndUseBeforeIssuanceIsNotJudged) {
+  TestLedger l;
+  // Ordered before its issuance: no terms yet.
+  EXPECT_TRUE(l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-12", 10),
+                         cluster("2026-03-12", 10))
+                  .alerts.empty());
+  l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"), at("2026-02-20", 9),
+             cluster("2026-03-12", 11));
+  l.apply_at("hq", PermitStatusChange{"NBO-3", PermitAction::revoke, std::nullopt, "r", "o"},
+             at("2026-03-12", 12), cluster("2026-03-12", 12));
+  EXPECT_EQ(l.state.permit_terms("NBO-3")->valid_until, day("2026-03-10"));
+  EXPECT_FALSE(l.state.permit_terms("NBO-3")->extended);
+}
+
+// A post's clock ten days ahead: its record claims 2026-03-20, but the entry that commits it was
+// stamped earlier, so the crossing cannot have happened later than that cluster time.
+TEST(PermitExpiry, SkewedRecordClockIsBoundedByClusterTime) {
+  const auto run = [](uint64_t cluster_time_ms) {
+    TestLedger l;
+    l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"), at("2026-02-20", 9),
+               cluster("2026-02-20", 9));
+    return l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-20", 10),
+                      cluster_time_ms);
+  };
+  // Committed on 2026-03-09: within validity, whatever the post's clock said.
+  EXPECT_TRUE(run(cluster("2026-03-09", 12)).alerts.empty());
+  // Committed on 2026-03-11: expired, dated by the cluster time, the post's claim noted.
+  const auto late = run(cluster("2026-03-11", 12));
+  ASSERT_EQ(late.alerts.size(), 1u);
+  EXPECT_EQ(late.alerts[0].kind, ConflictKind::permit_expired);
+  EXPECT_TRUE(contains(late.alerts[0].explanation,
+                       "on 2026-03-11 by cluster time (its post's clock said 2026-03-20)"))
+      << late.alerts[0].explanation;
+  // Every node applies the same records with the same cluster times: the same decision, field
+  // for field, and the same state.
+  for (const uint64_t t : {cluster("2026-03-09", 12), cluster("2026-03-11", 12)}) {
+    TestLedger a, b;
+    for (TestLedger* n : {&a, &b}) {
+      n->apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"), at("2026-02-20", 9),
+                  cluster("2026-02-20", 9));
+    }
+    const auto ea =
+        a.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-20", 10), t);
+    const auto eb =
+        b.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-20", 10), t);
+    EXPECT_EQ(ea.alerts, eb.alerts);
+    EXPECT_TRUE(a.state == b.state);
+    EXPECT_EQ(a.state.presence(document_key("USA", "123456789"))->time_ms, t);
+  }
+}
+
+TEST(Overstay, ExitAfterTheAllowedStayRaisesAndNotBefore) {
+  // A US national with no permit recorded at entry: a visa on arrival's 30 days, entry day
+  // counted: entered 2026-03-01, allowed until 2026-03-30.
+  for (const char* exit_day : {"2026-03-30", "2026-04-02"}) {
+    SCOPED_TRACE(exit_day);
+    TestLedger l;
+    const auto in = l.apply_at("gatuna", entry("gatuna", smith_passport()), at("2026-03-01", 8),
+                               cluster("2026-03-01", 8));
+    const auto out = l.apply_at("rusumo", exit_("rusumo", smith_passport()), at(exit_day, 18),
+                                cluster(exit_day, 18));
+    if (std::string(exit_day) == "2026-03-30") {
+      EXPECT_TRUE(out.alerts.empty());
+      continue;
+    }
+    ASSERT_EQ(out.alerts.size(), 1u);
+    const ConflictAlert& a = out.alerts[0];
+    EXPECT_EQ(a.kind, ConflictKind::overstay);
+    EXPECT_EQ(a.position, out.position);
+    EXPECT_EQ(a.record, out.ref);
+    EXPECT_EQ(a.related, std::vector<RecordRef>{in.ref});
+    EXPECT_EQ(a.subject, document_key("USA", "123456789"));
+    EXPECT_TRUE(contains(a.explanation, "admitted exit at rusumo on 2026-04-02")) << a.explanation;
+    EXPECT_TRUE(contains(a.explanation, "3 days after the stay allowed until 2026-03-30"))
+        << a.explanation;
+    EXPECT_TRUE(contains(a.explanation, "visa on arrival (30 days")) << a.explanation;
+    EXPECT_TRUE(contains(a.explanation, "entry at gatuna on 2026-03-01")) << a.explanation;
+  }
+}
+
+TEST(Overstay, ThePermitUsedAtEntryLimitsTheStay) {
+  TestLedger l;
+  l.apply_at("embassy-nairobi", permit_until("NBO-4", "2026-12-31", 10), at("2026-02-20", 9),
+             cluster("2026-02-20", 9));
+  l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-4"), at("2026-03-01", 8),
+             cluster("2026-03-01", 8));
+  EXPECT_TRUE(l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-03-10", 8),
+                         cluster("2026-03-10", 8))
+                  .alerts.empty());
+  l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-4"), at("2026-04-01", 8),
+             cluster("2026-04-01", 8));
+  const auto out = l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-04-12", 8),
+                              cluster("2026-04-12", 8));
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].kind, ConflictKind::overstay);
+  EXPECT_TRUE(contains(out.alerts[0].explanation, "2 days after the stay allowed until 2026-04-10"))
+      << out.alerts[0].explanation;
+  EXPECT_TRUE(contains(out.alerts[0].explanation, "NBO-4")) << out.alerts[0].explanation;
+}
+
+TEST(Overstay, UsesTheNationalityRulesOfTheChecks) {
+  // An EAC national: 180 days. A citizen: no limit.
+  Crossing in = entry("rusumo", DocumentRef{DocumentKind::passport, "KEN", "AK1", std::nullopt});
+  in.traveller.nationality = "KEN";
+  Crossing out = exit_("rusumo", in.document);
+  out.traveller.nationality = "KEN";
+  TestLedger l;
+  l.apply_at("rusumo", in, at("2026-03-01", 8), cluster("2026-03-01", 8));
+  EXPECT_TRUE(
+      l.apply_at("rusumo", out, at("2026-08-27", 8), cluster("2026-08-27", 8)).alerts.empty());
+  l.apply_at("rusumo", in, at("2026-09-01", 8), cluster("2026-09-01", 8));
+  const auto late = l.apply_at("rusumo", out, at("2027-03-01", 8), cluster("2027-03-01", 8));
+  ASSERT_EQ(late.alerts.size(), 1u);
+  EXPECT_EQ(late.alerts[0].kind, ConflictKind::overstay);
+  EXPECT_TRUE(contains(late.alerts[0].explanation, "EAC visitor pass (180 days)"))
+      << late.alerts[0].explanation;
+
+  TestLedger c;
+  c.apply_at("gatuna", entry("gatuna", uwase_passport()), at("2026-03-01", 8),
+             cluster("2026-03-01", 8));
+  EXPECT_TRUE(c.apply_at("gatuna", exit_("gatuna", uwase_passport()), at("2028-03-01", 8),
+                         cluster("2028-03-01", 8))
+                  .alerts.empty());
+}
+
+TEST(Overstay, SkewedExitClockIsBoundedByClusterTime) {
+  // The exit post's clock says 2026-04-20 (past the 30 days), but the entry committing the exit
+  // was stamped 2026-03-25: the exit happened within the stay.
+  TestLedger l;
+  l.apply_at("gatuna", entry("gatuna", smith_passport()), at("2026-03-01", 8),
+             cluster("2026-03-01", 8));
+  EXPECT_TRUE(l.apply_at("rusumo", exit_("rusumo", smith_passport()), at("2026-04-20", 8),
+                         cluster("2026-03-25", 8))
+                  .alerts.empty());
+  // A skewed entry clock cannot shorten the stay either: the entry is dated by cluster time.
+  TestLedger m;
+  m.apply_at("gatuna", entry("gatuna", smith_passport()), at("2026-03-20", 8),
+             cluster("2026-03-01", 8));
+  const auto out = m.apply_at("rusumo", exit_("rusumo", smith_passport()), at("2026-04-02", 8),
+                              cluster("2026-04-02", 8));
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].kind, ConflictKind::overstay);
+}
+
+TEST(Overstay, EntryUnderAPermitNotYetInTheLedgerIsNotJudged) {
+  TestLedger l;
+  l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-9"), at("2026-03-01", 8),
+             cluster("2026-03-01", 8));
+  EXPECT_TRUE(l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-06-01", 8),
+                         cluster("2026-06-01", 8))
+                  .alerts.empty());
+}
+
 // --- What changes no state --------------------------------------------------------------------
 
 TEST(NoStateChange, RefusedAndReferredCrossingsChangeNothing) {
@@ -619,8 +900,8 @@ TEST(NoStateChangeDeathTest, OutOfOrderApplicationIsAProgrammerError) {
   MemoryLedgerState state;
   Record record;
   record.body = entry("gatuna", smith_passport());
-  (void)apply_in_ledger_order(state, record, RecordRef{"gatuna", 1}, 10);
-  EXPECT_DEATH((void)apply_in_ledger_order(state, record, RecordRef{"gatuna", 2}, 10),
+  (void)apply_in_ledger_order(state, record, RecordRef{"gatuna", 1}, 10, 0);
+  EXPECT_DEATH((void)apply_in_ledger_order(state, record, RecordRef{"gatuna", 2}, 10, 0),
                "out of ledger order");
 }
 
@@ -630,6 +911,7 @@ struct GeneratedRecord {
   std::string origin;
   Record record;
   RecordRef ref;
+  uint64_t cluster_time_ms = 0;  // of the entry that commits it
 };
 
 // A seeded stream of records over a few people, documents and permits, dense enough that every
@@ -648,7 +930,11 @@ std::vector<GeneratedRecord> generate(uint64_t seed, size_t count) {
   std::vector<Traveller> people;
   for (int i = 0; i < 12; ++i) {
     Traveller t;
-    t.passport = DocumentRef{DocumentKind::passport, i % 2 ? "RWA" : "KEN",
+    // US nationals (every fourth) need permits and have 30-day stays: they overstay.
+    t.passport = DocumentRef{DocumentKind::passport,
+                             i % 4 == 0 ? "USA"
+                             : i % 2    ? "RWA"
+                                        : "KEN",
                              "P" + std::to_string(1000 + i), std::nullopt};
     if (i % 3 != 0) t.nid = "11990800" + std::to_string(10000000 + i);
     people.push_back(t);
@@ -682,10 +968,15 @@ std::vector<GeneratedRecord> generate(uint64_t seed, size_t count) {
     } else if (roll < 78) {
       const size_t k = pick(permit_ids.size());
       if (permit_issued[k]) {  // each permit id is issued once
-        body = PermitStatusChange{permit_ids[k], PermitAction::extend, day("2027-01-01"), "r", "o"};
+        // To any day of the stream: some extensions leave the permit expired later on.
+        const Date until{day("2026-03-10").days + static_cast<int32_t>(pick(200))};
+        body = PermitStatusChange{permit_ids[k], PermitAction::extend, until, "r", "o"};
       } else {
         permit_issued[k] = true;
-        body = permit(permit_ids[k], static_cast<uint32_t>(pick(3)), who.passport);
+        Permit p = permit(permit_ids[k], static_cast<uint32_t>(pick(3)), who.passport);
+        if (k % 3 == 0) p.valid_until = day("2026-04-01");  // expires during the stream
+        if (k % 3 == 1) p.stay_days_max = 2;
+        body = p;
       }
       origin = "embassy-nairobi";
     } else if (roll < 84) {
@@ -715,7 +1006,12 @@ std::vector<GeneratedRecord> generate(uint64_t seed, size_t count) {
     g.record.header.network_id = "umupaka-test";
     g.record.header.origin = OriginId(origin);
     g.record.header.seq = Seq(++seqs[origin]);
-    g.record.header.hlc = Hlc::make(kStartMs + static_cast<int64_t>(i) * 600'000, 0);
+    // Three hours apart, 250 days in all; one post's clock in 25 runs three days ahead, and
+    // the entry committing each record is stamped a minute after it happened.
+    const int64_t happened = kStartMs + static_cast<int64_t>(i) * 3 * 3'600'000;
+    const bool skewed = pick(25) == 0;
+    g.record.header.hlc = Hlc::make(happened + (skewed ? 3 * ms_per_day : 0), 0);
+    g.cluster_time_ms = static_cast<uint64_t>(happened) + 60'000;
     g.record.body = std::move(body);
     g.ref = RecordRef{origin, g.record.header.seq.value};
     out.push_back(std::move(g));
@@ -735,7 +1031,8 @@ LedgerRun run_ledger(const std::vector<GeneratedRecord>& records) {
   for (size_t i = 0; i < records.size(); ++i) {
     const GeneratedRecord& g = records[i];
     const uint64_t position = i + 1;
-    std::vector<ConflictAlert> alerts = apply_in_ledger_order(r.state, g.record, g.ref, position);
+    std::vector<ConflictAlert> alerts =
+        apply_in_ledger_order(r.state, g.record, g.ref, position, g.cluster_time_ms);
     std::set<ConflictKind> kinds;
     for (const ConflictAlert& a : alerts) {
       EXPECT_EQ(a.position, position);
@@ -757,6 +1054,10 @@ LedgerRun run_ledger(const std::vector<GeneratedRecord>& records) {
         EXPECT_EQ(a.kind, ConflictKind::single_entry_permit_reused);
       } else if (c->decision != Decision::admitted) {
         EXPECT_EQ(a.kind, ConflictKind::crossing_on_reported_document);
+      } else if (a.kind == ConflictKind::permit_expired) {
+        EXPECT_EQ(c->direction, Direction::entry);
+      } else if (a.kind == ConflictKind::overstay) {
+        EXPECT_EQ(c->direction, Direction::exit);
       }
     }
     position_of[g.ref] = position;
@@ -784,7 +1085,7 @@ TEST(Determinism, SameRecordsInSameOrderGiveIdenticalAlerts) {
     // The stream is dense enough to exercise every kind.
     std::set<ConflictKind> kinds;
     for (const ConflictAlert& a : first.alerts) kinds.insert(a.kind);
-    EXPECT_EQ(kinds.size(), 4u);
+    EXPECT_EQ(kinds.size(), 6u);
   }
 }
 
