@@ -468,7 +468,10 @@ struct ApiServer::Impl {
                  {"last_index", o.last_index},
                  {"held_appends", o.held_appends},
                  {"apply_waiting", o.apply_waiting},
-                 {"proposals", o.proposals}};
+                 {"proposals", o.proposals},
+                 {"voters", o.voters},
+                 {"learners", o.learners},
+                 {"raft_restarts", o.raft_restarts}};
     json match = json::object();
     for (const auto& [id, m] : o.match) match[id] = m;
     j["raft"]["match"] = match;

@@ -120,13 +120,31 @@ Hash ledger_root(const StoreTxn& txn, uint64_t size) {
   return merkle::root(StoreSubtrees(txn), size);
 }
 
+namespace {
+
+// The version of (origin, seq) with `hash`: the record held, or, where this node holds the other
+// version of a forked slot, the one kept in the equivocation evidence (both are signed by the
+// origin and were verified before they were stored). Empty if neither has that hash.
+std::optional<SignedRecord> version_of(const StoreTxn& txn, const std::string& origin, uint64_t seq,
+                                       const Hash& hash) {
+  auto sr = txn.record(origin, seq);
+  if (sr && sr->hash == hash) return sr;
+  if (!sr) return std::nullopt;
+  if (auto e = txn.evidence_at(origin, seq)) {
+    if (e->a.hash == hash) return std::move(e->a);
+    if (e->b.hash == hash) return std::move(e->b);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Coverage covers(const StoreTxn& txn, const LedgerEntry& entry) {
   for (const LedgerItem& item : entry.items) {
     const auto head = txn.head(item.origin);
     if (!head || head->seq < item.seq) return Coverage::missing;
-    const auto sr = txn.record(item.origin, item.seq);
-    if (!sr) return Coverage::missing;
-    if (sr->hash != item.hash) return Coverage::conflict;
+    if (!txn.record(item.origin, item.seq)) return Coverage::missing;
+    if (!version_of(txn, item.origin, item.seq, item.hash)) return Coverage::conflict;
   }
   return Coverage::held;
 }
@@ -154,21 +172,23 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   for (const LedgerItem& item : entry.items) {
     const uint64_t from = ledger_seq(txn, item.origin);
     if (item.seq <= from) continue;
-    const auto tip = txn.record(item.origin, item.seq);
-    if (!tip)
-      return make_error(Errc::unavailable,
-                        "record " + item.origin + "/" + std::to_string(item.seq) + " not held yet");
-    if (tip->hash != item.hash) continue;  // a fork: evidence, not ledger
-    for (uint64_t seq = from + 1; seq <= item.seq; ++seq) {
-      auto sr = txn.record(item.origin, seq);
+    // The chain the entry names, from its tip back to the ledger's frontier. Where the origin
+    // equivocated and this node holds the other version, the named one comes from the evidence;
+    // without it (not arrived yet) the entry waits, so every node positions the same records.
+    std::vector<New> chain;
+    Hash expected = item.hash;
+    for (uint64_t seq = item.seq; seq > from; --seq) {
+      auto sr = version_of(txn, item.origin, seq, expected);
       if (!sr)
-        return make_error(Errc::unavailable,
-                          "record " + item.origin + "/" + std::to_string(seq) + " not held yet");
+        return make_error(Errc::unavailable, "record " + item.origin + "/" + std::to_string(seq) +
+                                                 " not held yet (or only another version of it)");
       auto rec = decode_record(sr->encoded);
       UMUPAKA_ASSERT_MSG(rec.ok(), "a stored record does not decode");
-      fresh.push_back(
+      expected = rec->header.prev_hash;
+      chain.push_back(
           New{rec->header.hlc.value, item.origin, seq, std::move(*sr), std::move(rec).value()});
     }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) fresh.push_back(std::move(*it));
     advanced.emplace_back(item.origin, item.seq);
   }
   std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {

@@ -54,8 +54,10 @@ struct ApplyOutcome {
 // found in ledger order are stored. The time-dependent rules (conflicts.hpp) date each record by
 // its HLC bounded by the ledger's cluster time: the largest cluster_time_ms of the entries applied
 // so far, this one included (LedgerMeta::cluster_time_ms after the apply). Errc::unavailable if a
-// covered record is not held yet (the caller fetches it and retries); an item whose hash differs
-// from the held record is skipped (the fork is evidence, handled by gossip). `prev_index`: the Raft
+// covered record is not held yet (the caller fetches it and retries). Where the origin
+// equivocated and this node holds the other version of a named record, the named version is taken
+// from the equivocation evidence (StoreTxn::evidence_at); until the evidence arrives, the entry
+// waits (Errc::unavailable): every node positions the same records. `prev_index`: the Raft
 // index of the ledger entry applied just before this one (0 for the first): if the store has not
 // applied it (an earlier apply in the same pipeline failed), this one fails with Errc::unavailable
 // too, so entries never apply out of order.

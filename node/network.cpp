@@ -65,6 +65,53 @@ struct NetworkRuntime::Impl {
   Impl(NetworkOptions o, Store& s, Writer& w)
       : opt(std::move(o)), store(s), writer(w), gossip(opt.self, opt.gossip) {}
 
+  // The order plane, once this site is a member (at start, or when its certification arrives).
+  void start_order() {
+    if (order || membership.site(opt.self) == nullptr) return;
+    OrderOptions oo = opt.order;
+    oo.self = opt.self;
+    oo.network_id = membership.network_id();
+    Impl* impl = this;
+    order = std::make_unique<OrderPlane>(
+        oo, membership, opt.signing_seed, store,
+        // The writer applies; its callback comes back to this thread through `posted`.
+        [impl](uint64_t index, uint64_t prev, LedgerEntry entry, OrderPlane::ApplyDone done) {
+          return impl->writer.submit_apply(
+              index, prev, std::move(entry),
+              [impl, done = std::move(done)](Result<ApplyOutcome> r) mutable {
+                {
+                  std::lock_guard lock(impl->mu);
+                  impl->posted.push_back(
+                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+                }
+                impl->wake();
+              });
+        },
+        [impl](const std::string& to, raft::Message rm) {
+          GossipMessage g;
+          g.type = GossipType::raft;
+          g.from = impl->opt.self;
+          g.raft = std::move(rm);
+          impl->send_frame(to, g);
+        },
+        [impl](const LedgerHead& h) {
+          GossipMessage g;
+          g.type = GossipType::head;
+          g.from = impl->opt.self;
+          g.head = h;
+          for (const auto& [id, ep] : impl->connected) impl->send_frame(id, g);
+        },
+        [impl](const std::string& peer) {
+          if (peer.empty()) return;
+          auto feeds = impl->feeds();
+          impl->gossip.request_catch_up(peer, *feeds, steady_ms());
+        });
+    if (auto s = order->start(); !s.ok()) {
+      spdlog::warn("order plane not started: {}", s.error().message);
+      order.reset();
+    }
+  }
+
   void wake() {
     const uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
@@ -294,6 +341,11 @@ struct NetworkRuntime::Impl {
       if (update) {
         membership = std::move(*update);
         connect_peers();
+        // The Raft configuration follows the membership through the log (the leader proposes).
+        if (order)
+          order->on_membership(membership);
+        else
+          start_order();
         std::lock_guard lock(mu);
         membership_snapshot = membership;
       }
@@ -378,50 +430,7 @@ Status NetworkRuntime::start(const Membership& membership,
                       "cannot set up the peer endpoint " + m.opt.listen + ": " + e.what());
   }
   m.connect_peers();
-  if (membership.site(m.opt.self) != nullptr) {
-    OrderOptions oo = m.opt.order;
-    oo.self = m.opt.self;
-    oo.network_id = membership.network_id();
-    Impl* impl = &m;
-    m.order = std::make_unique<OrderPlane>(
-        oo, membership, m.opt.signing_seed, m.store,
-        // The writer applies; its callback comes back to this thread through `posted`.
-        [impl](uint64_t index, uint64_t prev, LedgerEntry entry, OrderPlane::ApplyDone done) {
-          return impl->writer.submit_apply(
-              index, prev, std::move(entry),
-              [impl, done = std::move(done)](Result<ApplyOutcome> r) mutable {
-                {
-                  std::lock_guard lock(impl->mu);
-                  impl->posted.push_back(
-                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-                }
-                impl->wake();
-              });
-        },
-        [impl](const std::string& to, raft::Message rm) {
-          GossipMessage g;
-          g.type = GossipType::raft;
-          g.from = impl->opt.self;
-          g.raft = std::move(rm);
-          impl->send_frame(to, g);
-        },
-        [impl](const LedgerHead& h) {
-          GossipMessage g;
-          g.type = GossipType::head;
-          g.from = impl->opt.self;
-          g.head = h;
-          for (const auto& [id, ep] : impl->connected) impl->send_frame(id, g);
-        },
-        [impl](const std::string& peer) {
-          if (peer.empty()) return;
-          auto feeds = impl->feeds();
-          impl->gossip.request_catch_up(peer, *feeds, steady_ms());
-        });
-    if (auto s = m.order->start(); !s.ok()) {
-      spdlog::warn("order plane not started: {}", s.error().message);
-      m.order.reset();
-    }
-  }
+  m.start_order();
   m.running = true;
   m.thread = std::thread([&m] { m.loop(); });
   return {};

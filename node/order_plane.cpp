@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
+#include "consensus/tracker.hpp"
 #include "ledger/assert.hpp"
 #include "ledger/msgpack_visit.hpp"
 #include "node/raft_wire.hpp"
@@ -18,11 +20,38 @@ constexpr size_t held_appends_max = 1024;
 // Proposals in the Raft log not yet committed: bounds the leader's work ahead of the voters.
 constexpr uint64_t uncommitted_proposals_max = 64;
 
+// A new voter is promoted once its log is at most this many entries behind the commit index.
+constexpr uint64_t promote_lag_max = 16;
+
 raft::ConfState conf_of(const Membership& m) {
   raft::ConfState cs;
   cs.voters = m.voters();
   cs.learners = m.learners();
   return cs;
+}
+
+// A conf change's context names the root seq of the membership that called for it: "root:N".
+std::string conf_context(uint64_t root_seq) { return "root:" + std::to_string(root_seq); }
+
+uint64_t context_root_seq(std::string_view context) {
+  constexpr std::string_view prefix = "root:";
+  if (context.substr(0, prefix.size()) != prefix) return 0;
+  uint64_t seq = 0;
+  const char* first = context.data() + prefix.size();
+  const char* last = context.data() + context.size();
+  const auto [ptr, ec] = std::from_chars(first, last, seq);
+  return ec == std::errc() && ptr == last ? seq : 0;
+}
+
+bool makes_voter(const raft::ConfChange& cc, const std::string& self) {
+  return cc.node == self && (cc.type == raft::ConfChangeType::add_voter ||
+                             cc.type == raft::ConfChangeType::promote_learner);
+}
+
+std::string join_ids(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return out;
 }
 
 }  // namespace
@@ -37,48 +66,72 @@ OrderPlane::OrderPlane(OrderOptions options, const Membership& membership, Secre
       submit_apply_(std::move(submit_apply)),
       send_(std::move(send)),
       send_head_(std::move(send_head)),
-      catch_up_(std::move(catch_up)) {
-  const MemberSite* self = membership_.site(opt_.self);
-  voter_ = self != nullptr && self->entry.role == VoterRole::voter;
-}
+      catch_up_(std::move(catch_up)) {}
 
 Status OrderPlane::start() {
-  const raft::ConfState cs = conf_of(membership_);
-  const bool member =
-      std::find(cs.voters.begin(), cs.voters.end(), opt_.self) != cs.voters.end() ||
-      std::find(cs.learners.begin(), cs.learners.end(), opt_.self) != cs.learners.end();
-  if (!member) return make_error(Errc::forbidden, "this site is not in the ledger's configuration");
+  if (membership_.site(opt_.self) == nullptr)
+    return make_error(Errc::forbidden, "this site is not a member of the network");
   node_.reset();
   held_.clear();
   to_apply_.clear();
   apply_in_flight_ = 0;
   apply_failed_ = false;
   ++epoch_;
-  storage_ = std::make_unique<raft::MemoryStorage>(cs);
   uint64_t applied = 0;
+  raft::ConfState genesis;
+  std::optional<raft::HardState> hard_state;
+  std::vector<raft::Entry> entries;
   {
     ASSIGN_OR_RETURN(auto txn, store_.read());
+    // The configuration at index 0 is the genesis record's, the same at every node.
+    const std::optional<SignedRecord> g = txn->record(root_origin, 1);
+    if (!g) return make_error(Errc::storage, "the store holds no genesis record");
+    auto gm = Membership::from_genesis(*g);
+    if (!gm.ok()) return make_error(Errc::storage, "the stored genesis: " + gm.error().message);
+    genesis = conf_of(*gm);
     if (auto hs = txn->meta(meta_hard_state)) {
       auto d = msgpack_visit::decode_struct<raft::HardState>(*hs);
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft hard state");
-      storage_->set_hard_state(*d);
+      hard_state = *d;
     }
-    std::vector<raft::Entry> entries;
     for (auto& [index, bytes] : txn->raft_entries(1)) {
       auto e = msgpack_visit::decode_struct<raft::Entry>(bytes);
       if (!e.ok() || e->index != index) return make_error(Errc::storage, "corrupt Raft log");
       entries.push_back(std::move(e).value());
     }
-    if (!entries.empty()) storage_->append(entries);
     applied = read_ledger_meta(*txn).applied_index;
     if (auto h = txn->meta(meta_head))
       if (auto d = decode_ledger_head(*h); d.ok()) head_ = *d;
   }
   // Entries at or below `applied` were applied; the ledger frontier marks where we are. Raft
   // re-delivers everything after it (empty and configuration entries included).
-  const uint64_t last = storage_->last_index();
+  const uint64_t last = entries.empty() ? 0 : entries.back().index;
   if (applied > last) applied = last;
   applied_ = applied;
+  // The configuration as of `applied`: the genesis, changed by the conf-change entries up to it
+  // (committed, as `applied` is). Those after it come again in a Ready and are applied then.
+  raft::ProgressTracker conf(1);
+  conf.reset(genesis, 0);
+  conf_root_seq_ = 0;
+  voter_from_index_ = 0;
+  for (const raft::Entry& e : entries) {
+    if (e.type != raft::EntryType::conf_change) continue;
+    auto cc = raft::decode_conf_change(e.data);
+    if (!cc.ok()) continue;  // Raft hands it out again; apply_conf_entry skips it the same way
+    if (e.index <= applied) {
+      conf.apply(*cc, 0);
+      conf_root_seq_ = std::max(conf_root_seq_, context_root_seq(cc->context));
+    } else if (makes_voter(*cc, opt_.self)) {
+      voter_from_index_ = std::max(voter_from_index_, e.index);
+    }
+  }
+  const raft::ConfState cs = conf.conf_state();
+  voter_ = cs.is_voter(opt_.self);
+  // A site outside `cs` (certified after the genesis) starts as a non-member: it neither votes
+  // nor campaigns, and learns the log (and its own admission) from the leader once added.
+  storage_ = std::make_unique<raft::MemoryStorage>(cs);
+  if (hard_state) storage_->set_hard_state(*hard_state);
+  if (!entries.empty()) storage_->append(entries);
   raft::Config c;
   c.id = opt_.self;
   c.election_tick = opt_.election_ticks;
@@ -91,14 +144,27 @@ Status OrderPlane::start() {
   auto node = raft::RawNode::create(c);
   if (!node.ok()) return make_error(Errc::invalid_field, "Raft: " + node.error().message);
   node_.emplace(std::move(node).value());
+  // Re-apply at once the committed conf changes after `applied`, so that the node does not step
+  // a message under an older configuration than its log holds.
+  process_ready();
   return {};
 }
 
+void OrderPlane::on_membership(const Membership& membership) {
+  if (!membership.joined() || membership.network_id() != membership_.network_id()) return;
+  if (membership.root_seq() < membership_.root_seq()) return;  // never back
+  membership_ = membership;
+  next_conf_ms_ = 0;  // the leader looks at its next tick
+}
+
 void OrderPlane::restart_raft(const Error& why) {
-  spdlog::error(
-      "the Raft state could not be persisted ({}); the order plane restarts from the "
-      "store",
-      why.message);
+  // Logged once per outage: the order plane retries every tick while the disk stays full.
+  if (!persist_failing_)
+    spdlog::error(
+        "the Raft state could not be persisted ({}); the order plane restarts from the store "
+        "until it can write again",
+        why.message);
+  persist_failing_ = true;
   node_.reset();
   held_.clear();
   to_apply_.clear();
@@ -110,26 +176,46 @@ void OrderPlane::restart_raft(const Error& why) {
 void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   (void)now_ms;
   if (!node_) return;  // restarting: the sender will send again
-  // The voter rule: an append is acknowledged only once its records are durably held here.
-  if (voter_ && m.type == raft::MessageType::app && !m.entries.empty()) {
-    auto txn = store_.read();
-    if (txn.ok()) {
-      for (const raft::Entry& e : m.entries) {
-        if (e.type != raft::EntryType::normal || e.data.empty()) continue;
-        auto le = decode_ledger_entry(e.data);
-        if (!le.ok()) continue;
-        const Coverage c = covers(**txn, *le);
-        if (c == Coverage::conflict) {
-          spdlog::warn("ledger entry {} from {} names a record that conflicts with ours", e.index,
-                       m.from);
-          return;  // never acknowledge a frontier we hold differently
+  // Only members not revoked speak in the order plane (the transport admits no others either).
+  if (const MemberSite* from = membership_.site(m.from); from == nullptr || from->revoked_after)
+    return;
+  // Configuration changes come only from the leader's own reading of the root-signed membership:
+  // a peer's forwarded one is dropped.
+  if (m.type == raft::MessageType::prop)
+    for (const raft::Entry& e : m.entries)
+      if (e.type == raft::EntryType::conf_change) return;
+  // The voter rule: an append is acknowledged only once its records are durably held here. It
+  // holds from a conf change that makes this node a voter on, even before that change is applied.
+  if (m.type == raft::MessageType::app && !m.entries.empty()) {
+    bool check = voter_ || voter_from_index_ != 0;
+    std::unique_ptr<StoreTxn> txn;
+    for (const raft::Entry& e : m.entries) {
+      if (e.type == raft::EntryType::conf_change) {
+        if (auto cc = raft::decode_conf_change(e.data); cc.ok() && makes_voter(*cc, opt_.self)) {
+          voter_from_index_ = std::max(voter_from_index_, e.index);
+          check = true;
         }
-        if (c == Coverage::missing) {
-          const std::string leader = m.from;
-          if (held_.size() < held_appends_max) held_.push_back(std::move(m));
-          catch_up_(leader);
-          return;
-        }
+        continue;
+      }
+      if (!check || e.data.empty()) continue;
+      if (!txn) {
+        auto t = store_.read();
+        if (!t.ok()) return;  // cannot check: not acknowledged; the leader sends it again
+        txn = std::move(t).value();
+      }
+      auto le = decode_ledger_entry(e.data);
+      if (!le.ok()) continue;
+      const Coverage c = covers(*txn, *le);
+      if (c == Coverage::conflict) {
+        spdlog::warn("ledger entry {} from {} names a record that conflicts with ours", e.index,
+                     m.from);
+        return;  // never acknowledge a frontier we hold differently
+      }
+      if (c == Coverage::missing) {
+        const std::string leader = m.from;
+        if (held_.size() < held_appends_max) held_.push_back(std::move(m));
+        catch_up_(leader);
+        return;
       }
     }
   }
@@ -146,10 +232,12 @@ void OrderPlane::retry_held() {
 }
 
 void OrderPlane::on_head(const LedgerHead& h) {
+  // The signer: a member not revoked, a voter by the membership or by the Raft configuration
+  // (which follows the membership through the log, so either may be ahead).
   const MemberSite* signer = membership_.site(h.signer);
-  if (signer == nullptr || signer->entry.role != VoterRole::voter ||
-      h.network_id != opt_.network_id)
-    return;
+  if (signer == nullptr || signer->revoked_after || h.network_id != opt_.network_id) return;
+  const bool conf_voter = node_ && node_->status().conf_state.is_voter(h.signer);
+  if (signer->entry.role != VoterRole::voter && !conf_voter) return;
   if (!verify_signature(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature))
     return;
   if (head_ && head_->size >= h.size) return;
@@ -176,8 +264,20 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     maybe_propose(wall_ms);
     next_propose_ms_ = now_ms + opt_.propose_interval_ms;
   }
+  if (node_ && now_ms >= next_conf_ms_) {
+    maybe_change_conf();
+    next_conf_ms_ = now_ms + opt_.tick_ms;
+  }
   process_ready();
   if (node_ && apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
+  if (head_due_ && now_ms >= next_head_ms_) {
+    LedgerHead h = std::move(*head_due_);
+    head_due_.reset();
+    next_head_ms_ = now_ms + opt_.head_interval_ms;
+    h.signature = key_.sign(ledger_head_signing_bytes(h));
+    on_head(h);
+    send_head_(h);
+  }
 }
 
 void OrderPlane::maybe_propose(int64_t wall_ms) {
@@ -244,13 +344,17 @@ void OrderPlane::process_ready() {
       }
       if (!rd.entries.empty()) storage_->append(rd.entries);
       if (rd.hard_state) storage_->set_hard_state(*rd.hard_state);
+      if (persist_failing_) {
+        spdlog::info("the Raft state is persisted again");
+        persist_failing_ = false;
+      }
     }
     // 2. Send.
     send_all();
     // 3. Queue committed entries for application, in order.
     for (const raft::Entry& e : rd.committed_entries) {
       if (e.type == raft::EntryType::conf_change) {
-        if (auto cc = raft::decode_conf_change(e.data); cc.ok()) node_->apply_conf_change(*cc);
+        apply_conf_entry(e);
         continue;
       }
       if (e.data.empty() || e.index <= applied_) continue;
@@ -260,6 +364,105 @@ void OrderPlane::process_ready() {
     }
     node_->advance(rd);
   }
+}
+
+void OrderPlane::apply_conf_entry(const raft::Entry& e) {
+  auto cc = raft::decode_conf_change(e.data);
+  if (!cc.ok()) return;  // the same at every node: no change
+  const raft::ConfState cs = node_->apply_conf_change(*cc);
+  voter_ = cs.is_voter(opt_.self);
+  if (cc->node == opt_.self && e.index >= voter_from_index_) voter_from_index_ = 0;
+  conf_root_seq_ = std::max(conf_root_seq_, context_root_seq(cc->context));
+  spdlog::info("ledger configuration at {}: voters [{}], learners [{}]", e.index,
+               join_ids(cs.voters), join_ids(cs.learners));
+}
+
+void OrderPlane::maybe_change_conf() {
+  if (!node_ || !membership_.joined()) return;
+  const raft::RaftStatus st = node_->status();
+  if (st.role != raft::Role::leader) return;
+  // A membership older than the one behind the last change could undo a newer change.
+  if (membership_.root_seq() < conf_root_seq_) return;
+  // One change at a time: Raft refuses a change while another is in the log but not applied,
+  // and before this leader applied its own first entry; the change is looked at again later.
+  const raft::ConfState& cs = st.conf_state;
+  const std::vector<std::string> want_voters = membership_.voters();
+  const std::vector<std::string> want_learners = membership_.learners();
+  auto wanted = [&](const std::string& id, const std::vector<std::string>& list) {
+    return std::binary_search(list.begin(), list.end(), id);
+  };
+  auto progress = [&](const std::string& id) -> const raft::ProgressStatus* {
+    for (const auto& p : st.progress)
+      if (p.id == id) return &p;
+    return nullptr;
+  };
+  // Never a configuration without a quorum of voters that recently answered this leader.
+  auto quorum_active = [&](const std::vector<std::string>& voters) {
+    if (voters.empty()) return false;
+    size_t active = 0;
+    for (const auto& id : voters) {
+      const raft::ProgressStatus* p = progress(id);
+      if (id == opt_.self || (p != nullptr && p->recent_active)) ++active;
+    }
+    return 2 * active > voters.size();
+  };
+  auto without = [](std::vector<std::string> ids, const std::string& id) {
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+    return ids;
+  };
+  std::optional<raft::ConfChange> change;
+  // 1. Remove revoked (or unknown) sites: others first, this leader last (it then steps down).
+  std::vector<std::string> members = cs.voters;
+  members.insert(members.end(), cs.learners.begin(), cs.learners.end());
+  std::stable_partition(members.begin(), members.end(),
+                        [&](const std::string& id) { return id != opt_.self; });
+  for (const auto& id : members) {
+    if (change) break;
+    if (wanted(id, want_voters) || wanted(id, want_learners)) continue;
+    if (cs.is_voter(id) && !quorum_active(without(cs.voters, id))) continue;
+    change = raft::ConfChange{raft::ConfChangeType::remove_node, id, {}};
+  }
+  // 2. Promote a learner certified as a voter, once its log has caught up.
+  for (const auto& id : want_voters) {
+    if (change) break;
+    if (!cs.is_learner(id)) continue;
+    const raft::ProgressStatus* p = progress(id);
+    if (p == nullptr || !p->recent_active || p->match == 0 ||
+        p->match + promote_lag_max < st.commit)
+      continue;
+    std::vector<std::string> voters = cs.voters;
+    voters.push_back(id);
+    if (!quorum_active(voters)) continue;
+    change = raft::ConfChange{raft::ConfChangeType::promote_learner, id, {}};
+  }
+  // 3. Add a site certified after the genesis, as a learner first (a voter is promoted later).
+  for (const auto* list : {&want_voters, &want_learners}) {
+    for (const auto& id : *list) {
+      if (change) break;
+      if (!cs.contains(id)) change = raft::ConfChange{raft::ConfChangeType::add_learner, id, {}};
+    }
+  }
+  // 4. Demote a voter certified again as a learner: this leader last.
+  std::vector<std::string> demote = cs.voters;
+  std::stable_partition(demote.begin(), demote.end(),
+                        [&](const std::string& id) { return id != opt_.self; });
+  for (const auto& id : demote) {
+    if (change) break;
+    if (!wanted(id, want_learners)) continue;
+    if (!quorum_active(without(cs.voters, id))) continue;
+    change = raft::ConfChange{raft::ConfChangeType::add_learner, id, {}};
+  }
+  if (!change) return;
+  change->context = conf_context(membership_.root_seq());
+  const raft::Status s = node_->propose_conf_change(*change);
+  if (!s.ok()) return;  // pending, or refused: looked at again next tick
+  spdlog::info("ledger configuration change proposed: {} {} (root seq {})",
+               change->type == raft::ConfChangeType::remove_node       ? "remove"
+               : change->type == raft::ConfChangeType::promote_learner ? "promote"
+               : cs.is_voter(change->node)                             ? "demote"
+                                                                       : "add learner",
+               change->node, membership_.root_seq());
+  process_ready();
 }
 
 // Entries applied at once through the writer (pipelined; they apply strictly in order).
@@ -308,16 +511,15 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r) {
   const uint64_t time = to_apply_.front().second.cluster_time_ms;
   to_apply_.pop_front();
   applied_ = std::max(applied_, index);
-  if (r->applied && node_->status().role == raft::Role::leader && apply_in_flight_ == 0) {
+  if (r->applied && node_->raft().role() == raft::Role::leader && apply_in_flight_ == 0) {
+    // Signed and gossiped from tick(), at most every head_interval_ms.
     LedgerHead h;
     h.network_id = opt_.network_id;
     h.size = r->size;
     h.root = r->root;
     h.cluster_time_ms = time;
     h.signer = opt_.self;
-    h.signature = key_.sign(ledger_head_signing_bytes(h));
-    on_head(h);
-    send_head_(h);
+    head_due_ = std::move(h);
   }
   if (apply_in_flight_ == 0) pump_apply();
 }
@@ -339,6 +541,8 @@ OrderStatus OrderPlane::status() const {
   s.apply_waiting = to_apply_.size();
   s.proposals = proposals_;
   s.raft_restarts = raft_restarts_;
+  s.voters = st.conf_state.voters;
+  s.learners = st.conf_state.learners;
   s.head = head_;
   return s;
 }

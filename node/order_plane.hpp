@@ -10,7 +10,14 @@
 //   committed frontier is always held by a majority of voters.
 // - Committed entries are applied one at a time, in order, once every covered record is held
 //   (a learner may wait for records); applying assigns global positions (ledger_apply.hpp).
-// - After applying, the leader signs the ledger head (size, Merkle root, cluster time).
+// - After applying, the leader signs the ledger head (size, Merkle root, cluster time), at most
+//   once every head_interval_ms.
+// - The Raft configuration follows the membership (root records) through the Raft log: the
+//   leader proposes one configuration change at a time (remove a revoked site, promote a
+//   certified voter once it has caught up as a learner, add a new site as a learner, demote);
+//   every node applies the committed changes in log order, so the same log gives the same
+//   configuration everywhere. On start the configuration is rebuilt from the genesis record and
+//   the conf-change entries of the persisted log (docs/ledger.md, "Membership").
 #pragma once
 
 #include <deque>
@@ -38,6 +45,9 @@ struct OrderOptions {
   uint32_t election_ticks = 10;  // election timeout: 10..19 ticks
   uint32_t heartbeat_ticks = 1;
   uint32_t propose_interval_ms = 20;
+  // The leader signs and gossips the ledger head after applying, at most this often: every node
+  // verifies and stores each head, so one per entry would cost as much as the records.
+  uint32_t head_interval_ms = 1000;
   uint64_t seed = 1;
 };
 
@@ -53,9 +63,11 @@ struct OrderStatus {
   uint64_t held_appends = 0;                            // appends waiting for records (voter rule)
   uint64_t apply_waiting = 0;  // committed entries waiting for records or the writer
   uint64_t proposals = 0;
-  uint64_t raft_restarts = 0;      // Raft state not persisted (disk): restarted from the store
-  std::string vote;                // the vote in this term
-  std::optional<LedgerHead> head;  // latest signed head received or made
+  uint64_t raft_restarts = 0;         // Raft state not persisted (disk): restarted from the store
+  std::vector<std::string> voters;    // the Raft configuration this node applied
+  std::vector<std::string> learners;  //
+  std::string vote;                   // the vote in this term
+  std::optional<LedgerHead> head;     // latest signed head received or made
 };
 
 class OrderPlane {
@@ -75,8 +87,16 @@ class OrderPlane {
              Store& store, SubmitApply submit_apply, SendRaft send, SendHead send_head,
              CatchUp catch_up);
 
-  // Loads the Raft state from the store and creates the Raft node. Errc::storage / invalid_field.
+  // Loads the Raft state from the store and creates the Raft node: the configuration is the
+  // genesis record's, changed by the conf-change entries of the persisted log up to the applied
+  // index (later ones Raft hands out again). A site outside that configuration (certified after
+  // the genesis) starts as a non-member and learns the log once the leader adds it.
+  // Errc::forbidden (this site is not a member), Errc::storage / invalid_field.
   Status start();
+
+  // The membership changed (root records committed). Remembered; the leader reconciles the Raft
+  // configuration with it on its next ticks, one change at a time.
+  void on_membership(const Membership& membership);
 
   // Drive (network thread only).
   void on_message(raft::Message m, int64_t now_ms);
@@ -85,6 +105,16 @@ class OrderPlane {
 
   OrderStatus status() const;
   bool is_voter() const { return voter_; }
+  // Role, term, vote and commit index, without the rest of status() (cheap enough to call after
+  // every simulated step). Empty while the Raft node restarts.
+  struct Brief {
+    raft::Role role = raft::Role::follower;
+    raft::HardState hard_state;
+  };
+  std::optional<Brief> brief() const {
+    if (!node_) return std::nullopt;
+    return Brief{node_->raft().role(), node_->raft().hard_state()};
+  }
 
  private:
   void process_ready();
@@ -92,6 +122,11 @@ class OrderPlane {
   void pump_apply();
   void maybe_propose(int64_t wall_ms);
   void on_applied(Result<ApplyOutcome> r);
+  // Leader: proposes the next configuration change the membership calls for, if any is due and
+  // safe (a quorum of the new configuration recently active, never the last voter).
+  void maybe_change_conf();
+  // A committed conf-change entry: applied to Raft, and to what this node knows of it.
+  void apply_conf_entry(const raft::Entry& e);
   // The Raft state could not be persisted (disk full or failing): drop the in-memory Raft node
   // without sending anything that depended on it, and start again from the store on a later tick,
   // as a restarted process would.
@@ -121,8 +156,19 @@ class OrderPlane {
   uint64_t applied_ = 0;
   uint64_t proposals_ = 0;
   std::optional<LedgerHead> head_;
+  std::optional<LedgerHead> head_due_;  // leader: applied, not signed and sent yet
+  int64_t next_head_ms_ = 0;
   uint64_t epoch_ = 0;  // bumped by restart_raft: completions of an older epoch are ignored
   uint64_t raft_restarts_ = 0;
+  bool persist_failing_ = false;
+  // The root seq of the membership behind the last applied conf change: a leader whose
+  // membership is older proposes nothing (it could undo a newer change).
+  uint64_t conf_root_seq_ = 0;
+  // The index of a conf change in this node's log, not yet applied, that makes it a voter (0:
+  // none): the voter rule applies to the entries after it already, as the leader counts their
+  // acknowledgements once it has applied the change.
+  uint64_t voter_from_index_ = 0;
+  int64_t next_conf_ms_ = 0;
 };
 
 }  // namespace umupaka

@@ -6,7 +6,7 @@
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
 //                   [--traffic-scale X] [--quiet]
-//   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR]
+//   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR] [--stop-on-failure]
 //
 // SCENARIO is a path to a TOML file or the name of a shipped one (simulation/scenarios/NAME.toml).
 // `run` prints the summary and, last, trace=<hex>; it exits 1 when a check fails.
@@ -85,12 +85,12 @@ int run_command(const std::string& name, const umupaka::sim::RunOptions& base,
 }
 
 int swarm_command(const std::string& name, uint64_t first_seed, uint64_t seeds,
-                  const std::string& report_dir) {
+                  bool stop_on_failure, const std::string& report_dir) {
   const std::string path = find_scenario(name);
   auto scenario = umupaka::sim::load_scenario(path);
   if (!scenario.ok()) return fail(scenario.error().message);
   const auto result = umupaka::sim::run_swarm(
-      *scenario, name, first_seed, seeds, [&](const umupaka::sim::RunReport& r) {
+      *scenario, name, first_seed, seeds, stop_on_failure, [&](const umupaka::sim::RunReport& r) {
         std::printf("seed %llu: %s  %.1f s  records=%llu  trace=%s\n",
                     static_cast<unsigned long long>(r.seed), r.passed() ? "ok  " : "FAIL",
                     r.wall_seconds, static_cast<unsigned long long>(r.records_acknowledged),
@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
   swarm->add_option("--seeds", seeds, "how many seeds");
   swarm->add_option("--first-seed", first_seed, "the first seed");
   swarm->add_option("--report", report_dir, "reports of failed seeds go here (seed-N/)");
+  bool stop_on_failure = false;
+  swarm->add_flag("--stop-on-failure", stop_on_failure, "stop at the first failed seed");
   CLI11_PARSE(app, argc, argv);
 
   // The nodes' own logs (elections, warnings) would drown the report: errors only.
@@ -163,7 +165,8 @@ int main(int argc, char** argv) {
     }
     return run_command(scenario, run_options, report_dir, quiet);
   }
-  if (swarm->parsed()) return swarm_command(swarm_scenario, first_seed, seeds, report_dir);
+  if (swarm->parsed())
+    return swarm_command(swarm_scenario, first_seed, seeds, stop_on_failure, report_dir);
 
   if (up->parsed()) {
     umupaka::sim::LocalUpOptions o;

@@ -105,6 +105,8 @@ struct SimCluster::Node {
   uint64_t max_term_sent = 0;
   uint64_t vote_term = 0;
   std::string vote_for;
+  uint64_t ack_term = 0;  // the highest term of an append it acknowledged, and the index
+  uint64_t acked_index = 0;
   uint64_t commit_seen = 0;
   uint64_t raft_checked = 0;
   uint64_t ledger_checked = 0;
@@ -241,6 +243,12 @@ void SimCluster::start_order(Node& n) {
             np->vote_term = m.term;
             np->vote_for = to;
           }
+          // Within a term a follower's log is never cut below what it acknowledged.
+          if (m.type == raft::MessageType::app_resp && !m.reject) {
+            if (m.term > np->ack_term) np->acked_index = 0;
+            np->ack_term = std::max(np->ack_term, m.term);
+            np->acked_index = std::max(np->acked_index, m.index);
+          }
         }
         GossipMessage g;
         g.type = GossipType::raft;
@@ -269,7 +277,8 @@ void SimCluster::start_order(Node& n) {
   const Status started = n.order->start();
   if (!started.ok()) {
     UMUPAKA_ASSERT_MSG(started.error().code == Errc::forbidden, "OrderPlane::start failed");
-    n.order.reset();  // not in the ledger's configuration
+    n.order.reset();  // not a member of the network (a site outside the Raft configuration
+                      // starts as a non-member and learns the log once the leader adds it)
     return;
   }
   // A restarted node must remember every term it spoke in and every vote it granted.
@@ -278,7 +287,12 @@ void SimCluster::start_order(Node& n) {
     violation(n, "restarted in Raft term " + std::to_string(st.term) + " after sending in term " +
                      std::to_string(n.max_term_sent) + ": its state was not persisted first");
   else if (st.term == n.vote_term && !n.vote_for.empty() && st.vote != n.vote_for)
-    violation(n, "forgot its vote for " + n.vote_for + " in term " + std::to_string(n.vote_term));
+    violation(n, "forgot its vote for " + n.vote_for + " in term " + std::to_string(n.vote_term) +
+                     ": its state was not persisted first");
+  else if (st.term == n.ack_term && st.last_index < n.acked_index)
+    violation(n, "restarted with its Raft log at " + std::to_string(st.last_index) +
+                     " after acknowledging " + std::to_string(n.acked_index) + " in term " +
+                     std::to_string(n.ack_term) + ": its log was not persisted first");
   n.commit_seen = 0;
 }
 
@@ -322,6 +336,8 @@ void SimCluster::drive_order(Node& n, const std::function<void()>& fn) {
 
 void SimCluster::set_membership(Node& n) {
   n.gossip->set_membership(n.core->membership(), options_.links, options_.link, now_ms_);
+  // The order plane only remembers it (its leader reconciles the Raft configuration on ticks).
+  if (n.order) n.order->on_membership(n.core->membership());
 }
 
 std::unique_ptr<StoreTxn> SimCluster::snapshot(const Node& n) const {
@@ -829,29 +845,31 @@ void SimCluster::check_invariants() {
 // never goes back within a boot; committed entries identical at every node (log matching and
 // state-machine safety, compared through the entries as each node persisted them).
 void SimCluster::check_raft(Node& n) {
-  const OrderStatus st = n.order->status();
-  if (!st.enabled) return;  // restarting after a failed write
-  if (st.term > stats_.max_term) stats_.max_term = st.term;
-  if (st.role == "leader") {
-    auto [it, inserted] = leaders_.emplace(st.term, n.site.id);
+  const auto brief = n.order->brief();
+  if (!brief) return;  // restarting after a failed write
+  const uint64_t term = brief->hard_state.term;
+  const uint64_t commit = brief->hard_state.commit;
+  if (term > stats_.max_term) stats_.max_term = term;
+  if (brief->role == raft::Role::leader) {
+    auto [it, inserted] = leaders_.emplace(term, n.site.id);
     if (inserted) {
       ++stats_.leader_changes;
       std::string t = "E" + n.site.id + '\0';
-      append_u64(t, st.term);
+      append_u64(t, term);
       trace(t);
     } else if (it->second != n.site.id) {
-      violation(n, "is leader in term " + std::to_string(st.term) + ", where " + it->second +
+      violation(n, "is leader in term " + std::to_string(term) + ", where " + it->second +
                        " was leader: two leaders in one term");
     }
   }
-  if (st.commit < n.commit_seen)
+  if (commit < n.commit_seen)
     violation(n, "its Raft commit index went back from " + std::to_string(n.commit_seen) + " to " +
-                     std::to_string(st.commit));
-  n.commit_seen = std::max(n.commit_seen, st.commit);
-  if (st.commit <= n.raft_checked) return;
+                     std::to_string(commit));
+  n.commit_seen = std::max(n.commit_seen, commit);
+  if (commit <= n.raft_checked) return;
   const auto txn = snapshot(n);
   for (const auto& [index, bytes] : txn->raft_entries(n.raft_checked + 1)) {
-    if (index > st.commit) break;
+    if (index > commit) break;
     const uint64_t d = digest64(bytes);
     if (index > committed_entries_.size()) {
       UMUPAKA_ASSERT(index == committed_entries_.size() + 1);
@@ -894,7 +912,14 @@ void SimCluster::check_ledger(Node& n) {
   auto& samples = commit_.by_site[n.site.id][bucket];
   for (uint64_t p = n.ledger_checked; p < m.size; ++p) {
     const auto ref = txn->at_position(p);
-    const auto sr = ref ? txn->record(ref->origin, ref->seq) : std::nullopt;
+    auto sr = ref ? txn->record(ref->origin, ref->seq) : std::nullopt;
+    // A forked slot: the ledger may have used the version kept in the evidence; its Merkle leaf
+    // tells which.
+    if (const auto leaf = txn->merkle_node(0, p);
+        sr && leaf && merkle::leaf_hash(sr->hash) != *leaf)
+      if (const auto e = txn->evidence_at(ref->origin, ref->seq))
+        for (const SignedRecord* v : {&e->a, &e->b})
+          if (merkle::leaf_hash(v->hash) == *leaf) sr = *v;
     if (!sr) {
       violation(n, "its ledger position " + std::to_string(p) + " names no record it holds");
       return;
@@ -926,8 +951,18 @@ void SimCluster::check_ledger(Node& n) {
       samples.push_back(static_cast<uint32_t>(now_ms_ - a->second[ref->seq - 1]));
   }
   if (ledger_root(*txn, m.size) != merkle::root(canon_tree_, m.size)) {
+    // Name the first leaf that differs.
+    std::string where;
+    for (uint64_t p = 0; p < m.size && where.empty(); ++p) {
+      const auto leaf = txn->merkle_node(0, p);
+      if (!leaf || *leaf != merkle::leaf_hash(canon_positions_[p])) {
+        const auto ref = txn->at_position(p);
+        where = " (first at position " + std::to_string(p) + ": " +
+                (ref ? ref->origin + "/" + std::to_string(ref->seq) : std::string("?")) + ")";
+      }
+    }
     violation(n, "its Merkle root at size " + std::to_string(m.size) +
-                     " differs from the root of the agreed ledger");
+                     " differs from the root of the agreed ledger" + where);
     return;
   }
   n.ledger_checked = m.size;
@@ -973,7 +1008,12 @@ void SimCluster::check_node(Node& n, bool full) {
         ok = false;
         break;
       }
-      auto r = open_record(*sr, key->second);
+      // Bytes already verified (at another node: the hash covers the bytes and the signature)
+      // are decoded only; the signature is checked once per distinct record.
+      const Hash h_bytes = record_hash(sr->encoded, sr->signature);
+      const bool seen = h_bytes == sr->hash && verified_.count(h_bytes) > 0;
+      auto r = seen ? decode_record(sr->encoded) : open_record(*sr, key->second);
+      if (r.ok() && !seen) verified_.insert(h_bytes);
       if (!r.ok()) {
         violation(n, "stores " + feed + std::to_string(seq) +
                          ", which does not open: " + r.error().message);

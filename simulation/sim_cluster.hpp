@@ -301,6 +301,7 @@ class SimCluster {
   std::vector<uint64_t> committed_entries_;  // digest of the committed Raft entry at index - 1
   std::vector<Hash> canon_positions_;        // the agreed ledger: record hash at each position
   merkle::MemoryTree canon_tree_;
+  std::set<Hash> verified_;  // records whose signature a check verified (by record hash)
   std::map<uint64_t, std::vector<std::string>> canon_conflicts_;  // position -> alerts
   std::string root_dir_;
   bool remove_dir_ = false;

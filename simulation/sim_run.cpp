@@ -455,19 +455,23 @@ void Runner::schedule(const ScenarioFault& f) {
                            " has no record yet");
           return;
         }
+        // The origin's newest real record goes out as usual; a second version of the same slot,
+        // signed with the origin's key, goes to the second group (as a compromised site would
+        // do): two versions, one slot.
         const uint64_t head = cluster_.head_seq(origin, origin);
-        const auto base = cluster_.stored_record(origin, origin, head);
-        const SigningKey key = cluster_.signing_key(origin);
-        const SignedRecord a = reseal(*base, head + 1, base->hash, 1, key);
-        const SignedRecord b = reseal(*base, head + 1, base->hash, 2, key);
+        const auto real = cluster_.stored_record(origin, origin, head);
+        auto decoded = decode_record(real->encoded);
+        UMUPAKA_ASSERT(decoded.ok());
+        const SignedRecord other =
+            reseal(*real, head, decoded->header.prev_hash, 1, cluster_.signing_key(origin));
         std::vector<std::string> rest = others({origin});
         std::vector<std::string> second = f.group2;
         if (second.empty())
           second.assign(rest.begin() + static_cast<ptrdiff_t>(rest.size() / 2), rest.end());
         for (const auto& r : rest) {
           if (!live(r)) continue;
-          const bool gets_b = std::find(second.begin(), second.end(), r) != second.end();
-          cluster_.inject(origin, r, push_of(gets_b ? b : a));
+          const bool gets_other = std::find(second.begin(), second.end(), r) != second.end();
+          cluster_.inject(origin, r, push_of(gets_other ? other : *real));
         }
         liars_.insert(origin);
       });
@@ -579,9 +583,19 @@ RunReport Runner::run() {
     for (const auto& l : liars_) ignored += (ignored.empty() ? " (ignoring " : ", ") + l;
     if (!ignored.empty()) ignored += ", who equivocated)";
     check(r, "every node holds every record" + ignored, cluster_.converged(liars_));
+    std::string ledgers;
+    if (!settled)
+      for (const auto& site : s_.sites) {
+        const LedgerInfo l = cluster_.ledger(site.id);
+        const OrderStatus st = cluster_.order_status(site.id);
+        ledgers += "; " + site.id + " " + st.role + " commit " + std::to_string(st.commit) +
+                   " applied " + std::to_string(l.applied_index) + " size " +
+                   std::to_string(l.size) + " waiting " + std::to_string(st.apply_waiting) +
+                   " held " + std::to_string(st.held_appends);
+      }
     check(r, "one ledger everywhere, covering every record",
           settled && cluster_.ledgers_converged(liars_),
-          settled ? "" : "not settled within " + text_of(s_.settle_ms));
+          settled ? "" : "not settled within " + text_of(s_.settle_ms) + ledgers);
     uint64_t missing = 0;
     std::string first;
     for (const auto& a : cluster_.acknowledged()) {
@@ -660,7 +674,7 @@ RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
 }
 
 SwarmResult run_swarm(const Scenario& scenario, const std::string& scenario_path,
-                      uint64_t first_seed, uint64_t seeds,
+                      uint64_t first_seed, uint64_t seeds, bool stop_on_failure,
                       const std::function<void(const RunReport&)>& each) {
   SwarmResult out;
   const auto wall_start = std::chrono::steady_clock::now();
@@ -687,6 +701,7 @@ SwarmResult run_swarm(const Scenario& scenario, const std::string& scenario_path
           }
       }
       out.failures.push_back(std::move(f));
+      if (stop_on_failure) break;
     }
   }
   out.wall_seconds =

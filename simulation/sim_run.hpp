@@ -55,10 +55,10 @@ struct SwarmResult {
   double wall_seconds = 0;
   int64_t simulated_ms = 0;
 };
-// Runs seeds first_seed .. first_seed + seeds - 1 with random faults; `each` (may be empty) sees
-// every run's report.
+// Runs seeds first_seed .. first_seed + seeds - 1 with random faults (stopping at the first
+// failure if `stop_on_failure`); `each` (may be empty) sees every run's report.
 SwarmResult run_swarm(const Scenario& scenario, const std::string& scenario_path,
-                      uint64_t first_seed, uint64_t seeds,
+                      uint64_t first_seed, uint64_t seeds, bool stop_on_failure,
                       const std::function<void(const RunReport&)>& each);
 
 }  // namespace umupaka::sim

@@ -192,23 +192,37 @@ void StoreTxn::put_evidence(std::string_view origin, uint64_t seq, const SignedR
   note(txn_.put(t_.evidence, feed_key(origin, seq), v));
 }
 
+namespace {
+StoreTxn::EvidenceEntry decode_evidence(std::string_view k, std::string_view v) {
+  const size_t z = k.find('\0');
+  UMUPAKA_ASSERT(z != std::string_view::npos && k.size() == z + 1 + 8 && v.size() >= 4);
+  uint32_t la = 0;
+  for (int i = 0; i < 4; ++i) la = (la << 8) | static_cast<uint8_t>(v[i]);
+  UMUPAKA_ASSERT(v.size() >= 4 + la);
+  auto a = decode_stored_record(v.substr(4, la));
+  auto b = decode_stored_record(v.substr(4 + la));
+  UMUPAKA_ASSERT(a && b);
+  return StoreTxn::EvidenceEntry{std::string(k.substr(0, z)), read_u64(k.substr(z + 1)), *a, *b};
+}
+}  // namespace
+
 std::vector<StoreTxn::EvidenceEntry> StoreTxn::evidence() const {
   std::vector<EvidenceEntry> out;
   if (write_error_) return out;
   auto s = txn_.scan_from(t_.evidence, "", [&](std::string_view k, std::string_view v) {
-    const size_t z = k.find('\0');
-    UMUPAKA_ASSERT(z != std::string_view::npos && k.size() == z + 1 + 8 && v.size() >= 4);
-    uint32_t la = 0;
-    for (int i = 0; i < 4; ++i) la = (la << 8) | static_cast<uint8_t>(v[i]);
-    UMUPAKA_ASSERT(v.size() >= 4 + la);
-    auto a = decode_stored_record(v.substr(4, la));
-    auto b = decode_stored_record(v.substr(4 + la));
-    UMUPAKA_ASSERT(a && b);
-    out.push_back(EvidenceEntry{std::string(k.substr(0, z)), read_u64(k.substr(z + 1)), *a, *b});
+    out.push_back(decode_evidence(k, v));
     return true;
   });
   note(s);
   return out;
+}
+
+std::optional<StoreTxn::EvidenceEntry> StoreTxn::evidence_at(std::string_view origin,
+                                                             uint64_t seq) const {
+  const std::string k = feed_key(origin, seq);
+  const auto v = get(t_.evidence, k);
+  if (!v) return std::nullopt;
+  return decode_evidence(k, *v);
 }
 
 namespace {

@@ -69,6 +69,8 @@ class StoreTxn : public ViewStore {
     SignedRecord a, b;
   };
   std::vector<EvidenceEntry> evidence() const;
+  // The evidence of a fork at (origin, seq), if stored.
+  std::optional<EvidenceEntry> evidence_at(std::string_view origin, uint64_t seq) const;
   std::optional<std::string> meta(std::string_view name) const;
 
   // --- Raft log (entries as bytes; the node encodes them) ---

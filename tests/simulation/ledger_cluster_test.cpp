@@ -8,11 +8,13 @@
 // Seeds: UMUPAKA_TEST_SEED replaces the defaults; failures print the seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "node/network_setup.hpp"
 #include "simulation/sim_cluster.hpp"
 #include "tests/simulation/sim_test_support.hpp"
 
@@ -187,6 +189,139 @@ TEST(LedgerCluster, SameSeedSameTrace) {
   };
   EXPECT_EQ(run(61), run(61));
   EXPECT_NE(run(61), run(62));
+}
+
+// --- Membership records change the Raft configuration (through the Raft log) -----------------
+
+// A root record at `at` (through POST /v1/membership's path) that certifies `site` again, with
+// its keys, in `role`.
+void recertify(SimCluster& c, const std::string& at, const std::string& site, VoterRole role) {
+  const Membership& m = c.core(at).membership();
+  ASSERT_NE(m.site(site), nullptr);
+  SiteEntry e = m.site(site)->entry;
+  e.role = role;
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteCertified{e}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto posted = c.post_membership(at, *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+}
+
+void revoke(SimCluster& c, const std::string& at, const std::string& site) {
+  const Membership& m = c.core(at).membership();
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteRevoked{site, c.head_seq(at, site), "site closed"}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto posted = c.post_membership(at, *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+}
+
+// True once every live node outside `ignore` applied the configuration (voters, learners).
+bool conf_everywhere(const SimCluster& c, const std::vector<std::string>& voters,
+                     const std::vector<std::string>& learners,
+                     const std::set<std::string>& ignore = {}) {
+  for (const auto& site : c.sites()) {
+    if (!c.live(site) || ignore.count(site)) continue;
+    const OrderStatus st = c.order_status(site);
+    if (st.voters != voters || st.learners != learners) return false;
+  }
+  return true;
+}
+
+std::string confs(const SimCluster& c) {
+  std::string out;
+  for (const auto& site : c.sites()) {
+    if (!c.live(site)) continue;
+    const OrderStatus st = c.order_status(site);
+    out += site + ": voters";
+    for (const auto& v : st.voters) out += " " + v;
+    out += " | learners";
+    for (const auto& l : st.learners) out += " " + l;
+    out += "\n";
+  }
+  return out;
+}
+
+// A post (a learner in the genesis) certified as a voter: the leader promotes it through the
+// log once it has caught up; every node applies the same configuration, a restart recovers it
+// from the log, and the new voter can be elected leader.
+TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
+  for (uint64_t seed : test_seeds({71, 72})) {
+    SCOPED_TRACE(seed_trace(seed));
+    SimCluster c(ledger_options(seed));
+    Traffic t(c, posts(ledger_options(seed)), seed);
+    t.run(2'000, 100);
+    recertify(c, "hq", "gatuna", VoterRole::voter);
+    const std::vector<std::string> voters = {"gatuna", "hq", "hq-dr", "kigali-airport"};
+    const std::vector<std::string> learners = {"nemba", "rubavu-corniche", "rusumo"};
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners); ++i) t.run(500, 100);
+    ASSERT_TRUE(conf_everywhere(c, voters, learners)) << confs(c) << ledgers(c);
+
+    // Restarted nodes rebuild the configuration from the genesis and their Raft log.
+    c.crash("gatuna");
+    c.crash("rusumo");
+    t.run(1'000, 100);
+    c.restart("gatuna");
+    c.restart("rusumo");
+    EXPECT_EQ(c.order_status("gatuna").voters, voters);
+    EXPECT_EQ(c.order_status("rusumo").voters, voters);
+    t.run(1'000, 100);
+
+    // Crash whoever leads until the new voter is elected (three of four voters are a quorum).
+    bool led = false;
+    for (int round = 0; round < 20 && !led; ++round) {
+      const std::string leader = leader_of(c);
+      if (leader == "gatuna") {
+        led = true;
+        break;
+      }
+      if (leader.empty()) {
+        t.run(1'000, 100);
+        continue;
+      }
+      c.crash(leader);
+      t.run(3'000, 100);
+      c.restart(leader);
+      t.run(1'000, 100);
+    }
+    EXPECT_TRUE(led) << ledgers(c);
+    EXPECT_TRUE(conf_everywhere(c, voters, learners)) << confs(c);
+    expect_settled(c);
+  }
+}
+
+// The leading voter is revoked: its peers stop listening to it (as the transport stops admitting
+// it), elect another leader, which removes it from the configuration; every node applies the same
+// configuration without it, and the two voters left go on ordering one ledger. (Traffic at the
+// learner posts only, so that the revoked site records nothing past its cut-off.)
+TEST(LedgerCluster, RevokedLeaderIsRemovedFromTheConfiguration) {
+  for (uint64_t seed : test_seeds({81, 82})) {
+    SCOPED_TRACE(seed_trace(seed));
+    const auto options = ledger_options(seed);
+    SimCluster c(options);
+    Traffic t(c, posts_of(options, {"hq", "hq-dr", "kigali-airport"}), seed);
+    t.run(2'000, 100);
+    for (int i = 0; i < 20 && leader_of(c).empty(); ++i) t.run(500, 100);
+    const std::string victim = leader_of(c);
+    ASSERT_FALSE(victim.empty()) << ledgers(c);
+    revoke(c, victim == "hq" ? "hq-dr" : "hq", victim);
+    std::vector<std::string> voters = {"hq", "hq-dr", "kigali-airport"};
+    voters.erase(std::find(voters.begin(), voters.end(), victim));
+    const std::vector<std::string> learners = {"gatuna", "nemba", "rubavu-corniche", "rusumo"};
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners, {victim}); ++i) t.run(500, 100);
+    ASSERT_TRUE(conf_everywhere(c, voters, learners, {victim})) << confs(c) << ledgers(c);
+    t.run(2'000, 100);
+    const std::string leader = leader_of(c);
+    EXPECT_TRUE(leader == voters[0] || leader == voters[1]) << ledgers(c);
+    // The revoked site is gone for good: crashed, the two voters left are the quorum.
+    c.crash(victim);
+    t.run(3'000, 100);
+    EXPECT_TRUE(c.run_until_settled(60'000, {victim})) << ledgers(c) << describe(c);
+    expect_invariants(c);
+    EXPECT_GE(c.ledger(voters[0]).size, c.acknowledged().size());
+  }
 }
 
 }  // namespace
