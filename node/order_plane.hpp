@@ -47,7 +47,7 @@ struct OrderOptions {
   uint32_t propose_interval_ms = 20;
   // The leader signs and gossips the ledger head after applying, at most this often: every node
   // verifies and stores each head, so one per entry would cost as much as the records.
-  uint32_t head_interval_ms = 1000;
+  uint32_t head_interval_ms = 5000;
   uint64_t seed = 1;
 };
 

@@ -268,8 +268,9 @@ std::string render_summary(const RunReport& r) {
   line("network", std::to_string(n.sent) + " frames sent, " + std::to_string(n.delivered) +
                       " delivered, " + std::to_string(n.lost) + " lost, " +
                       std::to_string(n.duplicated) + " duplicated, " + std::to_string(n.cut) +
-                      " cut, " + std::to_string(n.injected) + " injected; " +
-                      std::to_string(n.bytes_sent) + " bytes");
+                      " cut, " + std::to_string(n.overflow) + " dropped by full queues, " +
+                      std::to_string(n.injected) + " injected; " + std::to_string(n.bytes_sent) +
+                      " bytes");
   line("replay", r.replay);
   out += "trace=" + r.trace_hex + "\n";
   return out;
@@ -322,6 +323,7 @@ std::string render_json(const RunReport& r) {
         {"lost", n.lost},
         {"duplicated", n.duplicated},
         {"cut", n.cut},
+        {"overflow", n.overflow},
         {"bytes_sent", n.bytes_sent}}},
   };
   return j.dump(2) + "\n";

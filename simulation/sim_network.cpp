@@ -86,6 +86,10 @@ void SimNetwork::send(const std::string& from, const std::string& to, std::strin
   int64_t departure_ms = now_ms;
   if (spec.bytes_per_second > 0) {
     int64_t& busy = busy_until_ms_[{from, to}];
+    if (busy - now_ms > static_cast<int64_t>(spec.queue_max_ms)) {
+      ++stats_.overflow;
+      return;
+    }
     const auto transmit_ms = static_cast<int64_t>(
         (static_cast<uint64_t>(frame.size()) * 1000 + spec.bytes_per_second - 1) /
         spec.bytes_per_second);

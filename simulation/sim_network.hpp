@@ -8,7 +8,8 @@
 //   duplication  a delivered message arrives a second time with the link's probability (the copy
 //                draws its own latency);
 //   bandwidth    a link of B bytes/s takes size * 1000 / B ms to put a message on the wire, and
-//                messages queue behind each other (the link is busy until the previous one left);
+//                messages queue behind each other (the link is busy until the previous one left),
+//                up to queue_max_ms of backlog: beyond that they are dropped;
 //   partitions   cut(a, b) both ways, cut_one_way(from, to), partition(group1, group2), heal().
 //                A cut drops what is sent across it and what was in flight across it when it is
 //                delivered, so a partition takes effect at once.
@@ -40,6 +41,9 @@ struct LinkSpec {
   double loss = 0;                // probability that a message is lost, [0, 1]
   double duplicate = 0;           // probability that a delivered message arrives twice, [0, 1]
   uint64_t bytes_per_second = 0;  // 0: unlimited
+  // A frame that would wait longer than this behind the link's backlog is dropped: a full send
+  // queue (ZeroMQ's high-water mark drops the same way). Only with a bandwidth limit.
+  uint32_t queue_max_ms = 5'000;
 };
 
 // A frame due at `at_ms`. `seq` orders frames due at the same time (send order).
@@ -59,6 +63,7 @@ struct SimNetworkStats {
   uint64_t lost = 0;        // lost by the link's loss probability
   uint64_t duplicated = 0;  // extra copies scheduled
   uint64_t cut = 0;         // dropped by a partition (at send or at delivery)
+  uint64_t overflow = 0;    // dropped: the link's send queue was full (LinkSpec::queue_max_ms)
   uint64_t bytes_sent = 0;
 };
 

@@ -592,6 +592,11 @@ RunReport Runner::run() {
                    " applied " + std::to_string(l.applied_index) + " size " +
                    std::to_string(l.size) + " waiting " + std::to_string(st.apply_waiting) +
                    " held " + std::to_string(st.held_appends);
+        if (!st.match.empty()) {
+          ledgers += " (match";
+          for (const auto& [id, m] : st.match) ledgers += " " + id + "=" + std::to_string(m);
+          ledgers += ")";
+        }
       }
     check(r, "one ledger everywhere, covering every record",
           settled && cluster_.ledgers_converged(liars_),
