@@ -390,7 +390,10 @@ TEST(GossipCluster, EquivocationReachesANodeThatWasDownDuringTheFlood) {
 TEST(GossipCluster, HeldRecordsOfAQuarantinedOriginAreDropped) {
   const uint64_t seed = test_seeds({2718}).front();
   SCOPED_TRACE(seed_trace(seed));
-  const auto options = cluster_options(seed, 6, clean_link());
+  auto options = cluster_options(seed, 6, clean_link());
+  // The gossip core alone: the order plane asks for catch-ups of its own (a ledger entry naming
+  // a2, which gatuna can no longer take: the open equivocation stall of docs/simulator.md).
+  options.order = false;
   SimCluster c(options);
   Traffic traffic(c, posts_of(options, {"hq"}), seed);
   traffic.run(1'000, 100);
