@@ -15,6 +15,7 @@
 #include "ledger/ids.hpp"
 #include "ledger/record.hpp"
 #include "node/traffic.hpp"
+#include "simulation/byzantine.hpp"
 #include "simulation/seeds.hpp"
 
 namespace umupaka::sim {
@@ -99,25 +100,6 @@ Command embassy_visa(const Source& s, uint64_t n, Date today) {
   return Command{std::move(p), "consul-" + s.site};
 }
 
-// `base` re-sealed as record `seq` of its origin after `prev`, its HLC moved by `hlc_bump`.
-SignedRecord reseal(const SignedRecord& base, uint64_t seq, const Hash& prev, uint64_t hlc_bump,
-                    const SigningKey& key) {
-  auto r = decode_record(base.encoded);
-  UMUPAKA_ASSERT(r.ok());
-  r->header.seq = Seq(seq);
-  r->header.prev_hash = prev;
-  r->header.hlc = Hlc{r->header.hlc.value + hlc_bump};
-  return seal(*r, key);
-}
-
-GossipMessage push_of(const SignedRecord& sr) {
-  GossipMessage m;
-  m.type = GossipType::push;
-  m.hops = 1;
-  m.records.push_back(WireRecord{sr.encoded, sr.signature});
-  return m;
-}
-
 // The slower of two link classes: the one with the higher base latency.
 const ScenarioLink& slower(const ScenarioLink& a, const ScenarioLink& b) {
   return b.spec.latency_ms > a.spec.latency_ms ? b : a;
@@ -152,6 +134,9 @@ class Runner {
   void check(RunReport& r, std::string name, bool passed, std::string detail = {});
   bool live(const std::string& site) const { return cluster_.live(site); }
   std::vector<std::string> others(const std::vector<std::string>& group) const;
+  // The newest record `origin` holds of its own feed, or a note that `fault` found none.
+  std::optional<SignedRecord> newest_record(const std::string& origin, const std::string& fault,
+                                            int64_t at_ms);
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -234,6 +219,17 @@ std::vector<std::string> Runner::others(const std::vector<std::string>& group) c
   for (const auto& site : s_.sites)
     if (std::find(group.begin(), group.end(), site.id) == group.end()) out.push_back(site.id);
   return out;
+}
+
+std::optional<SignedRecord> Runner::newest_record(const std::string& origin,
+                                                  const std::string& fault, int64_t at_ms) {
+  const uint64_t head = live(origin) ? cluster_.head_seq(origin, origin) : 0;
+  if (head == 0) {
+    notes_.push_back(fault + " at " + text_of(at_ms - t0_) + ": " + origin +
+                     " has no record of its own yet (or is down)");
+    return std::nullopt;
+  }
+  return cluster_.stored_record(origin, origin, head);
 }
 
 void Runner::draw_faults(std::vector<ScenarioFault>& out) {
@@ -418,13 +414,9 @@ void Runner::schedule(const ScenarioFault& f) {
       const auto receivers = group2();
       at(start, [this, f, receivers, start] {
         const std::string& origin = f.sites.front();
-        if (!live(origin) || cluster_.head_seq(origin, origin) == 0) {
-          notes_.push_back("forge at " + text_of(start - t0_) + ": " + origin +
-                           " has no record to imitate");
-          return;
-        }
+        const auto base = newest_record(origin, "forge", start);
+        if (!base) return;
         const uint64_t head = cluster_.head_seq(origin, origin);
-        const auto base = cluster_.stored_record(origin, origin, head);
         SecretSeed wrong{};
         const uint64_t k = derive(o_.seed, "forger", start);
         for (size_t i = 0; i < wrong.size(); ++i)
@@ -439,7 +431,7 @@ void Runner::schedule(const ScenarioFault& f) {
           // names the sender).
           for (const auto& sender : s_.sites)
             if (sender.id != origin && sender.id != r) {
-              cluster_.inject(sender.id, r, push_of(forged));
+              cluster_.inject(sender.id, r, message_of(GossipType::push, {forged}));
               break;
             }
         }
@@ -450,16 +442,12 @@ void Runner::schedule(const ScenarioFault& f) {
     case FaultKind::equivocate: {
       at(start, [this, f, start] {
         const std::string& origin = f.sites.front();
-        if (!live(origin) || cluster_.head_seq(origin, origin) == 0) {
-          notes_.push_back("equivocate at " + text_of(start - t0_) + ": " + origin +
-                           " has no record yet");
-          return;
-        }
         // The origin's newest real record goes out as usual; a second version of the same slot,
         // signed with the origin's key, goes to the second group (as a compromised site would
         // do): two versions, one slot.
+        const auto real = newest_record(origin, "equivocate", start);
+        if (!real) return;
         const uint64_t head = cluster_.head_seq(origin, origin);
-        const auto real = cluster_.stored_record(origin, origin, head);
         auto decoded = decode_record(real->encoded);
         UMUPAKA_ASSERT(decoded.ok());
         const SignedRecord other =
@@ -471,7 +459,7 @@ void Runner::schedule(const ScenarioFault& f) {
         for (const auto& r : rest) {
           if (!live(r)) continue;
           const bool gets_other = std::find(second.begin(), second.end(), r) != second.end();
-          cluster_.inject(origin, r, push_of(gets_other ? other : *real));
+          cluster_.inject(origin, r, message_of(GossipType::push, {gets_other ? other : *real}));
         }
         liars_.insert(origin);
       });

@@ -23,6 +23,7 @@
 #include "ledger/record.hpp"
 #include "node/network_setup.hpp"
 #include "node/traffic.hpp"
+#include "simulation/byzantine.hpp"
 #include "simulation/sim_cluster.hpp"
 #include "tests/simulation/sim_test_support.hpp"
 
@@ -30,25 +31,6 @@ namespace umupaka::sim {
 namespace {
 
 using namespace simtest;
-
-// `base` re-sealed as record `seq` of its origin after `prev`, its HLC moved by `hlc_bump`.
-SignedRecord reseal(const SignedRecord& base, uint64_t seq, const Hash& prev, uint64_t hlc_bump,
-                    const SigningKey& key) {
-  auto r = decode_record(base.encoded);
-  UMUPAKA_ASSERT(r.ok());
-  r->header.seq = Seq(seq);
-  r->header.prev_hash = prev;
-  r->header.hlc = Hlc{r->header.hlc.value + hlc_bump};
-  return seal(*r, key);
-}
-
-GossipMessage message_of(GossipType type, const std::vector<SignedRecord>& records) {
-  GossipMessage m;
-  m.type = type;
-  m.hops = 1;
-  for (const auto& sr : records) m.records.push_back(WireRecord{sr.encoded, sr.signature});
-  return m;
-}
 
 // A head of `origin` as every node holds it (after convergence).
 FrontierEntry head_of(const SimCluster& c, const std::string& site, const std::string& origin) {
