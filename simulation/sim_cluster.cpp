@@ -695,10 +695,10 @@ void SimCluster::pause(const std::string& site, int64_t ms) {
   trace(t);
 }
 
-void SimCluster::crash_after_next_send(const std::string& site) {
+void SimCluster::crash_after_next_send(const std::string& site, bool armed) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "crash_after_next_send at a crashed site");
-  n.crash_after_send = true;
+  n.crash_after_send = armed;
 }
 
 // --- Observing -------------------------------------------------------------------------------

@@ -187,8 +187,8 @@ class SimCluster {
   // delivered when it resumes. Precondition: live.
   void pause(const std::string& site, int64_t ms);
   // Crashes the site right after the next Raft message it sends (the message leaves): a crash at
-  // an arbitrary point of the order plane's work. Precondition: live.
-  void crash_after_next_send(const std::string& site);
+  // an arbitrary point of the order plane's work; `armed` false takes it back. Precondition: live.
+  void crash_after_next_send(const std::string& site, bool armed = true);
 
   // Delivers `message` to `to` as if `from` had sent it (the transport names `from`, as the ZAP
   // handler's User-Id does), at the next step, with no network fault: a byzantine peer. An empty

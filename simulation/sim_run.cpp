@@ -500,8 +500,10 @@ void Runner::restart_all() {
       count = 0;
       cluster_.set_disk_full(site, false);
     }
-  for (const auto& site : s_.sites)
+  for (const auto& site : s_.sites) {
     if (!live(site.id)) cluster_.restart(site.id);
+    cluster_.crash_after_next_send(site.id, false);  // one not yet fired: over with the rest
+  }
 }
 
 void Runner::check(RunReport& r, std::string name, bool passed, std::string detail) {
@@ -574,6 +576,7 @@ RunReport Runner::run() {
     std::string ledgers;
     if (!settled)
       for (const auto& site : s_.sites) {
+        if (!live(site.id)) continue;
         const LedgerInfo l = cluster_.ledger(site.id);
         const OrderStatus st = cluster_.order_status(site.id);
         ledgers += "; " + site.id + " " + st.role + " commit " + std::to_string(st.commit) +
@@ -591,9 +594,12 @@ RunReport Runner::run() {
           settled ? "" : "not settled within " + text_of(s_.settle_ms) + ledgers);
     uint64_t missing = 0;
     std::string first;
+    for (const auto& site : s_.sites)
+      if (!live(site.id)) check(r, site.id + " is up at the end", false);
     for (const auto& a : cluster_.acknowledged()) {
       if (liars_.count(a.origin)) continue;
       for (const auto& site : s_.sites) {
+        if (!live(site.id)) continue;
         const auto sr = cluster_.stored_record(site.id, a.origin, a.seq);
         if (!sr || sr->hash != a.hash) {
           if (missing++ == 0) first = a.origin + "/" + std::to_string(a.seq) + " at " + site.id;
@@ -607,7 +613,8 @@ RunReport Runner::run() {
       uint64_t stored = 0;
       for (const auto& [origin, hash] : forged_)
         for (const auto& site : s_.sites)
-          for (const auto& h : cluster_.heads(site.id))
+          for (const auto& h :
+               live(site.id) ? cluster_.heads(site.id) : std::vector<FrontierEntry>{})
             if (h.origin == origin) {
               for (uint64_t seq = 1; seq <= h.seq; ++seq) {
                 const auto sr = cluster_.stored_record(site.id, origin, seq);
@@ -622,7 +629,7 @@ RunReport Runner::run() {
       std::string first_without;
       for (const auto& site : s_.sites)
         for (const auto& liar : liars_) {
-          if (site.id == liar) continue;
+          if (site.id == liar || !live(site.id)) continue;
           bool found = false;
           for (const auto& e : cluster_.evidence(site.id)) found |= e.origin == liar;
           if (!found && without++ == 0) first_without = site.id + " has none against " + liar;
