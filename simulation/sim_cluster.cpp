@@ -825,9 +825,9 @@ void SimCluster::trace(std::string_view bytes) {
 
 void SimCluster::violation(const Node& n, const std::string& what) {
   if (violations_.size() >= violations_max) return;
-  violations_.push_back("seed " + std::to_string(options_.seed) +
-                        ", t=" + std::to_string(now_ms_ - options_.start_ms) + " ms, at " +
-                        n.site.id + ": " + what);
+  violations_.push_back(
+      "seed " + std::to_string(options_.seed) + ", step " + std::to_string(stats_.steps) +
+      ", t=" + std::to_string(now_ms_ - options_.start_ms) + " ms, at " + n.site.id + ": " + what);
 }
 
 void SimCluster::check_invariants() {
