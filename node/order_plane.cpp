@@ -71,12 +71,7 @@ OrderPlane::OrderPlane(OrderOptions options, const Membership& membership, Secre
 Status OrderPlane::start() {
   if (membership_.site(opt_.self) == nullptr)
     return make_error(Errc::forbidden, "this site is not a member of the network");
-  node_.reset();
-  held_.clear();
-  to_apply_.clear();
-  apply_in_flight_ = 0;
-  apply_failed_ = false;
-  ++epoch_;
+  drop_raft();
   uint64_t applied = 0;
   raft::ConfState genesis;
   std::optional<raft::HardState> hard_state;
@@ -165,12 +160,17 @@ void OrderPlane::restart_raft(const Error& why) {
         "until it can write again",
         why.message);
   persist_failing_ = true;
+  drop_raft();
+  ++raft_restarts_;
+}
+
+void OrderPlane::drop_raft() {
   node_.reset();
   held_.clear();
   to_apply_.clear();
   apply_in_flight_ = 0;
-  ++epoch_;
-  ++raft_restarts_;
+  apply_failed_ = false;
+  ++epoch_;  // completions of applies submitted before are ignored
 }
 
 void OrderPlane::on_message(raft::Message m, int64_t now_ms) {

@@ -131,6 +131,8 @@ class OrderPlane {
   // without sending anything that depended on it, and start again from the store on a later tick,
   // as a restarted process would.
   void restart_raft(const Error& why);
+  // Forgets the Raft node and everything in flight with it (start() builds them again).
+  void drop_raft();
 
   OrderOptions opt_;
   Membership membership_;

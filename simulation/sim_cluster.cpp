@@ -236,7 +236,6 @@ void SimCluster::start_order(Node& n) {
         return true;
       },
       [this, np](const std::string& to, raft::Message m) {
-        ++stats_.raft_messages;
         if (m.type != raft::MessageType::pre_vote && m.type != raft::MessageType::pre_vote_resp) {
           np->max_term_sent = std::max(np->max_term_sent, m.term);
           if (m.type == raft::MessageType::vote_resp && !m.reject) {
@@ -441,15 +440,20 @@ void SimCluster::run_for(int64_t ms) {
   now_ms_ = end;
 }
 
-bool SimCluster::run_until_converged(int64_t timeout_ms, const std::set<std::string>& ignore,
-                                     int64_t check_every_ms) {
+bool SimCluster::run_until(int64_t timeout_ms, int64_t check_every_ms,
+                           const std::function<bool()>& done) {
   UMUPAKA_ASSERT(check_every_ms > 0);
   const int64_t end = now_ms_ + timeout_ms;
-  while (!converged(ignore)) {
+  while (!done()) {
     if (now_ms_ >= end) return false;
     run_for(std::min(check_every_ms, end - now_ms_));
   }
   return true;
+}
+
+bool SimCluster::run_until_converged(int64_t timeout_ms, const std::set<std::string>& ignore,
+                                     int64_t check_every_ms) {
+  return run_until(timeout_ms, check_every_ms, [&] { return converged(ignore); });
 }
 
 void SimCluster::deliver(Delivery d) {
@@ -742,13 +746,9 @@ bool SimCluster::ledgers_converged(const std::set<std::string>& ignore) const {
 
 bool SimCluster::run_until_settled(int64_t timeout_ms, const std::set<std::string>& ignore,
                                    int64_t check_every_ms) {
-  UMUPAKA_ASSERT(check_every_ms > 0);
-  const int64_t end = now_ms_ + timeout_ms;
-  while (!(converged(ignore) && (!options_.order || ledgers_converged(ignore)))) {
-    if (now_ms_ >= end) return false;
-    run_for(std::min(check_every_ms, end - now_ms_));
-  }
-  return true;
+  return run_until(timeout_ms, check_every_ms, [&] {
+    return converged(ignore) && (!options_.order || ledgers_converged(ignore));
+  });
 }
 
 bool SimCluster::live(const std::string& site) const { return node(site).live(); }

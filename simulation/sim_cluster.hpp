@@ -138,7 +138,6 @@ struct SimClusterStats {
   uint64_t crashes = 0;
   uint64_t leader_changes = 0;  // a new (term, leader) seen
   uint64_t max_term = 0;
-  uint64_t raft_messages = 0;
   uint64_t writes_failed = 0;  // store writes refused by an injected full disk
 };
 
@@ -278,6 +277,8 @@ class SimCluster {
   void set_membership(Node& n);
   std::unique_ptr<StoreTxn> snapshot(const Node& n) const;
 
+  // Runs until done() (checked every check_every_ms) or until timeout_ms passed.
+  bool run_until(int64_t timeout_ms, int64_t check_every_ms, const std::function<bool()>& done);
   int64_t next_event_ms() const;
   void deliver(Delivery d);
   void tick(Node& n);

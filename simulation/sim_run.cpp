@@ -40,8 +40,6 @@ constexpr int64_t hour_ms = 3'600'000;
 // assumption (the directorate publishes no per-mission figure); scale it in the scenario.
 constexpr double embassy_visas_per_day = 40;
 
-std::string text_of(int64_t ms) { return format_duration_ms(ms); }
-
 // One source of officers' commands: a post's travellers, or an embassy's visa applicants.
 struct Source {
   std::string site;
@@ -225,7 +223,7 @@ std::optional<SignedRecord> Runner::newest_record(const std::string& origin,
                                                   const std::string& fault, int64_t at_ms) {
   const uint64_t head = live(origin) ? cluster_.head_seq(origin, origin) : 0;
   if (head == 0) {
-    notes_.push_back(fault + " at " + text_of(at_ms - t0_) + ": " + origin +
+    notes_.push_back(fault + " at " + format_duration_ms(at_ms - t0_) + ": " + origin +
                      " has no record of its own yet (or is down)");
     return std::nullopt;
   }
@@ -365,7 +363,8 @@ void Runner::schedule(const ScenarioFault& f) {
         for (const auto& site : voters_)
           if (live(site) && cluster_.order_status(site).role == "leader") *victim = site;
         if (victim->empty()) {
-          notes_.push_back("crash-leader at " + text_of(start - t0_) + ": no leader to crash");
+          notes_.push_back("crash-leader at " + format_duration_ms(start - t0_) +
+                           ": no leader to crash");
           return;
         }
         cluster_.crash(*victim);
@@ -397,7 +396,8 @@ void Runner::schedule(const ScenarioFault& f) {
         });
       else
         ev.to_ms = ev.from_ms;
-      ev.detail = who + " " + (f.offset_ms > 0 ? "+" : "-") + text_of(std::abs(f.offset_ms));
+      ev.detail =
+          who + " " + (f.offset_ms > 0 ? "+" : "-") + format_duration_ms(std::abs(f.offset_ms));
       break;
     }
     case FaultKind::disk_full:
@@ -520,7 +520,7 @@ RunReport Runner::run() {
   r.replay = "umupaka-sim run " + (o_.scenario_path.empty() ? s_.name : o_.scenario_path) +
              " --seed " + std::to_string(o_.seed);
   if (o_.swarm && !s_.swarm.enabled) r.replay += " --swarm";
-  if (o_.duration_ms > 0) r.replay += " --duration " + text_of(o_.duration_ms);
+  if (o_.duration_ms > 0) r.replay += " --duration " + format_duration_ms(o_.duration_ms);
   if (o_.traffic_scale > 0) r.replay += " --traffic-scale " + std::to_string(o_.traffic_scale);
 
   int64_t next_progress = t0_ + o_.progress_every_ms;
@@ -547,7 +547,7 @@ RunReport Runner::run() {
       uint64_t size = 0;
       for (const auto& site : s_.sites)
         if (live(site.id)) size = std::max(size, cluster_.ledger(site.id).size);
-      o_.progress("t=" + text_of(cluster_.now_ms() - t0_) +
+      o_.progress("t=" + format_duration_ms(cluster_.now_ms() - t0_) +
                   " records=" + std::to_string(cluster_.acknowledged().size()) +
                   " ledger=" + std::to_string(size));
     }
@@ -591,7 +591,7 @@ RunReport Runner::run() {
       }
     check(r, "one ledger everywhere, covering every record",
           settled && cluster_.ledgers_converged(liars_),
-          settled ? "" : "not settled within " + text_of(s_.settle_ms) + ledgers);
+          settled ? "" : "not settled within " + format_duration_ms(s_.settle_ms) + ledgers);
     uint64_t missing = 0;
     std::string first;
     for (const auto& site : s_.sites)
