@@ -28,6 +28,24 @@ struct LedgerItem {
   friend bool operator==(const LedgerItem&, const LedgerItem&) = default;
 };
 
+// Records the ledger names that ordinary catch-up cannot bring: those of an origin that
+// equivocated, on the branch this node does not hold. The chain that ends at (origin, seq, hash),
+// followed back by prev_hash down to seq after+1; fetched by hash (gossip `fetch`).
+struct WantedChain {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash hash{};
+  uint64_t after = 0;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("origin", s.origin);
+    v("seq", s.seq);
+    v("hash", s.hash);
+    v("after", s.after);
+  }
+  friend bool operator==(const WantedChain&, const WantedChain&) = default;
+};
+
 inline constexpr uint32_t ledger_entry_version = 1;
 
 struct LedgerEntry {

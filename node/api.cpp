@@ -539,7 +539,7 @@ struct ApiServer::Impl {
       const auto ref = (*txn)->at_position(p);
       if (!ref) break;
       items.push_back(record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
-                                  deps.core.public_key(), state_fn()));
+                                  deps.core.public_key(), state_fn(), &ref->hash));
     }
     const uint64_t last = start + items.size();
     respond(req, 200,
@@ -565,7 +565,8 @@ struct ApiServer::Impl {
     auto proof = merkle::inclusion_proof(tree, *position, size);
     if (!proof.ok()) return respond_error(req, proof.error());
     const auto ref = (*txn)->at_position(*position);
-    const auto sr = (*txn)->record(ref->origin, ref->seq);
+    if (!ref)
+      return respond_error(req, 500, "internal", "the ledger has no record at that position");
     json path = json::array();
     for (const auto& h : *proof) path.push_back(to_hex(h));
     respond(req, 200,
@@ -573,8 +574,8 @@ struct ApiServer::Impl {
                  {"size", size},
                  {"origin", ref->origin},
                  {"seq", ref->seq},
-                 {"record_hash", to_hex(sr->hash)},
-                 {"leaf_hash", to_hex(merkle::leaf_hash(sr->hash))},
+                 {"record_hash", to_hex(ref->hash)},
+                 {"leaf_hash", to_hex(merkle::leaf_hash(ref->hash))},
                  {"audit_path", path},
                  {"root", to_hex(ledger_root(**txn, size))}});
   }
@@ -661,7 +662,7 @@ struct ApiServer::Impl {
                            "not a root record of network " + m.network_id(), "origin");
     std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
     const bool queued = deps.writer.submit_ingest(
-        std::move(v), false, [this, req](Result<std::vector<IngestResult>> r) {
+        std::move(v), IngestKind::feed, [this, req](Result<std::vector<IngestResult>> r) {
           if (!r.ok()) return respond_error(req, r.error());
           const IngestResult& x = r->front();
           if (x.outcome == IngestOutcome::stored || x.outcome == IngestOutcome::duplicate)

@@ -261,6 +261,12 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
     case GossipType::evidence:
       receive_evidence(m);
       return;
+    case GossipType::fetch:
+      answer_fetch(from, m, feeds, now_ms);
+      return;
+    case GossipType::versions:
+      receive_versions(from, m, now_ms);
+      return;
     case GossipType::raft:
     case GossipType::head:
       return;  // the order plane's: the runtime routes them
@@ -336,13 +342,14 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
   if (!m.records.empty()) send(to, std::move(m), now_ms);
 }
 
-std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool check_signature) {
+std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool check_signature,
+                                                     bool any_origin_state) {
   if (w.encoded.size() > limits::record_encoded_bytes_max) return std::nullopt;
   auto r = decode_record(w.encoded);
   if (!r.ok()) return std::nullopt;
   const RecordHeader& h = r->header;
   if (!membership_.joined() || h.network_id != membership_.network_id()) return std::nullopt;
-  if (quarantine_.count(h.origin.value)) return std::nullopt;
+  if (!any_origin_state && quarantine_.count(h.origin.value)) return std::nullopt;
   if (!membership_.admits(h.origin.value, h.seq.value).ok()) return std::nullopt;
   const auto key = membership_.key_of(h.origin.value);
   if (!key) return std::nullopt;
@@ -485,9 +492,98 @@ void GossipCore::receive_evidence(const GossipMessage& m) {
     batch.from = m.from;
     batch.records.push_back(std::move(*a));
     batch.records.push_back(std::move(*b));
-    batch.evidence = true;
+    batch.kind = IngestKind::evidence;
     ingest_.push_back(std::move(batch));
   }
+}
+
+// Chains asked for in one fetch, and how long an unanswered tip stays wanted.
+constexpr size_t fetch_chains_max = 64;
+constexpr int64_t wanted_ttl_ms = 30'000;
+
+void GossipCore::request_versions(const std::string& peer, const std::vector<WantedChain>& wanted,
+                                  int64_t now_ms) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || wanted.empty() ||
+      now_ms - it->second.fetch_sent_ms < catch_up_interval_ms)
+    return;
+  it->second.fetch_sent_ms = now_ms;
+  std::erase_if(wanted_, [&](const auto& w) { return now_ms - w.second > wanted_ttl_ms; });
+  GossipMessage m;
+  m.type = GossipType::fetch;
+  for (const WantedChain& w : wanted) {
+    if (m.wanted.size() == fetch_chains_max) break;
+    m.wanted.push_back(w);
+    wanted_[{w.origin, w.seq, w.hash}] = now_ms;
+  }
+  ++stats_.fetch_requests;
+  send(peer, std::move(m), now_ms);
+}
+
+void GossipCore::answer_fetch(const std::string& from, const GossipMessage& m,
+                              const FeedReader& feeds, int64_t now_ms) {
+  if (m.wanted.size() > fetch_chains_max) {
+    ++stats_.messages_invalid;
+    return;
+  }
+  GossipMessage r;
+  r.type = GossipType::versions;
+  uint64_t bytes = 0;
+  for (const WantedChain& w : m.wanted) {
+    Hash expected = w.hash;
+    for (uint64_t seq = w.seq; seq > w.after; --seq) {
+      if (r.records.size() >= config_.batch_records_max || bytes >= config_.batch_bytes_max) break;
+      const auto sr = feeds.version(w.origin, seq, expected);
+      if (!sr) break;
+      auto rec = decode_record(sr->encoded);
+      if (!rec.ok()) break;
+      bytes += sr->encoded.size() + 80;
+      r.records.push_back(WireRecord{sr->encoded, sr->signature});
+      expected = rec->header.prev_hash;
+    }
+  }
+  if (!r.records.empty()) send(from, std::move(r), now_ms);
+}
+
+void GossipCore::receive_versions(const std::string& from, const GossipMessage& m, int64_t now_ms) {
+  (void)now_ms;
+  IngestBatch batch;
+  batch.from = from;
+  batch.kind = IngestKind::versions;
+  // Only the chains asked for: a record is taken if it is a wanted tip, or the predecessor (by
+  // seq and prev_hash) of the record taken just before it. Each one's own signature is checked
+  // (forks are rare; no shortcut by links).
+  std::optional<std::tuple<std::string, uint64_t, Hash>> next;  // the predecessor expected
+  for (const WireRecord& w : m.records) {
+    auto v = verify_one(w, /*check_signature=*/false, /*any_origin_state=*/true);
+    if (!v) {
+      ++stats_.records_rejected;
+      next.reset();
+      continue;
+    }
+    const RecordHeader& h = v->record.header;
+    const std::tuple<std::string, uint64_t, Hash> id{h.origin.value, h.seq.value,
+                                                     v->signed_record.hash};
+    const auto tip = wanted_.find(id);
+    if (tip == wanted_.end() && next != id) {
+      ++stats_.records_rejected;
+      next.reset();
+      continue;
+    }
+    const auto key = membership_.key_of(h.origin.value);
+    ++stats_.signatures_verified;
+    if (!key || !verify_signature(*key, w.encoded, w.signature)) {
+      ++stats_.records_rejected;
+      next.reset();
+      continue;
+    }
+    if (tip != wanted_.end()) wanted_.erase(tip);
+    next.reset();
+    if (h.seq.value > 1) next.emplace(h.origin.value, h.seq.value - 1, h.prev_hash);
+    ++stats_.versions_received;
+    batch.records.push_back(std::move(*v));
+  }
+  if (!batch.records.empty()) ingest_.push_back(std::move(batch));
 }
 
 void GossipCore::push(const std::vector<WireRecord>& records, uint32_t hops,
@@ -519,7 +615,8 @@ void GossipCore::on_committed(const std::vector<SignedRecord>& local, int64_t no
 
 void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestResult>& results,
                              const FeedReader& feeds, int64_t now_ms) {
-  UMUPAKA_ASSERT(results.size() == batch.records.size() || batch.evidence);
+  const bool evidence = batch.kind == IngestKind::evidence;
+  UMUPAKA_ASSERT(results.size() == batch.records.size() || evidence);
   std::vector<WireRecord> forward;
   std::map<std::string, uint64_t> stored_up_to;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -538,7 +635,8 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
         break;
       case IngestOutcome::gap:
         ++stats_.records_gap;
-        if (i < batch.records.size() && !batch.evidence) hold(batch.records[i], batch.from, now_ms);
+        if (i < batch.records.size() && batch.kind == IngestKind::feed)
+          hold(batch.records[i], batch.from, now_ms);
         break;
       case IngestOutcome::rejected:
         ++stats_.records_rejected;

@@ -16,6 +16,11 @@
 //   record and signature of the run).
 // - Equivocation: two signed records of one origin that cannot both be in its feed are evidence;
 //   the store keeps both, the evidence is gossiped to every peer, and the origin is quarantined.
+// - Versions: records of a forked (or quarantined) origin that the committed ledger names but
+//   this node does not hold in its feed are asked for by hash (`fetch`: the chain ending at a
+//   hash, down to a seq); the answer (`versions`) is accepted only as that chain: the first
+//   record has the hash asked for, each next one is the previous one's predecessor by prev_hash,
+//   and each is signed by its origin (a member, quarantined or not).
 //
 // Driving it (the runtime, or the simulator):
 //   core.on_message(from, message, feeds, now);  core.on_tick(feeds, now);
@@ -29,6 +34,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "consensus/types.hpp"
@@ -75,8 +81,11 @@ enum class GossipType : uint8_t {
   evidence,  // equivocation evidence
   raft,      // the order plane's Raft messages (raft field)
   head,      // a ledger head signed by the leader (head field)
+  fetch,     // asks for the `wanted` chains of a forked feed, by hash
+  versions,  // records answering a fetch, each chain newest first
 };
-UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence", "raft", "head");
+UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence", "raft", "head",
+                   "fetch", "versions");
 
 inline constexpr uint32_t gossip_version = 1;
 
@@ -94,6 +103,7 @@ struct GossipMessage {
   std::vector<std::string> quarantined;  // digest: origins the sender holds evidence against
   std::optional<raft::Message> raft;
   std::optional<LedgerHead> head;
+  std::vector<WantedChain> wanted;  // fetch
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
@@ -109,6 +119,7 @@ struct GossipMessage {
     v("quarantined", s.quarantined);
     v("raft", s.raft);
     v("head", s.head);
+    v("wanted", s.wanted);
   }
 };
 
@@ -141,6 +152,9 @@ class FeedReader {
   virtual ~FeedReader() = default;
   virtual std::vector<FrontierEntry> frontier() const = 0;
   virtual std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const = 0;
+  // The version of (origin, seq) with `hash`: the feed's, the evidence's or a kept one.
+  virtual std::optional<SignedRecord> version(std::string_view origin, uint64_t seq,
+                                              const Hash& hash) const = 0;
 };
 
 // --- Outputs ---------------------------------------------------------------------------------
@@ -154,8 +168,8 @@ struct IngestBatch {
   std::string from;  // the peer that sent them
   bool pushed = false;
   uint32_t hops = 0;
-  bool more = false;      // the sender cut its batch at a limit: ask for the rest after ingest
-  bool evidence = false;  // records[0] and records[1] are equivocation evidence
+  bool more = false;  // the sender cut its batch at a limit: ask for the rest after ingest
+  IngestKind kind = IngestKind::feed;
   std::vector<VerifiedRecord> records;
 };
 
@@ -185,6 +199,8 @@ struct GossipStats {
   uint64_t pending_held = 0;        // out-of-order records held until their predecessors arrive
   uint64_t pending_dropped = 0;     // held records dropped at pending_records_max (refetched)
   uint64_t catch_up_requests = 0;   // digests sent to ask a peer for what we miss
+  uint64_t fetch_requests = 0;      // fetches of a forked feed's records by hash
+  uint64_t versions_received = 0;   // records that answered them and were verified
 };
 
 // Out-of-order records held while their predecessors are in flight (pushes from several peers
@@ -223,6 +239,10 @@ class GossipCore {
   void request_catch_up(const std::string& peer, const FeedReader& feeds, int64_t now_ms) {
     catch_up(peer, feeds, now_ms);
   }
+  // Asks `peer` for the chains the ledger names that this node holds only in another version
+  // (rate-limited per peer, like catch-up).
+  void request_versions(const std::string& peer, const std::vector<WantedChain>& wanted,
+                        int64_t now_ms);
   // The transport could not hand a message to `to` (high-water mark, unreachable).
   void on_send_failed(const std::string& to);
 
@@ -245,6 +265,7 @@ class GossipCore {
     uint64_t bytes_sent = 0;
     uint64_t send_failures = 0;
     int64_t catch_up_sent_ms = INT64_MIN / 2;
+    int64_t fetch_sent_ms = INT64_MIN / 2;
     // origin -> (highest seq sent, when): records in flight to this peer.
     std::map<std::string, std::pair<uint64_t, int64_t>, std::less<>> in_flight;
   };
@@ -269,10 +290,15 @@ class GossipCore {
   void receive_records(const std::string& from, const GossipMessage& m, const FeedReader& feeds,
                        int64_t now_ms);
   void receive_evidence(const GossipMessage& m);
+  void answer_fetch(const std::string& from, const GossipMessage& m, const FeedReader& feeds,
+                    int64_t now_ms);
+  void receive_versions(const std::string& from, const GossipMessage& m, int64_t now_ms);
   void push(const std::vector<WireRecord>& records, uint32_t hops, const std::string& except,
             int64_t now_ms);
   uint64_t budget(Peer& p, int64_t now_ms);
-  std::optional<VerifiedRecord> verify_one(const WireRecord& w, bool check_signature);
+  // `any_origin_state`: admit an origin even if quarantined (fetched versions).
+  std::optional<VerifiedRecord> verify_one(const WireRecord& w, bool check_signature,
+                                           bool any_origin_state = false);
 
   std::string self_;
   GossipConfig config_;
@@ -286,6 +312,8 @@ class GossipCore {
   std::set<std::string, std::less<>> evidence_sent_;           // origins whose evidence we flooded
   std::map<std::string, WireEvidence, std::less<>> evidence_;  // origin -> evidence held
   std::map<std::string, std::map<uint64_t, Pending>, std::less<>> pending_;
+  // Chain tips asked for by fetch: (origin, seq, hash) -> when.
+  std::map<std::tuple<std::string, uint64_t, Hash>, int64_t> wanted_;
   size_t pending_count_ = 0;
   GossipStats stats_;
 };

@@ -32,6 +32,16 @@ uint64_t meta_u64(const StoreTxn& txn, std::string_view key) {
   return v ? bytes_u64(*v) : 0;
 }
 
+// The ledger frontier of `origin`: seq:u64 and the hash of the version the ledger holds there.
+std::pair<uint64_t, Hash> ledger_tip(const StoreTxn& txn, std::string_view origin) {
+  const auto v = txn.meta(std::string(frontier_prefix) + std::string(origin));
+  if (!v) return {0, zero_hash};
+  Hash h = zero_hash;
+  UMUPAKA_ASSERT_MSG(v->size() == 8 + h.size(), "corrupt ledger frontier");
+  std::memcpy(h.data(), v->data() + 8, h.size());
+  return {bytes_u64(*v), h};
+}
+
 // The conflict detector's state, in the ledger_state table.
 class StoreLedgerState : public LedgerStateStore {
  public:
@@ -101,10 +111,9 @@ uint64_t ledger_seq(const StoreTxn& txn, std::string_view origin) {
 std::vector<LedgerItem> ledger_frontier(const StoreTxn& txn) {
   std::vector<LedgerItem> out;
   for (const auto& [origin, head] : txn.heads()) {
-    const uint64_t seq = ledger_seq(txn, origin);
+    const auto [seq, hash] = ledger_tip(txn, origin);
     if (seq == 0) continue;
-    const auto sr = txn.record(origin, seq);
-    out.push_back(LedgerItem{origin, seq, sr ? sr->hash : Hash{}});
+    out.push_back(LedgerItem{origin, seq, hash});
   }
   return out;
 }
@@ -120,33 +129,39 @@ Hash ledger_root(const StoreTxn& txn, uint64_t size) {
   return merkle::root(StoreSubtrees(txn), size);
 }
 
-namespace {
-
-// The version of (origin, seq) with `hash`: the record held, or, where this node holds the other
-// version of a forked slot, the one kept in the equivocation evidence (both are signed by the
-// origin and were verified before they were stored). Empty if neither has that hash.
-std::optional<SignedRecord> version_of(const StoreTxn& txn, const std::string& origin, uint64_t seq,
-                                       const Hash& hash) {
-  auto sr = txn.record(origin, seq);
-  if (sr && sr->hash == hash) return sr;
-  if (!sr) return std::nullopt;
-  if (auto e = txn.evidence_at(origin, seq)) {
-    if (e->a.hash == hash) return std::move(e->a);
-    if (e->b.hash == hash) return std::move(e->b);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-Coverage covers(const StoreTxn& txn, const LedgerEntry& entry) {
+Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, std::vector<WantedChain>* wanted,
+                std::string_view self) {
+  Coverage out = Coverage::held;
   for (const LedgerItem& item : entry.items) {
-    const auto head = txn.head(item.origin);
-    if (!head || head->seq < item.seq) return Coverage::missing;
-    if (!txn.record(item.origin, item.seq)) return Coverage::missing;
-    if (!version_of(txn, item.origin, item.seq, item.hash)) return Coverage::conflict;
+    const uint64_t from = ledger_seq(txn, item.origin);
+    if (item.seq <= from) continue;
+    const auto held = txn.record(item.origin, item.seq);
+    if (held && held->hash == item.hash) continue;  // the feed's chain, linked down to seq 1
+    // Not the feed's own: a plain gap that catch-up fills, unless the origin forked (this node
+    // holds another record at the tip, or evidence against the origin) or it is this node's own
+    // feed (records signed with its key elsewhere): then the named branch comes by hash, as far
+    // down as this node lacks it.
+    if (!held && item.origin != self && !txn.has_evidence(item.origin)) {
+      out = Coverage::missing;
+      continue;
+    }
+    Hash expected = item.hash;
+    for (uint64_t seq = item.seq; seq > from; --seq) {
+      const auto v = txn.version(item.origin, seq, expected);
+      if (!v) {
+        out = Coverage::missing;
+        if (wanted) wanted->push_back(WantedChain{item.origin, seq, expected, from});
+        break;
+      }
+      auto rec = decode_record(v->encoded);
+      UMUPAKA_ASSERT_MSG(rec.ok(), "a stored record does not decode");
+      expected = rec->header.prev_hash;
+      // The rest of the chain is the feed's own.
+      if (const auto below = txn.record(item.origin, seq - 1); below && below->hash == expected)
+        break;
+    }
   }
-  return Coverage::held;
+  return out;
 }
 
 Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
@@ -168,17 +183,18 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     Record record;
   };
   std::vector<New> fresh;
-  std::vector<std::pair<std::string, uint64_t>> advanced;
+  std::vector<LedgerItem> advanced;
   for (const LedgerItem& item : entry.items) {
-    const uint64_t from = ledger_seq(txn, item.origin);
+    const auto [from, from_hash] = ledger_tip(txn, item.origin);
     if (item.seq <= from) continue;
     // The chain the entry names, from its tip back to the ledger's frontier. Where the origin
-    // equivocated and this node holds the other version, the named one comes from the evidence;
-    // without it (not arrived yet) the entry waits, so every node positions the same records.
+    // equivocated and this node holds the other version, the named one comes from the evidence
+    // or the kept versions; without it (not arrived yet) the entry waits, so every node
+    // positions the same records.
     std::vector<New> chain;
     Hash expected = item.hash;
     for (uint64_t seq = item.seq; seq > from; --seq) {
-      auto sr = version_of(txn, item.origin, seq, expected);
+      auto sr = txn.version(item.origin, seq, expected);
       if (!sr)
         return make_error(Errc::unavailable, "record " + item.origin + "/" + std::to_string(seq) +
                                                  " not held yet (or only another version of it)");
@@ -188,8 +204,11 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
       chain.push_back(
           New{rec->header.hlc.value, item.origin, seq, std::move(*sr), std::move(rec).value()});
     }
+    // A chain that does not continue the version the ledger holds is a fork's other branch
+    // (proposed by a leader that did not know of the fork): skipped, as at every node.
+    if (expected != from_hash) continue;
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) fresh.push_back(std::move(*it));
-    advanced.emplace_back(item.origin, item.seq);
+    advanced.push_back(item);
   }
   std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {
     return std::tie(a.hlc, a.origin, a.seq) < std::tie(b.hlc, b.origin, b.seq);
@@ -201,7 +220,7 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   const uint64_t cluster_time = std::max(meta.cluster_time_ms, entry.cluster_time_ms);
   for (New& n : fresh) {
     const uint64_t position = meta.size;
-    txn.put_position(position, n.origin, n.seq);
+    txn.put_position(position, n.origin, n.seq, n.sr.hash);
     for (const auto& node : merkle::on_append(tree, position + 1, merkle::leaf_hash(n.sr.hash)))
       txn.put_merkle_node(node.level, node.index, node.hash);
     const auto alerts =
@@ -211,10 +230,10 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     out.conflicts += alerts.size();
     meta.size = position + 1;
   }
-  for (const auto& [origin, seq] : advanced) {
-    const auto sr = txn.record(origin, seq);
-    txn.put_meta(std::string(frontier_prefix) + origin, u64_bytes(seq));
-    (void)sr;
+  for (const LedgerItem& item : advanced) {
+    std::string tip = u64_bytes(item.seq);
+    tip.append(reinterpret_cast<const char*>(item.hash.data()), item.hash.size());
+    txn.put_meta(std::string(frontier_prefix) + item.origin, tip);
   }
   meta.applied_index = index;
   meta.cluster_time_ms = cluster_time;

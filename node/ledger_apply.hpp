@@ -37,9 +37,14 @@ class StoreSubtrees : public merkle::SubtreeReader {
 
 Hash ledger_root(const StoreTxn& txn, uint64_t size);
 
-enum class Coverage : uint8_t { held, missing, conflict };
-// Whether this node holds every record `entry` covers (with the hashes the entry names).
-Coverage covers(const StoreTxn& txn, const LedgerEntry& entry);
+enum class Coverage : uint8_t { held, missing };
+// Whether this node holds every record `entry` covers beyond the ledger's frontier (with the
+// hashes the entry names: a forked origin's other branch counts where it is kept as versions).
+// Where a named chain cannot come by ordinary catch-up (this node holds another version of it,
+// or the origin is quarantined, or it is this node's own feed, `self`, which only this node
+// writes), the chains to fetch by hash are added to `wanted`.
+Coverage covers(const StoreTxn& txn, const LedgerEntry& entry,
+                std::vector<WantedChain>* wanted = nullptr, std::string_view self = {});
 
 struct ApplyOutcome {
   bool applied = false;  // false: index already applied
@@ -56,8 +61,10 @@ struct ApplyOutcome {
 // so far, this one included (LedgerMeta::cluster_time_ms after the apply). Errc::unavailable if a
 // covered record is not held yet (the caller fetches it and retries). Where the origin
 // equivocated and this node holds the other version of a named record, the named version is taken
-// from the equivocation evidence (StoreTxn::evidence_at); until the evidence arrives, the entry
-// waits (Errc::unavailable): every node positions the same records. `prev_index`: the Raft
+// from the evidence or the kept versions (StoreTxn::version); until it arrives, the entry waits
+// (Errc::unavailable): every node positions the same records. An item whose chain does not link
+// to the version of the origin the ledger already holds (a fork's other branch) is skipped, the
+// same way at every node. `prev_index`: the Raft
 // index of the ledger entry applied just before this one (0 for the first): if the store has not
 // applied it (an earlier apply in the same pipeline failed), this one fails with Errc::unavailable
 // too, so entries never apply out of order.

@@ -101,10 +101,11 @@ struct NetworkRuntime::Impl {
           g.head = h;
           for (const auto& [id, ep] : impl->connected) impl->send_frame(id, g);
         },
-        [impl](const std::string& peer) {
+        [impl](const std::string& peer, const std::vector<WantedChain>& wanted) {
           if (peer.empty()) return;
           auto feeds = impl->feeds();
           impl->gossip.request_catch_up(peer, *feeds, steady_ms());
+          if (!wanted.empty()) impl->gossip.request_versions(peer, wanted, steady_ms());
         });
     if (auto s = order->start(); !s.ok()) {
       spdlog::warn("order plane not started: {}", s.error().message);
@@ -276,10 +277,10 @@ struct NetworkRuntime::Impl {
     }
     for (auto& batch : gossip.take_ingest()) {
       auto records = batch.records;
-      const bool evidence = batch.evidence;
+      const IngestKind kind = batch.kind;
       auto shared = std::make_shared<IngestBatch>(std::move(batch));
       const bool queued = writer.submit_ingest(
-          std::move(records), evidence, [this, shared](Result<std::vector<IngestResult>> r) {
+          std::move(records), kind, [this, shared](Result<std::vector<IngestResult>> r) {
             std::lock_guard lock(mu);
             ingested.push_back(Ingested{
                 std::move(*shared), r.ok() ? std::move(r).value() : std::vector<IngestResult>{}});
@@ -352,7 +353,7 @@ struct NetworkRuntime::Impl {
       if (!local.empty()) gossip.on_committed(local, steady_ms());
       for (auto& d : done) {
         if (!feeds) feeds = this->feeds();
-        if (d.results.size() == d.batch.records.size() || d.batch.evidence) {
+        if (d.results.size() == d.batch.records.size() || d.batch.kind == IngestKind::evidence) {
           for (const auto& r : d.results)
             if (r.outcome == IngestOutcome::equivocation) {
               std::lock_guard lock(mu);

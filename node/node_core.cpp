@@ -183,6 +183,50 @@ IngestResult NodeCore::record_evidence(const Equivocation& e, const std::string&
   return out;
 }
 
+IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
+  const std::string& origin = in.record.header.origin.value;
+  const uint64_t seq = in.record.header.seq.value;
+  if (const auto held = txn.record(origin, seq); held && held->hash == in.signed_record.hash)
+    return IngestResult{IngestOutcome::duplicate, origin, seq, {}, std::nullopt};
+  const Membership& m = staged_membership_ ? *staged_membership_ : membership_;
+  if (!m.joined() || in.record.header.network_id != m.network_id())
+    return IngestResult{IngestOutcome::rejected, origin, seq, "record of another network", {}};
+  if (auto s = m.admits(origin, seq); !s.ok())
+    return IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, {}};
+  IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
+  if (!quarantined(origin) && origin != identity_.site) {
+    out = ingest(in, txn);
+    if (out.outcome == IngestOutcome::stored || out.outcome == IngestOutcome::duplicate) return out;
+    if (out.outcome == IngestOutcome::rejected) return out;
+    // gap: kept as a version until the feed catches up; equivocation: the fork, now proven.
+    if (out.outcome == IngestOutcome::gap) out.outcome = IngestOutcome::stored;
+  }
+  txn.put_version(origin, seq, in.signed_record);
+  return out;
+}
+
+std::vector<IngestResult> NodeCore::ingest_batch(const std::vector<VerifiedRecord>& records,
+                                                 IngestKind kind, StoreTxn& txn) {
+  std::vector<IngestResult> out;
+  switch (kind) {
+    case IngestKind::evidence: {
+      UMUPAKA_ASSERT(records.size() == 2);
+      const VerifiedRecord& a = records[0];
+      out.push_back(record_evidence(Equivocation{a.signed_record, records[1].signed_record},
+                                    a.record.header.origin.value,
+                                    records[1].record.header.seq.value, txn));
+      break;
+    }
+    case IngestKind::versions:
+      for (const VerifiedRecord& v : records) out.push_back(ingest_version(v, txn));
+      break;
+    case IngestKind::feed:
+      for (const VerifiedRecord& v : records) out.push_back(ingest(v, txn));
+      break;
+  }
+  return out;
+}
+
 IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   const Record& r = in.record;
   const SignedRecord& sr = in.signed_record;

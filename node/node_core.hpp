@@ -60,6 +60,13 @@ struct Equivocation {
   SignedRecord b;
 };
 
+// What a batch of received records is.
+enum class IngestKind : uint8_t {
+  feed,      // records for the feeds (push, anti-entropy)
+  evidence,  // records[0] and records[1]: equivocation evidence
+  versions,  // a forked origin's records the ledger names, fetched by hash (kept beside the feed)
+};
+
 struct IngestResult {
   IngestOutcome outcome = IngestOutcome::stored;
   std::string origin;
@@ -88,6 +95,17 @@ class NodeCore {
   // origin, conflicting) and quarantines the origin.
   IngestResult record_evidence(const Equivocation& evidence, const std::string& origin,
                                uint64_t seq, StoreTxn& txn);
+
+  // A record fetched by hash because the ledger names it (verified: signed by its origin, a
+  // member). Goes into the feed where it continues it (ingest); otherwise, as the other branch
+  // of a fork (which ingest then proves, storing the evidence), it is kept beside the feed
+  // (StoreTxn::put_version): outcome stored, or equivocation when it revealed the fork.
+  IngestResult ingest_version(const VerifiedRecord& record, StoreTxn& txn);
+
+  // One received batch, as the gossip core handed it over: results parallel to `records`
+  // (evidence: one result).
+  std::vector<IngestResult> ingest_batch(const std::vector<VerifiedRecord>& records,
+                                         IngestKind kind, StoreTxn& txn);
 
   // Called by the writer around each transaction: membership changes staged by ingest take
   // effect only when the transaction committed.

@@ -205,16 +205,14 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
       }
       auto le = decode_ledger_entry(e.data);
       if (!le.ok()) continue;
-      const Coverage c = covers(*txn, *le);
-      if (c == Coverage::conflict) {
-        spdlog::warn("ledger entry {} from {} names a record that conflicts with ours", e.index,
-                     m.from);
-        return;  // never acknowledge a frontier we hold differently
-      }
-      if (c == Coverage::missing) {
+      std::vector<WantedChain> wanted;
+      if (covers(*txn, *le, &wanted, opt_.self) == Coverage::missing) {
+        if (!wanted.empty())
+          spdlog::debug("ledger entry {} from {} names records of a forked feed: fetching them",
+                        e.index, m.from);
         const std::string leader = m.from;
         if (held_.size() < held_appends_max) held_.push_back(std::move(m));
-        catch_up_(leader);
+        catch_up_(leader, wanted);
         return;
       }
     }
@@ -294,6 +292,9 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
   e.proposer = opt_.self;
   e.cluster_time_ms = static_cast<uint64_t>(wall_ms);
   for (const auto& [origin, head] : (*txn)->heads()) {
+    // An origin that equivocated is frozen in the ledger where it stood: its feed here may be
+    // either branch, and its records are no longer accepted anyway.
+    if ((*txn)->has_evidence(origin)) continue;
     uint64_t& known = proposed_[origin];
     known = std::max(known, ledger_seq(**txn, origin));
     if (head.seq > known) {
@@ -476,11 +477,12 @@ void OrderPlane::pump_apply() {
   uint64_t prev = read_ledger_meta(**txn).applied_index;
   while (n < to_apply_.size() && n < apply_pipeline_max) {
     auto& [index, entry] = to_apply_[n];
-    if (covers(**txn, entry) == Coverage::missing) {
+    std::vector<WantedChain> wanted;
+    if (covers(**txn, entry, &wanted, opt_.self) == Coverage::missing) {
       if (n == 0) {
         // A learner (or a voter behind) fetches the records, then tries again.
         const std::string leader = node_->status().leader;
-        catch_up_(leader.empty() ? entry.proposer : leader);
+        catch_up_(leader.empty() || leader == opt_.self ? entry.proposer : leader, wanted);
         apply_retry_ms_ = next_tick_ms_;
       }
       break;

@@ -73,10 +73,11 @@ struct OrderStatus {
 class OrderPlane {
  public:
   // Callbacks into the runtime: send a Raft message / a signed head to peers; ask a peer for
-  // missing records (gossip catch-up).
+  // missing records (gossip catch-up) and, by hash, for the `wanted` chains of a forked feed.
   using SendRaft = std::function<void(const std::string& to, raft::Message)>;
   using SendHead = std::function<void(const LedgerHead&)>;
-  using CatchUp = std::function<void(const std::string& peer)>;
+  using CatchUp =
+      std::function<void(const std::string& peer, const std::vector<WantedChain>& wanted)>;
   // Applies the committed entry at Raft `index` (apply_ledger_entry in one durable write) and
   // calls `done` on the order plane's thread, later; false if it cannot take the entry now.
   using ApplyDone = std::function<void(Result<ApplyOutcome>)>;

@@ -23,8 +23,9 @@ std::string base64(std::string_view bytes) {
 }  // namespace
 
 json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-                 const NodeIdentity& self, const PublicKey& self_key, const RecordStateFn& state) {
-  const auto sr = txn.record(origin, seq);
+                 const NodeIdentity& self, const PublicKey& self_key, const RecordStateFn& state,
+                 const Hash* version) {
+  const auto sr = version ? txn.version(origin, seq, *version) : txn.record(origin, seq);
   if (!sr) return nullptr;
   auto rec = decode_record(sr->encoded);
   if (!rec.ok()) return json{{"origin", origin}, {"seq", seq}, {"error", rec.error().message}};
@@ -37,8 +38,14 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
          {"time", format_iso_instant_ms(r.header.hlc.physical_ms())},
          {"hash", to_hex(sr->hash)}};
   if (const auto pos = txn.position_of(origin, seq)) {
-    j["state"] = "committed";
-    j["position"] = *pos;
+    const auto at = txn.at_position(*pos);
+    if (at && at->hash == sr->hash) {
+      j["state"] = "committed";
+      j["position"] = *pos;
+    } else if (at) {
+      j["state"] = "forked";
+      j["committed_hash"] = to_hex(at->hash);
+    }
   }
   j["body"] = std::visit([](const auto& b) { return json_visit::to_json(b); }, r.body);
   if (full) {

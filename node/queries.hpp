@@ -16,9 +16,12 @@ using RecordStateFn = std::function<const char*(std::string_view origin, uint64_
 
 // The record (origin, seq) as JSON, or null if absent. `full` adds the header, signature and
 // `encoded` (base64 of the signed bytes), and the origin's public key when it is `self`.
+// `version`: that version of the slot (a forked origin's; the ledger names it by hash) instead of
+// the feed's. A feed record that is not the version the ledger committed at its slot shows state
+// "forked", no position, and `committed_hash`.
 nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
                            const NodeIdentity& self, const PublicKey& self_key,
-                           const RecordStateFn& state);
+                           const RecordStateFn& state, const Hash* version = nullptr);
 
 // GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
 nlohmann::json traveller_picture(const StoreTxn& txn, const NodeIdentity& self,

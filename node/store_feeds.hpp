@@ -21,6 +21,10 @@ class StoreFeeds : public FeedReader {
   std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
     return txn_->record(origin, seq);
   }
+  std::optional<SignedRecord> version(std::string_view origin, uint64_t seq,
+                                      const Hash& hash) const override {
+    return txn_->version(origin, seq, hash);
+  }
 
  private:
   std::unique_ptr<StoreTxn> txn_;

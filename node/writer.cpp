@@ -35,10 +35,10 @@ bool Writer::submit(Command command, Callback done) {
   return enqueue(Item{std::move(command), std::move(done), {}, {}});
 }
 
-bool Writer::submit_ingest(std::vector<VerifiedRecord> records, bool evidence,
+bool Writer::submit_ingest(std::vector<VerifiedRecord> records, IngestKind kind,
                            IngestCallback done) {
-  UMUPAKA_ASSERT(!evidence || records.size() == 2);
-  return enqueue(Item{Ingest{std::move(records), evidence}, {}, std::move(done), {}});
+  UMUPAKA_ASSERT(kind != IngestKind::evidence || records.size() == 2);
+  return enqueue(Item{Ingest{std::move(records), kind}, {}, std::move(done), {}});
 }
 
 bool Writer::submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry,
@@ -101,16 +101,7 @@ void Writer::run() {
           results.emplace_back(apply_ledger_entry(txn, ap->index, ap->prev_index, ap->entry));
         } else {
           auto& in = std::get<Ingest>(item.work);
-          std::vector<IngestResult> out;
-          if (in.evidence) {
-            const auto& a = in.records[0];
-            out.push_back(core_.record_evidence(
-                Equivocation{a.signed_record, in.records[1].signed_record},
-                a.record.header.origin.value, in.records[1].record.header.seq.value, txn));
-          } else {
-            for (const VerifiedRecord& v : in.records) out.push_back(core_.ingest(v, txn));
-          }
-          results.emplace_back(std::move(out));
+          results.emplace_back(core_.ingest_batch(in.records, in.kind, txn));
         }
       }
       return {};

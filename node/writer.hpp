@@ -43,9 +43,9 @@ class Writer {
   // Queues a command; false (and the callback is not called) when the queue is at
   // limits::write_queue_depth_max or the writer is stopping: the API answers 503.
   bool submit(Command command, Callback done);
-  // Queues received records (verified) for ingest; `evidence`: records[0..1] are equivocation
-  // evidence to store. False when full or stopping: the records will be fetched again.
-  bool submit_ingest(std::vector<VerifiedRecord> records, bool evidence, IngestCallback done);
+  // Queues received records (verified) for ingest (NodeCore::ingest_batch). False when full or
+  // stopping: the records will be fetched again.
+  bool submit_ingest(std::vector<VerifiedRecord> records, IngestKind kind, IngestCallback done);
 
   // Queues a committed ledger entry (Raft index) to apply. False when full or stopping.
   bool submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry, ApplyCallback done);
@@ -68,7 +68,7 @@ class Writer {
  private:
   struct Ingest {
     std::vector<VerifiedRecord> records;
-    bool evidence = false;
+    IngestKind kind = IngestKind::feed;
   };
   struct Apply {
     uint64_t index = 0;

@@ -268,10 +268,11 @@ void SimCluster::start_order(Node& n) {
         for (const auto& id : site_ids_)
           if (id != np->site.id) net_.send(np->site.id, id, frame, now_ms_);
       },
-      [this, np](const std::string& peer) {
+      [this, np](const std::string& peer, const std::vector<WantedChain>& wanted) {
         if (peer.empty() || peer == np->site.id) return;
         const StoreFeeds feeds(snapshot(*np));
         np->gossip->request_catch_up(peer, feeds, now_ms_);
+        if (!wanted.empty()) np->gossip->request_versions(peer, wanted, now_ms_);
       });
   const Status started = n.order->start();
   if (!started.ok()) {
@@ -544,17 +545,7 @@ void SimCluster::ingest(Node& n, std::vector<IngestBatch> batches) {
       n.core->begin_batch();
       for (size_t k = i; k < j; ++k) {
         const IngestBatch& b = batches[k];
-        std::vector<IngestResult> out;
-        if (b.evidence) {
-          UMUPAKA_ASSERT(b.records.size() == 2);
-          const VerifiedRecord& a = b.records[0];
-          out.push_back(n.core->record_evidence(
-              Equivocation{a.signed_record, b.records[1].signed_record},
-              a.record.header.origin.value, b.records[1].record.header.seq.value, txn));
-        } else {
-          for (const VerifiedRecord& v : b.records) out.push_back(n.core->ingest(v, txn));
-        }
-        results.push_back(std::move(out));
+        results.push_back(n.core->ingest_batch(b.records, b.kind, txn));
       }
       return {};
     });
@@ -739,7 +730,7 @@ bool SimCluster::ledgers_converged(const std::set<std::string>& ignore) const {
       return false;
     // The ledger covers every record held (of the origins not ignored).
     for (const auto& [origin, head] : txn->heads())
-      if (!ignore.count(origin) && ledger_seq(*txn, origin) != head.seq) return false;
+      if (!ignore.count(origin) && umupaka::ledger_seq(*txn, origin) != head.seq) return false;
   }
   return true;
 }
@@ -752,6 +743,12 @@ bool SimCluster::run_until_settled(int64_t timeout_ms, const std::set<std::strin
 }
 
 bool SimCluster::live(const std::string& site) const { return node(site).live(); }
+
+uint64_t SimCluster::ledger_seq(const std::string& site, const std::string& origin) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "ledger_seq of a crashed site");
+  return umupaka::ledger_seq(*snapshot(n), origin);
+}
 
 std::vector<FrontierEntry> SimCluster::heads(const std::string& site) const {
   const Node& n = node(site);
@@ -912,14 +909,15 @@ void SimCluster::check_ledger(Node& n) {
   auto& samples = commit_.by_site[n.site.id][bucket];
   for (uint64_t p = n.ledger_checked; p < m.size; ++p) {
     const auto ref = txn->at_position(p);
-    auto sr = ref ? txn->record(ref->origin, ref->seq) : std::nullopt;
-    // A forked slot: the ledger may have used the version kept in the evidence; its Merkle leaf
-    // tells which.
+    // A forked slot: the ledger names the version it holds (the feed's, the evidence's or a kept
+    // one); its Merkle leaf must agree.
+    auto sr = ref ? txn->version(ref->origin, ref->seq, ref->hash) : std::nullopt;
     if (const auto leaf = txn->merkle_node(0, p);
-        sr && leaf && merkle::leaf_hash(sr->hash) != *leaf)
-      if (const auto e = txn->evidence_at(ref->origin, ref->seq))
-        for (const SignedRecord* v : {&e->a, &e->b})
-          if (merkle::leaf_hash(v->hash) == *leaf) sr = *v;
+        sr && (!leaf || merkle::leaf_hash(sr->hash) != *leaf)) {
+      violation(n, "its Merkle leaf at position " + std::to_string(p) +
+                       " is not the hash of the record its ledger names there");
+      return;
+    }
     if (!sr) {
       violation(n, "its ledger position " + std::to_string(p) + " names no record it holds");
       return;
@@ -1073,6 +1071,14 @@ void SimCluster::check_node(Node& n, bool full) {
     }
     n.evidence_checked.insert(id);
   }
+  // Versions of forked feeds kept beside the feeds: each signed by its origin.
+  if (full)
+    for (const SignedRecord& v : txn->versions()) {
+      const auto d = decode_record(v.encoded);
+      const auto key = d.ok() ? keys_.find(d->header.origin.value) : keys_.end();
+      if (key == keys_.end() || !open_record(v, key->second).ok())
+        violation(n, "keeps a version of a forked feed that is not signed by its origin");
+    }
 
   // No acknowledged record lost: this node's own, the newest after each step, all in full.
   auto check_ack = [&](const Acknowledged& a) {

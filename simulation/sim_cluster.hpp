@@ -169,6 +169,8 @@ class SimCluster {
   // True if converged.
   bool run_until_converged(int64_t timeout_ms, const std::set<std::string>& ignore = {},
                            int64_t check_every_ms = 50);
+  // Runs until done() (checked every check_every_ms) or until timeout_ms passed.
+  bool run_until(int64_t timeout_ms, int64_t check_every_ms, const std::function<bool()>& done);
 
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
@@ -229,6 +231,8 @@ class SimCluster {
   // The order plane's status and the ledger at a site. Preconditions: live (and Options::order).
   OrderStatus order_status(const std::string& site) const;
   LedgerInfo ledger(const std::string& site) const;
+  // How far `origin`'s feed is in the site's ledger (its ledger frontier).
+  uint64_t ledger_seq(const std::string& site, const std::string& origin) const;
   // True if every live node outside `ignore` applied the same ledger (size and root), and that
   // ledger covers every record the nodes hold of the origins outside `ignore`.
   bool ledgers_converged(const std::set<std::string>& ignore = {}) const;
@@ -277,8 +281,6 @@ class SimCluster {
   void set_membership(Node& n);
   std::unique_ptr<StoreTxn> snapshot(const Node& n) const;
 
-  // Runs until done() (checked every check_every_ms) or until timeout_ms passed.
-  bool run_until(int64_t timeout_ms, int64_t check_every_ms, const std::function<bool()>& done);
   int64_t next_event_ms() const;
   void deliver(Delivery d);
   void tick(Node& n);

@@ -225,6 +225,49 @@ std::optional<StoreTxn::EvidenceEntry> StoreTxn::evidence_at(std::string_view or
   return decode_evidence(k, *v);
 }
 
+bool StoreTxn::has_evidence(std::string_view origin) const {
+  bool found = false;
+  std::string prefix(origin);
+  prefix.push_back('\0');
+  note(txn_.scan_prefix(t_.evidence, prefix, 1, [&](std::string_view, std::string_view) {
+    found = true;
+    return false;
+  }));
+  return found;
+}
+
+void StoreTxn::put_version(std::string_view origin, uint64_t seq, const SignedRecord& sr) {
+  std::string k = feed_key(origin, seq);
+  k.append(reinterpret_cast<const char*>(sr.hash.data()), sr.hash.size());
+  note(txn_.put(t_.versions, k, encode_stored_record(sr)));
+}
+
+std::optional<SignedRecord> StoreTxn::version(std::string_view origin, uint64_t seq,
+                                              const Hash& hash) const {
+  if (auto sr = record(origin, seq); sr && sr->hash == hash) return sr;
+  if (auto e = evidence_at(origin, seq)) {
+    if (e->a.hash == hash) return std::move(e->a);
+    if (e->b.hash == hash) return std::move(e->b);
+  }
+  std::string k = feed_key(origin, seq);
+  k.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  const auto v = get(t_.versions, k);
+  if (!v) return std::nullopt;
+  return decode_stored_record(*v);
+}
+
+std::vector<SignedRecord> StoreTxn::versions() const {
+  std::vector<SignedRecord> out;
+  if (write_error_) return out;
+  note(txn_.scan_from(t_.versions, "", [&](std::string_view, std::string_view v) {
+    auto sr = decode_stored_record(v);
+    UMUPAKA_ASSERT_MSG(sr.has_value(), "a stored version does not decode");
+    out.push_back(std::move(*sr));
+    return true;
+  }));
+  return out;
+}
+
 namespace {
 std::string u64_key(uint64_t v) {
   std::string k;
@@ -262,16 +305,23 @@ std::optional<uint64_t> StoreTxn::position_of(std::string_view origin, uint64_t 
   return read_u64(*v);
 }
 
-std::optional<RecordRef> StoreTxn::at_position(uint64_t position) const {
+std::optional<StoreTxn::Positioned> StoreTxn::at_position(uint64_t position) const {
   const auto v = get(t_.ledger_order, u64_key(position));
   if (!v) return std::nullopt;
   const size_t z = v->find('\0');
-  UMUPAKA_ASSERT(z != std::string_view::npos && v->size() == z + 1 + 8);
-  return RecordRef{std::string(v->substr(0, z)), read_u64(v->substr(z + 1))};
+  Positioned out;
+  UMUPAKA_ASSERT(z != std::string_view::npos && v->size() == z + 1 + 8 + out.hash.size());
+  out.origin = std::string(v->substr(0, z));
+  out.seq = read_u64(v->substr(z + 1));
+  std::memcpy(out.hash.data(), v->data() + z + 1 + 8, out.hash.size());
+  return out;
 }
 
-void StoreTxn::put_position(uint64_t position, std::string_view origin, uint64_t seq) {
-  note(txn_.insert(t_.ledger_order, u64_key(position), feed_key(origin, seq)));
+void StoreTxn::put_position(uint64_t position, std::string_view origin, uint64_t seq,
+                            const Hash& hash) {
+  std::string value = feed_key(origin, seq);
+  value.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  note(txn_.insert(t_.ledger_order, u64_key(position), value));
   note(txn_.insert(t_.positions, feed_key(origin, seq), u64_key(position)));
 }
 
@@ -414,7 +464,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
                           {&t.positions, "positions"},
                           {&t.merkle, "merkle"},
                           {&t.conflicts, "conflicts"},
-                          {&t.ledger_state, "ledger_state"}};
+                          {&t.ledger_state, "ledger_state"},
+                          {&t.versions, "versions"}};
   for (const Named& n : tables) {
     // Opening a table writes only when it is new; a full disk at first start shows up here.
     for (;;) {

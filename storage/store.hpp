@@ -14,8 +14,10 @@
 //   presence         person_key                    -> PresenceView
 //   traveller_index  person_key '\0' origin '\0' seq:u64 -> ""
 //   evidence         origin '\0' seq:u64            -> len:u32 stored(a) stored(b)
+//   versions         origin '\0' seq:u64 hash(32)   -> stored record: other versions of a forked
+//                                                     feed that the ledger names
 //   raft_log         index:u64                     -> a Raft entry (msgpack, node/)
-//   ledger_order     position:u64                  -> origin '\0' seq:u64   (global order)
+//   ledger_order     position:u64                  -> origin '\0' seq:u64 hash(32) (global order)
 //   positions        origin '\0' seq:u64            -> position:u64
 //   merkle           level:u32 index:u64           -> hash(32) (perfect subtrees, RFC 6962)
 //   conflicts        position:u64 '\0' n:u32        -> a conflict alert (msgpack)
@@ -42,7 +44,7 @@ struct FeedHead {
 struct Tables {
   MDB_dbi feeds, heads, meta, documents, permits, permit_index, alerts, alert_index, name_alerts,
       presence, traveller_index, evidence, raft_log, ledger_order, positions, merkle, conflicts,
-      ledger_state;
+      ledger_state, versions;
 };
 
 // A transaction over the store: reads always; writes when opened by Store::write. Implements the
@@ -71,6 +73,17 @@ class StoreTxn : public ViewStore {
   std::vector<EvidenceEntry> evidence() const;
   // The evidence of a fork at (origin, seq), if stored.
   std::optional<EvidenceEntry> evidence_at(std::string_view origin, uint64_t seq) const;
+  // Whether any evidence against `origin` is stored (it is quarantined).
+  bool has_evidence(std::string_view origin) const;
+  // A record of an equivocating origin that is not the one its feed holds at `seq` (a fork's
+  // other branch, fetched because the ledger names it). Kept beside the feed, never in it.
+  void put_version(std::string_view origin, uint64_t seq, const SignedRecord& sr);
+  // The version of (origin, seq) whose hash is `hash`: the feed's record, the evidence's or a
+  // kept version; empty if none of them has that hash.
+  std::optional<SignedRecord> version(std::string_view origin, uint64_t seq,
+                                      const Hash& hash) const;
+  // Every kept version (the simulator re-verifies them).
+  std::vector<SignedRecord> versions() const;
   std::optional<std::string> meta(std::string_view name) const;
 
   // --- Raft log (entries as bytes; the node encodes them) ---
@@ -81,8 +94,15 @@ class StoreTxn : public ViewStore {
 
   // --- The ledger: global order, Merkle subtrees, conflicts, deterministic state ---
   std::optional<uint64_t> position_of(std::string_view origin, uint64_t seq) const;
-  std::optional<RecordRef> at_position(uint64_t position) const;
-  void put_position(uint64_t position, std::string_view origin, uint64_t seq);
+  // The record at a ledger position, with the hash of the version the ledger holds (where the
+  // origin forked, this node's feed may hold the other one).
+  struct Positioned {
+    std::string origin;
+    uint64_t seq = 0;
+    Hash hash{};
+  };
+  std::optional<Positioned> at_position(uint64_t position) const;
+  void put_position(uint64_t position, std::string_view origin, uint64_t seq, const Hash& hash);
   std::optional<Hash> merkle_node(uint32_t level, uint64_t index) const;
   void put_merkle_node(uint32_t level, uint64_t index, const Hash& hash);
   void put_conflict(uint64_t position, uint32_t n, std::string_view bytes);

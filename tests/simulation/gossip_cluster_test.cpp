@@ -33,12 +33,6 @@ namespace {
 using namespace simtest;
 
 // A head of `origin` as every node holds it (after convergence).
-FrontierEntry head_of(const SimCluster& c, const std::string& site, const std::string& origin) {
-  for (const auto& h : c.heads(site))
-    if (h.origin == origin) return h;
-  return FrontierEntry{origin, 0, zero_hash};
-}
-
 // (a) No faults: everything recorded reaches everyone.
 TEST(GossipCluster, ConvergesWithoutFaults) {
   const uint64_t seed = test_seeds({20260302}).front();
@@ -182,6 +176,32 @@ TEST(GossipCluster, ForgedRecordIsNeverStored) {
     EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
   }
   expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// A `versions` answer that nobody asked for is refused, even when its records are truly signed
+// by their origin (a second version of a slot): versions are taken only as the chains a node
+// fetched by hash because its committed ledger names them.
+TEST(GossipCluster, VersionsNotAskedForAreRefused) {
+  const uint64_t seed = test_seeds({2024}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 5, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const FrontierEntry head = head_of(c, "gatuna", "gatuna");
+  const auto base = c.stored_record("gatuna", "gatuna", head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SignedRecord other = reseal(*base, head.seq, base->hash, 1, c.signing_key("gatuna"));
+  const SignedRecord next = reseal(*base, head.seq + 1, head.hash, 2, c.signing_key("gatuna"));
+  const uint64_t rejected = c.gossip("rusumo").stats().records_rejected;
+  c.inject("hq", "rusumo", message_of(GossipType::versions, {next, other}));
+  c.run_for(2'000);
+  EXPECT_EQ(c.gossip("rusumo").stats().records_rejected, rejected + 2);
+  EXPECT_EQ(c.gossip("rusumo").stats().versions_received, 0u);
+  EXPECT_EQ(c.head_seq("rusumo", "gatuna"), head.seq);
+  EXPECT_TRUE(c.core("rusumo").quarantine().empty());
   expect_invariants(c);
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "node/network_setup.hpp"
+#include "simulation/byzantine.hpp"
 #include "simulation/sim_cluster.hpp"
 #include "tests/simulation/sim_test_support.hpp"
 
@@ -321,6 +322,50 @@ TEST(LedgerCluster, RevokedLeaderIsRemovedFromTheConfiguration) {
     EXPECT_TRUE(c.run_until_settled(60'000, {victim})) << ledgers(c) << describe(c);
     expect_invariants(c);
     EXPECT_GE(c.ledger(voters[0]).size, c.acknowledged().size());
+  }
+}
+
+// An origin equivocates, and records it signed after the fork are committed before a voter
+// learns of it: the voter holds the other version of the fork's slot, and, once it quarantines
+// the origin, cannot take the committed branch by ordinary gossip. It fetches the chain the
+// ledger names by hash (gossip fetch/versions) and keeps it beside its feed; every node ends
+// with the same ledger, which holds the committed branch (found by swarm seeds 9, 12 and 17).
+TEST(LedgerCluster, RecordsCommittedAfterAnUnseenForkReachEveryVoter) {
+  for (uint64_t seed : test_seeds({41, 42})) {
+    SCOPED_TRACE(seed_trace(seed));
+    SimCluster c(ledger_options(seed));
+    Traffic t(c, posts(ledger_options(seed)), seed);
+    t.run(3'000, 100);
+    expect_settled(c);
+    const std::string liar = "gatuna", cut_off = "hq-dr";
+    const FrontierEntry head = head_of(c, liar, liar);
+    const auto base = c.stored_record(liar, liar, head.seq);
+    ASSERT_TRUE(base.has_value());
+    const SigningKey key = c.signing_key(liar);
+    const SignedRecord a = reseal(*base, head.seq + 1, head.hash, 1, key);
+    const SignedRecord a2 = reseal(*base, head.seq + 2, a.hash, 2, key);
+    const SignedRecord a3 = reseal(*base, head.seq + 3, a2.hash, 3, key);
+    const SignedRecord b = reseal(*base, head.seq + 1, head.hash, 4, key);
+    // The voter cut off holds b; everyone else gets a, a2, a3, and the ledger commits them.
+    std::vector<std::string> rest;
+    for (const auto& site : c.sites())
+      if (site != cut_off) rest.push_back(site);
+    c.network().partition({cut_off}, rest);
+    c.inject(liar, cut_off, message_of(GossipType::push, {b}));
+    c.inject(liar, "hq", message_of(GossipType::push, {a, a2, a3}));
+    ASSERT_TRUE(c.run_until(30'000, 100, [&] {
+      for (const auto& site : rest)
+        if (c.ledger_seq(site, liar) < head.seq + 3) return false;
+      return true;
+    })) << ledgers(c);
+    c.network().heal();
+    EXPECT_TRUE(c.run_until_settled(60'000, {liar})) << ledgers(c) << describe(c);
+    expect_invariants(c);
+    for (const auto& site : c.sites()) {
+      EXPECT_TRUE(c.core(site).quarantine().count(liar)) << site;
+      EXPECT_EQ(c.ledger_seq(site, liar), head.seq + 3) << site;
+    }
+    EXPECT_EQ(head_of(c, cut_off, liar).hash, b.hash);  // its feed keeps the version it had
   }
 }
 

@@ -29,6 +29,14 @@ inline std::string seed_trace(uint64_t seed) {
          " (re-run with UMUPAKA_TEST_SEED=" + std::to_string(seed) + ")";
 }
 
+// The head of `origin`'s feed as `site` holds it (seq 0 if none).
+inline FrontierEntry head_of(const SimCluster& c, const std::string& site,
+                             const std::string& origin) {
+  for (const auto& h : c.heads(site))
+    if (h.origin == origin) return h;
+  return FrontierEntry{origin, 0, zero_hash};
+}
+
 // HQ, the airport and border posts of docs/rwanda-posts.md; HQ and the airport vote.
 inline std::vector<SimSite> rwanda_sites(size_t n) {
   std::vector<SimSite> all = {{"hq", SiteKind::hq, VoterRole::voter},
