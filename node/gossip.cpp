@@ -305,14 +305,19 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
   uint64_t bytes = 0;
   // Same seq, different hash: the two nodes hold different records of one origin. Sending ours
   // at the peer's head lets it see the fork (equivocation evidence), which comparing seqs alone
-  // would never reveal.
+  // would never reveal. (Where we are ahead, the records we send next do not link to the peer's
+  // head, which shows it the fork the same way.)
+  const std::vector<FrontierEntry> ours = feeds.frontier();
+  std::map<std::string_view, const FrontierEntry*> our_heads;
+  for (const auto& e : ours) our_heads[e.origin] = &e;
   for (const auto& e : theirs) {
     if (quarantine_.count(e.origin)) continue;
-    const auto mine = feeds.record(e.origin, e.seq);
-    if (mine && mine->hash != e.hash)
+    const auto it = our_heads.find(e.origin);
+    if (it == our_heads.end() || it->second->seq != e.seq || it->second->hash == e.hash) continue;
+    if (const auto mine = feeds.record(e.origin, e.seq))
       m.records.push_back(WireRecord{mine->encoded, mine->signature});
   }
-  for (const auto& mine : feeds.frontier()) {
+  for (const auto& mine : ours) {
     if (quarantine_.count(mine.origin)) continue;  // a quarantined feed spreads only as evidence
     const auto it = have.find(mine.origin);
     uint64_t from_seq = it == have.end() ? 1 : it->second + 1;
@@ -359,7 +364,7 @@ std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool c
   v.signed_record.hash = record_hash(w.encoded, w.signature);
   if (check_signature) {
     ++stats_.signatures_verified;
-    if (!verify_signature(*key, w.encoded, w.signature)) return std::nullopt;
+    if (!verifier_(*key, v.signed_record)) return std::nullopt;
   }
   v.record = std::move(r).value();
   return v;
@@ -419,15 +424,14 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
     bool ok = false;
     if (linked && run.size() > 1) {
       ++stats_.signatures_verified;
-      ok = verify_signature(*key, run.back().signed_record.encoded,
-                            run.back().signed_record.signature);
+      ok = verifier_(*key, run.back().signed_record);
       if (ok) stats_.runs_verified_by_chain += run.size() - 1;
     }
     if (!ok) {
       std::vector<VerifiedRecord> checked;
       for (auto& v : run) {
         ++stats_.signatures_verified;
-        if (verify_signature(*key, v.signed_record.encoded, v.signed_record.signature)) {
+        if (verifier_(*key, v.signed_record)) {
           checked.push_back(std::move(v));
         } else {
           ++stats_.records_rejected;
@@ -572,7 +576,7 @@ void GossipCore::receive_versions(const std::string& from, const GossipMessage& 
     }
     const auto key = membership_.key_of(h.origin.value);
     ++stats_.signatures_verified;
-    if (!key || !verify_signature(*key, w.encoded, w.signature)) {
+    if (!key || !verifier_(*key, v->signed_record)) {
       ++stats_.records_rejected;
       next.reset();
       continue;

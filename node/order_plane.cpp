@@ -226,7 +226,17 @@ void OrderPlane::retry_held() {
   if (held_.empty()) return;
   std::deque<raft::Message> again;
   again.swap(held_);
-  for (auto& m : again) on_message(std::move(m), 0);
+  // In order; once one is held back again (its records still missing), the ones after it wait
+  // unchecked: they append after it, and checking each costs a walk of the store.
+  while (!again.empty()) {
+    const size_t before = held_.size();
+    raft::Message m = std::move(again.front());
+    again.pop_front();
+    on_message(std::move(m), 0);
+    if (held_.size() > before) break;
+  }
+  for (auto& m : again)
+    if (held_.size() < held_appends_max) held_.push_back(std::move(m));
 }
 
 void OrderPlane::on_head(const LedgerHead& h) {
@@ -234,7 +244,7 @@ void OrderPlane::on_head(const LedgerHead& h) {
   // (which follows the membership through the log, so either may be ahead).
   const MemberSite* signer = membership_.site(h.signer);
   if (signer == nullptr || signer->revoked_after || h.network_id != opt_.network_id) return;
-  const bool conf_voter = node_ && node_->status().conf_state.is_voter(h.signer);
+  const bool conf_voter = node_ && node_->raft().tracker().conf_state().is_voter(h.signer);
   if (signer->entry.role != VoterRole::voter && !conf_voter) return;
   if (!verify_signature(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature))
     return;
@@ -280,12 +290,12 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
 
 void OrderPlane::maybe_propose(int64_t wall_ms) {
   if (!node_) return;
-  const raft::RaftStatus st = node_->status();
-  if (st.role != raft::Role::leader) {
+  const raft::Raft& r = node_->raft();
+  if (r.role() != raft::Role::leader) {
     proposed_.clear();
     return;
   }
-  if (st.last_index > st.commit + uncommitted_proposals_max) return;
+  if (r.log().last_index() > r.log().committed() + uncommitted_proposals_max) return;
   auto txn = store_.read();
   if (!txn.ok()) return;
   LedgerEntry e;
@@ -380,8 +390,8 @@ void OrderPlane::apply_conf_entry(const raft::Entry& e) {
 
 void OrderPlane::maybe_change_conf() {
   if (!node_ || !membership_.joined()) return;
+  if (node_->raft().role() != raft::Role::leader) return;
   const raft::RaftStatus st = node_->status();
-  if (st.role != raft::Role::leader) return;
   // A membership older than the one behind the last change could undo a newer change.
   if (membership_.root_seq() < conf_root_seq_) return;
   // One change at a time: Raft refuses a change while another is in the log but not applied,

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "node/gossip.hpp"
 #include "storage/store.hpp"
@@ -12,11 +14,14 @@ namespace umupaka {
 class StoreFeeds : public FeedReader {
  public:
   explicit StoreFeeds(std::unique_ptr<StoreTxn> txn) : txn_(std::move(txn)) {}
+  // Read once per snapshot: the gossip core asks for it several times per message.
   std::vector<FrontierEntry> frontier() const override {
-    std::vector<FrontierEntry> out;
-    for (const auto& [origin, head] : txn_->heads())
-      out.push_back(FrontierEntry{origin, head.seq, head.hash});
-    return out;
+    if (!frontier_) {
+      frontier_.emplace();
+      for (const auto& [origin, head] : txn_->heads())
+        frontier_->push_back(FrontierEntry{origin, head.seq, head.hash});
+    }
+    return *frontier_;
   }
   std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const override {
     return txn_->record(origin, seq);
@@ -28,6 +33,7 @@ class StoreFeeds : public FeedReader {
 
  private:
   std::unique_ptr<StoreTxn> txn_;
+  mutable std::optional<std::vector<FrontierEntry>> frontier_;
 };
 
 }  // namespace umupaka

@@ -305,6 +305,8 @@ class SimCluster {
   std::vector<Hash> canon_positions_;        // the agreed ledger: record hash at each position
   merkle::MemoryTree canon_tree_;
   std::set<Hash> verified_;  // records whose signature a check verified (by record hash)
+  // Records whose signature some node's gossip core verified, with the key (RecordVerifier).
+  std::set<std::pair<PublicKey, Hash>> gossip_verified_;
   std::map<uint64_t, std::vector<std::string>> canon_conflicts_;  // position -> alerts
   std::string root_dir_;
   bool remove_dir_ = false;
