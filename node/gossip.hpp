@@ -200,6 +200,7 @@ struct GossipStats {
   uint64_t pending_held = 0;        // out-of-order records held until their predecessors arrive
   uint64_t pending_dropped = 0;     // held records dropped at pending_records_max (refetched)
   uint64_t catch_up_requests = 0;   // digests sent to ask a peer for what we miss
+  uint64_t digests_skipped = 0;     // anti-entropy rounds with nothing new on either side
   uint64_t fetch_requests = 0;      // fetches of a forked feed's records by hash
   uint64_t versions_received = 0;   // records that answered them and were verified
 };
@@ -221,6 +222,10 @@ inline constexpr int64_t pending_fetch_after_ms = 300;
 // Records sent to a peer are not sent again for this long, unless its frontier shows it lost
 // them: covers transfer plus ingest of a full batch on a loaded node.
 inline constexpr int64_t in_flight_window_ms = 2000;
+// An anti-entropy round is skipped when neither side has anything new for the other (our frontier
+// unchanged since our last digest to the peer, and equal to the peer's as it last told us), but
+// not for longer than this: a safety net for anything the bookkeeping missed.
+inline constexpr int64_t anti_entropy_refresh_ms = 30'000;
 // At most one catch-up request per peer per this interval.
 inline constexpr int64_t catch_up_interval_ms = 250;
 
@@ -271,6 +276,9 @@ class GossipCore {
     swim::LinkClass link = swim::LinkClass::wan;
     std::vector<FrontierEntry> frontier;
     int64_t next_anti_entropy_ms = 0;
+    // The last digest sent to this peer: the fingerprint of our frontier then, and when.
+    uint64_t digest_fingerprint = 0;
+    int64_t digest_sent_ms = INT64_MIN / 2;
     double tokens = 0;  // bandwidth bucket, bytes
     int64_t tokens_at_ms = 0;
     uint64_t bytes_sent = 0;

@@ -149,6 +149,12 @@ std::optional<Detector::Member> Detector::member(const std::string& id) const {
   return Member{id, e.link, e.state, e.incarnation, e.last_contact_ms, e.state_since_ms};
 }
 
+std::optional<MemberState> Detector::state_of(const std::string& id) const {
+  auto it = members_.find(id);
+  if (it == members_.end()) return std::nullopt;
+  return it->second.state;
+}
+
 std::vector<Message> Detector::take_outbox() { return std::exchange(outbox_, {}); }
 
 std::vector<Detector::Event> Detector::take_events() { return std::exchange(events_, {}); }

@@ -264,6 +264,8 @@ class Detector {
   // Every member, sorted by id.
   std::vector<Member> members() const;
   std::optional<Member> member(const std::string& id) const;
+  // The member's state alone (no copy of the rest): called per peer on every gossip step.
+  std::optional<MemberState> state_of(const std::string& id) const;
   // Our own incarnation: raised only to refute a suspicion or a death notice about us.
   uint64_t incarnation() const { return incarnation_; }
   // Lifeguard local health score, 0 = healthy; raised by failed probes that helpers did not nack

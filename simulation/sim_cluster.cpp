@@ -724,10 +724,11 @@ LedgerInfo SimCluster::ledger(const std::string& site) const {
   return info;
 }
 
-bool SimCluster::ledgers_converged(const std::set<std::string>& ignore) const {
+bool SimCluster::ledgers_converged(const std::set<std::string>& ignore_sites,
+                                   const std::set<std::string>& ignore) const {
   std::optional<std::pair<uint64_t, Hash>> first;
   for (const auto& n : nodes_) {
-    if (!n->live() || ignore.count(n->site.id)) continue;
+    if (!n->live() || ignore_sites.count(n->site.id)) continue;
     const auto txn = snapshot(*n);
     const LedgerMeta m = read_ledger_meta(*txn);
     const std::pair<uint64_t, Hash> mine{m.size, ledger_root(*txn, m.size)};
@@ -787,10 +788,11 @@ std::vector<StoreTxn::EvidenceEntry> SimCluster::evidence(const std::string& sit
   return snapshot(n)->evidence();
 }
 
-bool SimCluster::converged(const std::set<std::string>& ignore) const {
+bool SimCluster::converged(const std::set<std::string>& ignore_sites,
+                           const std::set<std::string>& ignore) const {
   std::optional<std::vector<FrontierEntry>> first;
   for (const auto& n : nodes_) {
-    if (!n->live() || ignore.count(n->site.id)) continue;
+    if (!n->live() || ignore_sites.count(n->site.id)) continue;
     std::vector<FrontierEntry> h;
     for (const auto& [origin, head] : snapshot(*n)->heads())
       if (!ignore.count(origin)) h.push_back(FrontierEntry{origin, head.seq, head.hash});

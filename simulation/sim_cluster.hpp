@@ -222,7 +222,13 @@ class SimCluster {
   std::vector<StoreTxn::EvidenceEntry> evidence(const std::string& site) const;
   // True if every live node outside `ignore` holds identical heads for every origin outside
   // `ignore`.
-  bool converged(const std::set<std::string>& ignore = {}) const;
+  bool converged(const std::set<std::string>& ignore = {}) const {
+    return converged(ignore, ignore);
+  }
+  // The same, with the sites left out and the origins left out given apart (an equivocator's own
+  // node still has to hold everyone else's records).
+  bool converged(const std::set<std::string>& ignore_sites,
+                 const std::set<std::string>& ignore_origins) const;
 
   // Preconditions: live.
   const NodeCore& core(const std::string& site) const;
@@ -235,7 +241,11 @@ class SimCluster {
   uint64_t ledger_seq(const std::string& site, const std::string& origin) const;
   // True if every live node outside `ignore` applied the same ledger (size and root), and that
   // ledger covers every record the nodes hold of the origins outside `ignore`.
-  bool ledgers_converged(const std::set<std::string>& ignore = {}) const;
+  bool ledgers_converged(const std::set<std::string>& ignore = {}) const {
+    return ledgers_converged(ignore, ignore);
+  }
+  bool ledgers_converged(const std::set<std::string>& ignore_sites,
+                         const std::set<std::string>& ignore_origins) const;
   // Runs until converged(ignore) && ledgers_converged(ignore), or timeout_ms passed.
   bool run_until_settled(int64_t timeout_ms, const std::set<std::string>& ignore = {},
                          int64_t check_every_ms = 100);
