@@ -246,9 +246,8 @@ void OrderPlane::on_head(const LedgerHead& h) {
   if (signer == nullptr || signer->revoked_after || h.network_id != opt_.network_id) return;
   const bool conf_voter = node_ && node_->raft().tracker().conf_state().is_voter(h.signer);
   if (signer->entry.role != VoterRole::voter && !conf_voter) return;
-  if (!verify_signature(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature))
-    return;
-  if (head_ && head_->size >= h.size) return;
+  if (head_ && head_->size >= h.size) return;  // not newer: no need to check it
+  if (!verify_head_(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature)) return;
   head_ = h;
   (void)store_.write([&](StoreTxn& txn) -> Status {
     txn.put_meta(meta_head, encode_ledger_head(h));

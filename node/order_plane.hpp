@@ -95,6 +95,12 @@ class OrderPlane {
   // Errc::forbidden (this site is not a member), Errc::storage / invalid_field.
   Status start();
 
+  // Checks a signed head's signature. Production's is Ed25519 every time; the simulator's
+  // memoizes across its nodes by (key, bytes, signature), a pure function's memo.
+  using SignatureCheck =
+      std::function<bool(const PublicKey& key, std::string_view bytes, const Signature& sig)>;
+  void set_head_verifier(SignatureCheck check) { verify_head_ = std::move(check); }
+
   // The membership changed (root records committed). Remembered; the leader reconciles the Raft
   // configuration with it on its next ticks, one change at a time.
   void on_membership(const Membership& membership);
@@ -143,6 +149,7 @@ class OrderPlane {
   SendRaft send_;
   SendHead send_head_;
   CatchUp catch_up_;
+  SignatureCheck verify_head_ = verify_signature;
   bool voter_ = false;
   std::unique_ptr<raft::MemoryStorage> storage_;
   std::optional<raft::RawNode> node_;

@@ -317,6 +317,8 @@ class SimCluster {
   std::set<Hash> verified_;  // records whose signature a check verified (by record hash)
   // Records whose signature some node's gossip core verified, with the key (RecordVerifier).
   std::set<std::pair<PublicKey, Hash>> gossip_verified_;
+  // Signed heads some node's order plane verified: (key, SHA-256 of bytes and signature).
+  std::set<std::pair<PublicKey, Hash>> heads_verified_;
   std::map<uint64_t, std::vector<std::string>> canon_conflicts_;  // position -> alerts
   std::string root_dir_;
   bool remove_dir_ = false;
