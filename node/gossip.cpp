@@ -88,6 +88,7 @@ void GossipCore::set_membership(const Membership& m,
                                 const std::map<std::string, swim::LinkClass, std::less<>>& links,
                                 swim::LinkClass default_link, int64_t now_ms) {
   membership_ = m;
+  next_round_ms_ = 0;  // new peers may be due at once
   std::set<std::string, std::less<>> wanted;
   for (const auto& [id, site] : m.sites())
     if (id != self_ && !site.revoked_after) wanted.insert(id);
@@ -235,11 +236,20 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
     if (now_ms - first.since_ms >= pending_fetch_after_ms && alive(first.from))
       catch_up(first.from, feeds, now_ms);
   }
-  // Anti-entropy: one peer per tick at most, among those due; random for spread.
+  // Anti-entropy: one peer per tick at most, among those due; random for spread. The peers are
+  // looked at only when one may be due (a peer back from the dead is seen within a second).
+  if (now_ms < next_round_ms_) return;
   std::vector<std::string> due;
-  for (auto& [id, p] : peers_)
-    if (alive(id) && p.next_anti_entropy_ms <= now_ms) due.push_back(id);
+  next_round_ms_ = now_ms + 1000;
+  for (auto& [id, p] : peers_) {
+    if (!alive(id)) continue;
+    if (p.next_anti_entropy_ms <= now_ms)
+      due.push_back(id);
+    else
+      next_round_ms_ = std::min(next_round_ms_, p.next_anti_entropy_ms);
+  }
   if (due.empty()) return;
+  if (due.size() > 1) next_round_ms_ = now_ms;  // the others are due at the next tick
   const std::string peer = pick(due, 1).front();
   Peer& p = peers_.at(peer);
   // Spread the rounds at start: each peer is due again after its interval times the number of
@@ -250,6 +260,7 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   const auto interval = config_.link(p.link).anti_entropy_interval_ms;
   p.next_anti_entropy_ms = now_ms + static_cast<int64_t>(interval) *
                                         std::max<int64_t>(1, static_cast<int64_t>(due.size()));
+  next_round_ms_ = std::min(next_round_ms_, p.next_anti_entropy_ms);
   GossipMessage m;
   m.type = GossipType::digest;
   m.frontier = feeds.frontier();

@@ -326,6 +326,7 @@ class GossipCore {
   Membership membership_;
   std::map<std::string, uint64_t, std::less<>> quarantine_;
   std::map<std::string, Peer, std::less<>> peers_;
+  int64_t next_round_ms_ = 0;  // no anti-entropy round is due before this
   std::mt19937_64 rng_;
   std::vector<Outgoing> outbox_;
   std::vector<IngestBatch> ingest_;

@@ -286,8 +286,10 @@ void Detector::set_state(const std::string& id, Entry& e, MemberState state, uin
   UMUPAKA_ASSERT(supersedes(incarnation, state, e.incarnation, e.state));
   const MemberState from = e.state;
   e.incarnation = incarnation;
-  if (state == MemberState::suspect)
+  if (state == MemberState::suspect) {
     e.suspicion_deadline_ms = now_ms + int64_t{config_.timing(e.link).suspicion_timeout_ms};
+    next_suspicion_deadline_ms_ = std::min(next_suspicion_deadline_ms_, e.suspicion_deadline_ms);
+  }
   if (state != from) {
     e.state = state;
     e.state_since_ms = now_ms;
@@ -414,8 +416,15 @@ void Detector::finish_probe(int64_t now_ms) {
 }
 
 void Detector::expire_suspicions(int64_t now_ms) {
+  // Every tick: look at the members only when some suspicion may have run out.
+  if (now_ms < next_suspicion_deadline_ms_) return;
+  next_suspicion_deadline_ms_ = INT64_MAX;
   for (auto& [id, e] : members_) {
-    if (e.state != MemberState::suspect || now_ms < e.suspicion_deadline_ms) continue;
+    if (e.state != MemberState::suspect) continue;
+    if (now_ms < e.suspicion_deadline_ms) {
+      next_suspicion_deadline_ms_ = std::min(next_suspicion_deadline_ms_, e.suspicion_deadline_ms);
+      continue;
+    }
     set_state(id, e, MemberState::dead, e.incarnation, now_ms);
     enqueue_broadcast(Update{id, MemberState::dead, e.incarnation});
   }

@@ -340,6 +340,8 @@ class Detector {
   std::optional<int64_t> next_probe_ms_;
 
   std::map<std::string, Entry> members_;
+  // The earliest suspicion deadline of a suspect member (INT64_MAX: none), a lower bound.
+  int64_t next_suspicion_deadline_ms_ = INT64_MAX;
   std::vector<std::string> probe_order_;  // this round's shuffled order
   size_t probe_index_ = 0;                // next position in probe_order_
   std::optional<Probe> probe_;
