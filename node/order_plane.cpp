@@ -159,6 +159,11 @@ void OrderPlane::restart_raft(const Error& why) {
         "the Raft state could not be persisted ({}); the order plane restarts from the store "
         "until it can write again",
         why.message);
+  // Each restart reads the whole Raft log again: while the disk stays full, wait longer between
+  // attempts, from one tick up to restart_backoff_max_ms.
+  restart_backoff_ms_ = persist_failing_
+                            ? std::min<int64_t>(restart_backoff_ms_ * 2, restart_backoff_max_ms)
+                            : int64_t{opt_.tick_ms};
   persist_failing_ = true;
   drop_raft();
   ++raft_restarts_;
@@ -258,8 +263,8 @@ void OrderPlane::on_head(const LedgerHead& h) {
 void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   if (!node_) {
     if (now_ms < next_tick_ms_) return;
-    next_tick_ms_ = now_ms + opt_.tick_ms;
-    if (!start().ok()) return;  // the store is still failing: try again next tick
+    next_tick_ms_ = now_ms + (persist_failing_ ? restart_backoff_ms_ : int64_t{opt_.tick_ms});
+    if (!start().ok()) return;  // the store is still failing: try again later
   }
   retry_held();
   if (!node_) return;

@@ -171,6 +171,8 @@ class OrderPlane {
   uint64_t epoch_ = 0;  // bumped by restart_raft: completions of an older epoch are ignored
   uint64_t raft_restarts_ = 0;
   bool persist_failing_ = false;
+  int64_t restart_backoff_ms_ = 0;  // wait before the next start() while persisting fails
+  static constexpr int64_t restart_backoff_max_ms = 5'000;
   // The root seq of the membership behind the last applied conf change: a leader whose
   // membership is older proposes nothing (it could undo a newer change).
   uint64_t conf_root_seq_ = 0;
