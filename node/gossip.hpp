@@ -136,6 +136,9 @@ struct GossipConfig {
   LinkLimits lan{500, 0};
   LinkLimits wan{1'000, 4'000'000};      // a 32 Mbit/s share of a post's WAN link
   LinkLimits satellite{3'000, 128'000};  // ~1 Mbit/s VSAT share
+  // Anti-entropy rounds per interval per node, at most: each peer every interval up to this many
+  // peers (Rwanda's 15 sites: every peer, every interval), fewer often beyond.
+  uint32_t anti_entropy_peers_max = 16;
   uint32_t push_fanout = 4;
   uint32_t push_hops_max = 2;
   uint32_t batch_records_max = 2000;    // records in one `records` message
