@@ -286,6 +286,7 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   }
   p.digest_fingerprint = fingerprint;
   p.digest_sent_ms = now_ms;
+  ++stats_.anti_entropy_rounds;
   send(peer, std::move(m), now_ms);
 }
 

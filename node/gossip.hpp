@@ -199,13 +199,14 @@ struct GossipStats {
   uint64_t runs_verified_by_chain = 0;  // records accepted by chain links + newest signature
   uint64_t equivocations = 0;
   uint64_t messages_invalid = 0;
-  uint64_t bandwidth_deferred = 0;  // batches cut short by a link's bandwidth limit
-  uint64_t pending_held = 0;        // out-of-order records held until their predecessors arrive
-  uint64_t pending_dropped = 0;     // held records dropped at pending_records_max (refetched)
-  uint64_t catch_up_requests = 0;   // digests sent to ask a peer for what we miss
-  uint64_t digests_skipped = 0;     // anti-entropy rounds with nothing new on either side
-  uint64_t fetch_requests = 0;      // fetches of a forked feed's records by hash
-  uint64_t versions_received = 0;   // records that answered them and were verified
+  uint64_t bandwidth_deferred = 0;   // batches cut short by a link's bandwidth limit
+  uint64_t pending_held = 0;         // out-of-order records held until their predecessors arrive
+  uint64_t pending_dropped = 0;      // held records dropped at pending_records_max (refetched)
+  uint64_t catch_up_requests = 0;    // digests sent to ask a peer for what we miss
+  uint64_t anti_entropy_rounds = 0;  // digests sent by the anti-entropy schedule
+  uint64_t digests_skipped = 0;      // anti-entropy rounds with nothing new on either side
+  uint64_t fetch_requests = 0;       // fetches of a forked feed's records by hash
+  uint64_t versions_received = 0;    // records that answered them and were verified
 };
 
 // Checks a record's signature with its origin's key. Production's is Ed25519 every time

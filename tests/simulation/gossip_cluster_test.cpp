@@ -73,6 +73,26 @@ TEST(GossipCluster, QuietNetworkSkipsDigestsAndStillSpreadsRecords) {
   expect_invariants(c);
 }
 
+// In a network larger than anti_entropy_peers_max + 1, a node runs at most that many rounds per
+// interval (here 2 of 6 peers per 500 ms), and records still reach everyone.
+TEST(GossipCluster, AntiEntropyRoundsAreBoundedPerInterval) {
+  const uint64_t seed = test_seeds({88}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  auto options = cluster_options(seed, 7, clean_link());
+  options.gossip.anti_entropy_peers_max = 2;
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  const uint64_t before = c.gossip("hq").stats().anti_entropy_rounds;
+  traffic.run(10'000, 50);  // records all the time: no round is idle
+  const uint64_t rounds = c.gossip("hq").stats().anti_entropy_rounds - before;
+  EXPECT_GT(rounds, 20u);
+  EXPECT_LE(rounds, 44u);  // 2 per 500 ms over 10 s, and the spread's rounding
+  EXPECT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
 // (b) Loss, duplication, reordering and delay: converges once traffic stops, for ten seeds.
 TEST(GossipCluster, ConvergesDespiteLossDuplicationAndReordering) {
   for (const uint64_t seed : test_seeds({1, 2, 3, 5, 8, 13, 21, 34, 55, 89})) {
