@@ -195,15 +195,24 @@ void GossipCore::hold(VerifiedRecord record, const std::string& from, int64_t no
 }
 
 // After `origin` stored `seq`, the held records that now follow it go to ingest.
-void GossipCore::release_after(const std::string& origin, uint64_t seq) {
+void GossipCore::release_after(const std::string& origin, uint64_t seq, const FeedReader& feeds) {
   auto it = pending_.find(origin);
   if (it == pending_.end()) return;
   auto& slot = it->second;
-  // Anything at or below seq is now held or superseded.
+  // A held record at or below seq: the same as the one now stored (dropped), or another version
+  // of its slot, which is equivocation evidence: ingested, so that the store proves the fork.
+  IngestBatch forks;
   while (!slot.empty() && slot.begin()->first <= seq) {
+    Pending& held = slot.begin()->second;
+    const auto stored = feeds.record(origin, slot.begin()->first);
+    if (stored && stored->hash != held.record.signed_record.hash) {
+      forks.from = held.from;
+      forks.records.push_back(std::move(held.record));
+    }
     slot.erase(slot.begin());
     --pending_count_;
   }
+  if (!forks.records.empty()) ingest_.push_back(std::move(forks));
   IngestBatch batch;
   uint64_t next = seq + 1;
   while (!slot.empty() && slot.begin()->first == next) {
@@ -726,7 +735,7 @@ void GossipCore::on_ingested(const IngestBatch& batch, const std::vector<IngestR
     }
     push(clean, batch.hops + 1, batch.from, now_ms);
   }
-  for (const auto& [origin, seq] : stored_up_to) release_after(origin, seq);
+  for (const auto& [origin, seq] : stored_up_to) release_after(origin, seq, feeds);
   // A batch cut at a limit: tell the sender where we are now, so it sends the rest.
   if (batch.more && peers_.count(batch.from)) {
     peers_.at(batch.from).catch_up_sent_ms = INT64_MIN / 2;  // the sender waits for us

@@ -298,7 +298,7 @@ class GossipCore {
     int64_t since_ms = 0;
   };
   void hold(VerifiedRecord record, const std::string& from, int64_t now_ms);
-  void release_after(const std::string& origin, uint64_t seq);
+  void release_after(const std::string& origin, uint64_t seq, const FeedReader& feeds);
   void catch_up(const std::string& peer, const FeedReader& feeds, int64_t now_ms);
 
   void send(const std::string& to, GossipMessage m, int64_t now_ms);
