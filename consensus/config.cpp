@@ -18,6 +18,12 @@ Status Config::validate() const {
     return bad("election_tick", "must be greater than heartbeat_tick");
   }
   if (election_tick > election_tick_max) return bad("election_tick", "above election_tick_max");
+  if (learner_heartbeat_tick != 0 && learner_heartbeat_tick < heartbeat_tick) {
+    return bad("learner_heartbeat_tick", "must not be below heartbeat_tick (0: heartbeat_tick)");
+  }
+  if (learner_heartbeat_tick > election_tick_max) {
+    return bad("learner_heartbeat_tick", "above election_tick_max");
+  }
   if (storage == nullptr) return bad("storage", "must not be null");
   if (max_size_per_msg == 0) return bad("max_size_per_msg", "must be positive");
   if (max_committed_size_per_ready == 0) {

@@ -26,6 +26,12 @@ struct Config {
   uint32_t election_tick = 10;
   // Ticks between a leader's heartbeats. Must be less than election_tick (typically 1/10).
   uint32_t heartbeat_tick = 1;
+  // Ticks between a leader's heartbeats to learners; 0 means heartbeat_tick. Learners never
+  // campaign, so a heartbeat is no lease to them: they hear every commit in the appends the leader
+  // sends when its commit index moves, and a heartbeat only repairs an append lost while the log
+  // is idle. Where learners are most of the cluster (border posts under a few voters), a slower
+  // beat to them removes most of the heartbeat traffic. Must not be below heartbeat_tick.
+  uint32_t learner_heartbeat_tick = 0;
   // Where the durable log is read from; borrowed, must outlive the node. Not null.
   const Storage* storage = nullptr;
   // The last index the application's state machine has applied, on (re)start: committed entries

@@ -27,6 +27,9 @@ Raft::Raft(const Config& config)
       tracker_(config.max_inflight_msgs),
       election_timeout_(config.election_tick),
       heartbeat_timeout_(config.heartbeat_tick),
+      learner_heartbeat_timeout_(config.learner_heartbeat_tick == 0
+                                     ? config.heartbeat_tick
+                                     : config.learner_heartbeat_tick),
       max_size_per_msg_(config.max_size_per_msg),
       max_uncommitted_size_bytes_(config.max_uncommitted_entries_size),
       max_pending_reads_(config.max_pending_reads),
@@ -190,10 +193,13 @@ void Raft::handle_vote_request(const Message& m) {
   // voted and know no leader in this term, and in a pre-vote for any future term.
   const bool can_vote =
       vote_ == m.from || (vote_.empty() && lead_.empty()) || (pre && m.term > term_);
-  // Only voters of our configuration vote: learners and removed nodes never do.
-  const bool member = tracker_.is_voter(id_);
+  // A candidate asks only the voters of its configuration, and counts only theirs. A node that
+  // believes itself a learner votes when asked all the same (as etcd-io/raft does): its promotion
+  // can be committed by the other voters before it reaches its log, and a candidate holding every
+  // committed entry may then need its vote. Refusing left such a cluster without a leader for
+  // good (the Raft swarm, seed 29). Learners still never campaign.
   Message resp = make_message(pre ? MessageType::pre_vote_resp : MessageType::vote_resp, m.from);
-  if (member && can_vote && log_.is_up_to_date(m.index, m.log_term)) {
+  if (can_vote && log_.is_up_to_date(m.index, m.log_term)) {
     // The response carries the request's term: a pre-vote grant for a future term must not be
     // dropped as stale by the pre-candidate, which is still at the old term.
     resp.term = m.term;
@@ -232,6 +238,7 @@ void Raft::tick_election() {
 
 void Raft::tick_heartbeat() {
   ++heartbeat_elapsed_;
+  ++learner_heartbeat_elapsed_;
   ++election_elapsed_;
   if (election_elapsed_ >= election_timeout_) {
     election_elapsed_ = 0;
@@ -247,10 +254,13 @@ void Raft::tick_heartbeat() {
   if (role_ != Role::leader) return;
   if (heartbeat_elapsed_ >= heartbeat_timeout_) {
     heartbeat_elapsed_ = 0;
+    beat_learners_ = learner_heartbeat_elapsed_ >= learner_heartbeat_timeout_;
+    if (beat_learners_) learner_heartbeat_elapsed_ = 0;
     Message m;
     m.type = MessageType::beat;
     m.from = id_;
     (void)step(std::move(m));
+    beat_learners_ = true;
   }
 }
 
@@ -736,7 +746,12 @@ bool Raft::maybe_send_append(const NodeId& to, bool send_if_empty) {
   return true;
 }
 
-void Raft::bcast_heartbeat() { bcast_heartbeat_with_context(read_only_.last_pending_context()); }
+void Raft::bcast_heartbeat() {
+  const std::string& context = read_only_.last_pending_context();
+  for (const auto& [id, pr] : tracker_.all()) {
+    if (id != id_ && (beat_learners_ || !pr.is_learner())) send_heartbeat(id, context);
+  }
+}
 
 void Raft::bcast_heartbeat_with_context(const std::string& context) {
   for (const auto& [id, pr] : tracker_.all()) {

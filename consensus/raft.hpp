@@ -172,6 +172,9 @@ class Raft {
   uint32_t heartbeat_elapsed_ = 0;
   uint32_t election_timeout_;
   uint32_t heartbeat_timeout_;
+  uint32_t learner_heartbeat_elapsed_ = 0;
+  uint32_t learner_heartbeat_timeout_;
+  bool beat_learners_ = true;  // false while a periodic beat is not due at learners
   uint32_t randomized_election_timeout_ = 0;
   uint64_t max_size_per_msg_;
   uint64_t max_uncommitted_size_bytes_;

@@ -48,6 +48,16 @@ TEST(RaftConfig, ValidateTable) {
        },
        "election_tick"},
       {"zero election", [](Config& c) { c.election_tick = 0; }, "election_tick"},
+      {"learner beat below the beat",
+       [](Config& c) {
+         c.heartbeat_tick = 2;
+         c.learner_heartbeat_tick = 1;
+       },
+       "learner_heartbeat_tick"},
+      {"learner beat slower than an election", [](Config& c) { c.learner_heartbeat_tick = 50; },
+       nullptr},
+      {"huge learner beat", [](Config& c) { c.learner_heartbeat_tick = election_tick_max + 1; },
+       "learner_heartbeat_tick"},
       {"huge election", [](Config& c) { c.election_tick = election_tick_max + 1; },
        "election_tick"},
       {"null storage", [](Config& c) { c.storage = nullptr; }, "storage"},

@@ -98,14 +98,17 @@ class Invariants {
     }
   }
 
-  // A message leaves `id`, whose status is `st` at that moment.
-  void on_send(const NodeId& id, const RaftStatus& st, const Message& m) {
+  // A message leaves `id`, whose status is `st` at that moment; `to` is the receiver's status
+  // (null while it is down).
+  void on_send(const NodeId& id, const RaftStatus& st, const Message& m, const RaftStatus* to) {
     const bool grant =
         !m.reject && (m.type == MessageType::vote_resp || m.type == MessageType::pre_vote_resp);
     if (!grant) return;
-    if (!st.conf_state.is_voter(id)) {
+    // Learners vote only when asked by a candidate that counts them as voters (a promotion not
+    // yet in the learner's log); no other candidate asks them.
+    if (!st.conf_state.is_voter(id) && to != nullptr && !to->conf_state.is_voter(id)) {
       fail(id, std::string("grants a ") + message_type_name(m.type) +
-                   " while not a voter in its own configuration");
+                   " to a candidate that does not count it as a voter");
     }
     if (m.type != MessageType::vote_resp) return;
     auto [it, inserted] = granted_.emplace(std::make_pair(id, m.term), m.to);

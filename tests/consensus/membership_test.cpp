@@ -89,6 +89,29 @@ TEST(RaftMembership, PromoteLearnerThenItCanLead) {
   EXPECT_EQ(net.status("gatuna").commit, commit);
 }
 
+// etcd-io/raft's case: a learner's promotion is committed by the two voters while the learner is
+// cut off, then the leader fails. Only the other voter can win (it holds every committed entry),
+// and it needs the vote of the promoted node, which still believes itself a learner.
+TEST(RaftMembership, APromotedLearnerThatDoesNotKnowItVotes) {
+  Network net(NetworkOptions{.seed = 34}, {"dr-site", "hq"}, {"gatuna"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  net.isolate("gatuna");
+  ASSERT_TRUE(
+      net.propose_conf_change("hq", ConfChange{ConfChangeType::promote_learner, "gatuna", ""})
+          .ok());
+  net.stabilize();
+  ASSERT_TRUE(net.status("dr-site").conf_state.is_voter("gatuna"));
+  ASSERT_TRUE(net.status("gatuna").conf_state.is_learner("gatuna"));
+  net.crash("hq");
+  net.recover();
+  EXPECT_EQ(net.wait_for_leader(), "dr-site");
+  ASSERT_TRUE(net.propose("dr-site", "after-promotion").ok());
+  net.run(5);
+  EXPECT_TRUE(net.applied("gatuna", "after-promotion"));
+  EXPECT_TRUE(net.status("gatuna").conf_state.is_voter("gatuna"));
+}
+
 TEST(RaftMembership, RemoveTheLeaderItStepsDownAndTheRestGoOn) {
   Network net(NetworkOptions{.seed = 33}, {"airport", "dr-site", "hq", "rubavu"});
   ASSERT_TRUE(elect_until(net, "hq"));

@@ -37,6 +37,7 @@ struct NetworkOptions {
   uint64_t seed = 1;
   uint32_t election_tick = 10;
   uint32_t heartbeat_tick = 1;
+  uint32_t learner_heartbeat_tick = 0;  // 0: heartbeat_tick
   bool pre_vote = true;
   bool check_quorum = true;
   uint64_t max_size_per_msg = 4096;
@@ -350,6 +351,7 @@ class Network {
     c.id = p.id;
     c.election_tick = options_.election_tick;
     c.heartbeat_tick = options_.heartbeat_tick;
+    c.learner_heartbeat_tick = options_.learner_heartbeat_tick;
     c.storage = p.storage.get();
     c.applied = 0;  // a new node: nothing applied
     c.max_size_per_msg = options_.max_size_per_msg;
@@ -393,7 +395,10 @@ class Network {
       // 2. Send.
       const RaftStatus st = p.node->status();
       for (Message& m : rd.messages) {
-        invariants_.on_send(p.id, st, m);
+        std::optional<RaftStatus> to;
+        if (const auto r = peers_.find(m.to); r != peers_.end() && r->second.node)
+          to = r->second.node->status();
+        invariants_.on_send(p.id, st, m, to ? &*to : nullptr);
         send(std::move(m));
       }
       // 3. Apply.

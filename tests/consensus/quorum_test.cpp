@@ -130,6 +130,31 @@ TEST(RaftLearners, LearnersNeverCountForQuorumNorVote) {
   EXPECT_TRUE(net.applied("gatuna", "no-quorum"));
 }
 
+// Learners hear heartbeats at their own, slower beat; voters at every heartbeat_tick. A commit
+// still reaches a learner at once, in the append the leader sends when its commit moves.
+TEST(RaftLearners, LearnersGetHeartbeatsAtTheirOwnBeatAndCommitsAtOnce) {
+  const std::vector<NodeId> learners = {"gatuna", "rubavu"};
+  Network net(NetworkOptions{.seed = 28, .learner_heartbeat_tick = 5}, three, learners);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  std::map<NodeId, int> beats;
+  net.set_filter([&](Message& m) {
+    if (m.type == MessageType::heartbeat) ++beats[m.to];
+    return true;
+  });
+  for (int t = 0; t < 20; ++t) {
+    net.tick("hq");
+    net.stabilize();
+  }
+  EXPECT_EQ(beats["airport"], 20);
+  EXPECT_EQ(beats["dr-site"], 20);
+  for (const NodeId& id : learners) EXPECT_EQ(beats[id], 4) << id;
+  ASSERT_TRUE(net.propose("hq", "between-beats").ok());
+  net.stabilize();  // no tick: no heartbeat
+  for (const NodeId& id : learners) EXPECT_TRUE(net.applied(id, "between-beats")) << id;
+  net.set_filter(nullptr);
+}
+
 TEST(RaftLearners, LearnerCampaignIsIgnored) {
   Network net(NetworkOptions{.seed = 27}, three, {"gatuna"});
   net.campaign("gatuna");

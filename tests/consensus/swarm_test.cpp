@@ -37,6 +37,11 @@ bool run_swarm(uint64_t seed, std::string* trace = nullptr) {
   o.seed = seed;
   o.election_tick = 5 + static_cast<uint32_t>(pick(rng, 6));
   o.heartbeat_tick = 1 + static_cast<uint32_t>(pick(rng, 2));
+  {
+    // Drawn apart, so that the other draws of a seed stay as they were.
+    std::mt19937_64 beat(seed * 0xD1B54A32D192ED03ull + 7);
+    if (pick(beat, 2) == 0) o.learner_heartbeat_tick = o.heartbeat_tick * (2 + pick(beat, 5));
+  }
   o.pre_vote = pick(rng, 2) == 0;
   o.check_quorum = pick(rng, 2) == 0;
   o.max_size_per_msg = 1 + pick(rng, 200);
