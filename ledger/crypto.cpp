@@ -13,15 +13,35 @@
 
 namespace umupaka {
 
-Hash sha256(const uint8_t* data, size_t size) {
-  // One hash object per thread (creating one per call was a measurable share of the simulator's
-  // time); final() resets it for the next call.
+namespace {
+// One hash object per thread (creating one per call was a measurable share of the simulator's
+// time); final() resets it for the next call.
+Botan::HashFunction& thread_sha256() {
   thread_local const std::unique_ptr<Botan::HashFunction> h =
       Botan::HashFunction::create_or_throw("SHA-256");
-  h->update(data, size);
+  return *h;
+}
+}  // namespace
+
+Hash sha256(const uint8_t* data, size_t size) {
+  Botan::HashFunction& h = thread_sha256();
+  h.update(data, size);
   Hash out{};
-  h->final(out.data());
+  h.final(out.data());
   return out;
+}
+
+Hash sha256(const std::string_view* parts, size_t count) {
+  Botan::HashFunction& h = thread_sha256();
+  for (size_t i = 0; i < count; ++i)
+    h.update(reinterpret_cast<const uint8_t*>(parts[i].data()), parts[i].size());
+  Hash out{};
+  h.final(out.data());
+  return out;
+}
+
+Hash sha256(std::initializer_list<std::string_view> parts) {
+  return sha256(parts.begin(), parts.size());
 }
 
 Hash sha256(std::string_view bytes) {

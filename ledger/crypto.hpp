@@ -2,6 +2,7 @@
 // with libsodium and RFC 8032. Botan exceptions are caught here and never leave this module.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 
@@ -12,6 +13,9 @@ namespace umupaka {
 
 Hash sha256(std::string_view bytes);
 Hash sha256(const uint8_t* data, size_t size);
+// SHA-256 of the parts concatenated, without concatenating them.
+Hash sha256(std::initializer_list<std::string_view> parts);
+Hash sha256(const std::string_view* parts, size_t count);
 
 // An Ed25519 signing key, made from its 32-byte seed (the only form ever stored: the 64-byte
 // form trusts an embedded public key). Not copyable; movable. Thread-compatible: one signer per

@@ -84,6 +84,28 @@ struct Encoder {
   }
 };
 
+// Where a field lies in the value being decoded: linked on the stack as the walk descends, and
+// spelled out ("records[2].header.seq") only for the field that fails (building the text for
+// every field was most of the cost of decoding a frame).
+struct Path {
+  const Path* parent = nullptr;
+  const char* name = nullptr;  // a field's name; null for an array element or the root
+  uint32_t index = 0;
+  bool element = false;
+
+  Path() = default;
+  Path(const char* field) : name(field) {}  // NOLINT(google-explicit-constructor): a top field
+  Path(const Path* p, const char* field) : parent(p), name(field) {}
+  Path(const Path* p, uint32_t i) : parent(p), index(i), element(true) {}
+
+  std::string str() const {
+    std::string base = parent != nullptr ? parent->str() : std::string();
+    if (element) return base + "[" + std::to_string(index) + "]";
+    if (name == nullptr || *name == '\0') return base;
+    return base.empty() ? std::string(name) : base + "." + name;
+  }
+};
+
 // Walks a msgpack object tree into a value, recording the dotted path of the first bad field.
 struct Decoder {
   const msgpack::object* cur = nullptr;
@@ -91,37 +113,37 @@ struct Decoder {
   std::string error_field;
   std::string error_message;
 
-  bool fail(const std::string& field, std::string msg) {
+  bool fail(const Path& field, std::string msg) {
     if (error_message.empty()) {
-      error_field = field;
+      error_field = field.str();
       error_message = std::move(msg);
     }
     return false;
   }
 
-  bool get(const msgpack::object& o, const std::string& f, std::string& out) {
+  bool get(const msgpack::object& o, const Path& f, std::string& out) {
     if (o.type != msgpack::type::STR) return fail(f, "expected text");
     out.assign(o.via.str.ptr, o.via.str.size);
     return true;
   }
-  bool get(const msgpack::object& o, const std::string& f, bool& out) {
+  bool get(const msgpack::object& o, const Path& f, bool& out) {
     if (o.type != msgpack::type::BOOLEAN) return fail(f, "expected boolean");
     out = o.via.boolean;
     return true;
   }
-  bool get(const msgpack::object& o, const std::string& f, uint64_t& out) {
+  bool get(const msgpack::object& o, const Path& f, uint64_t& out) {
     if (o.type != msgpack::type::POSITIVE_INTEGER) return fail(f, "expected unsigned integer");
     out = o.via.u64;
     return true;
   }
-  bool get(const msgpack::object& o, const std::string& f, uint32_t& out) {
+  bool get(const msgpack::object& o, const Path& f, uint32_t& out) {
     uint64_t v = 0;
     if (!get(o, f, v)) return false;
     if (v > UINT32_MAX) return fail(f, "integer out of range");
     out = static_cast<uint32_t>(v);
     return true;
   }
-  bool get(const msgpack::object& o, const std::string& f, Date& out) {
+  bool get(const msgpack::object& o, const Path& f, Date& out) {
     int64_t v = 0;
     if (o.type == msgpack::type::POSITIVE_INTEGER) {
       if (o.via.u64 > INT32_MAX) return fail(f, "date out of range");
@@ -136,14 +158,14 @@ struct Decoder {
     return true;
   }
   template <size_t N>
-  bool get(const msgpack::object& o, const std::string& f, std::array<uint8_t, N>& out) {
+  bool get(const msgpack::object& o, const Path& f, std::array<uint8_t, N>& out) {
     if (o.type != msgpack::type::BIN || o.via.bin.size != N)
       return fail(f, "expected " + std::to_string(N) + " bytes");
     std::memcpy(out.data(), o.via.bin.ptr, N);
     return true;
   }
   template <typename T>
-  bool get(const msgpack::object& o, const std::string& f, std::optional<T>& out) {
+  bool get(const msgpack::object& o, const Path& f, std::optional<T>& out) {
     if (o.type == msgpack::type::NIL) {
       out.reset();
       return true;
@@ -154,20 +176,20 @@ struct Decoder {
     return true;
   }
   template <typename T>
-  bool get(const msgpack::object& o, const std::string& f, std::vector<T>& out) {
+  bool get(const msgpack::object& o, const Path& f, std::vector<T>& out) {
     if (o.type != msgpack::type::ARRAY) return fail(f, "expected array");
     out.clear();
     out.reserve(o.via.array.size);
     for (uint32_t i = 0; i < o.via.array.size; ++i) {
       T v{};
-      if (!get(o.via.array.ptr[i], f + "[" + std::to_string(i) + "]", v)) return false;
+      if (!get(o.via.array.ptr[i], Path(&f, i), v)) return false;
       out.push_back(std::move(v));
     }
     return true;
   }
   template <typename E>
   requires std::is_enum_v<E>
-  bool get(const msgpack::object& o, const std::string& f, E& out) {
+  bool get(const msgpack::object& o, const Path& f, E& out) {
     uint64_t v = 0;
     if (!get(o, f, v)) return false;
     auto e = enum_from_index<E>(v);
@@ -177,10 +199,10 @@ struct Decoder {
   }
   template <typename T>
   requires std::is_class_v<T>
-  bool get(const msgpack::object& o, const std::string& f, T& out) {
+  bool get(const msgpack::object& o, const Path& f, T& out) {
     if (o.type != msgpack::type::ARRAY) return fail(f, "expected array");
     if (o.via.array.size != field_count<T>()) return fail(f, "wrong number of fields");
-    StructWalker w{this, &o, f, 0, true};
+    StructWalker w{this, &o, &f, 0, true};
     T::visit(out, w);
     return w.ok;
   }
@@ -188,14 +210,13 @@ struct Decoder {
   struct StructWalker {
     Decoder* d;
     const msgpack::object* arr;
-    std::string prefix;
+    const Path* prefix;
     uint32_t i;
     bool ok;
     template <typename T>
     void operator()(const char* name, T& value) {
       if (!ok) return;
-      const std::string f = prefix.empty() ? std::string(name) : prefix + "." + name;
-      ok = d->get(arr->via.array.ptr[i++], f, value);
+      ok = d->get(arr->via.array.ptr[i++], Path(prefix, name), value);
     }
   };
 };

@@ -356,8 +356,23 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
 
 void GossipCore::send_missing(const std::string& to, const std::vector<FrontierEntry>& theirs,
                               const FeedReader& feeds, int64_t now_ms) {
-  std::map<std::string_view, uint64_t> have;
-  for (const auto& e : theirs) have[e.origin] = e.seq;
+  // The peer's frontier by origin (sorted views: no allocation per origin, once per digest).
+  std::vector<const FrontierEntry*> have;
+  have.reserve(theirs.size());
+  for (const auto& e : theirs) have.push_back(&e);
+  const auto by_origin = [](const FrontierEntry* a, const FrontierEntry* b) {
+    return a->origin < b->origin;
+  };
+  std::sort(have.begin(), have.end(), by_origin);
+  const auto find_have = [&](std::string_view origin) -> const FrontierEntry* {
+    const auto it =
+        std::lower_bound(have.begin(), have.end(), origin,
+                         [](const FrontierEntry* e, std::string_view o) { return e->origin < o; });
+    return it != have.end() && (*it)->origin == origin ? *it : nullptr;
+  };
+  const auto quarantined = [&](const std::string& origin) {
+    return !quarantine_.empty() && quarantine_.count(origin) > 0;
+  };
   Peer& p = peers_.at(to);
   const uint64_t allowance = std::min<uint64_t>(budget(p, now_ms), config_.batch_bytes_max);
   GossipMessage m;
@@ -367,20 +382,18 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
   // at the peer's head lets it see the fork (equivocation evidence), which comparing seqs alone
   // would never reveal. (Where we are ahead, the records we send next do not link to the peer's
   // head, which shows it the fork the same way.)
-  const std::vector<FrontierEntry> ours = feeds.frontier();
-  std::map<std::string_view, const FrontierEntry*> our_heads;
-  for (const auto& e : ours) our_heads[e.origin] = &e;
-  for (const auto& e : theirs) {
-    if (quarantine_.count(e.origin)) continue;
-    const auto it = our_heads.find(e.origin);
-    if (it == our_heads.end() || it->second->seq != e.seq || it->second->hash == e.hash) continue;
-    if (const auto mine = feeds.record(e.origin, e.seq))
-      m.records.push_back(WireRecord{mine->encoded, mine->signature});
+  const std::vector<FrontierEntry>& ours = feeds.frontier();
+  for (const auto& mine : ours) {
+    const FrontierEntry* e = find_have(mine.origin);
+    if (e == nullptr || quarantined(mine.origin) || e->seq != mine.seq || e->hash == mine.hash)
+      continue;
+    if (const auto record = feeds.record(e->origin, e->seq))
+      m.records.push_back(WireRecord{record->encoded, record->signature});
   }
   for (const auto& mine : ours) {
-    if (quarantine_.count(mine.origin)) continue;  // a quarantined feed spreads only as evidence
-    const auto it = have.find(mine.origin);
-    uint64_t from_seq = it == have.end() ? 1 : it->second + 1;
+    if (quarantined(mine.origin)) continue;  // a quarantined feed spreads only as evidence
+    const FrontierEntry* theirs_at = find_have(mine.origin);
+    uint64_t from_seq = theirs_at == nullptr ? 1 : theirs_at->seq + 1;
     // Records sent moments ago are still in flight (or being stored): do not send them again
     // unless the window passed without the peer's frontier moving past them.
     if (auto f = p.in_flight.find(mine.origin);

@@ -154,7 +154,8 @@ struct GossipConfig {
 class FeedReader {
  public:
   virtual ~FeedReader() = default;
-  virtual std::vector<FrontierEntry> frontier() const = 0;
+  // Valid as long as the reader.
+  virtual const std::vector<FrontierEntry>& frontier() const = 0;
   virtual std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const = 0;
   // The version of (origin, seq) with `hash`: the feed's, the evidence's or a kept one.
   virtual std::optional<SignedRecord> version(std::string_view origin, uint64_t seq,

@@ -37,6 +37,7 @@ struct NetworkRuntime::Impl {
   Store& store;
   Writer& writer;
   GossipCore gossip;
+  FrontierCache frontier_cache;  // the network thread's, as the gossip core
   zmq::context_t ctx{1};
   std::unique_ptr<zmq::socket_t> in, out, zap;
   int wake_fd = -1;
@@ -121,7 +122,7 @@ struct NetworkRuntime::Impl {
   std::unique_ptr<StoreFeeds> feeds() {
     auto txn = store.read();
     UMUPAKA_ASSERT_MSG(txn.ok(), "cannot open a read transaction");
-    return std::make_unique<StoreFeeds>(std::move(txn).value());
+    return std::make_unique<StoreFeeds>(std::move(txn).value(), &frontier_cache);
   }
 
   void connect_peers() {

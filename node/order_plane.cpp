@@ -131,6 +131,7 @@ Status OrderPlane::start() {
   c.id = opt_.self;
   c.election_tick = opt_.election_ticks;
   c.heartbeat_tick = opt_.heartbeat_ticks;
+  c.learner_heartbeat_tick = opt_.learner_heartbeat_ticks;
   c.storage = storage_.get();
   c.applied = applied;
   c.pre_vote = true;
@@ -297,11 +298,14 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
   const raft::Raft& r = node_->raft();
   if (r.role() != raft::Role::leader) {
     proposed_.clear();
+    idle_snapshot_ = 0;
     return;
   }
   if (r.log().last_index() > r.log().committed() + uncommitted_proposals_max) return;
   auto txn = store_.read();
   if (!txn.ok()) return;
+  const uint64_t snapshot = (*txn)->snapshot_id();
+  if (snapshot == idle_snapshot_) return;
   LedgerEntry e;
   e.proposer = opt_.self;
   e.cluster_time_ms = static_cast<uint64_t>(wall_ms);
@@ -316,7 +320,10 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
       known = head.seq;
     }
   }
-  if (e.items.empty()) return;
+  if (e.items.empty()) {
+    idle_snapshot_ = snapshot;
+    return;
+  }
   if (node_->propose(encode_ledger_entry(e)).ok()) ++proposals_;
 }
 

@@ -44,6 +44,9 @@ struct OrderOptions {
   uint32_t tick_ms = 100;        // one Raft tick
   uint32_t election_ticks = 10;  // election timeout: 10..19 ticks
   uint32_t heartbeat_ticks = 1;
+  // Heartbeats to learners (the border posts, embassies): every 5 ticks. They hear commits in the
+  // appends sent when the commit moves; see raft::Config::learner_heartbeat_tick.
+  uint32_t learner_heartbeat_ticks = 5;
   uint32_t propose_interval_ms = 20;
   // The leader signs and gossips the ledger head after applying, at most this often: every node
   // verifies and stores each head, so one per entry would cost as much as the records.
@@ -156,6 +159,9 @@ class OrderPlane {
   int64_t next_tick_ms_ = 0;
   int64_t next_propose_ms_ = 0;
   std::map<std::string, uint64_t, std::less<>> proposed_;  // leader: highest seq proposed
+  // Leader: the store snapshot whose feeds held nothing to propose (0: none). The same snapshot
+  // again holds nothing either, so the scan of every feed is skipped (most ticks at a leader).
+  uint64_t idle_snapshot_ = 0;
   std::string last_leader_;
   std::deque<raft::Message> held_;
   std::deque<std::pair<uint64_t, LedgerEntry>> to_apply_;

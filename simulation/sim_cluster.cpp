@@ -82,6 +82,7 @@ struct SimCluster::Node {
   SecretSeed seed{};
   std::string dir;
   std::unique_ptr<Store> store;  // empty while crashed
+  FrontierCache frontier_cache;  // of `store`; emptied with it
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<GossipCore> gossip;
   std::unique_ptr<OrderPlane> order;  // empty while crashed or when Options::order is off
@@ -212,9 +213,9 @@ void SimCluster::start_node(Node& n) {
   n.gossip = std::make_unique<GossipCore>(n.site.id, gossip_config(n));
   // One Ed25519 check per record and key for the whole simulated network (gossip.hpp).
   n.gossip->set_record_verifier([this](const PublicKey& key, const SignedRecord& sr) {
-    if (gossip_verified_.count({key, sr.hash})) return true;
+    if (verified_.count({key, sr.hash})) return true;
     const bool ok = verify_record_signature(key, sr);
-    if (ok) gossip_verified_.insert({key, sr.hash});
+    if (ok) verified_.insert({key, sr.hash});
     return ok;
   });
   set_membership(n);
@@ -277,7 +278,7 @@ void SimCluster::start_order(Node& n) {
       },
       [this, np](const std::string& peer, const std::vector<WantedChain>& wanted) {
         if (peer.empty() || peer == np->site.id) return;
-        const StoreFeeds feeds(snapshot(*np));
+        const StoreFeeds feeds(snapshot(*np), &np->frontier_cache);
         np->gossip->request_catch_up(peer, feeds, now_ms_);
         if (!wanted.empty()) np->gossip->request_versions(peer, wanted, now_ms_);
       });
@@ -488,9 +489,7 @@ void SimCluster::deliver(Delivery d) {
   ++stats_.frames_delivered;
   std::string t = "D";
   append_u64(t, static_cast<uint64_t>(d.at_ms));
-  t += d.from + '\0' + d.to + '\0';
-  t += d.frame;
-  trace(t);
+  trace({t, d.from, std::string_view("\0", 1), d.to, std::string_view("\0", 1), d.frame});
   auto m = decode_gossip(d.frame);
   if (!m.ok() || m->from != d.from) {
     ++stats_.frames_invalid;
@@ -510,7 +509,7 @@ void SimCluster::deliver(Delivery d) {
     return;
   }
   {
-    const StoreFeeds feeds(snapshot(n));
+    const StoreFeeds feeds(snapshot(n), &n.frontier_cache);
     n.gossip->on_message(d.from, std::move(m).value(), feeds, now_ms_);
   }
   pump(n);
@@ -527,7 +526,7 @@ void SimCluster::tick(Node& n) {
   }
   if (!n.live()) return;
   {
-    const StoreFeeds feeds(snapshot(n));
+    const StoreFeeds feeds(snapshot(n), &n.frontier_cache);
     n.gossip->on_tick(feeds, now_ms_);
   }
   pump(n);
@@ -591,7 +590,7 @@ void SimCluster::ingest(Node& n, std::vector<IngestBatch> batches) {
         t.push_back(static_cast<char>(r.outcome));
       }
       trace(t);
-      const StoreFeeds feeds(snapshot(n));
+      const StoreFeeds feeds(snapshot(n), &n.frontier_cache);
       n.gossip->on_ingested(batches[k], rs, feeds, now_ms_);
     }
     i = j;
@@ -611,6 +610,7 @@ void SimCluster::crash(const std::string& site) {
   n.gossip.reset();
   n.core.reset();
   n.store.reset();
+  n.frontier_cache = {};
   trace("C" + site);
 }
 
@@ -832,10 +832,12 @@ SigningKey SimCluster::signing_key(const std::string& site) const {
   return SigningKey::from_seed(node(site).seed);
 }
 
-void SimCluster::trace(std::string_view bytes) {
-  std::string buf(reinterpret_cast<const char*>(trace_.data()), trace_.size());
-  buf.append(bytes);
-  trace_ = sha256(buf);
+void SimCluster::trace(std::initializer_list<std::string_view> parts) {
+  std::array<std::string_view, 8> all;
+  UMUPAKA_ASSERT(parts.size() < all.size());
+  all[0] = std::string_view(reinterpret_cast<const char*>(trace_.data()), trace_.size());
+  std::copy(parts.begin(), parts.end(), all.begin() + 1);
+  trace_ = sha256(all.data(), parts.size() + 1);
 }
 
 // --- Invariants ------------------------------------------------------------------------------
@@ -1026,12 +1028,12 @@ void SimCluster::check_node(Node& n, bool full) {
         ok = false;
         break;
       }
-      // Bytes already verified (at another node: the hash covers the bytes and the signature)
-      // are decoded only; the signature is checked once per distinct record.
+      // Bytes already verified (here, or by a gossip core: the hash covers the bytes and the
+      // signature) are decoded only; the signature is checked once per distinct record and key.
       const Hash h_bytes = record_hash(sr->encoded, sr->signature);
-      const bool seen = h_bytes == sr->hash && verified_.count(h_bytes) > 0;
+      const bool seen = h_bytes == sr->hash && verified_.count({key->second, h_bytes}) > 0;
       auto r = seen ? decode_record(sr->encoded) : open_record(*sr, key->second);
-      if (r.ok() && !seen) verified_.insert(h_bytes);
+      if (r.ok() && !seen) verified_.insert({key->second, h_bytes});
       if (!r.ok()) {
         violation(n, "stores " + feed + std::to_string(seq) +
                          ", which does not open: " + r.error().message);

@@ -304,7 +304,9 @@ class SimCluster {
   void check_ledger(Node& n);
   void violation(const Node& n, const std::string& what);
 
-  void trace(std::string_view bytes);
+  void trace(std::string_view bytes) { trace({bytes}); }
+  // The trace goes on as the hash of itself and the parts (the parts are not copied).
+  void trace(std::initializer_list<std::string_view> parts);
 
   Options options_;
   LatencySeries lag_;
@@ -314,9 +316,9 @@ class SimCluster {
   std::vector<uint64_t> committed_entries_;  // digest of the committed Raft entry at index - 1
   std::vector<Hash> canon_positions_;        // the agreed ledger: record hash at each position
   merkle::MemoryTree canon_tree_;
-  std::set<Hash> verified_;  // records whose signature a check verified (by record hash)
-  // Records whose signature some node's gossip core verified, with the key (RecordVerifier).
-  std::set<std::pair<PublicKey, Hash>> gossip_verified_;
+  // Records whose signature verified with the key, by some node's gossip core (RecordVerifier)
+  // or by a check: (key, hash of the record's bytes and signature).
+  std::set<std::pair<PublicKey, Hash>> verified_;
   // Signed heads some node's order plane verified: (key, SHA-256 of bytes and signature).
   std::set<std::pair<PublicKey, Hash>> heads_verified_;
   std::map<uint64_t, std::vector<std::string>> canon_conflicts_;  // position -> alerts

@@ -49,6 +49,8 @@ void Txn::abort() {
   if (lock_.owns_lock()) lock_.unlock();
 }
 
+uint64_t Txn::id() const { return static_cast<uint64_t>(mdb_txn_id(txn_)); }
+
 Status Txn::commit() {
   UMUPAKA_ASSERT(txn_ != nullptr);
   const int rc = mdb_txn_commit(txn_);  // frees the transaction whatever the outcome

@@ -29,6 +29,9 @@ class Txn {
 
   MDB_txn* raw() const { return txn_; }
   bool read_only() const { return read_only_; }
+  // LMDB's transaction id: for a read transaction, the id of the write transaction whose
+  // committed state it sees (equal ids, equal snapshots).
+  uint64_t id() const;
 
   // The value at `key`, or nullopt. The view is valid until the transaction ends.
   Result<std::optional<std::string_view>> get(MDB_dbi dbi, std::string_view key) const;

@@ -56,6 +56,9 @@ class StoreTxn : public ViewStore {
   // --- feeds ---
   std::optional<FeedHead> head(std::string_view origin) const;
   std::vector<std::pair<std::string, FeedHead>> heads() const;
+  // Identifies the committed state a read transaction sees: two read transactions with the same
+  // id see the same store (LMDB's transaction id). Not meaningful for a write transaction.
+  uint64_t snapshot_id() const { return txn_.id(); }
   std::optional<SignedRecord> record(std::string_view origin, uint64_t seq) const;
   // Appends a sealed record at its origin's head: seq and link must continue the feed.
   // Errc::chain_broken if they do not; Errc::conflict if the slot is taken.

@@ -23,7 +23,9 @@
 #include <vector>
 
 #include "ledger/date.hpp"
+#include "ledger/ledger_entry.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/msgpack_visit.hpp"
 #include "ledger/validate.hpp"
 
 namespace umupaka {
@@ -1198,6 +1200,34 @@ TEST(CodecFuzz, MutatedValidEncodingsNeverCrashAndAcceptedInputIsCanonical) {
   }
   // Mutations inside text fields keep records valid: the loop does reach full decodes.
   EXPECT_GT(accepted, 0u);
+}
+
+// A failing field is named by its whole path, array indexes included (the path is spelled out
+// only when a field fails).
+TEST(MsgpackVisit, AFailingFieldIsNamedByItsPath) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  const std::array<char, 32> hash{};
+  pk.pack_array(4);
+  pk.pack(uint64_t{1});
+  pk.pack(std::string("hq"));
+  pk.pack(uint64_t{1000});
+  pk.pack_array(2);
+  for (const char* seq : {"", "seven"}) {
+    pk.pack_array(3);
+    pk.pack(std::string("gatuna"));
+    if (*seq == '\0')
+      pk.pack(uint64_t{7});
+    else
+      pk.pack(std::string(seq));
+    pk.pack_bin(32);
+    pk.pack_bin_body(hash.data(), 32);
+  }
+  const auto r =
+      msgpack_visit::decode_struct<LedgerEntry>(std::string_view(buf.data(), buf.size()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "items[1].seq");
+  EXPECT_EQ(r.error().message, "expected unsigned integer");
 }
 
 }  // namespace

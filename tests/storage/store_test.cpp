@@ -26,6 +26,7 @@
 #include "ledger/crypto.hpp"
 #include "ledger/record.hpp"
 #include "ledger/views.hpp"
+#include "node/store_feeds.hpp"
 #include "tests/ledger/memory_views.hpp"
 
 namespace umupaka {
@@ -222,6 +223,33 @@ TEST(StoreFeeds, AppendsChainsOfSeveralOriginsAndReadsThemBack) {
   EXPECT_EQ(check_feed(*txn, "hq", hq.public_key()), 20u);
   EXPECT_FALSE(txn->record("gatuna", 0).has_value());
   EXPECT_EQ(txn->count_of(txn->tables().feeds), 70u);
+}
+
+// The frontier cache: snapshots with one LMDB transaction id share one frontier; a write makes
+// the next snapshot read it again; an older snapshot still open never sees (nor caches) a newer
+// frontier.
+TEST(StoreFeeds, FrontierCacheServesOnlySnapshotsOfTheSameCommit) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  Feed gatuna("gatuna", 1);
+  ASSERT_TRUE(append_all(*store, next_records(gatuna, 3)).ok());
+  FrontierCache cache;
+  const StoreFeeds first(snapshot(*store), &cache);
+  ASSERT_EQ(first.frontier().size(), 1u);
+  EXPECT_EQ(first.frontier()[0].seq, 3u);
+  const StoreFeeds same(snapshot(*store), &cache);
+  EXPECT_EQ(&same.frontier(), &first.frontier());  // read once
+  auto before_write = snapshot(*store);
+  ASSERT_TRUE(append_all(*store, next_records(gatuna, 2)).ok());
+  const StoreFeeds after(snapshot(*store), &cache);
+  ASSERT_EQ(after.frontier().size(), 1u);
+  EXPECT_EQ(after.frontier()[0].seq, 5u);
+  EXPECT_EQ(after.frontier()[0].hash, gatuna.hash());
+  EXPECT_EQ(first.frontier()[0].seq, 3u);  // a reader keeps what it read
+  const StoreFeeds older(std::move(before_write), &cache);
+  EXPECT_EQ(older.frontier()[0].seq, 3u);
+  const StoreFeeds newest(snapshot(*store), &cache);
+  EXPECT_EQ(&newest.frontier(), &after.frontier());  // the cache kept the newer one
 }
 
 TEST(StoreFeeds, AppendRejectsGapsForksAndRepeats) {
