@@ -34,7 +34,7 @@ constexpr uint32_t envelope_fields = 8;
 }  // namespace
 
 std::string encode_record(const Record& r) {
-  msgpack::sbuffer buf;
+  StringBuffer buf;
   Packer pk(buf);
   Encoder e{pk};
   const RecordHeader& h = r.header;
@@ -49,7 +49,7 @@ std::string encode_record(const Record& r) {
   e.put(h.hlc.value);
   e.put(uint64_t{static_cast<uint64_t>(type_of(r.body))});
   std::visit([&](const auto& body) { encode_body(e, body); }, r.body);
-  return std::string(buf.data(), buf.size());
+  return std::move(buf.bytes);
 }
 
 Result<Record> decode_record(std::string_view bytes) {

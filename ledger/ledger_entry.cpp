@@ -16,7 +16,7 @@ Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
 }
 
 std::string ledger_head_signing_bytes(const LedgerHead& h) {
-  msgpack::sbuffer buf;
+  msgpack_visit::StringBuffer buf;
   msgpack_visit::Packer pk(buf);
   msgpack_visit::Encoder e{pk};
   pk.pack_array(5);
@@ -25,7 +25,7 @@ std::string ledger_head_signing_bytes(const LedgerHead& h) {
   e.put(h.root);
   e.put(h.cluster_time_ms);
   e.put(h.signer);
-  return std::string(buf.data(), buf.size());
+  return std::move(buf.bytes);
 }
 
 std::string encode_ledger_head(const LedgerHead& h) { return msgpack_visit::encode_struct(h); }

@@ -38,7 +38,14 @@ size_t field_count() {
   return c.n;
 }
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// The bytes being encoded, straight into the string that is returned (msgpack::sbuffer
+// allocates 8 KiB up front and is copied out after).
+struct StringBuffer {
+  std::string bytes;
+  void write(const char* data, size_t size) { bytes.append(data, size); }
+};
+
+using Packer = msgpack::packer<StringBuffer>;
 
 struct Encoder {
   Packer& pk;
@@ -230,11 +237,11 @@ inline msgpack::unpack_limit record_unpack_limit() {
 // Canonical encoding of one visitable struct.
 template <typename T>
 std::string encode_struct(const T& value) {
-  msgpack::sbuffer buf;
+  StringBuffer buf;
   Packer pk(buf);
   Encoder e{pk};
   e.put(value);
-  return std::string(buf.data(), buf.size());
+  return std::move(buf.bytes);
 }
 
 // Strict decoding of one visitable struct: limits, no trailing bytes, and (unless `canonical` is

@@ -171,7 +171,7 @@ SimCluster::SimCluster(Options options)
   trace(std::string_view(reinterpret_cast<const char*>(genesis_.hash.data()), 32));
 
   for (auto& n : nodes_) {
-    auto store = Store::open(n->dir, lmdb::EnvOptions{.sync = false});
+    auto store = Store::open(n->dir, lmdb::EnvOptions{.sync = false, .write_map = true});
     UMUPAKA_ASSERT_MSG(store.ok(), "cannot open a node's store");
     n->store = std::move(store).value();
     start_node(*n);
@@ -617,7 +617,7 @@ void SimCluster::crash(const std::string& site) {
 void SimCluster::restart(const std::string& site) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(!n.live(), "restart of a live site");
-  auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false});
+  auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false, .write_map = true});
   UMUPAKA_ASSERT_MSG(store.ok(), "cannot reopen a node's store");
   n.store = std::move(store).value();
   if (n.disk_full)

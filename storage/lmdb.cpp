@@ -116,6 +116,7 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& dir, const EnvOptions&
   if (rc != 0) return translate(rc, "set max readers");
   unsigned flags = MDB_NOTLS;
   if (!options.sync) flags |= MDB_NOSYNC;
+  if (options.write_map) flags |= MDB_WRITEMAP;
   rc = mdb_env_open(env->env_, dir.c_str(), flags, 0600);
   if (rc != 0) return translate(rc, "open " + dir);
   // The file may be larger than our default (grown in an earlier run): adopt its size.

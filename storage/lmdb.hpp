@@ -64,6 +64,10 @@ struct EnvOptions {
   size_t map_bytes = 0;  // 0: limits::map_bytes_initial
   unsigned tables_max = 0;
   bool sync = true;  // false only for benchmarks that say so
+  // MDB_WRITEMAP: pages are written in place in the map, with no write system call per commit.
+  // The simulator's stores (unsynced anyway); a stray write through the map could corrupt a
+  // production store, so nodes never use it.
+  bool write_map = false;
 };
 
 class Env {
