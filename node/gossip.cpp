@@ -325,7 +325,7 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
       answer_fetch(from, m, feeds, now_ms);
       return;
     case GossipType::versions:
-      receive_versions(from, m, now_ms);
+      receive_versions(from, m);
       return;
     case GossipType::raft:
     case GossipType::head:
@@ -622,8 +622,7 @@ void GossipCore::answer_fetch(const std::string& from, const GossipMessage& m,
   if (!r.records.empty()) send(from, std::move(r), now_ms);
 }
 
-void GossipCore::receive_versions(const std::string& from, const GossipMessage& m, int64_t now_ms) {
-  (void)now_ms;
+void GossipCore::receive_versions(const std::string& from, const GossipMessage& m) {
   IngestBatch batch;
   batch.from = from;
   batch.kind = IngestKind::versions;

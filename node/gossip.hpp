@@ -316,7 +316,7 @@ class GossipCore {
   void receive_evidence(const GossipMessage& m);
   void answer_fetch(const std::string& from, const GossipMessage& m, const FeedReader& feeds,
                     int64_t now_ms);
-  void receive_versions(const std::string& from, const GossipMessage& m, int64_t now_ms);
+  void receive_versions(const std::string& from, const GossipMessage& m);
   void push(const std::vector<WireRecord>& records, uint32_t hops, const std::string& except,
             int64_t now_ms);
   uint64_t budget(Peer& p, int64_t now_ms);

@@ -196,9 +196,9 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
   if (!quarantined(origin) && origin != identity_.site) {
     out = ingest(in, txn);
-    if (out.outcome == IngestOutcome::stored || out.outcome == IngestOutcome::duplicate) return out;
-    if (out.outcome == IngestOutcome::rejected) return out;
-    // gap: kept as a version until the feed catches up; equivocation: the fork, now proven.
+    // Kept as a version only on a gap (until the feed catches up) or an equivocation (the fork,
+    // now proven); anything else is the feed's answer.
+    if (out.outcome != IngestOutcome::gap && out.outcome != IngestOutcome::equivocation) return out;
     if (out.outcome == IngestOutcome::gap) out.outcome = IngestOutcome::stored;
   }
   txn.put_version(origin, seq, in.signed_record);
