@@ -25,7 +25,7 @@ void SimNetwork::set_default_link(const LinkSpec& spec) {
 }
 
 const LinkSpec& SimNetwork::link(const std::string& from, const std::string& to) const {
-  const auto it = links_.find({from, to});
+  const auto it = links_.find(PairView{from, to});
   return it == links_.end() ? default_link_ : it->second;
 }
 
@@ -47,7 +47,7 @@ void SimNetwork::partition(const std::vector<std::string>& group1,
 void SimNetwork::heal() { cuts_.clear(); }
 
 bool SimNetwork::reachable(const std::string& from, const std::string& to) const {
-  return cuts_.count({from, to}) == 0;
+  return cuts_.empty() || cuts_.count(PairView{from, to}) == 0;
 }
 
 uint64_t SimNetwork::below(uint64_t n) {
@@ -85,7 +85,9 @@ void SimNetwork::send(const std::string& from, const std::string& to, std::strin
   // Bandwidth: the frame leaves when the link is free and it has been transmitted.
   int64_t departure_ms = now_ms;
   if (spec.bytes_per_second > 0) {
-    int64_t& busy = busy_until_ms_[{from, to}];
+    auto slot = busy_until_ms_.find(PairView{from, to});
+    if (slot == busy_until_ms_.end()) slot = busy_until_ms_.emplace(Pair{from, to}, 0).first;
+    int64_t& busy = slot->second;
     if (busy - now_ms > static_cast<int64_t>(spec.queue_max_ms)) {
       ++stats_.overflow;
       return;

@@ -29,6 +29,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,15 +105,26 @@ class SimNetwork {
 
  private:
   using Pair = std::pair<std::string, std::string>;
+  // Looks a (from, to) pair up without copying the two names (twice per frame otherwise).
+  using PairView = std::pair<std::string_view, std::string_view>;
+  struct PairLess {
+    using is_transparent = void;
+    static PairView view(const Pair& p) { return {p.first, p.second}; }
+    static PairView view(const PairView& p) { return p; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
   uint64_t below(uint64_t n);  // uniform in [0, n), n > 0
   bool chance(double p);       // true with probability p
   void schedule(Delivery d);
 
   std::mt19937_64 rng_;
   LinkSpec default_link_;
-  std::map<Pair, LinkSpec> links_;
-  std::set<Pair> cuts_;                    // directed
-  std::map<Pair, int64_t> busy_until_ms_;  // bandwidth: when the link's last message left
+  std::map<Pair, LinkSpec, PairLess> links_;
+  std::set<Pair, PairLess> cuts_;                    // directed
+  std::map<Pair, int64_t, PairLess> busy_until_ms_;  // bandwidth: when the last message left
   // The queue of deliveries, ordered by (at_ms, seq): a priority queue whose entries can be
   // moved out.
   std::map<std::pair<int64_t, uint64_t>, Delivery> queue_;
