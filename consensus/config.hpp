@@ -30,7 +30,10 @@ struct Config {
   // campaign, so a heartbeat is no lease to them: they hear every commit in the appends the leader
   // sends when its commit index moves, and a heartbeat only repairs an append lost while the log
   // is idle. Where learners are most of the cluster (border posts under a few voters), a slower
-  // beat to them removes most of the heartbeat traffic. Must not be below heartbeat_tick.
+  // beat to them removes most of the heartbeat traffic. Only learners the leader replicates to
+  // (progress in replicate state) get the slower beat; one being probed gets every beat, since a
+  // heartbeat's answer is what resumes a paused probe (a new leader reaches its learners within a
+  // beat). Must not be below heartbeat_tick.
   uint32_t learner_heartbeat_tick = 0;
   // Where the durable log is read from; borrowed, must outlive the node. Not null.
   const Storage* storage = nullptr;

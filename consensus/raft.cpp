@@ -749,7 +749,10 @@ bool Raft::maybe_send_append(const NodeId& to, bool send_if_empty) {
 void Raft::bcast_heartbeat() {
   const std::string& context = read_only_.last_pending_context();
   for (const auto& [id, pr] : tracker_.all()) {
-    if (id != id_ && (beat_learners_ || !pr.is_learner())) send_heartbeat(id, context);
+    // A learner still being probed (a new leader, a rejected append) gets every beat: the
+    // answer to a heartbeat is what lets a paused probe go on.
+    const bool slow = pr.is_learner() && pr.state() == ProgressState::replicate;
+    if (id != id_ && (beat_learners_ || !slow)) send_heartbeat(id, context);
   }
 }
 

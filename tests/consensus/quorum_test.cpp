@@ -155,6 +155,35 @@ TEST(RaftLearners, LearnersGetHeartbeatsAtTheirOwnBeatAndCommitsAtOnce) {
   net.set_filter(nullptr);
 }
 
+// A learner the leader is still probing (here: a new leader whose probes are lost) gets every
+// beat: the heartbeat's answer is what lets a paused probe go on.
+TEST(RaftLearners, ALearnerBeingProbedGetsEveryBeat) {
+  const std::vector<NodeId> learners = {"gatuna", "rubavu"};
+  Network net(NetworkOptions{.seed = 29, .learner_heartbeat_tick = 5}, three, learners);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  ASSERT_TRUE(net.transfer_leadership("hq", "airport").ok());
+  std::map<NodeId, int> beats;
+  net.set_filter([&](Message& m) {
+    const bool to_learner = m.to == "gatuna" || m.to == "rubavu";
+    if (m.from == "airport" && to_learner && m.type == MessageType::heartbeat) ++beats[m.to];
+    return !(to_learner && m.type == MessageType::app);  // the probes never arrive
+  });
+  net.stabilize();
+  ASSERT_EQ(net.leader(), "airport");
+  beats.clear();
+  for (int t = 0; t < 10; ++t) {
+    net.tick("airport");
+    net.stabilize();
+  }
+  for (const NodeId& id : learners) EXPECT_EQ(beats[id], 10) << id;
+  net.set_filter(nullptr);
+  net.run(3);
+  ASSERT_TRUE(net.propose("airport", "after-transfer").ok());
+  net.stabilize();
+  for (const NodeId& id : learners) EXPECT_TRUE(net.applied(id, "after-transfer")) << id;
+}
+
 TEST(RaftLearners, LearnerCampaignIsIgnored) {
   Network net(NetworkOptions{.seed = 27}, three, {"gatuna"});
   net.campaign("gatuna");
