@@ -6,6 +6,19 @@ namespace umupaka {
 
 std::string encode_ledger_entry(const LedgerEntry& e) { return msgpack_visit::encode_struct(e); }
 
+std::string encode_ledger_snapshot(const LedgerSnapshot& s) {
+  return msgpack_visit::encode_struct(s);
+}
+
+Result<LedgerSnapshot> decode_ledger_snapshot(std::string_view bytes) {
+  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
+                                    limits::msgpack_depth_max);
+  ASSIGN_OR_RETURN(LedgerSnapshot s, msgpack_visit::decode_struct<LedgerSnapshot>(bytes, limit));
+  if (s.version != ledger_snapshot_version)
+    return make_error(Errc::decode, "unknown ledger snapshot version " + std::to_string(s.version));
+  return s;
+}
+
 Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
   const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
                                     limits::msgpack_depth_max);

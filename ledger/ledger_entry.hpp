@@ -82,6 +82,70 @@ struct LedgerHead {
   }
 };
 
+// --- Log compaction (docs/ledger.md, "Snapshots") ---------------------------------------------
+//
+// A Raft snapshot of the ledger at Raft index I carries no records: only what the ledger is at I,
+// so that a node behind the compacted log can rebuild it. That node holds (or fetches by gossip)
+// the records the frontier covers, then fetches the ledger's rows (position -> record, the cluster
+// time it was applied at) from a peer, segment by segment, each checked against `root` by an RFC
+// 6962 consistency proof, and applies them with the same rules as entries.
+inline constexpr uint32_t ledger_snapshot_version = 1;
+
+struct LedgerSnapshot {
+  uint32_t version = ledger_snapshot_version;
+  uint64_t size = 0;  // records in the ledger at the snapshot's index
+  Hash root{};        // its Merkle root
+  uint64_t cluster_time_ms = 0;
+  std::vector<LedgerItem> frontier;  // each origin's seq and hash in the ledger
+  uint64_t conf_root_seq = 0;        // the root seq behind the last configuration change
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("version", s.version);
+    v("size", s.size);
+    v("root", s.root);
+    v("cluster_time_ms", s.cluster_time_ms);
+    v("frontier", s.frontier);
+    v("conf_root_seq", s.conf_root_seq);
+  }
+  friend bool operator==(const LedgerSnapshot&, const LedgerSnapshot&) = default;
+};
+
+// One ledger position: the record there and the ledger's cluster time when it was applied.
+struct LedgerRow {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash hash{};
+  uint64_t cluster_time_ms = 0;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("origin", s.origin);
+    v("seq", s.seq);
+    v("hash", s.hash);
+    v("cluster_time_ms", s.cluster_time_ms);
+  }
+  friend bool operator==(const LedgerRow&, const LedgerRow&) = default;
+};
+
+// Rows [from, from + rows.size()) of a ledger of `size` records, with the RFC 6962 consistency
+// proof from the tree of the first from + rows.size() records to the tree of `size` (empty when
+// the rows reach `size`). Asked for by (from, size); `rows` empty in a request.
+struct LedgerSegment {
+  uint64_t from = 0;
+  uint64_t size = 0;
+  std::vector<LedgerRow> rows;
+  std::vector<Hash> proof;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("from", s.from);
+    v("size", s.size);
+    v("rows", s.rows);
+    v("proof", s.proof);
+  }
+};
+
+std::string encode_ledger_snapshot(const LedgerSnapshot& s);
+Result<LedgerSnapshot> decode_ledger_snapshot(std::string_view bytes);
+
 std::string encode_ledger_entry(const LedgerEntry& e);
 Result<LedgerEntry> decode_ledger_entry(std::string_view bytes);
 // The bytes a head's signature covers: msgpack [network_id, size, root, cluster_time_ms, signer].

@@ -39,6 +39,9 @@ inline constexpr size_t genesis_sites_max = 64;
 inline constexpr size_t gossip_frame_bytes_max = 4u << 20;
 // Items in one array of a gossip message (records of a batch, frontier entries).
 inline constexpr size_t gossip_array_items_max = 4096;
+// Ledger rows in one segment of a snapshot install (~100 bytes each): a node far behind fetches
+// its ledger a segment at a time, each checked by a consistency proof before it is written.
+inline constexpr size_t ledger_segment_rows_max = 1024;
 // Messages queued for one peer in ZeroMQ before sends fail visibly (EAGAIN, counted).
 inline constexpr int peer_send_hwm_messages = 1000;
 
@@ -73,6 +76,7 @@ inline constexpr size_t alert_candidates_per_birth_date_max = 256;
 inline constexpr size_t permits_per_holder_max = 256;
 
 static_assert(group_commit_records_max <= write_queue_depth_max);
+static_assert(ledger_segment_rows_max <= gossip_array_items_max);
 static_assert(genesis_sites_max <= msgpack_array_items_max);
 static_assert(genesis_sites_max * 200 < record_encoded_bytes_max);  // ~170 bytes per entry
 static_assert(text_bytes_max * reasons_per_record_max < record_encoded_bytes_max);

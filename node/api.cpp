@@ -471,7 +471,18 @@ struct ApiServer::Impl {
                  {"proposals", o.proposals},
                  {"voters", o.voters},
                  {"learners", o.learners},
-                 {"raft_restarts", o.raft_restarts}};
+                 {"raft_restarts", o.raft_restarts},
+                 {"snapshot_index", o.snapshot_index},
+                 {"first_index", o.first_index},
+                 {"snapshots_made", o.snapshots_made},
+                 {"snapshots_installed", o.snapshots_installed},
+                 {"segments_refused", o.segments_refused}};
+    if (o.installing != 0)
+      j["raft"]["installing"] = {{"snapshot_index", o.installing},
+                                 {"ledger_size", o.install_size},
+                                 {"snapshot_size", o.install_target}};
+    else
+      j["raft"]["installing"] = nullptr;
     json match = json::object();
     for (const auto& [id, m] : o.match) match[id] = m;
     j["raft"]["match"] = match;

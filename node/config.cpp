@@ -162,7 +162,10 @@ Status save_config(const NodeConfig& c) {
       {"api", toml::table{{"listen", c.api_address + ":" + std::to_string(c.api_port)}}},
       {"peer", toml::table{{"listen", c.peer_listen}}},
       {"gossip", toml::table{{"link", c.link}, {"links", links}}},
-      {"raft", toml::table{{"tick_ms", static_cast<int64_t>(c.raft_tick_ms)}}},
+      {"raft",
+       toml::table{{"tick_ms", static_cast<int64_t>(c.raft_tick_ms)},
+                   {"snapshot_entries", static_cast<int64_t>(c.raft_snapshot_entries)},
+                   {"snapshot_keep_entries", static_cast<int64_t>(c.raft_snapshot_keep_entries)}}},
   };
   std::ostringstream ss;
   ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
@@ -213,6 +216,18 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   if (c.raft_tick_ms < 10 || c.raft_tick_ms > 10'000)
     return make_error(Errc::invalid_field,
                       data_dir + "/node.toml: [raft] tick_ms must be 10..10000", "raft.tick_ms");
+  const int64_t snapshot_entries = t["raft"]["snapshot_entries"].value_or(int64_t{10'000});
+  const int64_t keep_entries = t["raft"]["snapshot_keep_entries"].value_or(int64_t{5'000});
+  if (snapshot_entries < 0 || snapshot_entries > 100'000'000)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [raft] snapshot_entries must be 0..100000000",
+                      "raft.snapshot_entries");
+  if (keep_entries < 0 || keep_entries > 100'000'000)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [raft] snapshot_keep_entries must be 0..100000000",
+                      "raft.snapshot_keep_entries");
+  c.raft_snapshot_entries = static_cast<uint64_t>(snapshot_entries);
+  c.raft_snapshot_keep_entries = static_cast<uint64_t>(keep_entries);
   if (const toml::table* links = t["gossip"]["links"].as_table())
     for (const auto& [site, cls] : *links)
       c.links[std::string(site.str())] = cls.value_or(std::string("wan"));

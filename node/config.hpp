@@ -39,6 +39,10 @@ struct NodeConfig {
   std::map<std::string, std::string, std::less<>> links;
   // One Raft tick; elections time out after 10-19 ticks (LAN: 50 ms; WAN default 100 ms).
   uint32_t raft_tick_ms = 100;
+  // Log compaction (docs/ledger.md, "Snapshots"): a snapshot every this many applied entries
+  // (0: never), keeping this many entries below it.
+  uint64_t raft_snapshot_entries = 10'000;
+  uint64_t raft_snapshot_keep_entries = 5'000;
 };
 
 // Creates DATA with a new configuration and fresh keys. Errc::conflict if DATA already holds a

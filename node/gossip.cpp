@@ -329,6 +329,8 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
       return;
     case GossipType::raft:
     case GossipType::head:
+    case GossipType::ledger_fetch:
+    case GossipType::ledger_rows:
       return;  // the order plane's: the runtime routes them
   }
 }

@@ -75,18 +75,20 @@ struct WireEvidence {
 };
 
 enum class GossipType : uint8_t {
-  swim,      // failure detection (swim field)
-  push,      // new records (records, hops)
-  digest,    // our frontier; `reply` false asks for the peer's in return
-  records,   // a batch of records the peer lacks; `more` if the batch was cut at a limit
-  evidence,  // equivocation evidence
-  raft,      // the order plane's Raft messages (raft field)
-  head,      // a ledger head signed by the leader (head field)
-  fetch,     // asks for the `wanted` chains of a forked feed, by hash
-  versions,  // records answering a fetch, each chain newest first
+  swim,          // failure detection (swim field)
+  push,          // new records (records, hops)
+  digest,        // our frontier; `reply` false asks for the peer's in return
+  records,       // a batch of records the peer lacks; `more` if the batch was cut at a limit
+  evidence,      // equivocation evidence
+  raft,          // the order plane's Raft messages (raft field)
+  head,          // a ledger head signed by the leader (head field)
+  fetch,         // asks for the `wanted` chains of a forked feed, by hash
+  versions,      // records answering a fetch, each chain newest first
+  ledger_fetch,  // a snapshot install asks for ledger rows (segment: from, size)
+  ledger_rows,   // the rows answering it (segment)
 };
 UMUPAKA_ENUM_NAMES(GossipType, "swim", "push", "digest", "records", "evidence", "raft", "head",
-                   "fetch", "versions");
+                   "fetch", "versions", "ledger_fetch", "ledger_rows");
 
 inline constexpr uint32_t gossip_version = 1;
 
@@ -104,7 +106,8 @@ struct GossipMessage {
   std::vector<std::string> quarantined;  // digest: origins the sender holds evidence against
   std::optional<raft::Message> raft;
   std::optional<LedgerHead> head;
-  std::vector<WantedChain> wanted;  // fetch
+  std::vector<WantedChain> wanted;       // fetch
+  std::optional<LedgerSegment> segment;  // ledger_fetch, ledger_rows
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
@@ -121,6 +124,7 @@ struct GossipMessage {
     v("raft", s.raft);
     v("head", s.head);
     v("wanted", s.wanted);
+    v("segment", s.segment);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "ledger/assert.hpp"
 #include "ledger/codec.hpp"
@@ -41,6 +42,33 @@ std::pair<uint64_t, Hash> ledger_tip(const StoreTxn& txn, std::string_view origi
   std::memcpy(h.data(), v->data() + 8, h.size());
   return {bytes_u64(*v), h};
 }
+
+void put_ledger_tip(StoreTxn& txn, std::string_view origin, uint64_t seq, const Hash& hash) {
+  std::string tip = u64_bytes(seq);
+  tip.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  txn.put_meta(std::string(frontier_prefix) + std::string(origin), tip);
+}
+
+void put_ledger_meta(StoreTxn& txn, const LedgerMeta& meta) {
+  txn.put_meta(meta_applied, u64_bytes(meta.applied_index));
+  txn.put_meta(meta_size, u64_bytes(meta.size));
+  txn.put_meta(meta_time, u64_bytes(meta.cluster_time_ms));
+}
+
+// The stored subtrees with the ones a segment adds on top, before they are written.
+class OverlayTree : public merkle::SubtreeReader {
+ public:
+  explicit OverlayTree(const merkle::SubtreeReader& base) : base_(base) {}
+  Hash subtree(uint32_t level, uint64_t index) const override {
+    const auto it = added_.find({level, index});
+    return it != added_.end() ? it->second : base_.subtree(level, index);
+  }
+  void put(const merkle::Node& n) { added_[{n.level, n.index}] = n.hash; }
+
+ private:
+  const merkle::SubtreeReader& base_;
+  std::map<std::pair<uint32_t, uint64_t>, Hash> added_;
+};
 
 // The conflict detector's state, in the ledger_state table.
 class StoreLedgerState : public LedgerStateStore {
@@ -220,7 +248,7 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   const uint64_t cluster_time = std::max(meta.cluster_time_ms, entry.cluster_time_ms);
   for (New& n : fresh) {
     const uint64_t position = meta.size;
-    txn.put_position(position, n.origin, n.seq, n.sr.hash);
+    txn.put_position(position, n.origin, n.seq, n.sr.hash, cluster_time);
     for (const auto& node : merkle::on_append(tree, position + 1, merkle::leaf_hash(n.sr.hash)))
       txn.put_merkle_node(node.level, node.index, node.hash);
     const auto alerts =
@@ -230,21 +258,137 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     out.conflicts += alerts.size();
     meta.size = position + 1;
   }
-  for (const LedgerItem& item : advanced) {
-    std::string tip = u64_bytes(item.seq);
-    tip.append(reinterpret_cast<const char*>(item.hash.data()), item.hash.size());
-    txn.put_meta(std::string(frontier_prefix) + item.origin, tip);
-  }
+  for (const LedgerItem& item : advanced) put_ledger_tip(txn, item.origin, item.seq, item.hash);
   meta.applied_index = index;
   meta.cluster_time_ms = cluster_time;
-  txn.put_meta(meta_applied, u64_bytes(meta.applied_index));
-  txn.put_meta(meta_size, u64_bytes(meta.size));
-  txn.put_meta(meta_time, u64_bytes(meta.cluster_time_ms));
+  put_ledger_meta(txn, meta);
   out.applied = true;
   out.size = meta.size;
   out.root = ledger_root(txn, meta.size);
   out.new_records = fresh.size();
   return out;
+}
+
+LedgerSnapshot ledger_snapshot(const StoreTxn& txn) {
+  const LedgerMeta meta = read_ledger_meta(txn);
+  LedgerSnapshot s;
+  s.size = meta.size;
+  s.root = ledger_root(txn, meta.size);
+  s.cluster_time_ms = meta.cluster_time_ms;
+  s.frontier = ledger_frontier(txn);
+  return s;
+}
+
+Result<LedgerSegment> read_ledger_segment(const StoreTxn& txn, uint64_t from, uint64_t size,
+                                          size_t rows_max) {
+  const LedgerMeta meta = read_ledger_meta(txn);
+  if (size > meta.size)
+    return make_error(Errc::unavailable, "this ledger holds " + std::to_string(meta.size) +
+                                             " records, fewer than " + std::to_string(size));
+  if (from > size)
+    return make_error(Errc::invalid_field, "segment start " + std::to_string(from) +
+                                               " is past the ledger size " + std::to_string(size));
+  LedgerSegment seg;
+  seg.from = from;
+  seg.size = size;
+  const uint64_t end = std::min<uint64_t>(size, from + std::max<size_t>(rows_max, 1));
+  seg.rows.reserve(end - from);
+  for (uint64_t p = from; p < end; ++p) {
+    auto at = txn.at_position(p);
+    if (!at) return make_error(Errc::storage, "ledger position " + std::to_string(p) + " missing");
+    seg.rows.push_back(LedgerRow{std::move(at->origin), at->seq, at->hash, at->cluster_time_ms});
+  }
+  if (end < size) {
+    ASSIGN_OR_RETURN(seg.proof, merkle::consistency_proof(StoreSubtrees(txn), end, size));
+  }
+  return seg;
+}
+
+Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
+                                          const LedgerSnapshot& snapshot,
+                                          const LedgerSegment& segment) {
+  LedgerMeta meta = read_ledger_meta(txn);
+  ApplyOutcome out;
+  if (index <= meta.applied_index) {
+    out.size = meta.size;
+    out.root = ledger_root(txn, meta.size);
+    return out;
+  }
+  const uint64_t end = segment.from + segment.rows.size();
+  if (segment.size != snapshot.size || segment.from != meta.size || end > snapshot.size ||
+      (segment.rows.empty() && end != snapshot.size))
+    return make_error(Errc::invalid_field,
+                      "ledger segment [" + std::to_string(segment.from) + ", " +
+                          std::to_string(end) + ") of " + std::to_string(segment.size) +
+                          " does not continue this ledger of " + std::to_string(meta.size) +
+                          " towards the snapshot's " + std::to_string(snapshot.size));
+  // 1. Check, writing nothing: the records are held, and the tree they make is the snapshot's.
+  struct Row {
+    SignedRecord sr;
+    Record record;
+    std::vector<merkle::Node> nodes;
+  };
+  std::vector<Row> rows;
+  rows.reserve(segment.rows.size());
+  const StoreSubtrees stored(txn);
+  OverlayTree tree(stored);
+  for (size_t i = 0; i < segment.rows.size(); ++i) {
+    const LedgerRow& r = segment.rows[i];
+    auto sr = txn.version(r.origin, r.seq, r.hash);
+    if (!sr)
+      return make_error(Errc::unavailable, "record " + r.origin + "/" + std::to_string(r.seq) +
+                                               " not held yet (or only another version of it)");
+    auto rec = decode_record(sr->encoded);
+    UMUPAKA_ASSERT_MSG(rec.ok(), "a stored record does not decode");
+    if (rec->header.origin.value != r.origin || rec->header.seq.value != r.seq)
+      return make_error(Errc::invalid_field, "ledger row names the wrong record");
+    auto nodes = merkle::on_append(tree, segment.from + i + 1, merkle::leaf_hash(sr->hash));
+    for (const auto& n : nodes) tree.put(n);
+    rows.push_back(Row{std::move(*sr), std::move(rec).value(), std::move(nodes)});
+  }
+  const Hash root = end == 0 ? merkle::empty_root() : merkle::root(tree, end);
+  const bool consistent =
+      end == snapshot.size
+          ? root == snapshot.root
+          : merkle::verify_consistency(end, snapshot.size, root, snapshot.root, segment.proof);
+  if (!consistent)
+    return make_error(Errc::invalid_field,
+                      "ledger segment ending at " + std::to_string(end) +
+                          " is not a prefix of the snapshot's ledger (Merkle root " +
+                          to_hex(snapshot.root) + " of " + std::to_string(snapshot.size) + ")");
+  // 2. Write, as apply_ledger_entry writes each record.
+  StoreLedgerState state(txn);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const LedgerRow& r = segment.rows[i];
+    const uint64_t position = segment.from + i;
+    txn.put_position(position, r.origin, r.seq, r.hash, r.cluster_time_ms);
+    for (const auto& n : rows[i].nodes) txn.put_merkle_node(n.level, n.index, n.hash);
+    const auto alerts = apply_in_ledger_order(state, rows[i].record, RecordRef{r.origin, r.seq},
+                                              position, r.cluster_time_ms);
+    for (uint32_t k = 0; k < alerts.size(); ++k)
+      txn.put_conflict(position, k, msgpack_visit::encode_struct(alerts[k]));
+    out.conflicts += alerts.size();
+    if (r.seq > ledger_tip(txn, r.origin).first) put_ledger_tip(txn, r.origin, r.seq, r.hash);
+    meta.cluster_time_ms = std::max(meta.cluster_time_ms, r.cluster_time_ms);
+  }
+  meta.size = end;
+  if (end == snapshot.size) {
+    for (const LedgerItem& item : snapshot.frontier)
+      put_ledger_tip(txn, item.origin, item.seq, item.hash);
+    meta.applied_index = index;
+    meta.cluster_time_ms = std::max(meta.cluster_time_ms, snapshot.cluster_time_ms);
+    out.applied = true;
+  }
+  put_ledger_meta(txn, meta);
+  out.size = end;
+  out.root = root;
+  out.new_records = rows.size();
+  return out;
+}
+
+Result<ApplyOutcome> apply_ledger_work(StoreTxn& txn, const LedgerWork& work) {
+  if (work.snapshot) return apply_ledger_segment(txn, work.index, *work.snapshot, work.segment);
+  return apply_ledger_entry(txn, work.index, work.prev_index, work.entry);
 }
 
 }  // namespace umupaka

@@ -71,6 +71,40 @@ struct ApplyOutcome {
 Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
                                         const LedgerEntry& entry);
 
+// --- Snapshots (docs/ledger.md, "Snapshots") ---------------------------------------------------
+
+// The ledger as this store holds it now (size, root, cluster time, frontier); conf_root_seq is
+// the caller's.
+LedgerSnapshot ledger_snapshot(const StoreTxn& txn);
+
+// Rows [from, min(size, from + rows_max)) of this ledger, with the consistency proof from their end
+// to `size`. Errc::unavailable if this ledger holds fewer than `size` records; Errc::invalid_field
+// if from > size.
+Result<LedgerSegment> read_ledger_segment(const StoreTxn& txn, uint64_t from, uint64_t size,
+                                          size_t rows_max);
+
+// Applies a segment of the install of `snapshot`, taken at Raft `index`: the rows take the next
+// positions (the segment must start at this ledger's size), each applied as apply_ledger_entry
+// applies a record, at the cluster time the row carries. Checked before anything is written: every
+// row names a record this store holds with that hash (else Errc::unavailable: fetch it, retry),
+// and the new Merkle tree is a prefix of the snapshot's (its root equal to the snapshot's at the
+// end, or the segment's consistency proof verifies; else Errc::invalid_field: ask another peer).
+// The segment that reaches the snapshot's size completes the install: the ledger frontier becomes
+// the snapshot's, and the applied index `index` (outcome.applied).
+Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
+                                          const LedgerSnapshot& snapshot,
+                                          const LedgerSegment& segment);
+
+// What the order plane hands the writer: a committed entry, or a segment of a snapshot install.
+struct LedgerWork {
+  uint64_t index = 0;       // Raft index of the entry (or of the snapshot)
+  uint64_t prev_index = 0;  // entries only: see apply_ledger_entry
+  LedgerEntry entry;
+  std::optional<LedgerSnapshot> snapshot;  // set: apply `segment` of this snapshot's install
+  LedgerSegment segment;
+};
+Result<ApplyOutcome> apply_ledger_work(StoreTxn& txn, const LedgerWork& work);
+
 // A stored conflict alert.
 Result<ConflictAlert> decode_conflict(std::string_view bytes);
 

@@ -76,10 +76,9 @@ struct NetworkRuntime::Impl {
     order = std::make_unique<OrderPlane>(
         oo, membership, opt.signing_seed, store,
         // The writer applies; its callback comes back to this thread through `posted`.
-        [impl](uint64_t index, uint64_t prev, LedgerEntry entry, OrderPlane::ApplyDone done) {
+        [impl](LedgerWork work, OrderPlane::ApplyDone done) {
           return impl->writer.submit_apply(
-              index, prev, std::move(entry),
-              [impl, done = std::move(done)](Result<ApplyOutcome> r) mutable {
+              std::move(work), [impl, done = std::move(done)](Result<ApplyOutcome> r) mutable {
                 {
                   std::lock_guard lock(impl->mu);
                   impl->posted.push_back(
@@ -107,6 +106,13 @@ struct NetworkRuntime::Impl {
           auto feeds = impl->feeds();
           impl->gossip.request_catch_up(peer, *feeds, steady_ms());
           if (!wanted.empty()) impl->gossip.request_versions(peer, wanted, steady_ms());
+        },
+        [impl](const std::string& to, const LedgerSegment& segment, bool request) {
+          GossipMessage g;
+          g.type = request ? GossipType::ledger_fetch : GossipType::ledger_rows;
+          g.from = impl->opt.self;
+          g.segment = segment;
+          impl->send_frame(to, g);
         });
     if (auto s = order->start(); !s.ok()) {
       spdlog::warn("order plane not started: {}", s.error().message);
@@ -230,6 +236,15 @@ struct NetworkRuntime::Impl {
       }
       if (m->type == GossipType::head && m->head && order) {
         order->on_head(*m->head);
+        continue;
+      }
+      if (m->type == GossipType::ledger_fetch || m->type == GossipType::ledger_rows) {
+        if (order && m->segment) {
+          if (m->type == GossipType::ledger_fetch)
+            order->on_segment_request(user, *m->segment);
+          else
+            order->on_segment(user, std::move(*m->segment));
+        }
         continue;
       }
       if (!feeds) feeds = this->feeds();

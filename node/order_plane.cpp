@@ -7,6 +7,7 @@
 
 #include "consensus/tracker.hpp"
 #include "ledger/assert.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/msgpack_visit.hpp"
 #include "node/raft_wire.hpp"
 
@@ -15,6 +16,9 @@ namespace {
 
 constexpr std::string_view meta_hard_state = "raft.hard_state";
 constexpr std::string_view meta_head = "ledger.head";
+constexpr std::string_view meta_snapshot = "raft.snapshot";
+// A segment asked for and not answered is asked for again (of the next peer) after this long.
+constexpr int64_t install_ask_timeout_ms = 2'000;
 // Appends held back for missing records, and committed entries waiting to apply.
 constexpr size_t held_appends_max = 1024;
 // Proposals in the Raft log not yet committed: bounds the leader's work ahead of the voters.
@@ -58,7 +62,7 @@ std::string join_ids(const std::vector<std::string>& ids) {
 
 OrderPlane::OrderPlane(OrderOptions options, const Membership& membership, SecretSeed signing_seed,
                        Store& store, SubmitApply submit_apply, SendRaft send, SendHead send_head,
-                       CatchUp catch_up)
+                       CatchUp catch_up, SendSegment send_segment)
     : opt_(std::move(options)),
       membership_(membership),
       key_(SigningKey::from_seed(signing_seed)),
@@ -66,7 +70,8 @@ OrderPlane::OrderPlane(OrderOptions options, const Membership& membership, Secre
       submit_apply_(std::move(submit_apply)),
       send_(std::move(send)),
       send_head_(std::move(send_head)),
-      catch_up_(std::move(catch_up)) {}
+      catch_up_(std::move(catch_up)),
+      send_segment_(std::move(send_segment)) {}
 
 Status OrderPlane::start() {
   if (membership_.site(opt_.self) == nullptr)
@@ -75,6 +80,8 @@ Status OrderPlane::start() {
   uint64_t applied = 0;
   raft::ConfState genesis;
   std::optional<raft::HardState> hard_state;
+  std::optional<raft::Snapshot> snapshot;
+  std::optional<LedgerSnapshot> ledger_snapshot;
   std::vector<raft::Entry> entries;
   {
     ASSIGN_OR_RETURN(auto txn, store_.read());
@@ -89,7 +96,16 @@ Status OrderPlane::start() {
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft hard state");
       hard_state = *d;
     }
-    for (auto& [index, bytes] : txn->raft_entries(1)) {
+    if (auto sn = txn->meta(meta_snapshot)) {
+      auto d = msgpack_visit::decode_struct<raft::Snapshot>(*sn);
+      if (!d.ok()) return make_error(Errc::storage, "corrupt Raft snapshot");
+      auto ls = decode_ledger_snapshot(d->data);
+      if (!ls.ok()) return make_error(Errc::storage, "corrupt ledger snapshot");
+      snapshot = std::move(d).value();
+      ledger_snapshot = std::move(ls).value();
+    }
+    const uint64_t after = snapshot ? snapshot->meta.index : 0;
+    for (auto& [index, bytes] : txn->raft_entries(after + 1)) {
       auto e = msgpack_visit::decode_struct<raft::Entry>(bytes);
       if (!e.ok() || e->index != index) return make_error(Errc::storage, "corrupt Raft log");
       entries.push_back(std::move(e).value());
@@ -100,21 +116,26 @@ Status OrderPlane::start() {
   }
   // Entries at or below `applied` were applied; the ledger frontier marks where we are. Raft
   // re-delivers everything after it (empty and configuration entries included).
-  const uint64_t last = entries.empty() ? 0 : entries.back().index;
+  const uint64_t snap_index = snapshot ? snapshot->meta.index : 0;
+  const uint64_t last = entries.empty() ? snap_index : entries.back().index;
   if (applied > last) applied = last;
   applied_ = applied;
-  // The configuration as of `applied`: the genesis, changed by the conf-change entries up to it
-  // (committed, as `applied` is). Those after it come again in a Ready and are applied then.
+  // The configuration as of `applied`: the genesis (or the snapshot's), changed by the conf-change
+  // entries up to it (committed, as `applied` is). Those after it come again in a Ready and are
+  // applied then.
   raft::ProgressTracker conf(1);
-  conf.reset(genesis, 0);
-  conf_root_seq_ = 0;
+  conf.reset(snapshot ? snapshot->meta.conf_state : genesis, 0);
+  conf_root_seq_ = ledger_snapshot ? ledger_snapshot->conf_root_seq : 0;
   voter_from_index_ = 0;
+  snapshot_index_ = snap_index;
+  last_conf_index_ = snap_index;
   for (const raft::Entry& e : entries) {
     if (e.type != raft::EntryType::conf_change) continue;
     auto cc = raft::decode_conf_change(e.data);
     if (!cc.ok()) continue;  // Raft hands it out again; apply_conf_entry skips it the same way
     if (e.index <= applied) {
       conf.apply(*cc, 0);
+      last_conf_index_ = e.index;
       conf_root_seq_ = std::max(conf_root_seq_, context_root_seq(cc->context));
     } else if (makes_voter(*cc, opt_.self)) {
       voter_from_index_ = std::max(voter_from_index_, e.index);
@@ -124,16 +145,29 @@ Status OrderPlane::start() {
   voter_ = cs.is_voter(opt_.self);
   // A site outside `cs` (certified after the genesis) starts as a non-member: it neither votes
   // nor campaigns, and learns the log (and its own admission) from the leader once added.
-  storage_ = std::make_unique<raft::MemoryStorage>(cs);
+  // With a snapshot, Raft starts from it (its configuration, applied at its index) and hands out
+  // the committed entries after it again: conf changes are applied again, ledger entries up to
+  // `applied` skipped (process_ready).
+  if (snapshot) {
+    storage_ = std::make_unique<raft::MemoryStorage>();
+    if (!storage_->apply_snapshot(*snapshot).ok())
+      return make_error(Errc::storage, "the stored Raft snapshot does not apply");
+  } else {
+    storage_ = std::make_unique<raft::MemoryStorage>(cs);
+  }
   if (hard_state) storage_->set_hard_state(*hard_state);
   if (!entries.empty()) storage_->append(entries);
+  // A snapshot received but not yet installed in the ledger (a restart during the install):
+  // the install goes on before anything after it applies.
+  if (snapshot && applied < snap_index)
+    to_apply_.push_back(Pending{snap_index, {}, ledger_snapshot});
   raft::Config c;
   c.id = opt_.self;
   c.election_tick = opt_.election_ticks;
   c.heartbeat_tick = opt_.heartbeat_ticks;
   c.learner_heartbeat_tick = opt_.learner_heartbeat_ticks;
   c.storage = storage_.get();
-  c.applied = applied;
+  c.applied = snapshot ? snap_index : applied;
   c.pre_vote = true;
   c.check_quorum = true;
   c.seed = opt_.seed;
@@ -180,7 +214,7 @@ void OrderPlane::drop_raft() {
 }
 
 void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
-  (void)now_ms;
+  if (now_ms > 0) now_ms_ = now_ms;
   if (!node_) return;  // restarting: the sender will send again
   // Only members not revoked speak in the order plane (the transport admits no others either).
   if (const MemberSite* from = membership_.site(m.from); from == nullptr || from->revoked_after)
@@ -262,6 +296,7 @@ void OrderPlane::on_head(const LedgerHead& h) {
 }
 
 void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
+  now_ms_ = now_ms;
   if (!node_) {
     if (now_ms < next_tick_ms_) return;
     next_tick_ms_ = now_ms + (persist_failing_ ? restart_backoff_ms_ : int64_t{opt_.tick_ms});
@@ -335,11 +370,17 @@ void OrderPlane::process_ready() {
       spdlog::info("ledger leader is now {}", last_leader_.empty() ? "(none)" : last_leader_);
     }
     auto send_all = [&] {
+      std::vector<std::string> snapshots_to;
       for (auto& m : rd.messages) {
         const std::string to = m.to;
+        if (m.type == raft::MessageType::snap) snapshots_to.push_back(to);
         send_(to, std::move(m));
       }
       rd.messages.clear();
+      // The transport took the snapshot: the follower answers once Raft restored it (it then
+      // installs the ledger by itself); until then the leader probes it (a lost snapshot is sent
+      // again once a probe finds the follower still behind the compacted log).
+      for (const auto& to : snapshots_to) node_->report_snapshot(to, true);
     };
 #ifdef UMUPAKA_BUG_SEND_BEFORE_PERSIST
     // A bug reintroduced on purpose, compiled only into the simulator's bug-hunt build
@@ -348,8 +389,13 @@ void OrderPlane::process_ready() {
     send_all();
 #endif
     // 1. Persist entries and hard state (fsync) before any message that depends on them.
-    if (!rd.entries.empty() || rd.hard_state) {
+    if (!rd.entries.empty() || rd.hard_state || rd.snapshot) {
       const Status s = store_.write([&](StoreTxn& txn) -> Status {
+        if (rd.snapshot) {
+          // The snapshot replaces the whole log (MemoryStorage::apply_snapshot).
+          txn.truncate_raft_log(0);
+          txn.put_meta(meta_snapshot, msgpack_visit::encode_struct(*rd.snapshot));
+        }
         if (!rd.entries.empty()) {
           txn.truncate_raft_log(rd.entries.front().index);
           for (const raft::Entry& e : rd.entries)
@@ -364,6 +410,11 @@ void OrderPlane::process_ready() {
         restart_raft(s.error());
         return;
       }
+      if (rd.snapshot) {
+        const raft::Status applied = storage_->apply_snapshot(*rd.snapshot);
+        UMUPAKA_ASSERT_MSG(applied.ok(), "Raft handed out a snapshot older than the stored one");
+        snapshot_index_ = rd.snapshot->meta.index;
+      }
       if (!rd.entries.empty()) storage_->append(rd.entries);
       if (rd.hard_state) storage_->set_hard_state(*rd.hard_state);
       if (persist_failing_) {
@@ -373,7 +424,22 @@ void OrderPlane::process_ready() {
     }
     // 2. Send.
     send_all();
-    // 3. Queue committed entries for application, in order.
+    // 3. Queue the snapshot's install, then committed entries, for application, in order.
+    if (rd.snapshot) {
+      auto ls = decode_ledger_snapshot(rd.snapshot->data);
+      // The leader's own encoding: a snapshot that does not decode is a bug, not an input.
+      UMUPAKA_ASSERT_MSG(ls.ok(), "a Raft snapshot without a ledger snapshot");
+      const raft::ConfState& cs = rd.snapshot->meta.conf_state;
+      voter_ = cs.is_voter(opt_.self);
+      if (voter_from_index_ <= rd.snapshot->meta.index) voter_from_index_ = 0;
+      conf_root_seq_ = std::max(conf_root_seq_, ls->conf_root_seq);
+      last_conf_index_ = rd.snapshot->meta.index;
+      install_asked_from_ = UINT64_MAX;
+      spdlog::info(
+          "ledger snapshot at {} received (ledger of {} records): installing it from peers",
+          rd.snapshot->meta.index, ls->size);
+      to_apply_.push_back(Pending{rd.snapshot->meta.index, {}, std::move(ls).value()});
+    }
     for (const raft::Entry& e : rd.committed_entries) {
       if (e.type == raft::EntryType::conf_change) {
         apply_conf_entry(e);
@@ -382,7 +448,7 @@ void OrderPlane::process_ready() {
       if (e.data.empty() || e.index <= applied_) continue;
       auto le = decode_ledger_entry(e.data);
       if (!le.ok()) continue;
-      to_apply_.emplace_back(e.index, std::move(le).value());
+      to_apply_.push_back(Pending{e.index, std::move(le).value(), std::nullopt});
     }
     node_->advance(rd);
   }
@@ -392,6 +458,7 @@ void OrderPlane::apply_conf_entry(const raft::Entry& e) {
   auto cc = raft::decode_conf_change(e.data);
   if (!cc.ok()) return;  // the same at every node: no change
   const raft::ConfState cs = node_->apply_conf_change(*cc);
+  last_conf_index_ = std::max(last_conf_index_, e.index);
   voter_ = cs.is_voter(opt_.self);
   if (cc->node == opt_.self && e.index >= voter_from_index_) voter_from_index_ = 0;
   conf_root_seq_ = std::max(conf_root_seq_, context_root_seq(cc->context));
@@ -497,7 +564,17 @@ void OrderPlane::pump_apply() {
   size_t n = 0;
   uint64_t prev = read_ledger_meta(**txn).applied_index;
   while (n < to_apply_.size() && n < apply_pipeline_max) {
-    auto& [index, entry] = to_apply_[n];
+    if (to_apply_[n].snapshot) {
+      // A snapshot installs alone: what comes before it applies first.
+      if (n == 0) {
+        install_step(**txn);
+        if (apply_in_flight_ > 0 || to_apply_.empty() || to_apply_.front().snapshot) return;
+        continue;  // installed already: go on with the entries after it
+      }
+      break;
+    }
+    const uint64_t index = to_apply_[n].index;
+    const LedgerEntry& entry = to_apply_[n].entry;
     std::vector<WantedChain> wanted;
     if (covers(**txn, entry, &wanted, opt_.self) == Coverage::missing) {
       if (n == 0) {
@@ -508,8 +585,12 @@ void OrderPlane::pump_apply() {
       }
       break;
     }
+    LedgerWork work;
+    work.index = index;
+    work.prev_index = prev;
+    work.entry = entry;
     const bool queued =
-        submit_apply_(index, prev, entry, [this, epoch = epoch_](Result<ApplyOutcome> r) {
+        submit_apply_(std::move(work), [this, epoch = epoch_](Result<ApplyOutcome> r) {
           if (epoch == epoch_) on_applied(std::move(r));
         });
     if (!queued) break;
@@ -530,8 +611,8 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r) {
     if (apply_in_flight_ == 0) apply_failed_ = false;  // the pipeline drained: retry from tick
     return;
   }
-  const uint64_t index = to_apply_.front().first;
-  const uint64_t time = to_apply_.front().second.cluster_time_ms;
+  const uint64_t index = to_apply_.front().index;
+  const uint64_t time = to_apply_.front().entry.cluster_time_ms;
   to_apply_.pop_front();
   applied_ = std::max(applied_, index);
   if (r->applied && node_->raft().role() == raft::Role::leader && apply_in_flight_ == 0) {
@@ -544,7 +625,133 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r) {
     h.signer = opt_.self;
     head_due_ = std::move(h);
   }
-  if (apply_in_flight_ == 0) pump_apply();
+  if (apply_in_flight_ == 0) {
+    maybe_snapshot();
+    pump_apply();
+  }
+}
+
+void OrderPlane::install_step(const StoreTxn& txn) {
+  const Pending& p = to_apply_.front();
+  const LedgerSnapshot& snap = *p.snapshot;
+  const LedgerMeta meta = read_ledger_meta(txn);
+  if (meta.applied_index >= p.index) {  // installed before a restart, or the entries were here
+    applied_ = std::max(applied_, p.index);
+    to_apply_.pop_front();
+    return;
+  }
+  // Whom to ask: the leader, else (and after a failure) the snapshot's voters in turn.
+  std::vector<std::string> peers;
+  const std::string leader = node_->status().leader;
+  if (!leader.empty() && leader != opt_.self) peers.push_back(leader);
+  for (const auto& v : node_->raft().tracker().conf_state().voters)
+    if (v != opt_.self && v != leader) peers.push_back(v);
+  if (peers.empty()) return;
+  const std::string& peer = peers[install_turn_ % peers.size()];
+  // 1. The records the snapshot's frontier covers, by gossip (as a learner fetches for entries).
+  LedgerEntry covered;
+  covered.items = snap.frontier;
+  std::vector<WantedChain> wanted;
+  if (covers(txn, covered, &wanted, opt_.self) == Coverage::missing) {
+    catch_up_(peer, wanted);
+    apply_retry_ms_ = next_tick_ms_;
+    return;
+  }
+  // 2. The ledger's rows, a segment at a time; asked again of the next peer if unanswered.
+  if (install_asked_from_ == meta.size && now_ms_ < install_asked_ms_ + install_ask_timeout_ms)
+    return;
+  if (install_asked_from_ == meta.size) ++install_turn_;
+  install_asked_from_ = meta.size;
+  install_asked_ms_ = now_ms_;
+  LedgerSegment ask;
+  ask.from = meta.size;
+  ask.size = snap.size;
+  send_segment_(peers[install_turn_ % peers.size()], ask, true);
+}
+
+void OrderPlane::on_segment_request(const std::string& from, const LedgerSegment& request) {
+  if (const MemberSite* site = membership_.site(from); site == nullptr || site->revoked_after)
+    return;
+  auto txn = store_.read();
+  if (!txn.ok()) return;
+  auto seg =
+      read_ledger_segment(**txn, request.from, request.size, limits::ledger_segment_rows_max);
+  if (!seg.ok()) return;  // this ledger is not that far yet: the asker turns to another peer
+  send_segment_(from, *seg, false);
+}
+
+void OrderPlane::on_segment(const std::string& from, LedgerSegment segment) {
+  if (!node_ || apply_in_flight_ > 0 || to_apply_.empty() || !to_apply_.front().snapshot) return;
+  // Rows come from voters only: the Merkle root binds each row's record and position, not the
+  // cluster time it carries, which the voters are trusted with as the leader is with an entry's.
+  if (!node_->raft().tracker().conf_state().is_voter(from) || from == opt_.self) return;
+  const Pending& p = to_apply_.front();
+  if (segment.from != install_asked_from_ || segment.size != p.snapshot->size) return;  // stale
+  LedgerWork work;
+  work.index = p.index;
+  work.snapshot = p.snapshot;
+  work.segment = std::move(segment);
+  const bool queued =
+      submit_apply_(std::move(work), [this, epoch = epoch_](Result<ApplyOutcome> r) {
+        if (epoch == epoch_) on_installed(std::move(r));
+      });
+  if (queued) apply_in_flight_ = 1;
+}
+
+void OrderPlane::on_installed(Result<ApplyOutcome> r) {
+  UMUPAKA_ASSERT(apply_in_flight_ == 1 && !to_apply_.empty() && to_apply_.front().snapshot);
+  apply_in_flight_ = 0;
+  install_asked_from_ = UINT64_MAX;  // ask for the next segment (or again) at once
+  if (!r.ok()) {
+    if (r.error().code == Errc::invalid_field) {
+      spdlog::warn("ledger segment refused ({}): asking another peer", r.error().message);
+      ++install_turn_;
+      ++segments_refused_;
+    }
+    apply_retry_ms_ = next_tick_ms_;
+    return;
+  }
+  if (r->applied) {
+    const uint64_t index = to_apply_.front().index;
+    to_apply_.pop_front();
+    applied_ = std::max(applied_, index);
+    ++snapshots_installed_;
+    spdlog::info("ledger snapshot at {} installed: {} records, root {}", index, r->size,
+                 to_hex(r->root));
+  }
+  pump_apply();
+}
+
+void OrderPlane::maybe_snapshot() {
+  if (!node_ || opt_.snapshot_entries == 0 || apply_in_flight_ > 0) return;
+  if (applied_ < snapshot_index_ + opt_.snapshot_entries) return;
+  // The configuration as of applied_ must be the one Raft holds: no conf change after it applied.
+  if (last_conf_index_ > applied_) return;
+  if (!to_apply_.empty() && to_apply_.front().snapshot) return;
+  LedgerSnapshot ls;
+  {
+    auto txn = store_.read();
+    if (!txn.ok() || read_ledger_meta(**txn).applied_index != applied_) return;
+    ls = ledger_snapshot(**txn);
+  }
+  ls.conf_root_seq = conf_root_seq_;
+  auto snap = storage_->create_snapshot(applied_, node_->raft().tracker().conf_state(),
+                                        encode_ledger_snapshot(ls));
+  if (!snap.ok()) return;
+  const uint64_t compact_to =
+      applied_ > opt_.snapshot_keep_entries ? applied_ - opt_.snapshot_keep_entries : 0;
+  // Persisted before the log is cut: a restart finds the snapshot, then the entries after it.
+  const Status s = store_.write([&](StoreTxn& t) -> Status {
+    t.put_meta(meta_snapshot, msgpack_visit::encode_struct(*snap));
+    if (compact_to > 0) t.compact_raft_log(compact_to);
+    return {};
+  });
+  if (!s.ok()) return;  // the log stays whole; tried again after the next apply
+  if (compact_to >= storage_->first_index()) (void)storage_->compact(compact_to);
+  snapshot_index_ = applied_;
+  ++snapshots_made_;
+  spdlog::info("ledger snapshot at {} ({} records); log compacted through {}", applied_, ls.size,
+               compact_to);
 }
 
 OrderStatus OrderPlane::status() const {
@@ -564,6 +771,16 @@ OrderStatus OrderPlane::status() const {
   s.apply_waiting = to_apply_.size();
   s.proposals = proposals_;
   s.raft_restarts = raft_restarts_;
+  s.snapshot_index = snapshot_index_;
+  s.first_index = storage_->first_index();
+  if (!to_apply_.empty() && to_apply_.front().snapshot) {
+    s.installing = to_apply_.front().index;
+    s.install_target = to_apply_.front().snapshot->size;
+    if (auto txn = store_.read(); txn.ok()) s.install_size = read_ledger_meta(**txn).size;
+  }
+  s.snapshots_made = snapshots_made_;
+  s.snapshots_installed = snapshots_installed_;
+  s.segments_refused = segments_refused_;
   s.voters = st.conf_state.voters;
   s.learners = st.conf_state.learners;
   s.head = head_;

@@ -18,6 +18,12 @@
 //   every node applies the committed changes in log order, so the same log gives the same
 //   configuration everywhere. On start the configuration is rebuilt from the genesis record and
 //   the conf-change entries of the persisted log (docs/ledger.md, "Membership").
+// - Log compaction: every `snapshot_entries` applied entries a node snapshots its ledger (size,
+//   Merkle root, cluster time, frontier; no records) and drops its log up to
+//   `snapshot_keep_entries` below it. A node that needs entries the leader compacted gets the
+//   snapshot instead, fetches the records its frontier covers by gossip and the ledger's rows from
+//   a peer, segment by segment, each checked against the snapshot's Merkle root, then applies the
+//   entries after it (docs/ledger.md, "Snapshots").
 #pragma once
 
 #include <deque>
@@ -51,6 +57,10 @@ struct OrderOptions {
   // The leader signs and gossips the ledger head after applying, at most this often: every node
   // verifies and stores each head, so one per entry would cost as much as the records.
   uint32_t head_interval_ms = 5000;
+  // Log compaction: a snapshot once this many entries were applied since the last one (0: never),
+  // keeping this many entries below it for followers a little behind.
+  uint64_t snapshot_entries = 10'000;
+  uint64_t snapshot_keep_entries = 5'000;
   uint64_t seed = 1;
 };
 
@@ -66,7 +76,16 @@ struct OrderStatus {
   uint64_t held_appends = 0;                            // appends waiting for records (voter rule)
   uint64_t apply_waiting = 0;  // committed entries waiting for records or the writer
   uint64_t proposals = 0;
-  uint64_t raft_restarts = 0;         // Raft state not persisted (disk): restarted from the store
+  uint64_t raft_restarts = 0;   // Raft state not persisted (disk): restarted from the store
+  uint64_t snapshot_index = 0;  // the latest snapshot (this node's or installed)
+  uint64_t first_index = 0;     // the first entry still in the log
+  // A snapshot being installed (0: none): its index, and the ledger's size against its size.
+  uint64_t installing = 0;
+  uint64_t install_size = 0;
+  uint64_t install_target = 0;
+  uint64_t snapshots_made = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t segments_refused = 0;      // install segments that did not match the snapshot's root
   std::vector<std::string> voters;    // the Raft configuration this node applied
   std::vector<std::string> learners;  //
   std::string vote;                   // the vote in this term
@@ -81,15 +100,17 @@ class OrderPlane {
   using SendHead = std::function<void(const LedgerHead&)>;
   using CatchUp =
       std::function<void(const std::string& peer, const std::vector<WantedChain>& wanted)>;
-  // Applies the committed entry at Raft `index` (apply_ledger_entry in one durable write) and
-  // calls `done` on the order plane's thread, later; false if it cannot take the entry now.
+  // Applies a committed entry or an install segment (apply_ledger_work in one durable write) and
+  // calls `done` on the order plane's thread, later; false if it cannot take the work now.
   using ApplyDone = std::function<void(Result<ApplyOutcome>)>;
-  using SubmitApply =
-      std::function<bool(uint64_t index, uint64_t prev_index, LedgerEntry entry, ApplyDone done)>;
+  using SubmitApply = std::function<bool(LedgerWork work, ApplyDone done)>;
+  // Sends a ledger segment to a peer: a request (`request`, rows empty) or an answer.
+  using SendSegment =
+      std::function<void(const std::string& to, const LedgerSegment& segment, bool request)>;
 
   OrderPlane(OrderOptions options, const Membership& membership, SecretSeed signing_seed,
              Store& store, SubmitApply submit_apply, SendRaft send, SendHead send_head,
-             CatchUp catch_up);
+             CatchUp catch_up, SendSegment send_segment);
 
   // Loads the Raft state from the store and creates the Raft node: the configuration is the
   // genesis record's, changed by the conf-change entries of the persisted log up to the applied
@@ -111,6 +132,9 @@ class OrderPlane {
   // Drive (network thread only).
   void on_message(raft::Message m, int64_t now_ms);
   void on_head(const LedgerHead& head);
+  // A peer asks for ledger rows (its snapshot install) / answers this node's request.
+  void on_segment_request(const std::string& from, const LedgerSegment& request);
+  void on_segment(const std::string& from, LedgerSegment segment);
   void tick(int64_t now_ms, int64_t wall_ms);
 
   OrderStatus status() const;
@@ -132,6 +156,11 @@ class OrderPlane {
   void pump_apply();
   void maybe_propose(int64_t wall_ms);
   void on_applied(Result<ApplyOutcome> r);
+  // Install of the snapshot at the front of to_apply_: records first, then rows from a peer.
+  void install_step(const StoreTxn& txn);
+  void on_installed(Result<ApplyOutcome> r);
+  // After applying: snapshot the ledger and compact the log, when due.
+  void maybe_snapshot();
   // Leader: proposes the next configuration change the membership calls for, if any is due and
   // safe (a quorum of the new configuration recently active, never the last voter).
   void maybe_change_conf();
@@ -152,6 +181,7 @@ class OrderPlane {
   SendRaft send_;
   SendHead send_head_;
   CatchUp catch_up_;
+  SendSegment send_segment_;
   SignatureCheck verify_head_ = verify_signature;
   bool voter_ = false;
   std::unique_ptr<raft::MemoryStorage> storage_;
@@ -164,7 +194,13 @@ class OrderPlane {
   uint64_t idle_snapshot_ = 0;
   std::string last_leader_;
   std::deque<raft::Message> held_;
-  std::deque<std::pair<uint64_t, LedgerEntry>> to_apply_;
+  // Committed work in log order: entries, and snapshots to install (`snapshot` set).
+  struct Pending {
+    uint64_t index = 0;
+    LedgerEntry entry;
+    std::optional<LedgerSnapshot> snapshot;
+  };
+  std::deque<Pending> to_apply_;
   size_t apply_in_flight_ = 0;   // entries submitted to the writer, front of to_apply_
   uint64_t last_submitted_ = 0;  // Raft index of the last ledger entry submitted
   bool apply_failed_ = false;
@@ -187,6 +223,16 @@ class OrderPlane {
   // acknowledgements once it has applied the change.
   uint64_t voter_from_index_ = 0;
   int64_t next_conf_ms_ = 0;
+  int64_t now_ms_ = 0;
+  // Compaction and install.
+  uint64_t snapshot_index_ = 0;
+  uint64_t last_conf_index_ = 0;  // the last conf change applied (or the snapshot's index)
+  uint64_t snapshots_made_ = 0;
+  uint64_t snapshots_installed_ = 0;
+  uint64_t segments_refused_ = 0;
+  uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)
+  int64_t install_asked_ms_ = 0;
+  uint64_t install_turn_ = 0;  // which peer to ask: the leader first, then each voter in turn
 };
 
 }  // namespace umupaka

@@ -7,6 +7,8 @@ namespace umupaka {
 
 size_t Writer::Item::weight() const {
   if (const auto* i = std::get_if<Ingest>(&work)) return std::max<size_t>(1, i->records.size());
+  if (const auto* a = std::get_if<Apply>(&work); a && a->snapshot)
+    return std::max<size_t>(1, a->segment.rows.size());
   return 1;
 }
 
@@ -41,9 +43,8 @@ bool Writer::submit_ingest(std::vector<VerifiedRecord> records, IngestKind kind,
   return enqueue(Item{Ingest{std::move(records), kind}, {}, std::move(done), {}});
 }
 
-bool Writer::submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry,
-                          ApplyCallback done) {
-  return enqueue(Item{Apply{index, prev_index, std::move(entry)}, {}, {}, std::move(done)});
+bool Writer::submit_apply(LedgerWork work, ApplyCallback done) {
+  return enqueue(Item{std::move(work), {}, {}, std::move(done)});
 }
 
 void Writer::stop() {
@@ -98,7 +99,7 @@ void Writer::run() {
           }
           results.emplace_back(std::move(r));
         } else if (auto* ap = std::get_if<Apply>(&item.work)) {
-          results.emplace_back(apply_ledger_entry(txn, ap->index, ap->prev_index, ap->entry));
+          results.emplace_back(apply_ledger_work(txn, *ap));
         } else {
           auto& in = std::get<Ingest>(item.work);
           results.emplace_back(core_.ingest_batch(in.records, in.kind, txn));

@@ -47,8 +47,9 @@ class Writer {
   // stopping: the records will be fetched again.
   bool submit_ingest(std::vector<VerifiedRecord> records, IngestKind kind, IngestCallback done);
 
-  // Queues a committed ledger entry (Raft index) to apply. False when full or stopping.
-  bool submit_apply(uint64_t index, uint64_t prev_index, LedgerEntry entry, ApplyCallback done);
+  // Queues a committed ledger entry (or a segment of a snapshot install) to apply
+  // (apply_ledger_work). False when full or stopping.
+  bool submit_apply(LedgerWork work, ApplyCallback done);
 
   // Executes everything queued, then stops the thread. Idempotent.
   void stop();
@@ -70,11 +71,7 @@ class Writer {
     std::vector<VerifiedRecord> records;
     IngestKind kind = IngestKind::feed;
   };
-  struct Apply {
-    uint64_t index = 0;
-    uint64_t prev_index = 0;
-    LedgerEntry entry;
-  };
+  using Apply = LedgerWork;
   struct Item {
     std::variant<Command, Ingest, Apply> work;
     Callback done;

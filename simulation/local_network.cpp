@@ -182,6 +182,12 @@ Status local_up(const LocalUpOptions& o) {
     RETURN_IF_ERROR(run_and_wait({o.node_binary, "init", "--data", data, "--site", id, "--kind",
                                   kind, "--api", api, "--peer", peer, "--link", o.link},
                                  o.dir + "/" + id + ".log"));
+    if (o.snapshot_entries || o.snapshot_keep_entries) {
+      ASSIGN_OR_RETURN(NodeConfig cfg, load_config(data));
+      if (o.snapshot_entries) cfg.raft_snapshot_entries = *o.snapshot_entries;
+      if (o.snapshot_keep_entries) cfg.raft_snapshot_keep_entries = *o.snapshot_keep_entries;
+      RETURN_IF_ERROR(save_config(cfg));
+    }
     ASSIGN_OR_RETURN(SiteEntry e, read_join_request(data + "/join-request.json"));
     e.role = std::find(voters.begin(), voters.end(), id) != voters.end() ? VoterRole::voter
                                                                          : VoterRole::learner;

@@ -7,6 +7,7 @@
 // where `restart` is the exact command line that starts that site's node again.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct LocalUpOptions {
   std::string link = "wan";         // robust timings on a shared, loaded machine
   std::string node_binary;          // umupaka-node
   std::string network_id = "rwanda-local";
+  // Written to every node.toml when set ([raft] snapshot_entries, snapshot_keep_entries).
+  std::optional<uint64_t> snapshot_entries;
+  std::optional<uint64_t> snapshot_keep_entries;
 };
 
 // The default sites: HQ, five posts (the airport among them) and an embassy.

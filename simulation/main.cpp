@@ -1,7 +1,8 @@
 // umupaka-sim: local networks of real nodes, and deterministic simulated runs.
 //
 //   umupaka-sim local up --dir DIR [--sites ID[:KIND],...] [--voters ID,...] [--base-port P]
-//                        [--link lan|wan|satellite]
+//                        [--link lan|wan|satellite] [--snapshot-entries N] [--snapshot-keep-entries
+//                        K]
 //   umupaka-sim local down --dir DIR
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
@@ -125,6 +126,11 @@ int main(int argc, char** argv) {
   up->add_option("--base-port", base_port, "API ports from here, peer ports from here + 100");
   up->add_option("--link", link, "link class between the nodes");
   up->add_option("--node-bin", node_bin, "umupaka-node binary");
+  std::optional<uint64_t> snapshot_entries, snapshot_keep_entries;
+  up->add_option("--snapshot-entries", snapshot_entries,
+                 "[raft] snapshot_entries of every node (a log snapshot every N applied entries)");
+  up->add_option("--snapshot-keep-entries", snapshot_keep_entries,
+                 "[raft] snapshot_keep_entries of every node (entries kept below a snapshot)");
   auto* down = local->add_subcommand("down", "stop a local network");
   down->add_option("--dir", dir)->required();
   auto* start = local->add_subcommand("start", "start one site's node again");
@@ -176,6 +182,8 @@ int main(int argc, char** argv) {
     o.base_port = base_port;
     o.link = link;
     o.node_binary = std::filesystem::absolute(node_bin).string();
+    o.snapshot_entries = snapshot_entries;
+    o.snapshot_keep_entries = snapshot_keep_entries;
     auto s = umupaka::sim::local_up(o);
     if (!s.ok()) {
       std::fprintf(stderr, "umupaka-sim: %s\n", s.error().message.c_str());

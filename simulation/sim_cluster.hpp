@@ -98,6 +98,9 @@ struct SimClusterOptions {
   bool order = true;
   uint32_t raft_tick_ms = 100;  // OrderOptions::tick_ms
   uint32_t election_ticks = 10;
+  // Log compaction (OrderOptions::snapshot_entries, snapshot_keep_entries).
+  uint64_t snapshot_entries = OrderOptions{}.snapshot_entries;
+  uint64_t snapshot_keep_entries = OrderOptions{}.snapshot_keep_entries;
   // Width of the buckets of simulated time in which latencies are kept (replication_lag(),
   // commit_latency()).
   int64_t sample_bucket_ms = 60'000;

@@ -289,6 +289,16 @@ void StoreTxn::truncate_raft_log(uint64_t from) {
   for (const auto& k : doomed) note(txn_.del(t_.raft_log, k));
 }
 
+void StoreTxn::compact_raft_log(uint64_t through) {
+  std::vector<std::string> doomed;
+  note(txn_.scan_from(t_.raft_log, u64_key(0), [&](std::string_view k, std::string_view) {
+    if (read_u64(k) > through) return false;
+    doomed.emplace_back(k);
+    return true;
+  }));
+  for (const auto& k : doomed) note(txn_.del(t_.raft_log, k));
+}
+
 std::vector<std::pair<uint64_t, std::string>> StoreTxn::raft_entries(uint64_t from) const {
   std::vector<std::pair<uint64_t, std::string>> out;
   if (write_error_) return out;
@@ -310,17 +320,20 @@ std::optional<StoreTxn::Positioned> StoreTxn::at_position(uint64_t position) con
   if (!v) return std::nullopt;
   const size_t z = v->find('\0');
   Positioned out;
-  UMUPAKA_ASSERT(z != std::string_view::npos && v->size() == z + 1 + 8 + out.hash.size());
+  const size_t base = z + 1 + 8 + out.hash.size();
+  UMUPAKA_ASSERT(z != std::string_view::npos && (v->size() == base || v->size() == base + 8));
   out.origin = std::string(v->substr(0, z));
   out.seq = read_u64(v->substr(z + 1));
   std::memcpy(out.hash.data(), v->data() + z + 1 + 8, out.hash.size());
+  if (v->size() == base + 8) out.cluster_time_ms = read_u64(v->substr(base));
   return out;
 }
 
 void StoreTxn::put_position(uint64_t position, std::string_view origin, uint64_t seq,
-                            const Hash& hash) {
+                            const Hash& hash, uint64_t cluster_time_ms) {
   std::string value = feed_key(origin, seq);
   value.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  append_u64(value, cluster_time_ms);
   note(txn_.insert(t_.ledger_order, u64_key(position), value));
   note(txn_.insert(t_.positions, feed_key(origin, seq), u64_key(position)));
 }

@@ -17,7 +17,9 @@
 //   versions         origin '\0' seq:u64 hash(32)   -> stored record: other versions of a forked
 //                                                     feed that the ledger names
 //   raft_log         index:u64                     -> a Raft entry (msgpack, node/)
-//   ledger_order     position:u64                  -> origin '\0' seq:u64 hash(32) (global order)
+//   ledger_order     position:u64                  -> origin '\0' seq:u64 hash(32) cluster_time:u64
+//                                                     (global order; the ledger's cluster time
+//                                                     when the position was applied)
 //   positions        origin '\0' seq:u64            -> position:u64
 //   merkle           level:u32 index:u64           -> hash(32) (perfect subtrees, RFC 6962)
 //   conflicts        position:u64 '\0' n:u32        -> a conflict alert (msgpack)
@@ -93,6 +95,8 @@ class StoreTxn : public ViewStore {
   void put_raft_entry(uint64_t index, std::string_view bytes);
   // Deletes entries with index >= from (a new leader overwrote them).
   void truncate_raft_log(uint64_t from);
+  // Deletes entries with index <= through (compacted: a snapshot covers them).
+  void compact_raft_log(uint64_t through);
   std::vector<std::pair<uint64_t, std::string>> raft_entries(uint64_t from) const;
 
   // --- The ledger: global order, Merkle subtrees, conflicts, deterministic state ---
@@ -103,9 +107,11 @@ class StoreTxn : public ViewStore {
     std::string origin;
     uint64_t seq = 0;
     Hash hash{};
+    uint64_t cluster_time_ms = 0;  // 0 in stores written before it was kept
   };
   std::optional<Positioned> at_position(uint64_t position) const;
-  void put_position(uint64_t position, std::string_view origin, uint64_t seq, const Hash& hash);
+  void put_position(uint64_t position, std::string_view origin, uint64_t seq, const Hash& hash,
+                    uint64_t cluster_time_ms);
   std::optional<Hash> merkle_node(uint32_t level, uint64_t index) const;
   void put_merkle_node(uint32_t level, uint64_t index, const Hash& hash);
   void put_conflict(uint64_t position, uint32_t n, std::string_view bytes);

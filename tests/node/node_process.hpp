@@ -85,7 +85,9 @@ class TempDir {
     char tmpl[] = "/tmp/umupaka-test-XXXXXX";
     path_ = ::mkdtemp(tmpl);
   }
+  // UMUPAKA_KEEP_TEST_DIRS=1 keeps the directory (the nodes' logs and stores) for a look after.
   ~TempDir() {
+    if (std::getenv("UMUPAKA_KEEP_TEST_DIRS") != nullptr) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
