@@ -97,7 +97,11 @@ Status OrderPlane::start() {
       hard_state = *d;
     }
     if (auto sn = txn->meta(meta_snapshot)) {
-      auto d = msgpack_visit::decode_struct<raft::Snapshot>(*sn);
+      // As a Raft message carries it (decode_gossip's limits): configurations of many sites.
+      const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0,
+                                        limits::record_encoded_bytes_max, 64, 0,
+                                        limits::msgpack_depth_max);
+      auto d = msgpack_visit::decode_struct<raft::Snapshot>(*sn, limit);
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft snapshot");
       auto ls = decode_ledger_snapshot(d->data);
       if (!ls.ok()) return make_error(Errc::storage, "corrupt ledger snapshot");

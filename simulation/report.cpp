@@ -224,7 +224,8 @@ std::string render_summary(const RunReport& r) {
   line("ledger", std::to_string(r.ledger_size) + " records, " + std::to_string(r.conflicts_raised) +
                      " conflicts raised");
   line("raft", std::to_string(r.leader_changes) + " leader changes, max term " +
-                   std::to_string(r.max_term));
+                   std::to_string(r.max_term) + ", " + std::to_string(r.snapshot_installs) +
+                   " snapshot installs");
   line("crashes", std::to_string(r.crashes));
   line("lag", pcts(r.lag));
   line("commit", pcts(r.commit));
@@ -308,6 +309,7 @@ std::string render_json(const RunReport& r) {
       {"ledger_size", r.ledger_size},
       {"conflicts_raised", r.conflicts_raised},
       {"leader_changes", r.leader_changes},
+      {"snapshot_installs", r.snapshot_installs},
       {"max_term", r.max_term},
       {"crashes", r.crashes},
       {"lag", to_json(r.lag)},

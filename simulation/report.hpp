@@ -58,6 +58,7 @@ struct RunReport {
   uint64_t ledger_size = 0;  // the largest ledger at the end
   uint64_t conflicts_raised = 0;
   uint64_t leader_changes = 0;
+  uint64_t snapshot_installs = 0;
   uint64_t max_term = 0;
   uint64_t crashes = 0;
   Percentiles lag, commit;  // every site together

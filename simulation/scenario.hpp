@@ -106,6 +106,10 @@ struct Scenario {
   int64_t settle_ms = 600'000;  // after traffic and faults end, time to converge before the checks
   double traffic_scale = 1.0;   // global multiplier on every site's traffic
   uint32_t tick_ms = 20, raft_tick_ms = 100, election_ticks = 10;
+  // Log compaction at every node (node.toml [raft] snapshot_entries, snapshot_keep_entries).
+  // (The defaults are OrderOptions's.)
+  uint64_t snapshot_entries = 10'000;
+  uint64_t snapshot_keep_entries = 5'000;
   std::vector<ScenarioLink> links;    // by name
   std::vector<ScenarioSite> sites;    // written ones in file order, then generated ones
   std::vector<ScenarioFault> faults;  // in file order

@@ -349,6 +349,7 @@ void SimCluster::drive_order(Node& n, const std::function<void()>& fn) {
       } else {
         n.dirty = true;
       }
+      if ((*r).ok() && (*r)->applied && a.work.snapshot) ++stats_.snapshot_installs;
       if ((*r).ok() && (*r)->applied) {
         std::string t = "L" + n.site.id + '\0';
         append_u64(t, a.work.index);

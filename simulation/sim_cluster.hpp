@@ -139,7 +139,8 @@ struct SimClusterStats {
   uint64_t commands_refused = 0;  // commands the core refused
   uint64_t records_checked = 0;   // stored records verified by the invariant checks
   uint64_t crashes = 0;
-  uint64_t leader_changes = 0;  // a new (term, leader) seen
+  uint64_t leader_changes = 0;     // a new (term, leader) seen
+  uint64_t snapshot_installs = 0;  // snapshot installs completed (docs/ledger.md, "Snapshots")
   uint64_t max_term = 0;
   uint64_t writes_failed = 0;  // store writes refused by an injected full disk
 };

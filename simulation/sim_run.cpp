@@ -164,6 +164,8 @@ SimCluster::Options Runner::cluster_options() const {
   c.tick_ms = s_.tick_ms;
   c.raft_tick_ms = s_.raft_tick_ms;
   c.election_ticks = s_.election_ticks;
+  c.snapshot_entries = s_.snapshot_entries;
+  c.snapshot_keep_entries = s_.snapshot_keep_entries;
   const int64_t duration = o_.duration_ms > 0 ? o_.duration_ms : s_.duration_ms;
   // About a hundred points per chart, never finer than a minute.
   c.sample_bucket_ms = std::max<int64_t>(60'000, (duration + s_.settle_ms) / 100 / 60'000 * 60'000);
@@ -657,6 +659,7 @@ RunReport Runner::run() {
     r.conflicts_raised = std::max(r.conflicts_raised, l.conflicts);
   }
   r.leader_changes = cluster_.stats().leader_changes;
+  r.snapshot_installs = cluster_.stats().snapshot_installs;
   r.max_term = cluster_.stats().max_term;
   r.crashes = cluster_.stats().crashes;
   r.network = cluster_.network().stats();
