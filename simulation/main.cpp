@@ -8,6 +8,7 @@
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
 //                   [--traffic-scale X] [--quiet]
 //   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR] [--stop-on-failure]
+//   (run and swarm: [--snapshot-entries N] [--snapshot-keep-entries K] override the scenario's)
 //
 // SCENARIO is a path to a TOML file or the name of a shipped one (simulation/scenarios/NAME.toml).
 // `run` prints the summary and, last, trace=<hex>; it exits 1 when a check fails.
@@ -85,13 +86,16 @@ int run_command(const std::string& name, const umupaka::sim::RunOptions& base,
   return report.passed() ? 0 : 1;
 }
 
-int swarm_command(const std::string& name, uint64_t first_seed, uint64_t seeds,
-                  bool stop_on_failure, const std::string& report_dir) {
+int swarm_command(const std::string& name, const umupaka::sim::RunOptions& base,
+                  uint64_t first_seed, uint64_t seeds, bool stop_on_failure,
+                  const std::string& report_dir) {
   const std::string path = find_scenario(name);
   auto scenario = umupaka::sim::load_scenario(path);
   if (!scenario.ok()) return fail(scenario.error().message);
+  umupaka::sim::RunOptions o = base;
+  o.scenario_path = name;
   const auto result = umupaka::sim::run_swarm(
-      *scenario, name, first_seed, seeds, stop_on_failure, [&](const umupaka::sim::RunReport& r) {
+      *scenario, o, first_seed, seeds, stop_on_failure, [&](const umupaka::sim::RunReport& r) {
         std::printf("seed %llu: %s  %.1f s  records=%llu  trace=%s\n",
                     static_cast<unsigned long long>(r.seed), r.passed() ? "ok  " : "FAIL",
                     r.wall_seconds, static_cast<unsigned long long>(r.records_acknowledged),
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
   run->add_option("--traffic-scale", run_options.traffic_scale,
                   "traffic multiplier instead of the scenario's");
   run->add_flag("--quiet", quiet, "no progress lines on stderr");
+
   uint64_t seeds = 20, first_seed = 1;
   std::string swarm_scenario = "swarm";
   auto* swarm = app.add_subcommand("swarm", "many seeds with random faults");
@@ -159,6 +164,13 @@ int main(int argc, char** argv) {
   swarm->add_option("--report", report_dir, "reports of failed seeds go here (seed-N/)");
   bool stop_on_failure = false;
   swarm->add_flag("--stop-on-failure", stop_on_failure, "stop at the first failed seed");
+  for (auto* cmd : {run, swarm}) {
+    cmd->add_option("--snapshot-entries", run_options.snapshot_entries,
+                    "log compaction at every node instead of the scenario's: a snapshot every N "
+                    "applied entries (0: never)");
+    cmd->add_option("--snapshot-keep-entries", run_options.snapshot_keep_entries,
+                    "entries kept below a snapshot instead of the scenario's");
+  }
   CLI11_PARSE(app, argc, argv);
 
   // The nodes' own logs (elections, warnings) would drown the report: errors only.
@@ -172,7 +184,8 @@ int main(int argc, char** argv) {
     return run_command(scenario, run_options, report_dir, quiet);
   }
   if (swarm->parsed())
-    return swarm_command(swarm_scenario, first_seed, seeds, stop_on_failure, report_dir);
+    return swarm_command(swarm_scenario, run_options, first_seed, seeds, stop_on_failure,
+                         report_dir);
 
   if (up->parsed()) {
     umupaka::sim::LocalUpOptions o;

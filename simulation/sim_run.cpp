@@ -164,8 +164,8 @@ SimCluster::Options Runner::cluster_options() const {
   c.tick_ms = s_.tick_ms;
   c.raft_tick_ms = s_.raft_tick_ms;
   c.election_ticks = s_.election_ticks;
-  c.snapshot_entries = s_.snapshot_entries;
-  c.snapshot_keep_entries = s_.snapshot_keep_entries;
+  c.snapshot_entries = o_.snapshot_entries.value_or(s_.snapshot_entries);
+  c.snapshot_keep_entries = o_.snapshot_keep_entries.value_or(s_.snapshot_keep_entries);
   const int64_t duration = o_.duration_ms > 0 ? o_.duration_ms : s_.duration_ms;
   // About a hundred points per chart, never finer than a minute.
   c.sample_bucket_ms = std::max<int64_t>(60'000, (duration + s_.settle_ms) / 100 / 60'000 * 60'000);
@@ -524,6 +524,10 @@ RunReport Runner::run() {
   if (o_.swarm && !s_.swarm.enabled) r.replay += " --swarm";
   if (o_.duration_ms > 0) r.replay += " --duration " + format_duration_ms(o_.duration_ms);
   if (o_.traffic_scale > 0) r.replay += " --traffic-scale " + std::to_string(o_.traffic_scale);
+  if (o_.snapshot_entries)
+    r.replay += " --snapshot-entries " + std::to_string(*o_.snapshot_entries);
+  if (o_.snapshot_keep_entries)
+    r.replay += " --snapshot-keep-entries " + std::to_string(*o_.snapshot_keep_entries);
 
   int64_t next_progress = t0_ + o_.progress_every_ms;
   bool stopped = false;
@@ -680,15 +684,14 @@ RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
   return runner.run();
 }
 
-SwarmResult run_swarm(const Scenario& scenario, const std::string& scenario_path,
-                      uint64_t first_seed, uint64_t seeds, bool stop_on_failure,
+SwarmResult run_swarm(const Scenario& scenario, const RunOptions& base, uint64_t first_seed,
+                      uint64_t seeds, bool stop_on_failure,
                       const std::function<void(const RunReport&)>& each) {
   SwarmResult out;
   const auto wall_start = std::chrono::steady_clock::now();
   for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
-    RunOptions o;
+    RunOptions o = base;
     o.seed = seed;
-    o.scenario_path = scenario_path;
     o.swarm = true;
     const RunReport r = run_scenario(scenario, o);
     ++out.runs;

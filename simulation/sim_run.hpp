@@ -37,6 +37,8 @@ struct RunOptions {
   // Overrides of the scenario (0: the scenario's).
   int64_t duration_ms = 0;
   double traffic_scale = 0;
+  std::optional<uint64_t> snapshot_entries;       // log compaction at every node
+  std::optional<uint64_t> snapshot_keep_entries;  //
   // Progress lines for a person watching (simulated time, records, ledger); may be empty.
   std::function<void(const std::string&)> progress;
   int64_t progress_every_ms = 3'600'000;  // simulated
@@ -57,8 +59,9 @@ struct SwarmResult {
 };
 // Runs seeds first_seed .. first_seed + seeds - 1 with random faults (stopping at the first
 // failure if `stop_on_failure`); `each` (may be empty) sees every run's report.
-SwarmResult run_swarm(const Scenario& scenario, const std::string& scenario_path,
-                      uint64_t first_seed, uint64_t seeds, bool stop_on_failure,
+// `base`: the scenario path and overrides every run takes (its seed and swarm are set per run).
+SwarmResult run_swarm(const Scenario& scenario, const RunOptions& base, uint64_t first_seed,
+                      uint64_t seeds, bool stop_on_failure,
                       const std::function<void(const RunReport&)>& each);
 
 }  // namespace umupaka::sim
