@@ -29,8 +29,9 @@ times=()
 for k in $(seq "$KILLS"); do
   l=""; for _ in $(seq 100); do l=$(leader); [ -n "$l" ] && break; sleep 0.1; done
   [ -z "$l" ] && { echo "no leader"; exit 1; }
+  victim=$(pid_of "$l")  # before t0: python's start-up is not part of the failover
   t0=$(now_ms)
-  kill -9 "$(pid_of "$l")"
+  kill -9 "$victim"
   # A new leader, then its first commit: the learner's ledger grows past what it held when the
   # new leader was seen (entries the old leader had committed are applied before that).
   while :; do n=$(leader); [ -n "$n" ] && [ "$n" != "$l" ] && break; sleep 0.01; done

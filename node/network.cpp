@@ -321,6 +321,9 @@ struct NetworkRuntime::Impl {
     snapshot = std::move(s);
   }
 
+  // The status the API serves (/v1/status) is at most this old: fresh enough to watch a failover.
+  static constexpr int64_t status_publish_ms = 50;
+
   void loop() {
     int64_t next_tick = steady_ms();
     int64_t next_publish = 0;
@@ -391,7 +394,7 @@ struct NetworkRuntime::Impl {
       flush(feeds);
       if (steady_ms() >= next_publish) {
         publish();
-        next_publish = steady_ms() + 200;
+        next_publish = steady_ms() + status_publish_ms;
       }
     }
   }
@@ -438,7 +441,7 @@ Status NetworkRuntime::start(const Membership& membership,
     m.out->set(zmq::sockopt::curve_publickey, m.opt.transport_public);
     m.out->set(zmq::sockopt::curve_secretkey, m.opt.transport_secret);
     m.out->set(zmq::sockopt::reconnect_ivl, 100);
-    m.out->set(zmq::sockopt::reconnect_ivl_max, 5000);
+    m.out->set(zmq::sockopt::reconnect_ivl_max, 500);
     m.out->set(zmq::sockopt::heartbeat_ivl, 1000);
     m.out->set(zmq::sockopt::heartbeat_timeout, 5000);
     m.out->set(zmq::sockopt::heartbeat_ttl, 10000);
