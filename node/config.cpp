@@ -163,9 +163,11 @@ Status save_config(const NodeConfig& c) {
       {"peer", toml::table{{"listen", c.peer_listen}}},
       {"gossip", toml::table{{"link", c.link}, {"links", links}}},
       {"raft",
-       toml::table{{"tick_ms", static_cast<int64_t>(c.raft_tick_ms)},
-                   {"snapshot_entries", static_cast<int64_t>(c.raft_snapshot_entries)},
-                   {"snapshot_keep_entries", static_cast<int64_t>(c.raft_snapshot_keep_entries)}}},
+       toml::table{
+           {"tick_ms", static_cast<int64_t>(c.raft_tick_ms)},
+           {"snapshot_entries", static_cast<int64_t>(c.raft_snapshot_entries)},
+           {"snapshot_keep_entries", static_cast<int64_t>(c.raft_snapshot_keep_entries)},
+           {"learner_heartbeat_ticks", static_cast<int64_t>(c.raft_learner_heartbeat_ticks)}}},
   };
   std::ostringstream ss;
   ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
@@ -226,6 +228,13 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
     return make_error(Errc::invalid_field,
                       data_dir + "/node.toml: [raft] snapshot_keep_entries must be 0..100000000",
                       "raft.snapshot_keep_entries");
+  const int64_t learner_beat = t["raft"]["learner_heartbeat_ticks"].value_or(int64_t{5});
+  // At least one tick, and within the election timeout (10 ticks): raft::Config validates it too.
+  if (learner_beat < 1 || learner_beat > 10)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [raft] learner_heartbeat_ticks must be 1..10",
+                      "raft.learner_heartbeat_ticks");
+  c.raft_learner_heartbeat_ticks = static_cast<uint32_t>(learner_beat);
   c.raft_snapshot_entries = static_cast<uint64_t>(snapshot_entries);
   c.raft_snapshot_keep_entries = static_cast<uint64_t>(keep_entries);
   if (const toml::table* links = t["gossip"]["links"].as_table())

@@ -43,6 +43,8 @@ struct NodeConfig {
   // (0: never), keeping this many entries below it.
   uint64_t raft_snapshot_entries = 10'000;
   uint64_t raft_snapshot_keep_entries = 5'000;
+  // Heartbeats to learners every this many ticks (OrderOptions::learner_heartbeat_ticks).
+  uint32_t raft_learner_heartbeat_ticks = 5;
 };
 
 // Creates DATA with a new configuration and fresh keys. Errc::conflict if DATA already holds a

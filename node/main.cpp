@@ -170,6 +170,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
     opt.order.seed = opt.gossip.seed + 2;
     opt.order.tick_ms = cfg->raft_tick_ms;
     opt.order.snapshot_entries = cfg->raft_snapshot_entries;
+    opt.order.learner_heartbeat_ticks = cfg->raft_learner_heartbeat_ticks;
     opt.order.snapshot_keep_entries = cfg->raft_snapshot_keep_entries;
     network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
     NetworkRuntime* net = network.get();

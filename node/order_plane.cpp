@@ -337,14 +337,14 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
   const raft::Raft& r = node_->raft();
   if (r.role() != raft::Role::leader) {
     proposed_.clear();
-    idle_snapshot_ = 0;
+    idle_snapshot_.reset();
     return;
   }
   if (r.log().last_index() > r.log().committed() + uncommitted_proposals_max) return;
   auto txn = store_.read();
   if (!txn.ok()) return;
   const uint64_t snapshot = (*txn)->snapshot_id();
-  if (snapshot == idle_snapshot_) return;
+  if (idle_snapshot_ == snapshot) return;
   LedgerEntry e;
   e.proposer = opt_.self;
   e.cluster_time_ms = static_cast<uint64_t>(wall_ms);

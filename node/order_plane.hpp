@@ -189,9 +189,9 @@ class OrderPlane {
   int64_t next_tick_ms_ = 0;
   int64_t next_propose_ms_ = 0;
   std::map<std::string, uint64_t, std::less<>> proposed_;  // leader: highest seq proposed
-  // Leader: the store snapshot whose feeds held nothing to propose (0: none). The same snapshot
-  // again holds nothing either, so the scan of every feed is skipped (most ticks at a leader).
-  uint64_t idle_snapshot_ = 0;
+  // Leader: the store snapshot whose feeds held nothing to propose. The same snapshot again holds
+  // nothing either, so the scan of every feed is skipped (most ticks at a leader).
+  std::optional<uint64_t> idle_snapshot_;
   std::string last_leader_;
   std::deque<raft::Message> held_;
   // Committed work in log order: entries, and snapshots to install (`snapshot` set).

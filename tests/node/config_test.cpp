@@ -1,0 +1,83 @@
+// node.toml: what is read, its defaults, and what is refused with a clear error.
+#include "node/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace umupaka::test {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/umupaka-config-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void write_toml(const std::string& dir, const std::string& raft) {
+  std::ofstream f(dir + "/node.toml");
+  f << "[node]\nnetwork_id = \"net-1\"\nsite = \"gatuna\"\nkind = \"border-post\"\n"
+    << "[raft]\n"
+    << raft;
+}
+
+TEST(NodeConfig, RaftSettingsHaveDefaults) {
+  TempDir dir;
+  write_toml(dir.path(), "tick_ms = 50\n");
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->raft_tick_ms, 50u);
+  EXPECT_EQ(c->raft_snapshot_entries, 10'000u);
+  EXPECT_EQ(c->raft_snapshot_keep_entries, 5'000u);
+  EXPECT_EQ(c->raft_learner_heartbeat_ticks, 5u);
+}
+
+TEST(NodeConfig, RaftSettingsAreReadAndSavedAgain) {
+  TempDir dir;
+  write_toml(dir.path(),
+             "snapshot_entries = 100\nsnapshot_keep_entries = 0\nlearner_heartbeat_ticks = 1\n");
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->raft_snapshot_entries, 100u);
+  EXPECT_EQ(c->raft_snapshot_keep_entries, 0u);
+  EXPECT_EQ(c->raft_learner_heartbeat_ticks, 1u);
+  ASSERT_TRUE(save_config(*c).ok());
+  auto again = load_config(dir.path());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->raft_snapshot_entries, 100u);
+  EXPECT_EQ(again->raft_snapshot_keep_entries, 0u);
+  EXPECT_EQ(again->raft_learner_heartbeat_ticks, 1u);
+}
+
+TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"tick_ms = 5\n", "raft.tick_ms"},
+      {"snapshot_entries = -1\n", "raft.snapshot_entries"},
+      {"snapshot_keep_entries = -5\n", "raft.snapshot_keep_entries"},
+      {"learner_heartbeat_ticks = 0\n", "raft.learner_heartbeat_ticks"},
+      {"learner_heartbeat_ticks = 11\n", "raft.learner_heartbeat_ticks"},
+  };
+  for (const auto& [toml, field] : bad) {
+    TempDir dir;
+    write_toml(dir.path(), toml);
+    auto c = load_config(dir.path());
+    ASSERT_FALSE(c.ok()) << toml;
+    EXPECT_EQ(c.error().code, Errc::invalid_field) << toml;
+    EXPECT_EQ(c.error().field, field) << toml;
+  }
+}
+
+}  // namespace
+}  // namespace umupaka::test
