@@ -6,23 +6,29 @@ namespace umupaka {
 
 std::string encode_ledger_entry(const LedgerEntry& e) { return msgpack_visit::encode_struct(e); }
 
+namespace {
+// Entries and snapshots: a frontier item per origin; ids as strings, hashes as 32-byte bins.
+msgpack::unpack_limit order_unpack_limit() {
+  return msgpack::unpack_limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
+                               limits::msgpack_depth_max);
+}
+}  // namespace
+
 std::string encode_ledger_snapshot(const LedgerSnapshot& s) {
   return msgpack_visit::encode_struct(s);
 }
 
 Result<LedgerSnapshot> decode_ledger_snapshot(std::string_view bytes) {
-  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
-                                    limits::msgpack_depth_max);
-  ASSIGN_OR_RETURN(LedgerSnapshot s, msgpack_visit::decode_struct<LedgerSnapshot>(bytes, limit));
+  ASSIGN_OR_RETURN(LedgerSnapshot s,
+                   msgpack_visit::decode_struct<LedgerSnapshot>(bytes, order_unpack_limit()));
   if (s.version != ledger_snapshot_version)
     return make_error(Errc::decode, "unknown ledger snapshot version " + std::to_string(s.version));
   return s;
 }
 
 Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
-  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
-                                    limits::msgpack_depth_max);
-  ASSIGN_OR_RETURN(LedgerEntry e, msgpack_visit::decode_struct<LedgerEntry>(bytes, limit));
+  ASSIGN_OR_RETURN(LedgerEntry e,
+                   msgpack_visit::decode_struct<LedgerEntry>(bytes, order_unpack_limit()));
   if (e.version != ledger_entry_version)
     return make_error(Errc::decode, "unknown ledger entry version " + std::to_string(e.version));
   return e;

@@ -192,15 +192,21 @@ Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, std::vector<Wante
   return out;
 }
 
+namespace {
+// The outcome of applying again what is applied already: nothing, and the ledger as it is.
+ApplyOutcome applied_before(const StoreTxn& txn, const LedgerMeta& meta) {
+  ApplyOutcome out;
+  out.size = meta.size;
+  out.root = ledger_root(txn, meta.size);
+  return out;
+}
+}  // namespace
+
 Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t prev_index,
                                         const LedgerEntry& entry) {
   LedgerMeta meta = read_ledger_meta(txn);
+  if (index <= meta.applied_index) return applied_before(txn, meta);
   ApplyOutcome out;
-  if (index <= meta.applied_index) {
-    out.size = meta.size;
-    out.root = ledger_root(txn, meta.size);
-    return out;
-  }
   if (meta.applied_index < prev_index)
     return make_error(Errc::unavailable, "the previous ledger entry is not applied yet");
   struct New {
@@ -308,12 +314,8 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
                                           const LedgerSnapshot& snapshot,
                                           const LedgerSegment& segment) {
   LedgerMeta meta = read_ledger_meta(txn);
+  if (index <= meta.applied_index) return applied_before(txn, meta);
   ApplyOutcome out;
-  if (index <= meta.applied_index) {
-    out.size = meta.size;
-    out.root = ledger_root(txn, meta.size);
-    return out;
-  }
   const uint64_t end = segment.from + segment.rows.size();
   if (segment.size != snapshot.size || segment.from != meta.size || end > snapshot.size ||
       (segment.rows.empty() && end != snapshot.size))
