@@ -322,6 +322,7 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   }
   process_ready();
   if (node_ && apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
+  if (node_ && apply_in_flight_ == 0) maybe_snapshot();
   if (head_due_ && now_ms >= next_head_ms_) {
     LedgerHead h = std::move(*head_due_);
     head_due_.reset();
@@ -728,10 +729,18 @@ void OrderPlane::on_installed(Result<ApplyOutcome> r) {
 
 void OrderPlane::maybe_snapshot() {
   if (!node_ || opt_.snapshot_entries == 0 || apply_in_flight_ > 0) return;
-  if (applied_ < snapshot_index_ + opt_.snapshot_entries) return;
-  // The configuration as of applied_ must be the one Raft holds: no conf change after it applied.
-  if (last_conf_index_ > applied_) return;
   if (!to_apply_.empty() && to_apply_.front().snapshot) return;
+  // The index: the last applied ledger entry; the configuration as of it must be the one Raft
+  // holds (no conf change after it applied). After a conf change: the last entry Raft handed out,
+  // once every ledger entry up to it is applied (nothing waits), so the conf change is under it.
+  uint64_t at = 0;
+  if (applied_ >= snapshot_index_ + opt_.snapshot_entries && last_conf_index_ <= applied_) {
+    at = applied_;
+  } else if (snapshot_index_ > 0 && last_conf_index_ > snapshot_index_ && to_apply_.empty()) {
+    at = node_->raft().log().applied();
+    if (at < last_conf_index_) return;
+  }
+  if (at == 0 || at <= snapshot_index_) return;
   LedgerSnapshot ls;
   {
     auto txn = store_.read();
@@ -739,11 +748,10 @@ void OrderPlane::maybe_snapshot() {
     ls = ledger_snapshot(**txn);
   }
   ls.conf_root_seq = conf_root_seq_;
-  auto snap = storage_->create_snapshot(applied_, node_->raft().tracker().conf_state(),
+  auto snap = storage_->create_snapshot(at, node_->raft().tracker().conf_state(),
                                         encode_ledger_snapshot(ls));
   if (!snap.ok()) return;
-  const uint64_t compact_to =
-      applied_ > opt_.snapshot_keep_entries ? applied_ - opt_.snapshot_keep_entries : 0;
+  const uint64_t compact_to = at > opt_.snapshot_keep_entries ? at - opt_.snapshot_keep_entries : 0;
   // Persisted before the log is cut: a restart finds the snapshot, then the entries after it.
   const Status s = store_.write([&](StoreTxn& t) -> Status {
     t.put_meta(meta_snapshot, msgpack_visit::encode_struct(*snap));
@@ -752,9 +760,9 @@ void OrderPlane::maybe_snapshot() {
   });
   if (!s.ok()) return;  // the log stays whole; tried again after the next apply
   if (compact_to >= storage_->first_index()) (void)storage_->compact(compact_to);
-  snapshot_index_ = applied_;
+  snapshot_index_ = at;
   ++snapshots_made_;
-  spdlog::info("ledger snapshot at {} ({} records); log compacted through {}", applied_, ls.size,
+  spdlog::info("ledger snapshot at {} ({} records); log compacted through {}", at, ls.size,
                compact_to);
 }
 
@@ -776,6 +784,7 @@ OrderStatus OrderPlane::status() const {
   s.proposals = proposals_;
   s.raft_restarts = raft_restarts_;
   s.snapshot_index = snapshot_index_;
+  s.conf_index = last_conf_index_;
   s.first_index = storage_->first_index();
   if (!to_apply_.empty() && to_apply_.front().snapshot) {
     s.installing = to_apply_.front().index;

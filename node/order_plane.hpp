@@ -78,6 +78,7 @@ struct OrderStatus {
   uint64_t proposals = 0;
   uint64_t raft_restarts = 0;   // Raft state not persisted (disk): restarted from the store
   uint64_t snapshot_index = 0;  // the latest snapshot (this node's or installed)
+  uint64_t conf_index = 0;      // the last configuration change applied (or the snapshot's)
   uint64_t first_index = 0;     // the first entry still in the log
   // A snapshot being installed (0: none): its index, and the ledger's size against its size.
   uint64_t installing = 0;
@@ -159,7 +160,10 @@ class OrderPlane {
   // Install of the snapshot at the front of to_apply_: records first, then rows from a peer.
   void install_step(const StoreTxn& txn);
   void on_installed(Result<ApplyOutcome> r);
-  // After applying: snapshot the ledger and compact the log, when due.
+  // After applying, and on ticks: snapshot the ledger and compact the log, when due: every
+  // snapshot_entries applied entries, and at once after a configuration change once the log was
+  // compacted before (a site added since must get a snapshot whose configuration names it: Raft
+  // refuses one that does not).
   void maybe_snapshot();
   // Leader: proposes the next configuration change the membership calls for, if any is due and
   // safe (a quorum of the new configuration recently active, never the last voter).

@@ -410,6 +410,37 @@ TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
   }
 }
 
+// With a compacted log, a configuration change is followed at once by a snapshot that holds it,
+// traffic or not (a site added since could not install an older one: Raft refuses a snapshot
+// whose configuration does not name it). A learner down meanwhile installs it and comes back with
+// the new configuration.
+TEST(LedgerCluster, AConfigurationChangeIsSnapshottedAtOnce) {
+  const uint64_t seed = test_seeds({75}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = compacting_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(3'000, 100);
+  c.crash("nemba");
+  recertify(c, "hq", "gatuna", VoterRole::voter);
+  const std::vector<std::string> voters = {"gatuna", "hq", "hq-dr", "kigali-airport"};
+  const std::vector<std::string> learners = {"nemba", "rubavu-corniche", "rusumo"};
+  for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners); ++i) t.run(500, 100);
+  ASSERT_TRUE(conf_everywhere(c, voters, learners)) << confs(c) << ledgers(c);
+  c.run_for(2'000);  // no traffic: no periodic snapshot is due
+  for (const auto& site : c.sites()) {
+    if (!c.live(site)) continue;
+    const OrderStatus st = c.order_status(site);
+    EXPECT_GE(st.snapshot_index, st.conf_index) << site << "\n" << ledgers(c);
+  }
+  t.run(3'000, 100);
+  c.restart("nemba");
+  t.run(2'000, 100);
+  expect_settled(c);
+  EXPECT_GE(c.order_status("nemba").snapshots_installed, 1u) << ledgers(c);
+  EXPECT_EQ(c.order_status("nemba").voters, voters);
+}
+
 // The leading voter is revoked: its peers stop listening to it (as the transport stops admitting
 // it), elect another leader, which removes it from the configuration; every node applies the same
 // configuration without it, and the two voters left go on ordering one ledger. (Traffic at the
