@@ -473,6 +473,7 @@ struct ApiServer::Impl {
                  {"learners", o.learners},
                  {"raft_restarts", o.raft_restarts},
                  {"snapshot_index", o.snapshot_index},
+                 {"conf_index", o.conf_index},
                  {"first_index", o.first_index},
                  {"snapshots_made", o.snapshots_made},
                  {"snapshots_installed", o.snapshots_installed},
