@@ -388,6 +388,13 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
   return out;
 }
 
+void advance_ledger_applied(StoreTxn& txn, uint64_t index) {
+  LedgerMeta meta = read_ledger_meta(txn);
+  if (index <= meta.applied_index) return;
+  meta.applied_index = index;
+  put_ledger_meta(txn, meta);
+}
+
 Result<ApplyOutcome> apply_ledger_work(StoreTxn& txn, const LedgerWork& work) {
   if (work.snapshot) return apply_ledger_segment(txn, work.index, *work.snapshot, work.segment);
   return apply_ledger_entry(txn, work.index, work.prev_index, work.entry);

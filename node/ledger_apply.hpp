@@ -95,6 +95,11 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
                                           const LedgerSnapshot& snapshot,
                                           const LedgerSegment& segment);
 
+// Moves the ledger's applied index up to Raft `index` where only entries that change nothing in
+// the ledger (configuration changes, a leader's empty entry) lie between (the caller knows): a
+// snapshot taken there finds the ledger at its index after a restart.
+void advance_ledger_applied(StoreTxn& txn, uint64_t index);
+
 // What the order plane hands the writer: a committed entry, or a segment of a snapshot install.
 struct LedgerWork {
   uint64_t index = 0;       // Raft index of the entry (or of the snapshot)

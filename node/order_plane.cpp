@@ -214,6 +214,7 @@ void OrderPlane::drop_raft() {
   to_apply_.clear();
   apply_in_flight_ = 0;
   apply_failed_ = false;
+  install_asked_from_ = UINT64_MAX;
   ++epoch_;  // completions of applies submitted before are ignored
 }
 
@@ -700,7 +701,12 @@ void OrderPlane::on_segment(const std::string& from, LedgerSegment segment) {
       submit_apply_(std::move(work), [this, epoch = epoch_](Result<ApplyOutcome> r) {
         if (epoch == epoch_) on_installed(std::move(r));
       });
-  if (queued) apply_in_flight_ = 1;
+  if (queued) {
+    apply_in_flight_ = 1;
+  } else {  // the writer is full: ask again later, of the same peer
+    install_asked_from_ = UINT64_MAX;
+    apply_retry_ms_ = next_tick_ms_;
+  }
 }
 
 void OrderPlane::on_installed(Result<ApplyOutcome> r) {
@@ -752,14 +758,18 @@ void OrderPlane::maybe_snapshot() {
                                         encode_ledger_snapshot(ls));
   if (!snap.ok()) return;
   const uint64_t compact_to = at > opt_.snapshot_keep_entries ? at - opt_.snapshot_keep_entries : 0;
-  // Persisted before the log is cut: a restart finds the snapshot, then the entries after it.
+  // Persisted before the log is cut: a restart finds the snapshot, then the entries after it. A
+  // snapshot past the last ledger entry (after a conf change) moves the ledger's applied index to
+  // it in the same write, or a restart would take it for a snapshot still to install.
   const Status s = store_.write([&](StoreTxn& t) -> Status {
+    advance_ledger_applied(t, at);
     t.put_meta(meta_snapshot, msgpack_visit::encode_struct(*snap));
     if (compact_to > 0) t.compact_raft_log(compact_to);
     return {};
   });
   if (!s.ok()) return;  // the log stays whole; tried again after the next apply
   if (compact_to >= storage_->first_index()) (void)storage_->compact(compact_to);
+  applied_ = std::max(applied_, at);
   snapshot_index_ = at;
   ++snapshots_made_;
   spdlog::info("ledger snapshot at {} ({} records); log compacted through {}", at, ls.size,

@@ -434,6 +434,10 @@ TEST(LedgerCluster, AConfigurationChangeIsSnapshottedAtOnce) {
     const OrderStatus st = c.order_status(site);
     EXPECT_GE(st.snapshot_index, st.conf_index) << site << "\n" << ledgers(c);
   }
+  // A node restarted from such a snapshot (past its last ledger entry) has nothing to install.
+  c.crash("hq");
+  c.restart("hq");
+  EXPECT_EQ(c.order_status("hq").installing, 0u) << ledgers(c);
   t.run(3'000, 100);
   c.restart("nemba");
   t.run(2'000, 100);
