@@ -39,6 +39,10 @@ inline constexpr size_t genesis_sites_max = 64;
 inline constexpr size_t gossip_frame_bytes_max = 4u << 20;
 // Items in one array of a gossip message (records of a batch, frontier entries).
 inline constexpr size_t gossip_array_items_max = 4096;
+// The data of a Raft entry or snapshot (a string inside a gossip frame, and in the stored log): a
+// ledger entry or snapshot names each origin's seq and hash (~100 bytes each), so a network of
+// some thousands of sites fits; record strings keep their own 16 KiB limit (checked on decode).
+inline constexpr size_t order_data_bytes_max = 1u << 20;
 // Ledger rows in one segment of a snapshot install (~100 bytes each): a node far behind fetches
 // its ledger a segment at a time, each checked by a consistency proof before it is written.
 inline constexpr size_t ledger_segment_rows_max = 1024;
@@ -77,6 +81,8 @@ inline constexpr size_t permits_per_holder_max = 256;
 
 static_assert(group_commit_records_max <= write_queue_depth_max);
 static_assert(ledger_segment_rows_max <= gossip_array_items_max);
+static_assert(record_encoded_bytes_max <= order_data_bytes_max);
+static_assert(order_data_bytes_max < gossip_frame_bytes_max);
 static_assert(genesis_sites_max <= msgpack_array_items_max);
 static_assert(genesis_sites_max * 200 < record_encoded_bytes_max);  // ~170 bytes per entry
 static_assert(text_bytes_max * reasons_per_record_max < record_encoded_bytes_max);

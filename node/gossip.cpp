@@ -69,9 +69,10 @@ Result<GossipMessage> decode_gossip(std::string_view frame) {
   if (frame.size() > limits::gossip_frame_bytes_max)
     return make_error(Errc::limit_exceeded, "gossip frame of " + std::to_string(frame.size()) +
                                                 " bytes exceeds the limit");
-  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0,
-                                    limits::record_encoded_bytes_max, 64, 0,
-                                    limits::msgpack_depth_max);
+  // Strings: records (each checked against record_encoded_bytes_max again when verified) and
+  // the Raft entries' and snapshots' data.
+  const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::order_data_bytes_max,
+                                    64, 0, limits::msgpack_depth_max);
   ASSIGN_OR_RETURN(GossipMessage m,
                    msgpack_visit::decode_struct<GossipMessage>(frame, limit, false));
   if (m.version != gossip_version)

@@ -47,6 +47,14 @@ uint64_t context_root_seq(std::string_view context) {
   return ec == std::errc() && ptr == last ? seq : 0;
 }
 
+// The stored Raft log and snapshot decode under the limits a Raft message carries them with
+// (decode_gossip's): entry and snapshot data up to order_data_bytes_max, configurations of many
+// sites.
+msgpack::unpack_limit stored_raft_limit() {
+  return msgpack::unpack_limit(limits::gossip_array_items_max, 0, limits::order_data_bytes_max, 64,
+                               0, limits::msgpack_depth_max);
+}
+
 bool makes_voter(const raft::ConfChange& cc, const std::string& self) {
   return cc.node == self && (cc.type == raft::ConfChangeType::add_voter ||
                              cc.type == raft::ConfChangeType::promote_learner);
@@ -97,11 +105,7 @@ Status OrderPlane::start() {
       hard_state = *d;
     }
     if (auto sn = txn->meta(meta_snapshot)) {
-      // As a Raft message carries it (decode_gossip's limits): configurations of many sites.
-      const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0,
-                                        limits::record_encoded_bytes_max, 64, 0,
-                                        limits::msgpack_depth_max);
-      auto d = msgpack_visit::decode_struct<raft::Snapshot>(*sn, limit);
+      auto d = msgpack_visit::decode_struct<raft::Snapshot>(*sn, stored_raft_limit());
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft snapshot");
       auto ls = decode_ledger_snapshot(d->data);
       if (!ls.ok()) return make_error(Errc::storage, "corrupt ledger snapshot");
@@ -110,7 +114,7 @@ Status OrderPlane::start() {
     }
     const uint64_t after = snapshot ? snapshot->meta.index : 0;
     for (auto& [index, bytes] : txn->raft_entries(after + 1)) {
-      auto e = msgpack_visit::decode_struct<raft::Entry>(bytes);
+      auto e = msgpack_visit::decode_struct<raft::Entry>(bytes, stored_raft_limit());
       if (!e.ok() || e->index != index) return make_error(Errc::storage, "corrupt Raft log");
       entries.push_back(std::move(e).value());
     }

@@ -1,0 +1,45 @@
+// Gossip frames carrying the order plane's data: a Raft snapshot of a large network's ledger
+// decodes (records keep their own size limit, checked when they are verified: gossip.cpp).
+#include <gtest/gtest.h>
+
+#include "ledger/ledger_entry.hpp"
+#include "ledger/limits.hpp"
+#include "node/gossip.hpp"
+
+namespace umupaka {
+namespace {
+
+LedgerSnapshot snapshot_of(size_t origins) {
+  LedgerSnapshot s;
+  s.size = 1'000'000;
+  for (size_t i = 0; i < origins; ++i)
+    s.frontier.push_back(LedgerItem{"embassy-number-" + std::to_string(i), 1'000 + i, Hash{}});
+  return s;
+}
+
+TEST(GossipCodec, ASnapshotOfAThousandOriginsTravelsInOneRaftMessage) {
+  const std::string data = encode_ledger_snapshot(snapshot_of(1000));
+  ASSERT_GT(data.size(), limits::record_encoded_bytes_max);  // the old limit refused it
+  raft::Message m;
+  m.type = raft::MessageType::snap;
+  m.from = "hq";
+  m.to = "gatuna";
+  m.snapshot = raft::Snapshot{};
+  m.snapshot->meta.index = 10'000;
+  m.snapshot->meta.term = 3;
+  m.snapshot->meta.conf_state.voters = {"hq"};
+  m.snapshot->data = data;
+  GossipMessage g;
+  g.type = GossipType::raft;
+  g.from = "hq";
+  g.raft = m;
+  auto d = decode_gossip(encode_gossip(g));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_TRUE(d->raft && d->raft->snapshot);
+  auto ls = decode_ledger_snapshot(d->raft->snapshot->data);
+  ASSERT_TRUE(ls.ok()) << ls.error().message;
+  EXPECT_EQ(*ls, snapshot_of(1000));
+}
+
+}  // namespace
+}  // namespace umupaka
