@@ -233,6 +233,13 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   if (m.type == raft::MessageType::prop)
     for (const raft::Entry& e : m.entries)
       if (e.type == raft::EntryType::conf_change) return;
+  // A snapshot whose data is not a ledger snapshot is dropped before Raft restores it (Raft
+  // would replace the log with it; nothing could install it).
+  if (m.type == raft::MessageType::snap &&
+      (!m.snapshot || !decode_ledger_snapshot(m.snapshot->data).ok())) {
+    spdlog::warn("a Raft snapshot from {} without a valid ledger snapshot: dropped", m.from);
+    return;
+  }
   // The voter rule: an append is acknowledged only once its records are durably held here. It
   // holds from a conf change that makes this node a voter on, even before that change is applied.
   if (m.type == raft::MessageType::app && !m.entries.empty()) {
@@ -437,7 +444,7 @@ void OrderPlane::process_ready() {
     // 3. Queue the snapshot's install, then committed entries, for application, in order.
     if (rd.snapshot) {
       auto ls = decode_ledger_snapshot(rd.snapshot->data);
-      // The leader's own encoding: a snapshot that does not decode is a bug, not an input.
+      // Checked in on_message before Raft saw it.
       UMUPAKA_ASSERT_MSG(ls.ok(), "a Raft snapshot without a ledger snapshot");
       const raft::ConfState& cs = rd.snapshot->meta.conf_state;
       voter_ = cs.is_voter(opt_.self);

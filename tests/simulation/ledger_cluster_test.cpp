@@ -410,6 +410,41 @@ TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
   }
 }
 
+// A Raft snapshot whose data is not a ledger snapshot, from the leader in its own term: dropped
+// before Raft restores it (it would replace the log with something nothing can install).
+TEST(LedgerCluster, ASnapshotWithoutALedgerSnapshotIsDropped) {
+  const uint64_t seed = test_seeds({76}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = compacting_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(2'000, 100);
+  const std::string leader = leader_of(c);
+  ASSERT_FALSE(leader.empty()) << ledgers(c);
+  const OrderStatus before = c.order_status("nemba");
+  raft::Message m;
+  m.type = raft::MessageType::snap;
+  m.from = leader;
+  m.to = "nemba";
+  m.term = before.term;
+  m.snapshot = raft::Snapshot{};
+  m.snapshot->meta.index = before.commit + 1'000;
+  m.snapshot->meta.term = before.term;
+  m.snapshot->meta.conf_state.voters = before.voters;
+  m.snapshot->meta.conf_state.learners = before.learners;
+  m.snapshot->data = "not a ledger snapshot";
+  GossipMessage g;
+  g.type = GossipType::raft;
+  g.raft = m;
+  c.inject(leader, "nemba", g);
+  c.run_for(100);
+  const OrderStatus after = c.order_status("nemba");
+  EXPECT_LT(after.commit, before.commit + 1'000) << ledgers(c);
+  EXPECT_EQ(after.installing, 0u);
+  t.run(1'000, 100);
+  expect_settled(c);
+}
+
 // With a compacted log, a configuration change is followed at once by a snapshot that holds it,
 // traffic or not (a site added since could not install an older one: Raft refuses a snapshot
 // whose configuration does not name it). A learner down meanwhile installs it and comes back with
