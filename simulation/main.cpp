@@ -1,8 +1,8 @@
 // umupaka-sim: local networks of real nodes, and deterministic simulated runs.
 //
 //   umupaka-sim local up --dir DIR [--sites ID[:KIND],...] [--voters ID,...] [--base-port P]
-//                        [--link lan|wan|satellite] [--snapshot-entries N] [--snapshot-keep-entries
-//                        K]
+//                        [--link lan|wan|satellite] [--snapshot-entries N]
+//                        [--snapshot-keep-entries K]
 //   umupaka-sim local down --dir DIR
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
