@@ -25,6 +25,7 @@
 #include "ledger/validate.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
+#include "node/membership_client.hpp"
 #include "node/network_setup.hpp"
 
 namespace {
@@ -69,21 +70,9 @@ int submit_root_record(const std::string& root_key, const std::string& node,
   auto seed = read_root_key(root_key);
   if (!seed.ok()) return fail(seed.error());
   HttpClient client(node, token);
-  const auto r = client.get("/v1/membership");
-  if (r.status != 200)
-    return fail("GET /v1/membership: " + std::to_string(r.status) + " " + r.error + r.body);
-  const json m = json::parse(r.body, nullptr, false);
-  if (!m.value("joined", false)) return fail(node + " has not joined a network");
-  Hash head{};
-  if (!from_hex(m["root_head"].get<std::string>(), head.data(), head.size()))
-    return fail("bad root_head from the node");
-  auto sr = make_root_record(*seed, m["network_id"].get<std::string>(),
-                             m["root_seq"].get<uint64_t>(), head, std::move(body), now_ms());
-  if (!sr.ok()) return fail(sr.error());
-  const auto p = client.post("/v1/membership", signed_record_json(*sr));
-  if (p.status != 201)
-    return fail(std::string(what) + " refused: " + std::to_string(p.status) + " " + p.body);
-  std::printf("%s: %s\n", what, p.body.c_str());
+  auto r = umupaka::submit_root_record(client, *seed, std::move(body), now_ms());
+  if (!r.ok()) return fail(std::string(what) + ": " + r.error().message);
+  std::printf("%s: %s\n", what, r->c_str());
   return 0;
 }
 

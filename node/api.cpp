@@ -442,6 +442,7 @@ struct ApiServer::Impl {
                   {"frames_rejected", c.frames_rejected},
                   {"send_would_block", c.send_would_block},
                   {"send_unreachable", c.send_unreachable},
+                  {"redials", c.redials},
                   {"zap_admitted", c.zap_admitted},
                   {"zap_refused", c.zap_refused},
                   {"ingest_refused", c.ingest_refused}}}};

@@ -28,6 +28,9 @@ int64_t steady_ms() {
 }
 
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+// A peer we cannot send to although its messages reach us is dialled again after this long, and
+// at most this often (ZeroMQ's own reconnection after a dropped connection takes ≤ 500 ms).
+constexpr int64_t peer_redial_ms = 2000;
 constexpr const char* zap_domain = "umupaka";
 
 }  // namespace
@@ -60,7 +63,19 @@ struct NetworkRuntime::Impl {
 
   // Network-thread state.
   Membership membership;
-  std::map<std::string, std::string, std::less<>> connected;  // site -> endpoint
+  // Each peer's endpoint and the routing id of our connection to it on `out`: the site id, or
+  // "site~N" once dialled again (libzmq asserts if a new connection reuses the routing id of one
+  // it has not finished tearing down).
+  struct Dialled {
+    std::string endpoint;
+    std::string route;
+  };
+  std::map<std::string, Dialled, std::less<>> connected;
+  uint64_t dials = 0;
+  // Peers our `out` socket has no connection to (sends fail EHOSTUNREACH), since when; and when
+  // each was last dialled again (see redial_if_refused).
+  std::map<std::string, int64_t, std::less<>> unreachable_since;
+  std::map<std::string, int64_t, std::less<>> redialled_at;
   NetworkCounters counters;
 
   Impl(NetworkOptions o, Store& s, Writer& w)
@@ -137,9 +152,9 @@ struct NetworkRuntime::Impl {
       if (id != opt.self && !s.revoked_after) wanted[id] = s.entry.peer;
     for (auto it = connected.begin(); it != connected.end();) {
       auto w = wanted.find(it->first);
-      if (w == wanted.end() || w->second != it->second) {
+      if (w == wanted.end() || w->second != it->second.endpoint) {
         try {
-          out->disconnect(it->second);
+          out->disconnect(it->second.endpoint);
         } catch (const zmq::error_t&) {
         }
         it = connected.erase(it);
@@ -147,24 +162,62 @@ struct NetworkRuntime::Impl {
         ++it;
       }
     }
-    for (const auto& [id, endpoint] : wanted) {
-      if (connected.count(id)) continue;
-      const MemberSite* s = membership.site(id);
-      uint8_t server_key[32];
-      if (zmq_z85_decode(server_key, s->entry.transport_key.c_str()) == nullptr) {
-        spdlog::error("peer {}: invalid transport key", id);
-        continue;
-      }
-      try {
-        out->set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key, 32));
-        out->set(zmq::sockopt::connect_routing_id, id);
-        out->connect(endpoint);
-        connected[id] = endpoint;
-      } catch (const zmq::error_t& e) {
-        spdlog::error("peer {}: cannot connect to {}: {}", id, endpoint, e.what());
-      }
-    }
+    for (const auto& [id, endpoint] : wanted)
+      if (!connected.count(id)) dial(id, endpoint);
     gossip.set_membership(membership, opt.links, opt.default_link, steady_ms());
+  }
+
+  void dial(const std::string& id, const std::string& endpoint, bool again = false) {
+    const MemberSite* s = membership.site(id);
+    uint8_t server_key[32];
+    if (s == nullptr || zmq_z85_decode(server_key, s->entry.transport_key.c_str()) == nullptr) {
+      spdlog::error("peer {}: invalid transport key", id);
+      return;
+    }
+    try {
+      const std::string route = again ? id + "~" + std::to_string(++dials) : id;
+      out->set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key, 32));
+      out->set(zmq::sockopt::connect_routing_id, route);
+      out->connect(endpoint);
+      connected[id] = Dialled{endpoint, route};
+    } catch (const zmq::error_t& e) {
+      spdlog::error("peer {}: cannot connect to {}: {}", id, endpoint, e.what());
+    }
+  }
+
+  void note_send(const std::string& to, bool unreachable) {
+    if (!unreachable) {
+      unreachable_since.erase(to);
+    } else {
+      unreachable_since.try_emplace(to, steady_ms());
+    }
+  }
+
+  // A peer that refused our CURVE handshake (its ZAP did not know our key yet: a site certified
+  // after the genesis dials every member at once, before they have its certification) is never
+  // dialled again by ZeroMQ: a refused handshake is a protocol error, which ends the connection
+  // for good. So when a peer's messages reach us (it knows us now) while we have had no
+  // connection to it for a while, dial it again, at most every `peer_redial_ms`.
+  void redial_if_refused(const std::string& from) {
+    const auto u = unreachable_since.find(from);
+    const auto c = connected.find(from);
+    if (u == unreachable_since.end() || c == connected.end()) return;
+    const int64_t now = steady_ms();
+    if (now - u->second < peer_redial_ms) return;
+    if (auto r = redialled_at.find(from);
+        r != redialled_at.end() && now - r->second < peer_redial_ms)
+      return;
+    redialled_at[from] = now;
+    ++counters.redials;
+    spdlog::info("peer {}: no connection to it for {} ms while it reaches us; dialling again", from,
+                 now - u->second);
+    const std::string endpoint = c->second.endpoint;
+    try {
+      out->disconnect(endpoint);
+    } catch (const zmq::error_t&) {
+    }
+    connected.erase(c);
+    dial(from, endpoint, true);
   }
 
   // ZAP (RFC 27): admit CURVE clients whose key is certified; name their site as User-Id.
@@ -226,6 +279,7 @@ struct NetworkRuntime::Impl {
         ++counters.frames_rejected;
         continue;
       }
+      redial_if_refused(m->from);
       if (m->type == GossipType::raft && m->raft && order) {
         if (m->raft->from != user) {
           ++counters.frames_rejected;
@@ -252,10 +306,17 @@ struct NetworkRuntime::Impl {
     }
   }
 
+  // The routing id of our connection to `to` on `out` (see Dialled).
+  const std::string& route(const std::string& to) const {
+    const auto c = connected.find(to);
+    return c == connected.end() ? to : c->second.route;
+  }
+
   void send_frame(const std::string& to, const GossipMessage& message) {
     const std::string frame = encode_gossip(message);
     try {
-      auto sent = out->send(zmq::buffer(to), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      auto sent =
+          out->send(zmq::buffer(route(to)), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       if (sent) sent = out->send(zmq::buffer(frame), zmq::send_flags::dontwait);
       if (!sent) {
         ++counters.send_would_block;
@@ -263,8 +324,10 @@ struct NetworkRuntime::Impl {
         ++counters.frames_out;
         counters.bytes_out += frame.size();
       }
+      note_send(to, false);
     } catch (const zmq::error_t& e) {
       if (e.num() == EHOSTUNREACH) ++counters.send_unreachable;
+      note_send(to, e.num() == EHOSTUNREACH);
     }
   }
 
@@ -272,8 +335,8 @@ struct NetworkRuntime::Impl {
     for (auto& o : gossip.take_messages()) {
       const std::string frame = encode_gossip(o.message);
       try {
-        auto sent =
-            out->send(zmq::buffer(o.to), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        auto sent = out->send(zmq::buffer(route(o.to)),
+                              zmq::send_flags::sndmore | zmq::send_flags::dontwait);
         if (sent) sent = out->send(zmq::buffer(frame), zmq::send_flags::dontwait);
         if (!sent) {
           ++counters.send_would_block;
@@ -282,7 +345,9 @@ struct NetworkRuntime::Impl {
           ++counters.frames_out;
           counters.bytes_out += frame.size();
         }
+        note_send(o.to, false);
       } catch (const zmq::error_t& e) {
+        note_send(o.to, e.num() == EHOSTUNREACH);
         if (e.num() == EHOSTUNREACH) {
           ++counters.send_unreachable;
         } else {

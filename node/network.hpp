@@ -50,6 +50,7 @@ struct NetworkCounters {
   uint64_t send_unreachable = 0;  // EHOSTUNREACH: no connection to the peer
   uint64_t zap_admitted = 0, zap_refused = 0;
   uint64_t ingest_refused = 0;  // the writer's queue was full: fetched again later
+  uint64_t redials = 0;  // peers dialled again: they reached us while we had no connection to them
 };
 
 struct NetworkStatus {

@@ -18,6 +18,7 @@
 #include "ledger/validate.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
+#include "node/membership_client.hpp"
 #include "node/network_setup.hpp"
 
 namespace umupaka::sim {
@@ -231,6 +232,74 @@ Status local_up(const LocalUpOptions& o) {
                                                " did not start; see " + o.dir + "/" +
                                                s["id"].get<std::string>() + ".log");
   return {};
+}
+
+Result<int> local_add(const LocalAddOptions& o) {
+  ASSIGN_OR_RETURN(json n, read_network(o.dir));
+  const auto colon = o.site.find(':');
+  const std::string id = o.site.substr(0, colon);
+  const std::string kind = colon == std::string::npos ? kind_for(id) : o.site.substr(colon + 1);
+  if (!valid_site_id(id)) return make_error(Errc::invalid_field, "bad site id " + id, "site");
+  const auto role = enum_from_name<VoterRole>(o.role);
+  if (!role) return make_error(Errc::invalid_field, "role must be voter or learner", "role");
+  if (!n["sites"].is_array() || n["sites"].empty())
+    return make_error(Errc::invalid_field, o.dir + "/network.json lists no sites");
+  std::set<uint16_t> taken;
+  for (const auto& s : n["sites"]) {
+    if (s["id"] == id) return make_error(Errc::conflict, id + " is in the network already");
+    for (const char* k : {"api", "peer"}) {
+      const std::string a = s.value(k, "");
+      const auto c = a.rfind(':');
+      if (c != std::string::npos) taken.insert(static_cast<uint16_t>(std::atoi(a.c_str() + c + 1)));
+    }
+  }
+  auto any_free = [&] {
+    for (;;) {
+      const uint16_t p = free_port();
+      if (p != 0 && taken.insert(p).second) return p;
+    }
+  };
+  // The same link class and Raft settings as the first site (HQ in a default network).
+  const json& first = n["sites"][0];
+  ASSIGN_OR_RETURN(NodeConfig like, load_config(first["data"].get<std::string>()));
+  const std::string data = o.dir + "/" + id;
+  const std::string log = o.dir + "/" + id + ".log";
+  const std::string api = "127.0.0.1:" + std::to_string(any_free());
+  const std::string peer = "tcp://127.0.0.1:" + std::to_string(any_free());
+  RETURN_IF_ERROR(run_and_wait({o.node_binary, "init", "--data", data, "--site", id, "--kind", kind,
+                                "--api", api, "--peer", peer, "--link", like.link},
+                               log));
+  ASSIGN_OR_RETURN(NodeConfig cfg, load_config(data));
+  cfg.raft_snapshot_entries = like.raft_snapshot_entries;
+  cfg.raft_snapshot_keep_entries = like.raft_snapshot_keep_entries;
+  cfg.raft_learner_heartbeat_ticks = like.raft_learner_heartbeat_ticks;
+  RETURN_IF_ERROR(save_config(cfg));
+  // HQ certifies it: a root record through the first site's API.
+  ASSIGN_OR_RETURN(SiteEntry entry, read_join_request(data + "/join-request.json"));
+  entry.role = *role;
+  ASSIGN_OR_RETURN(SecretSeed root, read_root_key(n["root_key"].get<std::string>()));
+  HttpClient hq(first["api"].get<std::string>(), n["admin_token"].get<std::string>());
+  ASSIGN_OR_RETURN(std::string certified,
+                   submit_root_record(hq, root, SiteCertified{entry}, now_ms()));
+  (void)certified;
+  RETURN_IF_ERROR(run_and_wait(
+      {o.node_binary, "join", "--data", data, "--genesis", n["genesis"].get<std::string>()}, log));
+  RETURN_IF_ERROR(
+      add_token(data, n["admin_token"].get<std::string>(), Role::hq_admin, "hq-admin", now_ms()));
+  const std::string restart = o.node_binary + " run --data " + data;
+  const int pid = spawn(split_words(restart), log);
+  n["sites"].push_back({{"id", id},
+                        {"kind", kind},
+                        {"role", o.role},
+                        {"api", "http://" + api},
+                        {"peer", peer},
+                        {"pid", pid},
+                        {"data", data},
+                        {"restart", restart}});
+  RETURN_IF_ERROR(write_file_atomic(o.dir + "/network.json", n.dump(2) + "\n", 0644));
+  if (!wait_healthy("http://" + api, 20000))
+    return make_error(Errc::unavailable, "node " + id + " did not start; see " + log);
+  return pid;
 }
 
 Result<int> start_site(const std::string& dir, const std::string& site) {

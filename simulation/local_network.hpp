@@ -1,6 +1,6 @@
 // Real local networks for testing and demos: `umupaka-sim local up` creates a network of real
 // umupaka-node processes on 127.0.0.1 (keys, root key, genesis, tokens), starts them and writes
-// DIR/network.json; `local down` stops them.
+// DIR/network.json; `local add` certifies and starts one more site; `local down` stops them.
 //
 // network.json: {"network_id", "admin_token", "root_key", "genesis",
 //                "sites": [{"id", "kind", "role", "api", "peer", "pid", "data", "restart"}]}
@@ -33,6 +33,19 @@ std::vector<std::string> default_sites();
 
 Status local_up(const LocalUpOptions& options);
 Status local_down(const std::string& dir);
+
+struct LocalAddOptions {
+  std::string dir;
+  std::string site;              // "id" or "id:kind"
+  std::string role = "learner";  // "learner" or "voter" (a voter joins as a learner first)
+  std::string node_binary;       // umupaka-node
+};
+
+// Adds a site to a running local network after its genesis, as HQ would: a new node is set up
+// (same link and [raft] settings as the first site's), HQ certifies it with the root key through
+// the first site's API, it joins with the genesis and starts; network.json lists it. Returns its
+// pid.
+Result<int> local_add(const LocalAddOptions& options);
 
 // Starts one site's node again from its `restart` command line; returns the new pid.
 Result<int> start_site(const std::string& dir, const std::string& site);

@@ -5,6 +5,7 @@
 //                        [--snapshot-keep-entries K]
 //   umupaka-sim local down --dir DIR
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
+//   umupaka-sim local add --dir DIR --site ID[:KIND] [--role learner|voter] (certify, start)
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
 //                   [--traffic-scale X] [--quiet]
 //   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR] [--stop-on-failure]
@@ -140,6 +141,12 @@ int main(int argc, char** argv) {
   auto* start = local->add_subcommand("start", "start one site's node again");
   start->add_option("--dir", dir)->required();
   start->add_option("--site", site)->required();
+  std::string role = "learner";
+  auto* add = local->add_subcommand("add", "certify one more site (as HQ would) and start it");
+  add->add_option("--dir", dir)->required();
+  add->add_option("--site", site, "ID or ID:KIND")->required();
+  add->add_option("--role", role, "learner | voter (joins as a learner, promoted once caught up)");
+  add->add_option("--node-bin", node_bin, "umupaka-node binary");
 
   std::string scenario, report_dir, duration;
   umupaka::sim::RunOptions run_options;
@@ -212,6 +219,20 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::printf("network down\n");
+    return 0;
+  }
+  if (add->parsed()) {
+    umupaka::sim::LocalAddOptions o;
+    o.dir = std::filesystem::absolute(dir).string();
+    o.site = site;
+    o.role = role;
+    o.node_binary = std::filesystem::absolute(node_bin).string();
+    auto pid = umupaka::sim::local_add(o);
+    if (!pid.ok()) {
+      std::fprintf(stderr, "umupaka-sim: %s\n", pid.error().message.c_str());
+      return 1;
+    }
+    std::printf("%s certified and started, pid %d\n", site.substr(0, site.find(':')).c_str(), *pid);
     return 0;
   }
   if (start->parsed()) {

@@ -75,6 +75,19 @@ class LedgerTest : public ::testing::Test {
     return true;
   }
 
+  // Each node's records and ledger, for failure messages.
+  std::string ledgers() {
+    std::string out;
+    for (const auto& [id, a] : api) {
+      const json s = status(id);
+      out += "\n" + id + ": " +
+             (s.is_object()
+                  ? "records " + s["counts"]["records"].dump() + " ledger " + s["ledger"].dump()
+                  : std::string("(no status)"));
+    }
+    return out;
+  }
+
   std::optional<uint64_t> snapshot_entries;
   std::optional<uint64_t> snapshot_keep_entries;
   TempDir dir;
@@ -275,6 +288,69 @@ TEST_F(CompactingLedgerTest, ALearnerBehindTheCompactedLogInstallsASnapshot) {
   // It serves the change feed and proofs like any node.
   const json rec = parse(HttpClient(api["rusumo"], token).get("/v1/records/gatuna/30"));
   EXPECT_EQ(rec["state"], "committed");
+}
+
+// Sites certified after the genesis, into a network whose log is compacted: each new node starts
+// outside the Raft configuration, the leader adds it as a learner (a voter is promoted once it
+// holds the log), it installs a snapshot and ends with the same ledger and root as every node.
+TEST_F(CompactingLedgerTest, SitesCertifiedAfterTheGenesisJoinAndInstallASnapshot) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  HttpClient gatuna(api["gatuna"], token);
+  auto write = [&](const std::string& prefix, int count) {
+    for (int i = 0; i < count; ++i) {
+      ASSERT_EQ(gatuna.post("/v1/crossings", crossing(prefix + std::to_string(1000000 + i)).dump())
+                    .status,
+                201);
+      std::this_thread::sleep_for(30ms);  // one ledger entry each, about
+    }
+  };
+  write("KL", 40);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string l = leader();
+        const json s = l.empty() ? json() : status(l);
+        return s.is_object() && s["ledger"]["raft"]["first_index"].get<uint64_t>() > 10;
+      },
+      30s));
+  const std::string net = dir.path() + "/net";
+  for (const auto& [site, role] : std::vector<std::pair<std::string, std::string>>{
+           {"kagitumba", "learner"}, {"kigali-airport-2:airport", "voter"}}) {
+    sim::LocalAddOptions o;
+    o.dir = net;
+    o.site = site;
+    o.role = role;
+    o.node_binary = UMUPAKA_NODE_BIN;
+    auto added = sim::local_add(o);
+    ASSERT_TRUE(added.ok()) << site << ": " << added.error().message;
+  }
+  network = json::parse(*read_file(net + "/network.json"));
+  for (const auto& s : network["sites"]) {
+    api[s["id"]] = s["api"];
+    pid[s["id"]] = s["pid"];
+  }
+  ASSERT_EQ(api.size(), 7u);
+  write("KM", 10);
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(53); }, 60s)) << ledgers();
+  // Every node applied the same configuration: the new voter promoted, the new post a learner.
+  const json voters = json::array({"dr-kigali", "hq", "kigali-airport", "kigali-airport-2"});
+  const json learners = json::array({"gatuna", "kagitumba", "rusumo"});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& [site, a] : api) {
+          const json r = status(site)["ledger"]["raft"];
+          if (r["voters"] != voters || r["learners"] != learners) return false;
+        }
+        return true;
+      },
+      20s))
+      << status("hq")["ledger"]["raft"].dump();
+  for (const std::string site : {"kagitumba", "kigali-airport-2"}) {
+    const json r = status(site)["ledger"]["raft"];
+    EXPECT_GE(r["snapshots_installed"].get<uint64_t>(), 1u) << site << " " << r.dump();
+    EXPECT_TRUE(r["installing"].is_null()) << site << " " << r.dump();
+    const json rec = parse(HttpClient(api[site], token).get("/v1/records/gatuna/5"));
+    EXPECT_EQ(rec["state"], "committed") << site;
+  }
 }
 
 }  // namespace
