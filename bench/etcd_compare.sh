@@ -7,6 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-15}
 B=build/release
+# CPU accounting (clock ticks): of the given pids (utime + stime), and of the whole machine (busy).
+proc_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+# cpu_line NAME COUNT SERVER_TICKS BUSY_TICKS SECONDS: CPU per committed item, servers and whole machine.
+cpu_line() {
+  local hz; hz=$(getconf CLK_TCK)
+  echo "$1 CPU: servers $(echo "scale=2; $3 / $hz" | bc) s, machine busy $(echo "scale=2; $4 / $hz" | bc) s of $(echo "scale=2; $5 * $(nproc)" | bc) s;" \
+    "per committed item: servers $(echo "$3 * 1000000 / $hz / $2" | bc) us, machine $(echo "$4 * 1000000 / $hz / $2" | bc) us"
+}
 W=$(mktemp -d /tmp/umupaka-etcd-XXXX)
 trap 'pkill -f "etcd --name bench-" || true; "$B/simulation/umupaka-sim" local down --dir "$W/net" >/dev/null 2>&1 || true; rm -rf "$W"' EXIT
 
@@ -14,10 +23,13 @@ trap 'pkill -f "etcd --name bench-" || true; "$B/simulation/umupaka-sim" local d
 "$B/simulation/umupaka-sim" local up --dir "$W/net" --base-port 9600 --link lan \
   --sites hq,kigali-airport,gatuna,rusumo,kagitumba --voters hq,kigali-airport,gatuna >/dev/null
 TOKEN=$(sed -n 's/.*"admin_token": "\(umk_[0-9a-f]*\)".*/\1/p' "$W/net/network.json")
+NODE_PIDS=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$W/net/network.json")
 sleep 2
 size() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$1/v1/ledger/frontier" | sed -n 's/.*"size":\([0-9]*\).*/\1/p'; }
 min_size() { local m=""; for p in 9600 9601 9602 9603 9604; do s=$(size $p); if [ -z "$m" ] || [ "$s" -lt "$m" ]; then m=$s; fi; done; echo "$m"; }
 before=$(min_size)
+# shellcheck disable=SC2086
+node0=$(proc_ticks $NODE_PIDS); busy0=$(busy_ticks)
 t0=$(date +%s.%N)
 for p in 9600 9601 9602 9603 9604; do
   "$B/node/umupaka-traffic" --api "http://127.0.0.1:$p" --token "$TOKEN" --rate 0 --concurrency 8 \
@@ -31,8 +43,11 @@ for p in 9600 9601 9602 9603 9604; do
 done
 for _ in $(seq 300); do [ "$(min_size)" -ge $((before + total)) ] && break; sleep 0.1; done
 t1=$(date +%s.%N)
+# shellcheck disable=SC2086
+node1=$(proc_ticks $NODE_PIDS); busy1=$(busy_ticks)
 after=$(min_size)
 echo "umupaka: $((after - before)) records committed at all 5 nodes in $(echo "$t1 - $t0" | bc) s = $(echo "($after - $before) / ($t1 - $t0)" | bc) records/s (accepted: $total)"
+cpu_line umupaka $((after - before)) $((node1 - node0)) $((busy1 - busy0)) "$(echo "$t1 - $t0" | bc)"
 "$B/simulation/umupaka-sim" local down --dir "$W/net" >/dev/null
 
 # --- etcd, 3 members ---
@@ -44,4 +59,12 @@ for i in 1 2 3; do
     --initial-cluster "$cluster" --initial-cluster-state new --log-level error >"$W/etcd-$i.log" 2>&1 &
 done
 sleep 4
-"$B/bench/kv_put_bench" --url http://127.0.0.1:23791 --seconds "$SECONDS_RUN" --concurrency 40 --value-bytes 450
+ETCD_PIDS=$(pgrep -f "etcd --name bench-" | tr '\n' ' ')
+# shellcheck disable=SC2086
+etcd0=$(proc_ticks $ETCD_PIDS); busy0=$(busy_ticks); t0=$(date +%s.%N)
+"$B/bench/kv_put_bench" --url http://127.0.0.1:23791 --seconds "$SECONDS_RUN" --concurrency 40 --value-bytes 450 \
+  | tee "$W/etcd.out"
+# shellcheck disable=SC2086
+etcd1=$(proc_ticks $ETCD_PIDS); busy1=$(busy_ticks); t1=$(date +%s.%N)
+puts=$(sed -n 's/^etcd: \([0-9]*\) durable puts.*/\1/p' "$W/etcd.out")
+cpu_line etcd "$puts" $((etcd1 - etcd0)) $((busy1 - busy0)) "$(echo "$t1 - $t0" | bc)"
