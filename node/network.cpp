@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <set>
 #include <zmq.hpp>
 
 #include "ledger/assert.hpp"
@@ -63,14 +64,16 @@ struct NetworkRuntime::Impl {
 
   // Network-thread state.
   Membership membership;
-  // Each peer's endpoint and the routing id of our connection to it on `out`: the site id, or
-  // "site~N" once dialled again (libzmq asserts if a new connection reuses the routing id of one
-  // it has not finished tearing down).
+  // Each peer's endpoint, the routing id of our connection to it on `out` and the transport key it
+  // was dialled with. The routing id is the site id, or "site~N" when dialled again (libzmq
+  // asserts if a new connection reuses the routing id of one it has not finished tearing down).
   struct Dialled {
     std::string endpoint;
     std::string route;
+    std::string key;
   };
   std::map<std::string, Dialled, std::less<>> connected;
+  std::set<std::string, std::less<>> dialled_before;
   uint64_t dials = 0;
   // Peers our `out` socket has no connection to (sends fail EHOSTUNREACH), since when; and when
   // each was last dialled again (see redial_if_refused).
@@ -152,7 +155,10 @@ struct NetworkRuntime::Impl {
       if (id != opt.self && !s.revoked_after) wanted[id] = s.entry.peer;
     for (auto it = connected.begin(); it != connected.end();) {
       auto w = wanted.find(it->first);
-      if (w == wanted.end() || w->second != it->second.endpoint) {
+      const MemberSite* s = membership.site(it->first);
+      // A new endpoint or a new transport key (a site certified again): dial it again.
+      if (w == wanted.end() || w->second != it->second.endpoint ||
+          s->entry.transport_key != it->second.key) {
         try {
           out->disconnect(it->second.endpoint);
         } catch (const zmq::error_t&) {
@@ -167,7 +173,7 @@ struct NetworkRuntime::Impl {
     gossip.set_membership(membership, opt.links, opt.default_link, steady_ms());
   }
 
-  void dial(const std::string& id, const std::string& endpoint, bool again = false) {
+  void dial(const std::string& id, const std::string& endpoint) {
     const MemberSite* s = membership.site(id);
     uint8_t server_key[32];
     if (s == nullptr || zmq_z85_decode(server_key, s->entry.transport_key.c_str()) == nullptr) {
@@ -175,11 +181,12 @@ struct NetworkRuntime::Impl {
       return;
     }
     try {
-      const std::string route = again ? id + "~" + std::to_string(++dials) : id;
+      const std::string route =
+          dialled_before.insert(id).second ? id : id + "~" + std::to_string(++dials);
       out->set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server_key, 32));
       out->set(zmq::sockopt::connect_routing_id, route);
       out->connect(endpoint);
-      connected[id] = Dialled{endpoint, route};
+      connected[id] = Dialled{endpoint, route, s->entry.transport_key};
     } catch (const zmq::error_t& e) {
       spdlog::error("peer {}: cannot connect to {}: {}", id, endpoint, e.what());
     }
@@ -217,7 +224,7 @@ struct NetworkRuntime::Impl {
     } catch (const zmq::error_t&) {
     }
     connected.erase(c);
-    dial(from, endpoint, true);
+    dial(from, endpoint);
   }
 
   // ZAP (RFC 27): admit CURVE clients whose key is certified; name their site as User-Id.

@@ -10,6 +10,8 @@
 #include "ledger/ledger_entry.hpp"
 #include "ledger/merkle.hpp"
 #include "node/config.hpp"
+#include "node/membership_client.hpp"
+#include "node/network_setup.hpp"
 #include "simulation/local_network.hpp"
 #include "tests/node/node_process.hpp"
 
@@ -224,6 +226,60 @@ TEST_F(LedgerTest, LeaderKilledUnderLoadLosesNoAcknowledgedRecord) {
       ASSERT_EQ(rec["state"], "committed") << site << " " << origin << "/" << seq;
     }
   }
+}
+
+// A site certified again with a new peer endpoint (a post moved to another address): every peer
+// drops its connection to the old endpoint and dials the new one, and the site's records and the
+// ledger flow again both ways. (Dialling the same site again under its old routing id could abort
+// the node inside libzmq: a new connection must not reuse a routing id still being torn down.)
+TEST_F(LedgerTest, ASiteCertifiedAgainAtANewEndpointIsReachedThere) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  const std::string net = dir.path() + "/net";
+  const std::string data = net + "/gatuna";
+  ASSERT_EQ(::kill(pid["gatuna"], SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return !status("gatuna").is_object(); }, 10s));
+  auto cfg = load_config(data);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const std::string moved = "tcp://127.0.0.1:" + std::to_string(free_port());
+  cfg->peer_listen = moved;
+  ASSERT_TRUE(save_config(*cfg).ok());
+  auto entry = read_join_request(data + "/join-request.json");
+  ASSERT_TRUE(entry.ok()) << entry.error().message;
+  entry->peer = moved;
+  entry->role = VoterRole::learner;
+  auto root = read_root_key(network["root_key"].get<std::string>());
+  ASSERT_TRUE(root.ok());
+  HttpClient hq(api["hq"], token);
+  auto certified = submit_root_record(hq, *root, SiteCertified{*entry}, 1'790'000'000'000);
+  ASSERT_TRUE(certified.ok()) << certified.error().message;
+  // Every running node learns the new endpoint (and keeps running).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const std::string s : {"hq", "kigali-airport", "dr-kigali", "rusumo"}) {
+          const json m = parse(HttpClient(api[s], token).get("/v1/membership"));
+          if (!m.is_object()) return false;
+          bool found = false;
+          for (const auto& site : m["sites"])
+            if (site["site"] == "gatuna" && site["peer"] == moved) found = true;
+          if (!found) return false;
+        }
+        return true;
+      },
+      20s));
+  auto restarted = sim::start_site(net, "gatuna");
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  pid["gatuna"] = *restarted;
+  HttpClient gatuna(api["gatuna"], token), rusumo(api["rusumo"], token);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(
+        gatuna.post("/v1/crossings", crossing("KN" + std::to_string(1000000 + i)).dump()).status,
+        201);
+    ASSERT_EQ(
+        rusumo.post("/v1/crossings", crossing("KR" + std::to_string(1000000 + i)).dump()).status,
+        201);
+  }
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(22); }, 60s)) << ledgers();
+  for (const auto& [site, p] : pid) EXPECT_EQ(::kill(p, 0), 0) << site << " is not running";
 }
 
 // Every node snapshots its ledger every 10 applied entries and keeps 2 below it.
