@@ -279,9 +279,8 @@ Result<int> local_add(const LocalAddOptions& o) {
   entry.role = *role;
   ASSIGN_OR_RETURN(SecretSeed root, read_root_key(n["root_key"].get<std::string>()));
   HttpClient hq(first["api"].get<std::string>(), n["admin_token"].get<std::string>());
-  ASSIGN_OR_RETURN(std::string certified,
-                   submit_root_record(hq, root, SiteCertified{entry}, now_ms()));
-  (void)certified;
+  if (auto c = submit_root_record(hq, root, SiteCertified{entry}, now_ms()); !c.ok())
+    return c.error();
   RETURN_IF_ERROR(run_and_wait(
       {o.node_binary, "join", "--data", data, "--genesis", n["genesis"].get<std::string>()}, log));
   RETURN_IF_ERROR(
