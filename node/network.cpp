@@ -32,6 +32,9 @@ constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
 // A peer we cannot send to although its messages reach us is dialled again after this long, and
 // at most this often (ZeroMQ's own reconnection after a dropped connection takes ≤ 500 ms).
 constexpr int64_t peer_redial_ms = 2000;
+// Any peer we have had no connection to for this long is dialled again, at most this often (see
+// redial_if_refused).
+constexpr int64_t peer_redial_idle_ms = 10'000;
 constexpr const char* zap_domain = "umupaka";
 
 }  // namespace
@@ -195,6 +198,7 @@ struct NetworkRuntime::Impl {
   void note_send(const std::string& to, bool unreachable) {
     if (!unreachable) {
       unreachable_since.erase(to);
+      redialled_at.erase(to);
     } else {
       unreachable_since.try_emplace(to, steady_ms());
     }
@@ -204,20 +208,22 @@ struct NetworkRuntime::Impl {
   // after the genesis dials every member at once, before they have its certification) is never
   // dialled again by ZeroMQ: a refused handshake is a protocol error, which ends the connection
   // for good. So when a peer's messages reach us (it knows us now) while we have had no
-  // connection to it for a while, dial it again, at most every `peer_redial_ms`.
-  void redial_if_refused(const std::string& from) {
+  // connection to it for `peer_redial_ms`, dial it again, at most that often. Two sites that
+  // refused each other never reach each other: every peer without a connection for
+  // `peer_redial_idle_ms` is dialled again too (`redial_idle`), at most that often.
+  void redial_if_refused(const std::string& from, int64_t after_ms = peer_redial_ms) {
     const auto u = unreachable_since.find(from);
     const auto c = connected.find(from);
     if (u == unreachable_since.end() || c == connected.end()) return;
     const int64_t now = steady_ms();
-    if (now - u->second < peer_redial_ms) return;
-    if (auto r = redialled_at.find(from);
-        r != redialled_at.end() && now - r->second < peer_redial_ms)
-      return;
+    if (now - u->second < after_ms) return;
+    const auto r = redialled_at.find(from);
+    if (r != redialled_at.end() && now - r->second < after_ms) return;
+    // Logged once per outage (a site offline for a day is dialled again every 10 s).
+    spdlog::log(r == redialled_at.end() ? spdlog::level::info : spdlog::level::debug,
+                "peer {}: no connection to it for {} ms; dialling again", from, now - u->second);
     redialled_at[from] = now;
     ++counters.redials;
-    spdlog::info("peer {}: no connection to it for {} ms while it reaches us; dialling again", from,
-                 now - u->second);
     const std::string endpoint = c->second.endpoint;
     try {
       out->disconnect(endpoint);
@@ -225,6 +231,12 @@ struct NetworkRuntime::Impl {
     }
     connected.erase(c);
     dial(from, endpoint);
+  }
+
+  void redial_idle() {
+    std::vector<std::string> peers;
+    for (const auto& [id, since] : unreachable_since) peers.push_back(id);
+    for (const auto& id : peers) redial_if_refused(id, peer_redial_idle_ms);
   }
 
   // ZAP (RFC 27): admit CURVE clients whose key is certified; name their site as User-Id.
@@ -457,6 +469,7 @@ struct NetworkRuntime::Impl {
       if (steady_ms() >= next_tick) {
         if (!feeds) feeds = this->feeds();
         gossip.on_tick(*feeds, steady_ms());
+        redial_idle();
         next_tick = steady_ms() + opt.tick_ms;
       }
       if (order) {
