@@ -208,9 +208,10 @@ struct NetworkRuntime::Impl {
   // after the genesis dials every member at once, before they have its certification) is never
   // dialled again by ZeroMQ: a refused handshake is a protocol error, which ends the connection
   // for good. So when a peer's messages reach us (it knows us now) while we have had no
-  // connection to it for `peer_redial_ms`, dial it again, at most that often. Two sites that
-  // refused each other never reach each other: every peer without a connection for
-  // `peer_redial_idle_ms` is dialled again too (`redial_idle`), at most that often.
+  // connection to it for `peer_redial_ms`, dial it again, at most that often. (Two sites cannot
+  // both refuse each other: a node dials only sites it knows, and knowledge only grows.) Any other
+  // connection ZeroMQ ended for good, with a peer whose messages do not reach us, is dialled again
+  // after `peer_redial_idle_ms` (`redial_idle`), at most that often.
   void redial_if_refused(const std::string& from, int64_t after_ms = peer_redial_ms) {
     const auto u = unreachable_since.find(from);
     const auto c = connected.find(from);
