@@ -36,14 +36,19 @@ class LedgerTest : public ::testing::Test {
     o.snapshot_keep_entries = snapshot_keep_entries;
     auto up = sim::local_up(o);
     ASSERT_TRUE(up.ok()) << up.error().message;
-    network = json::parse(*read_file(o.dir + "/network.json"));
+    read_network();
     token = network["admin_token"];
+  }
+  void TearDown() override { (void)sim::local_down(dir.path() + "/net"); }
+
+  // network.json as umupaka-sim wrote it: every site's API and pid.
+  void read_network() {
+    network = json::parse(*read_file(dir.path() + "/net/network.json"));
     for (const auto& s : network["sites"]) {
       api[s["id"]] = s["api"];
       pid[s["id"]] = s["pid"];
     }
   }
-  void TearDown() override { (void)sim::local_down(dir.path() + "/net"); }
 
   json status(const std::string& site) {
     HttpClient c(api[site], token);
@@ -379,11 +384,7 @@ TEST_F(CompactingLedgerTest, SitesCertifiedAfterTheGenesisJoinAndInstallASnapsho
     auto added = sim::local_add(o);
     ASSERT_TRUE(added.ok()) << site << ": " << added.error().message;
   }
-  network = json::parse(*read_file(net + "/network.json"));
-  for (const auto& s : network["sites"]) {
-    api[s["id"]] = s["api"];
-    pid[s["id"]] = s["pid"];
-  }
+  read_network();
   ASSERT_EQ(api.size(), 7u);
   write("KM", 10);
   ASSERT_TRUE(wait_until([&] { return ledgers_agree(53); }, 60s)) << ledgers();
