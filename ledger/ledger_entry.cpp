@@ -12,6 +12,16 @@ msgpack::unpack_limit order_unpack_limit() {
   return msgpack::unpack_limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
                                limits::msgpack_depth_max);
 }
+
+// A ledger entry or snapshot, of the version this code writes.
+template <typename T>
+Result<T> decode_versioned(std::string_view bytes, uint32_t version, const char* what) {
+  ASSIGN_OR_RETURN(T v, msgpack_visit::decode_struct<T>(bytes, order_unpack_limit()));
+  if (v.version != version)
+    return make_error(Errc::decode,
+                      std::string("unknown ") + what + " version " + std::to_string(v.version));
+  return v;
+}
 }  // namespace
 
 std::string encode_ledger_snapshot(const LedgerSnapshot& s) {
@@ -19,19 +29,11 @@ std::string encode_ledger_snapshot(const LedgerSnapshot& s) {
 }
 
 Result<LedgerSnapshot> decode_ledger_snapshot(std::string_view bytes) {
-  ASSIGN_OR_RETURN(LedgerSnapshot s,
-                   msgpack_visit::decode_struct<LedgerSnapshot>(bytes, order_unpack_limit()));
-  if (s.version != ledger_snapshot_version)
-    return make_error(Errc::decode, "unknown ledger snapshot version " + std::to_string(s.version));
-  return s;
+  return decode_versioned<LedgerSnapshot>(bytes, ledger_snapshot_version, "ledger snapshot");
 }
 
 Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
-  ASSIGN_OR_RETURN(LedgerEntry e,
-                   msgpack_visit::decode_struct<LedgerEntry>(bytes, order_unpack_limit()));
-  if (e.version != ledger_entry_version)
-    return make_error(Errc::decode, "unknown ledger entry version " + std::to_string(e.version));
-  return e;
+  return decode_versioned<LedgerEntry>(bytes, ledger_entry_version, "ledger entry");
 }
 
 std::string ledger_head_signing_bytes(const LedgerHead& h) {
