@@ -41,5 +41,23 @@ TEST(GossipCodec, ASnapshotOfAThousandOriginsTravelsInOneRaftMessage) {
   EXPECT_EQ(*ls, snapshot_of(1000));
 }
 
+// Entries and snapshots of another version than this code writes are refused, not misread.
+TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
+  LedgerEntry e;
+  e.proposer = "hq";
+  e.items.push_back(LedgerItem{"gatuna", 7, Hash{}});
+  ASSERT_TRUE(decode_ledger_entry(encode_ledger_entry(e)).ok());
+  e.version = ledger_entry_version + 1;
+  const auto bad_entry = decode_ledger_entry(encode_ledger_entry(e));
+  ASSERT_FALSE(bad_entry.ok());
+  EXPECT_EQ(bad_entry.error().code, Errc::decode);
+  LedgerSnapshot s = snapshot_of(3);
+  ASSERT_TRUE(decode_ledger_snapshot(encode_ledger_snapshot(s)).ok());
+  s.version = ledger_snapshot_version + 1;
+  const auto bad_snapshot = decode_ledger_snapshot(encode_ledger_snapshot(s));
+  ASSERT_FALSE(bad_snapshot.ok());
+  EXPECT_EQ(bad_snapshot.error().code, Errc::decode);
+}
+
 }  // namespace
 }  // namespace umupaka
