@@ -53,6 +53,9 @@ Status GossipConfig::validate() const {
     return make_error(Errc::invalid_field, "push_fanout must be 1..16", "gossip.push_fanout");
   if (push_hops_max == 0 || push_hops_max > 8)
     return make_error(Errc::invalid_field, "push_hops_max must be 1..8", "gossip.push_hops_max");
+  if (push_interval_ms > 1000)
+    return make_error(Errc::invalid_field, "push_interval_ms must be 0..1000",
+                      "gossip.push_interval_ms");
   if (batch_records_max == 0 || batch_records_max > limits::gossip_array_items_max)
     return make_error(Errc::invalid_field, "batch_records_max must be 1..4096",
                       "gossip.batch_records_max");
@@ -242,6 +245,7 @@ void GossipCore::catch_up(const std::string& peer, const FeedReader& feeds, int6
 void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   detector_.tick(now_ms);
   pump_swim(now_ms);
+  flush_pushes(now_ms);
   // Gaps that pushes did not fill in time: ask the peer that sent the held record.
   for (const auto& [origin, slot] : pending_) {
     if (slot.empty() || quarantine_.count(origin)) continue;
@@ -681,14 +685,27 @@ void GossipCore::push(const std::vector<WireRecord>& records, uint32_t hops,
 }
 
 void GossipCore::on_committed(const std::vector<SignedRecord>& local, int64_t now_ms) {
+  for (const auto& sr : local) push_waiting_.push_back(WireRecord{sr.encoded, sr.signature});
+  flush_pushes(now_ms);
+}
+
+std::optional<int64_t> GossipCore::push_due_ms() const {
+  if (push_waiting_.empty()) return std::nullopt;
+  return pushed_ms_ + config_.push_interval_ms;
+}
+
+void GossipCore::flush_pushes(int64_t now_ms) {
+  if (push_waiting_.empty() || now_ms < pushed_ms_ + config_.push_interval_ms) return;
+  pushed_ms_ = now_ms;
   std::vector<WireRecord> w;
-  for (const auto& sr : local) {
-    w.push_back(WireRecord{sr.encoded, sr.signature});
+  for (auto& r : push_waiting_) {
+    w.push_back(std::move(r));
     if (w.size() == config_.batch_records_max) {
       push(w, 1, {}, now_ms);
       w.clear();
     }
   }
+  push_waiting_.clear();
   push(w, 1, {}, now_ms);
 }
 

@@ -145,6 +145,11 @@ struct GossipConfig {
   uint32_t anti_entropy_peers_max = 16;
   uint32_t push_fanout = 4;
   uint32_t push_hops_max = 2;
+  // This node's new records go to peers at once unless it pushed less than this long ago; then
+  // they wait, with any that follow, until this long after that push (0: every commit at once).
+  // Under load a peer gets one push, so one signature check, per interval instead of one per
+  // group commit; an officer's isolated record still leaves at once.
+  uint32_t push_interval_ms = 20;
   uint32_t batch_records_max = 2000;    // records in one `records` message
   uint64_t batch_bytes_max = 2u << 20;  // bytes of records in one message
   uint64_t seed = 1;
@@ -255,8 +260,13 @@ class GossipCore {
   void on_message(const std::string& from, GossipMessage message, const FeedReader& feeds,
                   int64_t now_ms);
   void on_tick(const FeedReader& feeds, int64_t now_ms);
-  // Records this node's writer just committed that originate here: pushed to peers.
+  // Records this node's writer just committed that originate here: pushed to peers, at once or
+  // when due (GossipConfig::push_interval_ms).
   void on_committed(const std::vector<SignedRecord>& local, int64_t now_ms);
+  // When records waiting to be pushed are due (nullopt: none wait); the driver calls
+  // flush_pushes then (on_tick does too).
+  std::optional<int64_t> push_due_ms() const;
+  void flush_pushes(int64_t now_ms);
   // The outcome of ingesting `batch` (results parallel to batch.records).
   void on_ingested(const IngestBatch& batch, const std::vector<IngestResult>& results,
                    const FeedReader& feeds, int64_t now_ms);
@@ -345,6 +355,9 @@ class GossipCore {
   // Chain tips asked for by fetch: (origin, seq, hash) -> when.
   std::map<std::tuple<std::string, uint64_t, Hash>, int64_t> wanted_;
   size_t pending_count_ = 0;
+  // This node's records waiting for the next push, and when the last push went.
+  std::vector<WireRecord> push_waiting_;
+  int64_t pushed_ms_ = INT64_MIN / 2;
   GossipStats stats_;
 };
 

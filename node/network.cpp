@@ -414,7 +414,8 @@ struct NetworkRuntime::Impl {
     int64_t next_publish = 0;
     while (running) {
       const int64_t now = steady_ms();
-      const long timeout = std::max<int64_t>(0, next_tick - now);
+      const int64_t wake_at = std::min(next_tick, gossip.push_due_ms().value_or(next_tick));
+      const long timeout = std::max<int64_t>(0, wake_at - now);
       zmq::pollitem_t items[] = {{in->handle(), 0, ZMQ_POLLIN, 0},
                                  {zap->handle(), 0, ZMQ_POLLIN, 0},
                                  {nullptr, wake_fd, ZMQ_POLLIN, 0}};
@@ -455,6 +456,7 @@ struct NetworkRuntime::Impl {
         membership_snapshot = membership;
       }
       if (!local.empty()) gossip.on_committed(local, steady_ms());
+      gossip.flush_pushes(steady_ms());
       for (auto& d : done) {
         if (!feeds) feeds = this->feeds();
         if (d.results.size() == d.batch.records.size() || d.batch.kind == IngestKind::evidence) {

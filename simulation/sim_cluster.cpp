@@ -444,8 +444,14 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
 int64_t SimCluster::next_event_ms() const {
   int64_t next = INT64_MAX;
   if (const auto d = net_.next_delivery_ms()) next = *d;
-  for (const auto& n : nodes_)
-    if (n->live()) next = std::min(next, std::max(n->next_tick_ms, n->paused_until));
+  for (const auto& n : nodes_) {
+    if (!n->live()) continue;
+    next = std::min(next, std::max(n->next_tick_ms, n->paused_until));
+    // Records waiting for their push (GossipConfig::push_interval_ms), as the runtime's poll
+    // wakes for them.
+    if (const auto due = n->gossip->push_due_ms())
+      next = std::min(next, std::max({*due, n->paused_until, now_ms_}));
+  }
   return next;
 }
 
@@ -456,6 +462,13 @@ void SimCluster::step() {
   now_ms_ = t;
   ++stats_.steps;
   while (auto d = net_.pop_due(now_ms_)) deliver(std::move(*d));
+  for (auto& n : nodes_) {
+    if (!n->live() || n->paused_until > now_ms_) continue;
+    if (const auto due = n->gossip->push_due_ms(); due && *due <= now_ms_) {
+      n->gossip->flush_pushes(now_ms_);
+      pump(*n);
+    }
+  }
   for (auto& n : nodes_) {
     if (!n->live() || n->next_tick_ms > now_ms_ || n->paused_until > now_ms_) continue;
     tick(*n);

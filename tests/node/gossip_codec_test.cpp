@@ -59,5 +59,19 @@ TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
   EXPECT_EQ(bad_snapshot.error().code, Errc::decode);
 }
 
+// The push interval is a bounded setting: 0 (every commit at once) up to a second.
+TEST(GossipConfigTest, PushIntervalIsBounded) {
+  GossipConfig c;
+  EXPECT_TRUE(c.validate().ok());
+  c.push_interval_ms = 0;
+  EXPECT_TRUE(c.validate().ok());
+  c.push_interval_ms = 1000;
+  EXPECT_TRUE(c.validate().ok());
+  c.push_interval_ms = 1001;
+  const Status s = c.validate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "gossip.push_interval_ms");
+}
+
 }  // namespace
 }  // namespace umupaka

@@ -73,6 +73,53 @@ TEST(GossipCluster, QuietNetworkSkipsDigestsAndStillSpreadsRecords) {
   expect_invariants(c);
 }
 
+// A node's records committed less than push_interval_ms after its last push wait and travel
+// together: each peer checks one signature for the run (its links cover the rest). The first
+// record after a quiet spell leaves at once. With the interval at 0 every commit is its own push
+// and each peer checks every record.
+TEST(GossipCluster, RecordsWithinAPushIntervalCostEachPeerOneSignatureCheck) {
+  const uint64_t seed = test_seeds({606}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  for (const uint32_t interval : {20u, 0u}) {
+    SCOPED_TRACE("push_interval_ms " + std::to_string(interval));
+    auto options = cluster_options(seed, 3, clean_link());
+    options.gossip.push_interval_ms = interval;
+    SimCluster c(options);
+    c.run_for(3'000);
+    TrafficGenerator gen(profile_for("gatuna", SiteKind::border_post), seed, 300);
+    auto record_one = [&] {
+      for (;;)
+        for (auto& e : gen.next(date_of_instant_ms(c.now_ms())))
+          if (std::holds_alternative<CrossingRequest>(e.body)) {
+            ASSERT_TRUE(c.record("gatuna", Command{std::move(e.body), "officer-1"}).ok());
+            return;
+          }
+    };
+    auto checks = [&] {
+      uint64_t n = 0;
+      for (const auto& site : c.sites())
+        if (site != "gatuna") n += c.gossip(site).stats().signatures_verified;
+      return n;
+    };
+    const uint64_t before = checks();
+    record_one();
+    EXPECT_FALSE(c.gossip("gatuna").push_due_ms().has_value());  // pushed at once
+    const int64_t first_push = c.now_ms();
+    c.run_for(1);
+    record_one();
+    record_one();
+    if (interval > 0) {
+      ASSERT_TRUE(c.gossip("gatuna").push_due_ms().has_value());
+      EXPECT_EQ(*c.gossip("gatuna").push_due_ms(), first_push + interval);
+    }
+    ASSERT_TRUE(c.run_until_converged(5'000)) << describe(c);
+    EXPECT_FALSE(c.gossip("gatuna").push_due_ms().has_value());
+    EXPECT_EQ(checks() - before, interval > 0 ? 2u * 2 : 2u * 3);
+    expect_everyone_holds_acknowledged(c);
+    expect_invariants(c);
+  }
+}
+
 // In a network larger than anti_entropy_peers_max + 1, a node runs at most that many rounds per
 // interval (here 2 of 6 peers per 500 ms), and records still reach everyone.
 TEST(GossipCluster, AntiEntropyRoundsAreBoundedPerInterval) {
