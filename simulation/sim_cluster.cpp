@@ -145,38 +145,51 @@ SimCluster::SimCluster(Options options)
   root_seed_ = random_bytes<32>(options_.seed, "root");
   keys_[root_origin] = SigningKey::from_seed(root_seed_).public_key();
   std::vector<SiteEntry> entries;
-  for (size_t i = 0; i < options_.sites.size(); ++i) {
-    auto n = std::make_unique<Node>();
-    n->site = options_.sites[i];
-    n->index = i;
-    n->seed = random_bytes<32>(options_.seed, "signing:" + n->site.id);
-    n->dir = root_dir_ + "/" + n->site.id;
-    UMUPAKA_ASSERT_MSG(!keys_.count(n->site.id), "site ids must be unique");
-    SiteEntry e;
-    e.site = n->site.id;
-    e.kind = n->site.kind;
-    e.role = n->site.role;
-    e.signing_key = SigningKey::from_seed(n->seed).public_key();
-    e.transport_key = z85(random_bytes<32>(options_.seed, "transport:" + n->site.id));
-    e.peer = "tcp://" + n->site.id + ".sim:7500";
-    e.api = "http://" + n->site.id + ".sim:7400";
-    keys_[n->site.id] = e.signing_key;
-    entries.push_back(std::move(e));
-    site_ids_.push_back(n->site.id);
-    nodes_.push_back(std::move(n));
-  }
+  for (const SimSite& site : options_.sites) entries.push_back(new_node(site));
   auto genesis = make_genesis(root_seed_, options_.network_id, entries, options_.start_ms);
   UMUPAKA_ASSERT_MSG(genesis.ok(), "make_genesis failed (check the sites: ids, one voter)");
   genesis_ = std::move(genesis).value();
   trace(std::string_view(reinterpret_cast<const char*>(genesis_.hash.data()), 32));
 
-  for (auto& n : nodes_) {
-    auto store = Store::open(n->dir, lmdb::EnvOptions{.sync = false, .write_map = true});
-    UMUPAKA_ASSERT_MSG(store.ok(), "cannot open a node's store");
-    n->store = std::move(store).value();
-    start_node(*n);
-  }
+  for (auto& n : nodes_) open_and_start(*n);
   check_invariants();
+}
+
+SiteEntry SimCluster::new_node(const SimSite& site) {
+  auto n = std::make_unique<Node>();
+  n->site = site;
+  n->index = nodes_.size();
+  n->seed = random_bytes<32>(options_.seed, "signing:" + n->site.id);
+  n->dir = root_dir_ + "/" + n->site.id;
+  UMUPAKA_ASSERT_MSG(!keys_.count(n->site.id), "site ids must be unique");
+  SiteEntry e;
+  e.site = n->site.id;
+  e.kind = n->site.kind;
+  e.role = n->site.role;
+  e.signing_key = SigningKey::from_seed(n->seed).public_key();
+  e.transport_key = z85(random_bytes<32>(options_.seed, "transport:" + n->site.id));
+  e.peer = "tcp://" + n->site.id + ".sim:7500";
+  e.api = "http://" + n->site.id + ".sim:7400";
+  keys_[n->site.id] = e.signing_key;
+  site_ids_.push_back(n->site.id);
+  nodes_.push_back(std::move(n));
+  return e;
+}
+
+void SimCluster::open_and_start(Node& n) {
+  auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false, .write_map = true});
+  UMUPAKA_ASSERT_MSG(store.ok(), "cannot open a node's store");
+  n.store = std::move(store).value();
+  start_node(n);
+}
+
+SiteEntry SimCluster::add_site(const SimSite& site) {
+  SiteEntry e = new_node(site);
+  open_and_start(*nodes_.back());
+  std::string t = "S" + site.id;
+  trace(t);
+  check_invariants();
+  return e;
 }
 
 SimCluster::~SimCluster() {
@@ -218,13 +231,13 @@ void SimCluster::start_node(Node& n) {
     if (ok) verified_.insert({key, sr.hash});
     return ok;
   });
-  set_membership(n);
+  set_membership(n, /*start=*/false);
   n.gossip->set_quarantine(n.core->quarantine());
   {
     auto txn = snapshot(n);
     for (const auto& e : txn->evidence()) n.gossip->set_evidence(e.origin, e.a, e.b);
   }
-  if (options_.order) start_order(n);
+  if (options_.order && n.core->membership().site(n.site.id) != nullptr) start_order(n);
   // Ticks staggered by site, on a grid of tick_ms from now.
   n.next_tick_ms = now_ms_ + 1 + static_cast<int64_t>((n.index * 7) % options_.tick_ms);
 }
@@ -366,10 +379,14 @@ void SimCluster::drive_order(Node& n, const std::function<void()>& fn) {
   pump(n);
 }
 
-void SimCluster::set_membership(Node& n) {
+void SimCluster::set_membership(Node& n, bool start) {
   n.gossip->set_membership(n.core->membership(), options_.links, options_.link, now_ms_);
   // The order plane only remembers it (its leader reconciles the Raft configuration on ticks).
-  if (n.order) n.order->on_membership(n.core->membership());
+  // As the runtime: a node starts its order plane once the membership names it.
+  if (n.order)
+    n.order->on_membership(n.core->membership());
+  else if (start && options_.order && n.core->membership().site(n.site.id) != nullptr)
+    start_order(n);
 }
 
 std::unique_ptr<StoreTxn> SimCluster::snapshot(const Node& n) const {
@@ -516,6 +533,12 @@ void SimCluster::deliver(Delivery d) {
   std::string t = "D";
   append_u64(t, static_cast<uint64_t>(d.at_ms));
   trace({t, d.from, std::string_view("\0", 1), d.to, std::string_view("\0", 1), d.frame});
+  // As the runtime's ZAP handler: a connection from a key the membership does not certify is
+  // refused (a site set up but not yet certified, add_site).
+  if (n.core->membership().site(d.from) == nullptr) {
+    ++stats_.frames_refused;
+    return;
+  }
   auto m = decode_gossip(d.frame);
   if (!m.ok() || m->from != d.from) {
     ++stats_.frames_invalid;

@@ -134,6 +134,7 @@ struct SimClusterStats {
   uint64_t frames_delivered = 0;
   uint64_t frames_to_crashed = 0;  // due at a crashed node: dropped
   uint64_t frames_invalid = 0;     // decode_gossip refused them
+  uint64_t frames_refused = 0;     // from a site the receiver does not know (ZAP refuses)
   uint64_t ingest_commits = 0;
   uint64_t records_recorded = 0;  // commands that recorded a record
   uint64_t commands_refused = 0;  // commands the core refused
@@ -175,6 +176,14 @@ class SimCluster {
                            int64_t check_every_ms = 50);
   // Runs until done() (checked every check_every_ms) or until timeout_ms passed.
   bool run_until(int64_t timeout_ms, int64_t check_every_ms, const std::function<bool()>& done);
+
+  // A site set up after the start, as a new post is: keys from Options::seed, its own store,
+  // joined to the genesis, started now. Its peers know nothing of it until HQ certifies it (a
+  // root record with the returned entry: make_root_record, post_membership) and the
+  // certification reaches them by gossip, as in production, where their ZAP refuses it until
+  // then; the order plane's leader then adds it to the Raft configuration. Precondition: the id
+  // is new.
+  SiteEntry add_site(const SimSite& site);
 
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
@@ -287,12 +296,14 @@ class SimCluster {
 
   Node& node(const std::string& site);
   const Node& node(const std::string& site) const;
+  SiteEntry new_node(const SimSite& site);  // keys, directory; not started
+  void open_and_start(Node& n);
   void start_node(Node& n);  // NodeCore (recovered) + GossipCore from the open store
   void start_order(Node& n);
   int64_t wall_ms(const Node& n) const;
   void drive_order(Node& n, const std::function<void()>& fn);
   GossipConfig gossip_config(const Node& n) const;
-  void set_membership(Node& n);
+  void set_membership(Node& n, bool start = true);  // start: the order plane, once named
   std::unique_ptr<StoreTxn> snapshot(const Node& n) const;
 
   int64_t next_event_ms() const;

@@ -410,6 +410,61 @@ TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
   }
 }
 
+// A post set up and certified while the network runs, its log compacted long before: until the
+// certification reaches them its peers refuse it (as ZAP does); then gossip brings it every feed,
+// the leader adds it to the Raft configuration as a learner, it installs a snapshot (it cannot
+// replay a log that no longer starts at 1), and ends with every other node's ledger. A second
+// post certified as a voter is then promoted. On a lossy network, several seeds.
+TEST(LedgerCluster, SitesCertifiedMidRunJoinInstallAndAgree) {
+  for (uint64_t seed : test_seeds({91, 92, 93})) {
+    SCOPED_TRACE(seed_trace(seed));
+    SimCluster::Options o = compacting_options(seed);
+    o.network = lossy_link();
+    SimCluster c(o);
+    Traffic t(c, posts(o), seed);
+    t.run(6'000, 100);
+    ASSERT_GT(c.order_status("hq").first_index, 1u) << ledgers(c);  // compacted
+
+    const SiteEntry cyanika = c.add_site({"cyanika", SiteKind::border_post, VoterRole::learner});
+    t.run(1'000, 100);
+    EXPECT_GT(c.stats().frames_refused, 0u);  // it dials; nobody knows it yet
+    EXPECT_EQ(c.ledger("cyanika").size, 0u);
+    const uint64_t installs = c.stats().snapshot_installs;
+    {
+      const Membership& m = c.core("hq").membership();
+      auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                                   SiteCertified{cyanika}, c.now_ms());
+      ASSERT_TRUE(root.ok()) << root.error().message;
+      auto posted = c.post_membership("hq", *root);
+      ASSERT_TRUE(posted.ok()) << posted.error().message;
+      ASSERT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+    }
+    const std::vector<std::string> voters = {"hq", "hq-dr", "kigali-airport"};
+    std::vector<std::string> learners = {"cyanika", "gatuna", "nemba", "rubavu-corniche", "rusumo"};
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners); ++i) t.run(500, 100);
+    ASSERT_TRUE(conf_everywhere(c, voters, learners)) << confs(c) << ledgers(c);
+    expect_settled(c);
+    EXPECT_GT(c.stats().snapshot_installs, installs) << ledgers(c);
+    EXPECT_EQ(c.ledger("cyanika").root, c.ledger("hq").root);
+    EXPECT_EQ(c.ledger("cyanika").size, c.ledger("hq").size);
+
+    // A voter certified late: it catches up the same way, then the leader promotes it.
+    const SiteEntry dr2 = c.add_site({"hq-dr2", SiteKind::hq, VoterRole::voter});
+    {
+      const Membership& m = c.core("hq").membership();
+      auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                                   SiteCertified{dr2}, c.now_ms());
+      ASSERT_TRUE(root.ok()) << root.error().message;
+      ASSERT_TRUE(c.post_membership("hq", *root).ok());
+    }
+    const std::vector<std::string> voters2 = {"hq", "hq-dr", "hq-dr2", "kigali-airport"};
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters2, learners); ++i) t.run(500, 100);
+    ASSERT_TRUE(conf_everywhere(c, voters2, learners)) << confs(c) << ledgers(c);
+    expect_settled(c);
+    for (const auto& site : c.sites()) EXPECT_EQ(c.ledger(site).root, c.ledger("hq").root) << site;
+  }
+}
+
 // A Raft snapshot whose data is not a ledger snapshot, from the leader in its own term: dropped
 // before Raft restores it (it would replace the log with something nothing can install).
 TEST(LedgerCluster, ASnapshotWithoutALedgerSnapshotIsDropped) {
