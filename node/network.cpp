@@ -11,6 +11,7 @@
 
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
+#include "node/frame_route.hpp"
 #include "node/store_feeds.hpp"
 
 namespace umupaka {
@@ -300,26 +301,15 @@ struct NetworkRuntime::Impl {
         continue;
       }
       redial_if_refused(m->from);
-      if (m->type == GossipType::raft && m->raft && order) {
-        if (m->raft->from != user) {
+      switch (route_frame(*m, user)) {
+        case FrameRoute::refused:
           ++counters.frames_rejected;
           continue;
-        }
-        order->on_message(std::move(*m->raft), steady_ms());
-        continue;
-      }
-      if (m->type == GossipType::head && m->head && order) {
-        order->on_head(*m->head);
-        continue;
-      }
-      if (m->type == GossipType::ledger_fetch || m->type == GossipType::ledger_rows) {
-        if (order && m->segment) {
-          if (m->type == GossipType::ledger_fetch)
-            order->on_segment_request(user, *m->segment);
-          else
-            order->on_segment(user, std::move(*m->segment));
-        }
-        continue;
+        case FrameRoute::order:
+          if (order) deliver_to_order(*order, std::move(m).value(), user, steady_ms());
+          continue;
+        case FrameRoute::gossip:
+          break;
       }
       if (!feeds) feeds = this->feeds();
       gossip.on_message(user, std::move(m).value(), *feeds, steady_ms());

@@ -14,6 +14,7 @@
 #include "ledger/ledger_entry.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/record.hpp"
+#include "node/frame_route.hpp"
 #include "node/network_setup.hpp"
 #include "node/store_feeds.hpp"
 #include "simulation/seeds.hpp"
@@ -544,27 +545,17 @@ void SimCluster::deliver(Delivery d) {
     ++stats_.frames_invalid;
     return;
   }
-  // As NetworkRuntime: Raft messages and ledger heads go to the order plane.
-  if (m->type == GossipType::raft && m->raft) {
-    if (m->raft->from != d.from) {
+  // As NetworkRuntime (node/frame_route.hpp).
+  switch (route_frame(*m, d.from)) {
+    case FrameRoute::refused:
       ++stats_.frames_invalid;
       return;
-    }
-    if (n.order) drive_order(n, [&] { n.order->on_message(std::move(*m->raft), now_ms_); });
-    return;
-  }
-  if (m->type == GossipType::head && m->head) {
-    if (n.order) drive_order(n, [&] { n.order->on_head(*m->head); });
-    return;
-  }
-  if (m->type == GossipType::ledger_fetch || m->type == GossipType::ledger_rows) {
-    if (n.order && m->segment) {
-      if (m->type == GossipType::ledger_fetch)
-        drive_order(n, [&] { n.order->on_segment_request(d.from, *m->segment); });
-      else
-        drive_order(n, [&] { n.order->on_segment(d.from, std::move(*m->segment)); });
-    }
-    return;
+    case FrameRoute::order:
+      if (n.order)
+        drive_order(n, [&] { deliver_to_order(*n.order, std::move(m).value(), d.from, now_ms_); });
+      return;
+    case FrameRoute::gossip:
+      break;
   }
   {
     const StoreFeeds feeds(snapshot(n), &n.frontier_cache);

@@ -4,6 +4,7 @@
 
 #include "ledger/ledger_entry.hpp"
 #include "ledger/limits.hpp"
+#include "node/frame_route.hpp"
 #include "node/gossip.hpp"
 
 namespace umupaka {
@@ -71,6 +72,38 @@ TEST(GossipConfigTest, PushIntervalIsBounded) {
   const Status s = c.validate();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().field, "gossip.push_interval_ms");
+}
+
+// Frames reach the order plane or the gossip core by one routine (runtime and simulator alike):
+// a Raft message only from the site it names as sender; a frame of an order-plane type without
+// its payload goes to the gossip core, which counts it invalid.
+TEST(FrameRouteTest, OrderPlaneFramesAndTheirSender) {
+  GossipMessage m;
+  m.type = GossipType::raft;
+  EXPECT_EQ(route_frame(m, "hq"), FrameRoute::gossip);
+  m.raft.emplace();
+  m.raft->from = "hq";
+  EXPECT_EQ(route_frame(m, "hq"), FrameRoute::order);
+  EXPECT_EQ(route_frame(m, "gatuna"), FrameRoute::refused);
+  GossipMessage h;
+  h.type = GossipType::head;
+  EXPECT_EQ(route_frame(h, "hq"), FrameRoute::gossip);
+  h.head.emplace();
+  EXPECT_EQ(route_frame(h, "hq"), FrameRoute::order);
+  for (const GossipType t : {GossipType::ledger_fetch, GossipType::ledger_rows}) {
+    GossipMessage g;
+    g.type = t;
+    EXPECT_EQ(route_frame(g, "hq"), FrameRoute::gossip);
+    g.segment.emplace();
+    EXPECT_EQ(route_frame(g, "hq"), FrameRoute::order);
+  }
+  for (const GossipType t :
+       {GossipType::swim, GossipType::push, GossipType::digest, GossipType::records,
+        GossipType::evidence, GossipType::fetch, GossipType::versions}) {
+    GossipMessage g;
+    g.type = t;
+    EXPECT_EQ(route_frame(g, "hq"), FrameRoute::gossip);
+  }
 }
 
 }  // namespace
