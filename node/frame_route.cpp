@@ -28,28 +28,14 @@ FrameRoute route_frame(const GossipMessage& m, const std::string& from) {
 
 void deliver_to_order(OrderPlane& order, GossipMessage m, const std::string& from, int64_t now_ms) {
   UMUPAKA_ASSERT(route_frame(m, from) == FrameRoute::order);
-  switch (m.type) {
-    case GossipType::raft:
-      order.on_message(std::move(*m.raft), now_ms);
-      return;
-    case GossipType::head:
-      order.on_head(*m.head);
-      return;
-    case GossipType::ledger_fetch:
-      order.on_segment_request(from, *m.segment);
-      return;
-    case GossipType::ledger_rows:
-      order.on_segment(from, std::move(*m.segment));
-      return;
-    case GossipType::swim:
-    case GossipType::push:
-    case GossipType::digest:
-    case GossipType::records:
-    case GossipType::evidence:
-    case GossipType::fetch:
-    case GossipType::versions:
-      return;  // not the order plane's (the precondition)
-  }
+  if (m.type == GossipType::raft)
+    order.on_message(std::move(*m.raft), now_ms);
+  else if (m.type == GossipType::head)
+    order.on_head(*m.head);
+  else if (m.type == GossipType::ledger_fetch)
+    order.on_segment_request(from, *m.segment);
+  else  // ledger_rows
+    order.on_segment(from, std::move(*m.segment));
 }
 
 }  // namespace umupaka
