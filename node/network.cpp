@@ -404,7 +404,8 @@ struct NetworkRuntime::Impl {
     int64_t next_publish = 0;
     while (running) {
       const int64_t now = steady_ms();
-      const int64_t wake_at = std::min(next_tick, gossip.push_due_ms().value_or(next_tick));
+      int64_t wake_at = std::min(next_tick, gossip.push_due_ms().value_or(next_tick));
+      if (order) wake_at = std::min(wake_at, order->next_due_ms());
       const long timeout = std::max<int64_t>(0, wake_at - now);
       zmq::pollitem_t items[] = {{in->handle(), 0, ZMQ_POLLIN, 0},
                                  {zap->handle(), 0, ZMQ_POLLIN, 0},

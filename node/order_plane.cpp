@@ -311,6 +311,22 @@ void OrderPlane::on_head(const LedgerHead& h) {
   });
 }
 
+namespace {
+
+// The time after `due` on its grid of `interval`, or one interval from now if a whole interval
+// was missed (a paused process resumes on a fresh grid rather than catching up tick by tick).
+int64_t next_on_grid(int64_t due, int64_t now_ms, int64_t interval) {
+  due += interval;
+  return due > now_ms ? due : now_ms + interval;
+}
+
+}  // namespace
+
+int64_t OrderPlane::next_due_ms() const {
+  if (!node_) return next_tick_ms_;  // the next restart attempt
+  return std::min(next_tick_ms_, next_propose_ms_);
+}
+
 void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   now_ms_ = now_ms;
   if (!node_) {
@@ -320,13 +336,16 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   }
   retry_held();
   if (!node_) return;
+  // Ticks and proposals keep to their grid (the next is due one interval after the last was due,
+  // not after it ran): a late call does not stretch the Raft clock, so elections time out after
+  // 10-19 ticks of tick_ms, however often the driver happens to call.
   if (now_ms >= next_tick_ms_) {
     node_->tick();
-    next_tick_ms_ = now_ms + opt_.tick_ms;
+    next_tick_ms_ = next_on_grid(next_tick_ms_, now_ms, opt_.tick_ms);
   }
   if (now_ms >= next_propose_ms_) {
     maybe_propose(wall_ms);
-    next_propose_ms_ = now_ms + opt_.propose_interval_ms;
+    next_propose_ms_ = next_on_grid(next_propose_ms_, now_ms, opt_.propose_interval_ms);
   }
   if (node_ && now_ms >= next_conf_ms_) {
     maybe_change_conf();

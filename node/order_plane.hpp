@@ -137,6 +137,9 @@ class OrderPlane {
   void on_segment_request(const std::string& from, const LedgerSegment& request);
   void on_segment(const std::string& from, LedgerSegment segment);
   void tick(int64_t now_ms, int64_t wall_ms);
+  // When tick() next has timed work (a Raft tick, a proposal, a restart attempt): the driver
+  // calls it then at the latest.
+  int64_t next_due_ms() const;
 
   OrderStatus status() const;
   bool is_voter() const { return voter_; }
