@@ -3,8 +3,10 @@
 // notifications go in; messages to send and verified records to ingest come out. Failure
 // detection is the SWIM detector (swim.hpp), carried in the same messages.
 //
-// - Push: records newly committed at this node (its own, or new ones received by push) go at
-//   once to `push_fanout` alive peers, up to `push_hops_max` hops from their origin.
+// - Push: records newly committed at this node (its own, or new ones received by push) go to
+//   `push_fanout` alive peers, up to `push_hops_max` hops from their origin. Received ones are
+//   forwarded at once; the node's own wait if it pushed less than `push_interval_ms` ago, and
+//   then go together (one signature check per run at each peer).
 // - Anti-entropy: every interval (per link class) a random alive peer gets our frontier (the
 //   head of every feed we hold); it sends back, in bounded batches, the records of every feed
 //   where it is ahead, and its own frontier, so we do the same for it (push-pull). Feeds whose
