@@ -282,8 +282,12 @@ class ScenarioParser {
       return root_.error("sites", "at most " + std::to_string(swim::members_max) + " sites, got " +
                                       std::to_string(s_.sites.size()));
     bool voter = false;
-    for (const auto& site : s_.sites) voter = voter || site.role == VoterRole::voter;
-    if (!voter) return root_.error("sites", "no site has role = \"voter\" (at least one needed)");
+    for (const auto& site : s_.sites)
+      voter = voter || (site.role == VoterRole::voter && !site.joins_ms);
+    if (!voter)
+      return root_.error("sites",
+                         "no founding site (without `joins`) has role = \"voter\" (at least one "
+                         "needed)");
     RETURN_IF_ERROR(faults());
     RETURN_IF_ERROR(swarm());
     RETURN_IF_ERROR(expect());
@@ -373,7 +377,7 @@ class ScenarioParser {
       return root_.error("sites", "must be an array of tables ([[sites]])");
     for (size_t i = 0; i < a->size(); ++i) {
       const TableReader r(source_, *a->get(i)->as_table(), "sites[" + std::to_string(i) + "]");
-      RETURN_IF_ERROR(r.keys({"id", "kind", "role", "link", "traffic", "traffic_scale"}));
+      RETURN_IF_ERROR(r.keys({"id", "kind", "role", "link", "traffic", "traffic_scale", "joins"}));
       ScenarioSite site;
       RETURN_IF_ERROR(r.string("id", site.id, true));
       if (!valid_site_id(site.id))
@@ -398,6 +402,14 @@ class ScenarioParser {
       RETURN_IF_ERROR(r.string("traffic", site.traffic));
       RETURN_IF_ERROR(check_traffic(r, site.traffic, site.kind));
       RETURN_IF_ERROR(r.number("traffic_scale", site.traffic_scale, 0, traffic_scale_max));
+      if (r.has("joins")) {
+        int64_t joins = 0;
+        RETURN_IF_ERROR(r.duration("joins", joins, true));
+        if (joins < 0 || joins >= s_.duration_ms)
+          return r.error("joins", "must be within the traffic (0s .. before duration = \"" +
+                                      format_duration_ms(s_.duration_ms) + "\")");
+        site.joins_ms = joins;
+      }
       RETURN_IF_ERROR(add_site(r, "id", std::move(site)));
     }
     return {};
@@ -520,6 +532,11 @@ class ScenarioParser {
       if (f.sites.size() < rule.min_sites || f.sites.size() > rule.max_sites)
         return r.error("sites", rule.max_sites == 1 ? what + " names exactly one site"
                                                     : what + " names at least one site");
+      for (const auto& id : f.sites)
+        if (const ScenarioSite* site = s_.find_site(id); !site->present_at(f.at_ms))
+          return r.error("sites", "'" + id + "' joins at " + format_duration_ms(*site->joins_ms) +
+                                      ", after this fault starts (at = \"" +
+                                      format_duration_ms(f.at_ms) + "\")");
     }
     if (rule.group2) {
       RETURN_IF_ERROR(site_list(r, "group2", f.group2));

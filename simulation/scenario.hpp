@@ -48,6 +48,12 @@ struct ScenarioSite {
   std::string traffic;
   double traffic_scale = 1.0;  // multiplies the profile's volume
   bool generated = false;      // added by [generate]
+  // A site that opens during the run (`joins`, since the start of traffic): not in the genesis;
+  // it starts then with an empty store, HQ certifies it, and its traffic begins. nullopt: a
+  // founding site, there from the start.
+  std::optional<int64_t> joins_ms;
+  // Present at `t_ms` since the start of traffic.
+  bool present_at(int64_t t_ms) const { return !joins_ms || *joins_ms <= t_ms; }
 };
 
 enum class FaultKind : uint8_t {

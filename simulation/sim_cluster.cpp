@@ -94,6 +94,9 @@ struct SimCluster::Node {
   };
   std::deque<PendingApply> applies;
   uint64_t boot = 0;  // starts and restarts so far
+  // When the site was set up (add_site; the start for the others): records acknowledged before
+  // are not part of its latencies (it receives them when it installs, not when they were new).
+  int64_t added_ms = 0;
   // Faults.
   int64_t clock_offset = 0;
   bool disk_full = false;
@@ -161,6 +164,7 @@ SiteEntry SimCluster::new_node(const SimSite& site) {
   n->site = site;
   n->index = nodes_.size();
   n->seed = random_bytes<32>(options_.seed, "signing:" + n->site.id);
+  n->added_ms = now_ms_;
   n->dir = root_dir_ + "/" + n->site.id;
   UMUPAKA_ASSERT_MSG(!keys_.count(n->site.id), "site ids must be unique");
   SiteEntry e;
@@ -1023,7 +1027,7 @@ void SimCluster::check_ledger(Node& n) {
       }
     }
     if (const auto a = ack_ms_.find(ref->origin);
-        a != ack_ms_.end() && ref->seq <= a->second.size() && a->second[ref->seq - 1] >= 0)
+        a != ack_ms_.end() && ref->seq <= a->second.size() && a->second[ref->seq - 1] >= n.added_ms)
       samples.push_back(static_cast<uint32_t>(now_ms_ - a->second[ref->seq - 1]));
   }
   if (ledger_root(*txn, m.size) != merkle::root(canon_tree_, m.size)) {
@@ -1108,7 +1112,7 @@ void SimCluster::check_node(Node& n, bool full) {
       prev = sr->hash;
       if (!full && origin != n.site.id) {
         if (const auto a = ack_ms_.find(origin);
-            a != ack_ms_.end() && seq <= a->second.size() && a->second[seq - 1] >= 0) {
+            a != ack_ms_.end() && seq <= a->second.size() && a->second[seq - 1] >= n.added_ms) {
           const int64_t bucket =
               (now_ms_ - options_.start_ms) / options_.sample_bucket_ms * options_.sample_bucket_ms;
           lag_.by_site[n.site.id][bucket].push_back(

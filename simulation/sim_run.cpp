@@ -14,6 +14,7 @@
 #include "ledger/date.hpp"
 #include "ledger/ids.hpp"
 #include "ledger/record.hpp"
+#include "node/network_setup.hpp"
 #include "node/traffic.hpp"
 #include "simulation/byzantine.hpp"
 #include "simulation/seeds.hpp"
@@ -114,6 +115,7 @@ class Runner {
     set_links();
     make_sources();
     schedule_faults();
+    schedule_joins();
   }
 
   RunReport run();
@@ -123,6 +125,14 @@ class Runner {
   void set_links();
   void make_sources();
   void schedule_faults();
+  // Sites with `joins`: started at their time, then certified by the certifier (certify()).
+  void schedule_joins();
+  // Posts a root record certifying each site that joined and is not certified yet, at the
+  // certifier; while it is down or its store refuses, again a second later.
+  void certify();
+  // Every live node applied the scenario's configuration: its voters voting, the rest learners.
+  // Empty when so, else the first node that differs and what it has.
+  std::string conf_difference() const;
   void draw_faults(std::vector<ScenarioFault>& out);
   void schedule(const ScenarioFault& f);
   void at(int64_t t, std::function<void()> fn) { actions_.emplace(std::make_pair(t, seq_++), fn); }
@@ -130,7 +140,12 @@ class Runner {
   void serve(Source& src);
   void restart_all();
   void check(RunReport& r, std::string name, bool passed, std::string detail = {});
-  bool live(const std::string& site) const { return cluster_.live(site); }
+  // In the network: a founding site, or one that has joined.
+  bool present(const std::string& site) const {
+    const auto& ids = cluster_.sites();
+    return std::find(ids.begin(), ids.end(), site) != ids.end();
+  }
+  bool live(const std::string& site) const { return present(site) && cluster_.live(site); }
   std::vector<std::string> others(const std::vector<std::string>& group) const;
   // The newest record `origin` holds of its own feed, or a note that `fault` found none.
   std::optional<SignedRecord> newest_record(const std::string& origin, const std::string& fault,
@@ -154,11 +169,17 @@ class Runner {
   std::vector<FaultEvent> events_;
   std::vector<std::string> notes_;
   uint64_t refused_ = 0;
+  // Where HQ's root key certifies joining sites: the first founding site of kind hq, else the
+  // first founding voter. One place, so that root records form one chain.
+  std::string certifier_;
+  std::map<std::string, SiteEntry> uncertified_;  // joined, certification not yet posted
+  bool certify_scheduled_ = false;
 };
 
 SimCluster::Options Runner::cluster_options() const {
   SimCluster::Options c;
-  for (const auto& site : s_.sites) c.sites.push_back(SimSite{site.id, site.kind, site.role});
+  for (const auto& site : s_.sites)
+    if (!site.joins_ms) c.sites.push_back(SimSite{site.id, site.kind, site.role});
   c.seed = o_.seed;
   c.start_ms = s_.start_ms;
   c.tick_ms = s_.tick_ms;
@@ -209,7 +230,7 @@ void Runner::make_sources() {
           *src.profile, derive(o_.seed, "people:" + site.id, 0), population);
     }
     if (src.scale <= 0) continue;
-    src.next_ms = next_arrival(src, t0_);
+    src.next_ms = next_arrival(src, t0_ + site.joins_ms.value_or(0));
     sources_.push_back(std::move(src));
   }
 }
@@ -236,12 +257,15 @@ void Runner::draw_faults(std::vector<ScenarioFault>& out) {
   const SwarmSpec& w = s_.swarm;
   const int64_t duration = end_ - t0_;
   std::vector<std::string> ids;
-  for (const auto& site : s_.sites) ids.push_back(site.id);
   auto pick = [&] { return ids[draw_.below(ids.size())]; };
   for (uint32_t i = 0; i < w.faults; ++i) {
     ScenarioFault f;
     f.kind = w.kinds[draw_.below(w.kinds.size())];
     f.at_ms = draw_.between(0, std::max<int64_t>(0, duration - 1));
+    // The sites there when the fault starts.
+    ids.clear();
+    for (const auto& site : s_.sites)
+      if (site.present_at(f.at_ms)) ids.push_back(site.id);
     f.duration_ms = draw_.between(1'000, std::max<int64_t>(1'000, w.max_duration_ms));
     switch (f.kind) {
       case FaultKind::partition:
@@ -282,6 +306,63 @@ void Runner::schedule_faults() {
   std::vector<ScenarioFault> faults = s_.faults;
   if (o_.swarm || s_.swarm.enabled) draw_faults(faults);
   for (const auto& f : faults) schedule(f);
+}
+
+void Runner::schedule_joins() {
+  for (const auto& site : s_.sites)
+    if (!site.joins_ms && certifier_.empty() && site.kind == SiteKind::hq) certifier_ = site.id;
+  for (const auto& site : s_.sites)
+    if (!site.joins_ms && certifier_.empty() && site.role == VoterRole::voter) certifier_ = site.id;
+  UMUPAKA_ASSERT(!certifier_.empty());  // the parser requires a founding voter
+  for (const auto& site : s_.sites) {
+    if (!site.joins_ms) continue;
+    const int64_t t = t0_ + *site.joins_ms;
+    at(t, [this, site] {
+      uncertified_[site.id] = cluster_.add_site(SimSite{site.id, site.kind, site.role});
+      certify();
+    });
+    events_.push_back(FaultEvent{*site.joins_ms, *site.joins_ms, "join",
+                                 site.id + (site.role == VoterRole::voter ? " (voter)" : "")});
+  }
+}
+
+void Runner::certify() {
+  while (!uncertified_.empty() && live(certifier_)) {
+    const auto it = uncertified_.begin();
+    const Membership& m = cluster_.core(certifier_).membership();
+    auto root = make_root_record(cluster_.root_seed(), cluster_.network_id(), m.root_seq(),
+                                 m.root_head(), SiteCertified{it->second}, cluster_.now_ms());
+    UMUPAKA_ASSERT_MSG(root.ok(), "a root record certifying a joining site");
+    auto posted = cluster_.post_membership(certifier_, *root);
+    if (!posted.ok() || posted->outcome != IngestOutcome::stored) break;  // e.g. its disk full
+    uncertified_.erase(it);
+  }
+  if (uncertified_.empty() || certify_scheduled_) return;
+  certify_scheduled_ = true;
+  at(cluster_.now_ms() + 1'000, [this] {
+    certify_scheduled_ = false;
+    certify();
+  });
+}
+
+std::string Runner::conf_difference() const {
+  std::vector<std::string> voters, learners;
+  for (const auto& site : s_.sites)
+    (site.role == VoterRole::voter ? voters : learners).push_back(site.id);
+  std::sort(voters.begin(), voters.end());
+  std::sort(learners.begin(), learners.end());
+  for (const auto& site : s_.sites) {
+    if (!live(site.id)) continue;
+    const OrderStatus st = cluster_.order_status(site.id);
+    if (st.voters != voters || st.learners != learners) {
+      std::string d = site.id + " has voters [";
+      for (const auto& v : st.voters) d += (d.back() == '[' ? "" : ",") + v;
+      d += "], learners [";
+      for (const auto& l : st.learners) d += (d.back() == '[' ? "" : ",") + l;
+      return d + "]";
+    }
+  }
+  return {};
 }
 
 void Runner::apply_cuts() {
@@ -432,7 +513,7 @@ void Runner::schedule(const ScenarioFault& f) {
           // Sent by a member that is neither the claimed origin nor the receiver (the transport
           // names the sender).
           for (const auto& sender : s_.sites)
-            if (sender.id != origin && sender.id != r) {
+            if (sender.id != origin && sender.id != r && present(sender.id)) {
               cluster_.inject(sender.id, r, message_of(GossipType::push, {forged}));
               break;
             }
@@ -503,9 +584,11 @@ void Runner::restart_all() {
       cluster_.set_disk_full(site, false);
     }
   for (const auto& site : s_.sites) {
+    if (!present(site.id)) continue;  // joins after the traffic: the parser refuses it
     if (!live(site.id)) cluster_.restart(site.id);
     cluster_.crash_after_next_send(site.id, false);  // one not yet fired: over with the rest
   }
+  certify();  // a joined site whose certification waited for the certifier
 }
 
 void Runner::check(RunReport& r, std::string name, bool passed, std::string detail) {
@@ -567,7 +650,8 @@ RunReport Runner::run() {
     // Every node, an equivocator's own included, ends holding every other origin's records and
     // the one ledger.
     settled = cluster_.run_until(s_.settle_ms, 1'000, [&] {
-      return cluster_.converged({}, liars_) && cluster_.ledgers_converged({}, liars_);
+      return cluster_.converged({}, liars_) && cluster_.ledgers_converged({}, liars_) &&
+             conf_difference().empty();
     });
     cluster_.verify_stores();
   }
@@ -602,6 +686,9 @@ RunReport Runner::run() {
     check(r, "one ledger everywhere, covering every record",
           settled && cluster_.ledgers_converged({}, liars_),
           settled ? "" : "not settled within " + format_duration_ms(s_.settle_ms) + ledgers);
+    const std::string conf = conf_difference();
+    check(r, "the scenario's voters and learners in every node's Raft configuration", conf.empty(),
+          conf);
     uint64_t missing = 0;
     std::string first;
     for (const auto& site : s_.sites)

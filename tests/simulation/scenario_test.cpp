@@ -53,7 +53,7 @@ TEST(ShippedScenarios, EveryFileParses) {
   }
   const std::set<std::string> expected = {"rwanda",    "hq-outage",   "rusumo-outage",
                                           "byzantine", "fifty-nodes", "leader-crash-peak",
-                                          "swarm"};
+                                          "swarm",     "new-sites"};
   EXPECT_EQ(names, expected);
 }
 
@@ -183,6 +183,27 @@ TEST(ShippedScenarios, SwarmDrawsEveryKind) {
 }
 
 // The example of docs/simulator.md parses.
+TEST(ShippedScenarios, NewSitesJoinDuringTheMorning) {
+  const Scenario s = load("new-sites");
+  std::vector<std::string> founding, joining;
+  for (const auto& site : s.sites) (site.joins_ms ? joining : founding).push_back(site.id);
+  EXPECT_EQ(founding,
+            (std::vector<std::string>{"hq", "dr-kigali", "kigali-airport", "gatuna", "rusumo"}));
+  EXPECT_EQ(joining, (std::vector<std::string>{"nemba", "embassy-addis-ababa", "dr-huye"}));
+  const ScenarioSite* huye = s.find_site("dr-huye");
+  ASSERT_NE(huye, nullptr);
+  EXPECT_EQ(huye->role, VoterRole::voter);
+  // dr-huye is certified while HQ is isolated.
+  const auto hq_cut = std::find_if(s.faults.begin(), s.faults.end(), [](const ScenarioFault& f) {
+    return f.kind == FaultKind::isolate && f.sites == std::vector<std::string>{"hq"};
+  });
+  ASSERT_NE(hq_cut, s.faults.end());
+  EXPECT_LT(hq_cut->at_ms, *huye->joins_ms);
+  EXPECT_GT(hq_cut->at_ms + hq_cut->duration_ms, *huye->joins_ms);
+  // Compacted often enough that the joining sites install a snapshot.
+  EXPECT_LE(s.snapshot_entries, 1'000u);
+}
+
 TEST(ShippedScenarios, DocumentationExample) {
   std::ifstream in(scenario_dir + "/../../docs/simulator.md");
   ASSERT_TRUE(in);
@@ -349,6 +370,26 @@ evidence = true
   EXPECT_TRUE(s->expect_evidence);
 }
 
+TEST(Parse, SitesThatJoin) {
+  auto s = parse_scenario(minimal + "joins = \"20m\"\n", "joins.toml");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_FALSE(s->sites[0].joins_ms);
+  ASSERT_TRUE(s->sites[1].joins_ms);
+  EXPECT_EQ(*s->sites[1].joins_ms, 1'200'000);
+  EXPECT_TRUE(s->sites[0].present_at(0));
+  EXPECT_FALSE(s->sites[1].present_at(1'199'999));
+  EXPECT_TRUE(s->sites[1].present_at(1'200'000));
+  // A fault may name a joining site from its joining on, and take it as the other side before.
+  auto f = parse_scenario(minimal + "joins = \"20m\"\n" +
+                              "\n[[faults]]\nkind = \"crash\"\nat = \"20m\"\nfor = \"1m\"\n"
+                              "sites = [\"gatuna\"]\n"
+                              "\n[[faults]]\nkind = \"partition\"\nat = \"1m\"\nfor = \"30m\"\n"
+                              "sites = [\"hq\"]\ngroup2 = [\"gatuna\"]\n",
+                          "joins.toml");
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->faults.size(), 2u);
+}
+
 TEST(Parse, GenerateMakesFiftySites) {
   const std::string text = minimal + R"(
 [links.satellite]
@@ -444,8 +485,22 @@ TEST(Errors, DuplicateSiteIds) {
 TEST(Errors, AtLeastOneVoter) {
   std::string text = minimal;
   text.replace(text.find("role = \"voter\"\n"), 15, "");
-  expect_error(text, "sites", "no site has role = \"voter\"");
+  expect_error(text, "sites", "no founding site (without `joins`) has role = \"voter\"");
+  // Voters that join later do not make a network: one must be there from the start.
+  std::string late = minimal;
+  late.replace(late.find("role = \"voter\"\n"), 15, "role = \"voter\"\njoins = \"5m\"\n");
+  expect_error(late, "sites", "no founding site");
   expect_error(minimal + "role = \"leader\"\n", "sites[1].role", "\"voter\" or \"learner\"");
+}
+
+TEST(Errors, Joins) {
+  expect_error(minimal + "joins = \"1h\"\n", "sites[1].joins", "must be within the traffic");
+  expect_error(minimal + "joins = \"-5m\"\n", "sites[1].joins", "must not be negative");
+  expect_error(minimal + "joins = 300\n", "sites[1].joins", "duration string");
+  expect_error(minimal + "joins = \"20m\"\n" +
+                   "\n[[faults]]\nkind = \"crash\"\nat = \"19m\"\nfor = \"1m\"\n"
+                   "sites = [\"gatuna\"]\n",
+               "faults[0].sites", "'gatuna' joins at 20m, after this fault starts (at = \"19m\")");
 }
 
 TEST(Errors, UnknownLinkClass) {
