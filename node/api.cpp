@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <future>
 #include <map>
@@ -506,14 +507,24 @@ struct ApiServer::Impl {
     return Botan::base64_encode(reinterpret_cast<const uint8_t*>(b.data()), b.size());
   }
 
-  static std::optional<uint64_t> query_u64(const req_t& req, const char* name) {
-    const auto q = restinio::parse_query(req->header().query());
-    if (!q.has(name)) return std::nullopt;
-    try {
-      return restinio::cast_to<uint64_t>(q[name]);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+  // A numeric query parameter: nullopt when absent; Errc::invalid_field naming it when the query
+  // string does not parse or the value is not a decimal number in 0 .. 2^64-1.
+  static Result<std::optional<uint64_t>> query_u64(const req_t& req, const char* name) {
+    const auto q = restinio::try_parse_query<restinio::parse_query_traits::restinio_defaults>(
+        req->header().query());
+    if (!q)
+      return make_error(Errc::invalid_field,
+                        "the query string does not parse: " + q.error().description(), name);
+    if (!q->has(name)) return std::optional<uint64_t>{};
+    const auto v = (*q)[name];
+    uint64_t out = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (v.empty() || ec != std::errc{} || end != v.data() + v.size())
+      return make_error(Errc::invalid_field,
+                        std::string(name) + " must be a whole number from 0 to " +
+                            std::to_string(UINT64_MAX) + ", got '" + std::string(v) + "'",
+                        name);
+    return std::optional<uint64_t>{out};
   }
 
   // How far each feed is committed (the ledger frontier), and the ledger's size.
@@ -541,12 +552,19 @@ struct ApiServer::Impl {
   void get_ledger(const req_t& req) {
     if (!authorize(req, {Role::consular, Role::hq_admin, Role::auditor})) return;
     const auto after = query_u64(req, "after");
-    const uint64_t limit =
-        std::min<uint64_t>(query_u64(req, "limit").value_or(100), limits::api_list_items_max);
+    if (!after.ok()) return respond_error(req, after.error());
+    const auto asked_limit = query_u64(req, "limit");
+    if (!asked_limit.ok()) return respond_error(req, asked_limit.error());
+    const uint64_t limit = asked_limit->value_or(100);
+    if (limit == 0 || limit > limits::api_list_items_max)
+      return respond_error(req, 422, "invalid_field",
+                           "limit must be 1 .. " + std::to_string(limits::api_list_items_max),
+                           "limit");
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
-    const uint64_t start = after ? *after + 1 : 0;
+    // after = 2^64-1 is past any ledger: an empty page, not a wrap to the start.
+    const uint64_t start = !*after ? 0 : **after == UINT64_MAX ? UINT64_MAX : **after + 1;
     json items = json::array();
     for (uint64_t p = start; p < meta.size && items.size() < limit; ++p) {
       const auto ref = (*txn)->at_position(p);
@@ -559,21 +577,25 @@ struct ApiServer::Impl {
             json{{"size", meta.size},
                  {"records", items},
                  {"next_after",
-                  items.empty() ? json(after ? json(*after) : json(nullptr)) : json(last - 1)}});
+                  items.empty() ? (*after ? json(**after) : json(nullptr)) : json(last - 1)}});
   }
 
   void get_inclusion(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
-    const auto position = query_u64(req, "position");
+    const auto asked_position = query_u64(req, "position");
+    if (!asked_position.ok()) return respond_error(req, asked_position.error());
+    const auto asked_size = query_u64(req, "size");
+    if (!asked_size.ok()) return respond_error(req, asked_size.error());
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
-    const uint64_t size = query_u64(req, "size").value_or(meta.size);
-    if (!position || *position >= size || size > meta.size)
-      return respond_error(
-          req, 422, "invalid_field",
-          "need 0 <= position < size <= ledger size (" + std::to_string(meta.size) + ")",
-          "position");
+    const uint64_t size = asked_size->value_or(meta.size);
+    const std::string need =
+        "need 0 <= position < size <= ledger size (" + std::to_string(meta.size) + ")";
+    if (size > meta.size) return respond_error(req, 422, "invalid_field", need, "size");
+    if (!*asked_position || **asked_position >= size)
+      return respond_error(req, 422, "invalid_field", need, "position");
+    const std::optional<uint64_t> position = *asked_position;
     StoreSubtrees tree(**txn);
     auto proof = merkle::inclusion_proof(tree, *position, size);
     if (!proof.ok()) return respond_error(req, proof.error());
@@ -595,15 +617,19 @@ struct ApiServer::Impl {
 
   void get_consistency(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
-    const auto from = query_u64(req, "from");
-    const auto to = query_u64(req, "to");
+    const auto asked_from = query_u64(req, "from");
+    if (!asked_from.ok()) return respond_error(req, asked_from.error());
+    const auto asked_to = query_u64(req, "to");
+    if (!asked_to.ok()) return respond_error(req, asked_to.error());
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
-    if (!from || !to || *from == 0 || *from > *to || *to > meta.size)
-      return respond_error(req, 422, "invalid_field",
-                           "need 0 < from <= to <= ledger size (" + std::to_string(meta.size) + ")",
-                           "from");
+    const std::optional<uint64_t> from = *asked_from, to = *asked_to;
+    const std::string need =
+        "need 0 < from <= to <= ledger size (" + std::to_string(meta.size) + ")";
+    if (!to || *to > meta.size) return respond_error(req, 422, "invalid_field", need, "to");
+    if (!from || *from == 0 || *from > *to)
+      return respond_error(req, 422, "invalid_field", need, "from");
     StoreSubtrees tree(**txn);
     auto proof = merkle::consistency_proof(tree, *from, *to);
     if (!proof.ok()) return respond_error(req, proof.error());
@@ -619,16 +645,33 @@ struct ApiServer::Impl {
 
   void get_conflicts(const req_t& req) {
     if (!authorize(req, {Role::hq_admin, Role::auditor})) return;
-    const uint64_t after = query_u64(req, "after").value_or(0);
+    // Alerts at positions after `after` (every alert without it), a page at most; a page never
+    // ends inside one position's alerts, and `next_after` is where the next page starts.
+    const auto after = query_u64(req, "after");
+    if (!after.ok()) return respond_error(req, after.error());
+    const uint64_t first = !*after ? 0 : **after == UINT64_MAX ? UINT64_MAX : **after + 1;
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
-    json out = json::array();
-    for (const auto& bytes :
-         (*txn)->conflicts(after == 0 ? 0 : after, limits::api_list_items_max)) {
-      auto c = decode_conflict(bytes);
-      if (c.ok()) out.push_back(json_visit::to_json(*c));
+    const size_t page = limits::api_list_items_max;
+    std::vector<ConflictAlert> alerts;
+    if (**after != UINT64_MAX || !*after)
+      for (const auto& bytes : (*txn)->conflicts_from(first, page + 1)) {
+        auto c = decode_conflict(bytes);
+        if (!c.ok()) return respond_error(req, c.error());
+        alerts.push_back(std::move(c).value());
+      }
+    if (alerts.size() > page) {
+      // Drop the position the page would cut (unless the page is that one position alone).
+      const uint64_t cut = alerts[page].position;
+      alerts.resize(page);
+      if (alerts.front().position != cut)
+        while (alerts.back().position == cut) alerts.pop_back();
     }
-    respond(req, 200, json{{"conflicts", out}});
+    json out = json::array();
+    for (const auto& c : alerts) out.push_back(json_visit::to_json(c));
+    const json next =
+        alerts.empty() ? (*after ? json(**after) : json(nullptr)) : json(alerts.back().position);
+    respond(req, 200, json{{"conflicts", out}, {"next_after", next}});
   }
 
   void get_membership(const req_t& req) {

@@ -784,7 +784,7 @@ LedgerInfo SimCluster::ledger(const std::string& site) const {
   info.applied_index = m.applied_index;
   info.size = m.size;
   info.root = ledger_root(*txn, m.size);
-  info.conflicts = txn->conflicts(0, SIZE_MAX).size();
+  info.conflicts = txn->conflicts_from(0, SIZE_MAX).size();
   return info;
 }
 
@@ -976,9 +976,7 @@ void SimCluster::check_ledger(Node& n) {
   if (m.size == n.ledger_checked) return;
   // The conflicts raised at the new positions, by position.
   std::map<uint64_t, std::vector<std::string>> raised;
-  // Positions count from 0; conflicts(after) gives positions > after (none is raised at 0:
-  // nothing comes before the first record).
-  for (auto& bytes : txn->conflicts(n.ledger_checked == 0 ? 0 : n.ledger_checked - 1, SIZE_MAX)) {
+  for (auto& bytes : txn->conflicts_from(n.ledger_checked, SIZE_MAX)) {
     auto c = decode_conflict(bytes);
     if (!c.ok()) {
       violation(n, "stores a conflict alert that does not decode");

@@ -363,10 +363,10 @@ void StoreTxn::put_conflict(uint64_t position, uint32_t n, std::string_view byte
   note(txn_.put(t_.conflicts, k, bytes));
 }
 
-std::vector<std::string> StoreTxn::conflicts(uint64_t after, size_t limit) const {
+std::vector<std::string> StoreTxn::conflicts_from(uint64_t first, size_t limit) const {
   std::vector<std::string> out;
-  if (write_error_) return out;
-  note(txn_.scan_from(t_.conflicts, u64_key(after + 1), [&](std::string_view, std::string_view v) {
+  if (write_error_ || limit == 0) return out;
+  note(txn_.scan_from(t_.conflicts, u64_key(first), [&](std::string_view, std::string_view v) {
     out.emplace_back(v);
     return out.size() < limit;
   }));

@@ -115,8 +115,8 @@ class StoreTxn : public ViewStore {
   std::optional<Hash> merkle_node(uint32_t level, uint64_t index) const;
   void put_merkle_node(uint32_t level, uint64_t index, const Hash& hash);
   void put_conflict(uint64_t position, uint32_t n, std::string_view bytes);
-  // Conflicts with position > after, oldest first, at most `limit`.
-  std::vector<std::string> conflicts(uint64_t after, size_t limit) const;
+  // Conflicts with position >= first, in (position, n) order, at most `limit`.
+  std::vector<std::string> conflicts_from(uint64_t first, size_t limit) const;
   std::optional<std::string> ledger_state(std::string_view key) const;
   void put_ledger_state(std::string_view key, std::string_view value);
   void put_meta(std::string_view name, std::string_view value);

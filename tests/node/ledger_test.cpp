@@ -176,6 +176,41 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
     proof.push_back(y);
   }
   EXPECT_TRUE(merkle::verify_consistency(10, h.size, r1, h.root, proof));
+
+  // Bad parameters: a clear 422 naming the parameter, never a dropped connection or a silent
+  // default.
+  const std::string n = std::to_string(h.size);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"/v1/ledger/proof/inclusion?position=abc&size=" + n, "position"},
+      {"/v1/ledger/proof/inclusion?size=" + n, "position"},
+      {"/v1/ledger/proof/inclusion?position=" + n + "&size=" + n, "position"},
+      {"/v1/ledger/proof/inclusion?position=1&size=abc", "size"},
+      {"/v1/ledger/proof/inclusion?position=1&size=99999999", "size"},
+      {"/v1/ledger/proof/inclusion?position=18446744073709551616", "position"},
+      {"/v1/ledger/proof/inclusion?position=-1", "position"},
+      {"/v1/ledger/proof/inclusion?position=%zz", "position"},
+      {"/v1/ledger/proof/consistency?from=0&to=" + n, "from"},
+      {"/v1/ledger/proof/consistency?from=5&to=3", "from"},
+      {"/v1/ledger/proof/consistency?from=1&to=99999999", "to"},
+      {"/v1/ledger/proof/consistency?from=1", "to"},
+      {"/v1/ledger?after=x", "after"},
+      {"/v1/ledger?limit=0", "limit"},
+      {"/v1/ledger?limit=100000", "limit"},
+      {"/v1/conflicts?after=1e3", "after"},
+  };
+  for (const auto& [path, field] : bad) {
+    const auto r = hq.get(path);
+    EXPECT_EQ(r.status, 422) << path << " " << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(j.value("field", ""), field) << path << " " << r.body;
+  }
+  // Past the end of the ledger: an empty page, not a wrap to its start.
+  const json end = parse(hq.get("/v1/ledger?after=18446744073709551615"));
+  EXPECT_TRUE(end["records"].empty()) << end.dump();
+  EXPECT_EQ(end["next_after"], json(UINT64_MAX));
+  // Conflicts: every alert without `after`, with the cursor to go on from.
+  const json c = parse(hq.get("/v1/conflicts"));
+  EXPECT_TRUE(c.contains("next_after")) << c.dump();
 }
 
 TEST_F(LedgerTest, LeaderKilledUnderLoadLosesNoAcknowledgedRecord) {
