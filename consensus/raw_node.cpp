@@ -58,9 +58,11 @@ Status check_shape(const Message& m) {
       return make_error(Errc::decode, "snap without a valid snapshot");
     }
   }
-  const bool vote_type = m.type == MessageType::vote || m.type == MessageType::pre_vote ||
-                         m.type == MessageType::vote_resp || m.type == MessageType::pre_vote_resp;
-  if (vote_type && m.term == 0) return make_error(Errc::decode, "vote message without term");
+  // Term 0 marks a message local to the receiver (the core skips the term checks for it); from a
+  // peer only a forwarded proposal or read carries it. An append without a term, say, would
+  // otherwise be taken as from the current leader and could cut uncommitted entries.
+  if (m.term == 0 && m.type != MessageType::prop && m.type != MessageType::read_index)
+    return make_error(Errc::decode, "a peer's message without a term");
   if (m.type == MessageType::read_index && m.context.empty()) {
     return make_error(Errc::decode, "read without context");
   }

@@ -167,6 +167,16 @@ TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
   m.type = MessageType::snap;
   m.from = "b";
   EXPECT_EQ(node->step(m).code(), Errc::decode);  // no snapshot
+  // Term 0 is for messages local to the receiver: from a peer, only a forwarded proposal or
+  // read carries it.
+  for (MessageType t : {MessageType::app, MessageType::heartbeat, MessageType::app_resp,
+                        MessageType::timeout_now, MessageType::vote}) {
+    Message z;
+    z.type = t;
+    z.from = "b";
+    z.term = 0;
+    EXPECT_EQ(node->step(z).code(), Errc::decode) << static_cast<int>(t);
+  }
   EXPECT_EQ(node->status().term, 0u);
 }
 
