@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 
 #include "ledger/codec.hpp"
 #include "ledger/crypto.hpp"
@@ -31,6 +33,7 @@
 namespace {
 
 using namespace umupaka;
+using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 int64_t now_ms() {
@@ -92,7 +95,7 @@ int audit(const std::string& node, const std::string& token) {
     from_hex(site["signing_key"].get<std::string>(), k.data(), k.size());
     keys[site["site"]] = k;
   }
-  const json head = json::parse(c.get("/v1/ledger/head").body, nullptr, false);
+  const std::string network_id = m.value("network_id", "");
   merkle::MemoryTree tree;
   std::map<std::string, std::pair<uint64_t, Hash>> chains;
   uint64_t position = 0;
@@ -102,39 +105,62 @@ int audit(const std::string& node, const std::string& token) {
                 what.c_str());
     return 1;
   };
-  for (;;) {
-    std::string path = "/v1/ledger?limit=1000";
-    if (after) path += "&after=" + std::to_string(*after);
-    const auto r = c.get(path);
-    if (r.status != 200) return fail("GET " + path + ": " + std::to_string(r.status));
-    const json page = json::parse(r.body, nullptr, false);
-    if (page["records"].empty()) break;
-    for (const auto& rec : page["records"]) {
-      if (rec["position"] != position) return fault("positions are not consecutive");
-      SignedRecord sr;
-      const auto bytes = Botan::base64_decode(rec["encoded"].get<std::string>());
-      sr.encoded.assign(bytes.begin(), bytes.end());
-      from_hex(rec["signature"].get<std::string>(), sr.signature.data(), sr.signature.size());
-      sr.hash = record_hash(sr.encoded, sr.signature);
-      if (to_hex(sr.hash) != rec["hash"]) return fault("hash does not match the record's bytes");
-      const std::string origin = rec["origin"];
-      auto k = keys.find(origin);
-      if (k == keys.end()) return fault(origin + " is not a member");
-      auto opened = open_record(sr, k->second);
-      if (!opened.ok())
-        return fault(origin + "/" + std::to_string(rec["seq"].get<uint64_t>()) + ": " +
-                     opened.error().message);
-      const uint64_t seq = opened->header.seq.value;
-      auto& [last_seq, last_hash] = chains[origin];
-      if (seq != last_seq + 1 ||
-          opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
-        return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
-      last_seq = seq;
-      last_hash = sr.hash;
-      tree.append(merkle::leaf_hash(sr.hash));
-      ++position;
+  // Pages through the change feed from where it stopped: 0, or the exit code of the fault or
+  // failure it reported.
+  auto page_through = [&]() -> int {
+    for (;;) {
+      std::string path = "/v1/ledger?limit=1000";
+      if (after) path += "&after=" + std::to_string(*after);
+      const auto r = c.get(path);
+      if (r.status != 200) return fail("GET " + path + ": " + std::to_string(r.status));
+      const json page = json::parse(r.body, nullptr, false);
+      if (page["records"].empty()) break;
+      for (const auto& rec : page["records"]) {
+        if (rec["position"] != position) return fault("positions are not consecutive");
+        SignedRecord sr;
+        const auto bytes = Botan::base64_decode(rec["encoded"].get<std::string>());
+        sr.encoded.assign(bytes.begin(), bytes.end());
+        from_hex(rec["signature"].get<std::string>(), sr.signature.data(), sr.signature.size());
+        sr.hash = record_hash(sr.encoded, sr.signature);
+        if (to_hex(sr.hash) != rec["hash"]) return fault("hash does not match the record's bytes");
+        const std::string origin = rec["origin"];
+        auto k = keys.find(origin);
+        if (k == keys.end()) return fault(origin + " is not a member");
+        auto opened = open_record(sr, k->second);
+        if (!opened.ok())
+          return fault(origin + "/" + std::to_string(rec["seq"].get<uint64_t>()) + ": " +
+                       opened.error().message);
+        // The record says what the node lists it as: its own header names origin, seq, network.
+        if (opened->header.origin.value != origin || opened->header.seq.value != rec["seq"] ||
+            opened->header.network_id != network_id)
+          return fault("the record listed as " + origin + "/" +
+                       std::to_string(rec["seq"].get<uint64_t>()) + " is " +
+                       opened->header.origin.value + "/" +
+                       std::to_string(opened->header.seq.value) + " of network " +
+                       opened->header.network_id);
+        const uint64_t seq = opened->header.seq.value;
+        auto& [last_seq, last_hash] = chains[origin];
+        if (seq != last_seq + 1 ||
+            opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
+          return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
+        last_seq = seq;
+        last_hash = sr.hash;
+        tree.append(merkle::leaf_hash(sr.hash));
+        ++position;
+      }
+      after = page["next_after"].get<uint64_t>();
     }
-    after = page["next_after"].get<uint64_t>();
+    return 0;
+  };
+  if (const int rc = page_through(); rc != 0) return rc;
+  // The head after the ledger: a node stores a head only once its ledger holds that size, but
+  // it may have grown while we paged; then page on (a few times: it keeps growing under traffic).
+  json head = json::parse(c.get("/v1/ledger/head").body, nullptr, false);
+  for (int round = 0; round < 5 && head.is_object() && head.contains("size") &&
+                      head["size"].get<uint64_t>() > tree.size();
+       ++round) {
+    if (const int rc = page_through(); rc != 0) return rc;
+    if (head["size"].get<uint64_t>() > tree.size()) std::this_thread::sleep_for(500ms);
   }
   const Hash root = merkle::root(tree, tree.size());
   std::printf("%llu records verified (signatures, hashes, %zu feeds' chains); Merkle root %s\n",
@@ -155,12 +181,42 @@ int audit(const std::string& node, const std::string& token) {
   h.cluster_time_ms = head["cluster_time_ms"];
   h.signer = head["signer"];
   from_hex(head["signature"].get<std::string>(), h.signature.data(), h.signature.size());
+  bool voter = false;
+  for (const auto& v : m["voters"]) voter |= v == h.signer;
+  if (!voter) return fault("the ledger head is signed by " + h.signer + ", not a voter");
   auto signer = keys.find(h.signer);
   if (signer == keys.end() ||
       !verify_signature(signer->second, ledger_head_signing_bytes(h), h.signature))
     return fault("the ledger head's signature does not verify under " + h.signer + "'s key");
   std::printf("signed head verified: size %llu, root %s, signed by %s\nOK\n",
               static_cast<unsigned long long>(head_size), to_hex(h.root).c_str(), h.signer.c_str());
+  return 0;
+}
+
+// HQ's list of conflict alerts, in ledger order (GET /v1/conflicts, every page): one line each,
+// the explanation under it; `after`: only those at positions after it.
+int conflicts(const std::string& node, const std::string& token, std::optional<uint64_t> after) {
+  HttpClient c(node, token);
+  uint64_t shown = 0;
+  for (;;) {
+    std::string path = "/v1/conflicts";
+    if (after) path += "?after=" + std::to_string(*after);
+    const auto r = c.get(path);
+    if (r.status != 200)
+      return fail("GET " + path + ": " + std::to_string(r.status) + " " + r.error + r.body);
+    const json page = json::parse(r.body, nullptr, false);
+    if (!page.is_object() || page["conflicts"].empty()) break;
+    for (const auto& a : page["conflicts"]) {
+      std::printf("%-10llu %-30s %s/%llu  %s\n  %s\n",
+                  static_cast<unsigned long long>(a.value("position", uint64_t{0})),
+                  a.value("kind", "?").c_str(), a["record"].value("origin", "?").c_str(),
+                  static_cast<unsigned long long>(a["record"].value("seq", uint64_t{0})),
+                  a.value("subject", "").c_str(), a.value("explanation", "").c_str());
+      ++shown;
+    }
+    after = page["next_after"].get<uint64_t>();
+  }
+  std::printf("%llu conflict alert(s)\n", static_cast<unsigned long long>(shown));
   return 0;
 }
 
@@ -228,6 +284,13 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("--node", node)->required();
   audit_cmd->add_option("--token", token, "auditor or hq-admin token")->required();
 
+  std::optional<uint64_t> conflicts_after;
+  auto* conflicts_cmd =
+      app.add_subcommand("conflicts", "the ledger's conflict alerts for HQ, in ledger order");
+  conflicts_cmd->add_option("--node", node)->required();
+  conflicts_cmd->add_option("--token", token, "hq-admin or auditor token")->required();
+  conflicts_cmd->add_option("--after", conflicts_after, "only those after this ledger position");
+
   auto* feeds = app.add_subcommand("feeds", "which records each node holds, per origin");
   feeds->add_option("--network", network_file, "network.json of umupaka-sim local up")->required();
 
@@ -281,6 +344,7 @@ int main(int argc, char** argv) {
   if (revoke->parsed())
     return submit_root_record(root_key, node, token, SiteRevoked{site, cutoff, reason}, "revoked");
   if (audit_cmd->parsed()) return audit(node, token);
+  if (conflicts_cmd->parsed()) return conflicts(node, token, conflicts_after);
   if (feeds->parsed()) {
     auto text = read_file(network_file);
     if (!text.ok()) return fail(text.error());

@@ -1,8 +1,10 @@
 // Integration tests of the committed ledger on real processes: 3 voters and 2 learners.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@
 #include "node/membership_client.hpp"
 #include "node/network_setup.hpp"
 #include "simulation/local_network.hpp"
+#include "storage/lmdb.hpp"
 #include "tests/node/node_process.hpp"
 
 namespace umupaka::test {
@@ -266,6 +269,79 @@ TEST_F(LedgerTest, LeaderKilledUnderLoadLosesNoAcknowledgedRecord) {
       ASSERT_EQ(rec["state"], "committed") << site << " " << origin << "/" << seq;
     }
   }
+}
+
+// The HQ console on a real node: `umupaka-admin audit` verifies a healthy ledger (OK) and, once
+// the store's global order is tampered with behind the node's back (two records of one feed
+// swapped), reports the fault at the first position that does not hold; `umupaka-admin
+// conflicts` lists the alerts.
+TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
+  ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
+  HttpClient hq(api["hq"], token);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(hq.post("/v1/crossings", crossing("KA" + std::to_string(1000000 + i)).dump()).status,
+              201);
+  ASSERT_TRUE(wait_until([&] { return ledgers_agree(21); }, 30s));
+  HttpClient rusumo(api["rusumo"], token);
+  ASSERT_TRUE(
+      wait_until([&] { return parse(rusumo.get("/v1/ledger/head")).value("size", 0) >= 21; }, 20s));
+  auto admin = [&](const std::string& args) {
+    const std::string cmd = std::string(UMUPAKA_ADMIN_BIN) + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    for (size_t n; p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    const int status = p == nullptr ? -1 : ::pclose(p);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  const std::string at = " --node " + api["rusumo"] + " --token " + token;
+  const auto [ok_rc, ok_out] = admin("audit" + at);
+  EXPECT_EQ(ok_rc, 0) << ok_out;
+  EXPECT_NE(ok_out.find("signed head verified"), std::string::npos) << ok_out;
+  EXPECT_NE(ok_out.find("\nOK"), std::string::npos) << ok_out;
+  const auto [c_rc, c_out] = admin("conflicts" + at);
+  EXPECT_EQ(c_rc, 0) << c_out;
+  EXPECT_NE(c_out.find("conflict alert(s)"), std::string::npos) << c_out;
+
+  // Swap two of HQ's records in rusumo's global order, the node stopped.
+  const std::string net = dir.path() + "/net";
+  ASSERT_EQ(::kill(pid["rusumo"], SIGTERM), 0);
+  ASSERT_TRUE(wait_until([&] { return ::waitpid(pid["rusumo"], nullptr, WNOHANG) != 0; }, 10s));
+  // Positions are insert-only in the store's own API: the tamperer writes LMDB directly.
+  uint64_t swapped = 0;
+  {
+    auto env = lmdb::Env::open(net + "/rusumo/store", lmdb::EnvOptions{.tables_max = 64});
+    ASSERT_TRUE(env.ok()) << env.error().message;
+    auto order = (*env)->open_table("ledger_order");
+    ASSERT_TRUE(order.ok()) << order.error().message;
+    auto txn = (*env)->begin_write();
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    auto key = [](uint64_t v) {
+      std::string k;
+      for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+      return k;
+    };
+    // Rows hold the feed key (origin, seq), so two rows of one feed share their first bytes.
+    for (uint64_t p = 1; p + 1 < 21 && swapped == 0; ++p) {
+      auto a = txn->get(*order, key(p));
+      auto b = txn->get(*order, key(p + 1));
+      ASSERT_TRUE(a.ok() && b.ok() && *a && *b);
+      const std::string va(**a), vb(**b);
+      if (va.substr(0, 2) != vb.substr(0, 2) || va.size() != vb.size()) continue;
+      ASSERT_TRUE(txn->put(*order, key(p), vb).ok());
+      ASSERT_TRUE(txn->put(*order, key(p + 1), va).ok());
+      swapped = p;
+    }
+    ASSERT_TRUE(txn->commit().ok());
+  }
+  ASSERT_GT(swapped, 0u);
+  auto restarted = sim::start_site(net, "rusumo");
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  ASSERT_TRUE(wait_until([&] { return status("rusumo").is_object(); }, 20s));
+  const auto [bad_rc, bad_out] = admin("audit" + at);
+  EXPECT_NE(bad_rc, 0) << bad_out;
+  EXPECT_NE(bad_out.find("FAULT at position " + std::to_string(swapped) + ":"), std::string::npos)
+      << bad_out;
 }
 
 // A site certified again with a new peer endpoint (a post moved to another address): every peer
