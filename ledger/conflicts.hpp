@@ -63,10 +63,12 @@ enum class ConflictKind : uint8_t {
   exit_while_absent,              // an admitted exit with no admitted entry since the last exit
   permit_expired,                 // an admitted entry on a permit past its valid_until
   overstay,                       // an admitted exit after the last day of the allowed stay
+  forked_feed,  // an origin signed two different records at one seq (equivocation): raised once
+                // per origin, when the leader's evidence is committed (ledger_entry.hpp)
 };
 UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
                    "crossing_on_reported_document", "exit_while_absent", "permit_expired",
-                   "overstay");
+                   "overstay", "forked_feed");
 
 // A conflict alert for HQ. Derived data: the same records in the same ledger order give the same
 // alerts, field for field, at every node.

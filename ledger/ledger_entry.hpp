@@ -46,19 +46,55 @@ struct WantedChain {
   friend bool operator==(const WantedChain&, const WantedChain&) = default;
 };
 
-inline constexpr uint32_t ledger_entry_version = 1;
+// A fork the proposer holds evidence of: two records signed by `origin` at `seq`, hashes
+// `a` < `b`. Committing it raises a forked_feed conflict alert at every node, once per origin;
+// a voter acknowledges it only when it holds both records (so each signature was checked).
+struct LedgerFork {
+  std::string origin;
+  uint64_t seq = 0;
+  Hash a{}, b{};
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("origin", s.origin);
+    v("seq", s.seq);
+    v("a", s.a);
+    v("b", s.b);
+  }
+  friend bool operator==(const LedgerFork&, const LedgerFork&) = default;
+};
+
+// A fork the ledger raised its forked_feed alert for: at `position` (the size of the ledger
+// then), the origin's feed frozen in the ledger at `frozen_at`. The alert is made from this
+// (ledger_apply.cpp), so a snapshot carries these, not the alerts' text.
+struct RaisedFork {
+  LedgerFork fork;
+  uint64_t position = 0;
+  uint64_t frozen_at = 0;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("fork", s.fork);
+    v("position", s.position);
+    v("frozen_at", s.frozen_at);
+  }
+  friend bool operator==(const RaisedFork&, const RaisedFork&) = default;
+};
+
+// Version 2 added `forks`.
+inline constexpr uint32_t ledger_entry_version = 2;
 
 struct LedgerEntry {
   uint32_t version = ledger_entry_version;
   std::string proposer;
   uint64_t cluster_time_ms = 0;  // the leader's clock: time-dependent rules use it
   std::vector<LedgerItem> items;
+  std::vector<LedgerFork> forks;
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
     v("proposer", s.proposer);
     v("cluster_time_ms", s.cluster_time_ms);
     v("items", s.items);
+    v("forks", s.forks);
   }
 };
 
@@ -89,7 +125,8 @@ struct LedgerHead {
 // the records the frontier covers, then fetches the ledger's rows (position -> record, the cluster
 // time it was applied at) from a peer, segment by segment, each checked against `root` by an RFC
 // 6962 consistency proof, and applies them with the same rules as entries.
-inline constexpr uint32_t ledger_snapshot_version = 1;
+// Version 2 added `forks`.
+inline constexpr uint32_t ledger_snapshot_version = 2;
 
 struct LedgerSnapshot {
   uint32_t version = ledger_snapshot_version;
@@ -98,6 +135,9 @@ struct LedgerSnapshot {
   uint64_t cluster_time_ms = 0;
   std::vector<LedgerItem> frontier;  // each origin's seq and hash in the ledger
   uint64_t conf_root_seq = 0;        // the root seq behind the last configuration change
+  // The forks raised so far (positions <= size), in the order raised: an install writes each
+  // one's alert before the row at its position, as applying entries did.
+  std::vector<RaisedFork> forks;
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("version", s.version);
@@ -106,6 +146,7 @@ struct LedgerSnapshot {
     v("cluster_time_ms", s.cluster_time_ms);
     v("frontier", s.frontier);
     v("conf_root_seq", s.conf_root_seq);
+    v("forks", s.forks);
   }
   friend bool operator==(const LedgerSnapshot&, const LedgerSnapshot&) = default;
 };

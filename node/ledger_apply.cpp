@@ -127,6 +127,76 @@ Result<ConflictAlert> decode_conflict(std::string_view bytes) {
   return msgpack_visit::decode_struct<ConflictAlert>(bytes);
 }
 
+namespace {
+
+// The forks raised so far, in the order raised (ledger_state "forks"): one per origin, so that a
+// fork committed again (a new leader proposing it before it knew) raises nothing.
+struct RaisedForks {
+  std::vector<RaisedFork> forks;
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("forks", s.forks);
+  }
+};
+constexpr std::string_view forks_key = "forks";
+
+std::vector<RaisedFork> raised_forks(const StoreTxn& txn) {
+  const auto v = txn.ledger_state(forks_key);
+  if (!v) return {};
+  auto d = msgpack_visit::decode_struct<RaisedForks>(*v);
+  UMUPAKA_ASSERT_MSG(d.ok(), "corrupt ledger state (forks)");
+  return std::move(d->forks);
+}
+
+bool fork_raised(const std::vector<RaisedFork>& forks, std::string_view origin) {
+  return std::any_of(forks.begin(), forks.end(),
+                     [&](const RaisedFork& r) { return r.fork.origin == origin; });
+}
+
+// The next free index among the alerts at `position` (alerts are keyed by (position, n)).
+uint32_t next_conflict_n(const StoreTxn& txn, uint64_t position) {
+  uint32_t n = 0;
+  for (const auto& bytes : txn.conflicts_from(position, SIZE_MAX)) {
+    auto c = decode_conflict(bytes);
+    if (!c.ok() || c->position != position) break;
+    ++n;
+  }
+  return n;
+}
+
+ConflictAlert fork_alert(const RaisedFork& r) {
+  const LedgerFork& f = r.fork;
+  const uint64_t frozen_at = r.frozen_at;
+  ConflictAlert a;
+  a.kind = ConflictKind::forked_feed;
+  a.position = r.position;
+  a.record = RecordRef{f.origin, f.seq};
+  a.subject = f.origin;
+  a.explanation = f.origin + " signed two different records as its record " +
+                  std::to_string(f.seq) + " (hashes " + to_hex(f.a).substr(0, 16) + "…, " +
+                  to_hex(f.b).substr(0, 16) +
+                  "…): its key was used twice or its store was copied. Its feed is frozen in the "
+                  "ledger at record " +
+                  std::to_string(frozen_at) +
+                  " and both records are kept as evidence; revoke the site's key and certify it "
+                  "again.";
+  return a;
+}
+
+// Stores the fork's alert after the alerts already at its position, and notes the fork.
+void raise_fork(StoreTxn& txn, std::vector<RaisedFork>& forks, const RaisedFork& r) {
+  txn.put_conflict(r.position, next_conflict_n(txn, r.position),
+                   msgpack_visit::encode_struct(fork_alert(r)));
+  forks.push_back(r);
+  txn.put_ledger_state(forks_key, msgpack_visit::encode_struct(RaisedForks{forks}));
+}
+
+}  // namespace
+
+bool fork_in_ledger(const StoreTxn& txn, std::string_view origin) {
+  return fork_raised(raised_forks(txn), origin);
+}
+
 LedgerMeta read_ledger_meta(const StoreTxn& txn) {
   return LedgerMeta{meta_u64(txn, meta_applied), meta_u64(txn, meta_size),
                     meta_u64(txn, meta_time)};
@@ -160,6 +230,19 @@ Hash ledger_root(const StoreTxn& txn, uint64_t size) {
 Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, std::vector<WantedChain>* wanted,
                 std::string_view self) {
   Coverage out = Coverage::held;
+  // A fork is acknowledged only by a node holding both records (each signature checked when
+  // stored); one it lacks is fetched by hash.
+  if (!entry.forks.empty()) {
+    const std::vector<RaisedFork> raised = raised_forks(txn);
+    for (const LedgerFork& f : entry.forks) {
+      if (fork_raised(raised, f.origin)) continue;
+      for (const Hash& h : {f.a, f.b})
+        if (!txn.version(f.origin, f.seq, h)) {
+          out = Coverage::missing;
+          if (wanted) wanted->push_back(WantedChain{f.origin, f.seq, h, f.seq - 1});
+        }
+    }
+  }
   for (const LedgerItem& item : entry.items) {
     const uint64_t from = ledger_seq(txn, item.origin);
     if (item.seq <= from) continue;
@@ -198,6 +281,7 @@ ApplyOutcome applied_before(const StoreTxn& txn, const LedgerMeta& meta) {
   ApplyOutcome out;
   out.size = meta.size;
   out.root = ledger_root(txn, meta.size);
+  out.cluster_time_ms = meta.cluster_time_ms;
   return out;
 }
 }  // namespace
@@ -247,6 +331,17 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {
     return std::tie(a.hlc, a.origin, a.seq) < std::tie(b.hlc, b.origin, b.seq);
   });
+  // Forks first, at the position the next record takes (nothing is written before this point,
+  // so an entry that waits for records leaves no trace).
+  if (!entry.forks.empty()) {
+    std::vector<RaisedFork> forks = raised_forks(txn);
+    for (const LedgerFork& f : entry.forks) {
+      if (fork_raised(forks, f.origin)) continue;
+      raise_fork(txn, forks, RaisedFork{f, meta.size, ledger_seq(txn, f.origin)});
+      ++out.conflicts;
+    }
+  }
+  const uint64_t first_position = meta.size;
   StoreSubtrees tree(txn);
   StoreLedgerState state(txn);
   // The ledger's cluster time as of this entry: never behind an earlier entry's, so a new leader
@@ -259,8 +354,10 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
       txn.put_merkle_node(node.level, node.index, node.hash);
     const auto alerts =
         apply_in_ledger_order(state, n.record, RecordRef{n.origin, n.seq}, position, cluster_time);
+    // After any fork alert raised at this position.
+    const uint32_t base = position == first_position ? next_conflict_n(txn, position) : 0;
     for (uint32_t i = 0; i < alerts.size(); ++i)
-      txn.put_conflict(position, i, msgpack_visit::encode_struct(alerts[i]));
+      txn.put_conflict(position, base + i, msgpack_visit::encode_struct(alerts[i]));
     out.conflicts += alerts.size();
     meta.size = position + 1;
   }
@@ -272,6 +369,7 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
   out.size = meta.size;
   out.root = ledger_root(txn, meta.size);
   out.new_records = fresh.size();
+  out.cluster_time_ms = meta.cluster_time_ms;
   return out;
 }
 
@@ -282,6 +380,7 @@ LedgerSnapshot ledger_snapshot(const StoreTxn& txn) {
   s.root = ledger_root(txn, meta.size);
   s.cluster_time_ms = meta.cluster_time_ms;
   s.frontier = ledger_frontier(txn);
+  s.forks = raised_forks(txn);
   return s;
 }
 
@@ -358,23 +457,38 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
                       "ledger segment ending at " + std::to_string(end) +
                           " is not a prefix of the snapshot's ledger (Merkle root " +
                           to_hex(snapshot.root) + " of " + std::to_string(snapshot.size) + ")");
-  // 2. Write, as apply_ledger_entry writes each record.
+  for (const RaisedFork& f : snapshot.forks)
+    if (f.position > snapshot.size)
+      return make_error(Errc::invalid_field, "a fork of the snapshot lies beyond its ledger");
+  // 2. Write, as apply_ledger_entry writes each record; the fork alerts before the row at their
+  // position (those at the snapshot's size after the last row), as entries raised them.
+  std::vector<RaisedFork> forks = raised_forks(txn);
+  auto raise_forks_at = [&](uint64_t position) {
+    for (const RaisedFork& f : snapshot.forks)
+      if (f.position == position && !fork_raised(forks, f.fork.origin)) {
+        raise_fork(txn, forks, f);
+        ++out.conflicts;
+      }
+  };
   StoreLedgerState state(txn);
   for (size_t i = 0; i < rows.size(); ++i) {
     const LedgerRow& r = segment.rows[i];
     const uint64_t position = segment.from + i;
+    raise_forks_at(position);
     txn.put_position(position, r.origin, r.seq, r.hash, r.cluster_time_ms);
     for (const auto& n : rows[i].nodes) txn.put_merkle_node(n.level, n.index, n.hash);
     const auto alerts = apply_in_ledger_order(state, rows[i].record, RecordRef{r.origin, r.seq},
                                               position, r.cluster_time_ms);
+    const uint32_t base = next_conflict_n(txn, position);
     for (uint32_t k = 0; k < alerts.size(); ++k)
-      txn.put_conflict(position, k, msgpack_visit::encode_struct(alerts[k]));
+      txn.put_conflict(position, base + k, msgpack_visit::encode_struct(alerts[k]));
     out.conflicts += alerts.size();
     if (r.seq > ledger_tip(txn, r.origin).first) put_ledger_tip(txn, r.origin, r.seq, r.hash);
     meta.cluster_time_ms = std::max(meta.cluster_time_ms, r.cluster_time_ms);
   }
   meta.size = end;
   if (end == snapshot.size) {
+    raise_forks_at(end);
     for (const LedgerItem& item : snapshot.frontier)
       put_ledger_tip(txn, item.origin, item.seq, item.hash);
     meta.applied_index = index;
@@ -384,6 +498,7 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
   put_ledger_meta(txn, meta);
   out.size = end;
   out.root = root;
+  out.cluster_time_ms = meta.cluster_time_ms;
   out.new_records = rows.size();
   return out;
 }

@@ -52,6 +52,7 @@ struct ApplyOutcome {
   Hash root{};
   uint64_t new_records = 0;
   uint64_t conflicts = 0;
+  uint64_t cluster_time_ms = 0;  // the ledger's cluster time after the apply
 };
 
 // Applies the committed entry at Raft `index`: the records it newly covers, sorted by
@@ -112,5 +113,8 @@ Result<ApplyOutcome> apply_ledger_work(StoreTxn& txn, const LedgerWork& work);
 
 // A stored conflict alert.
 Result<ConflictAlert> decode_conflict(std::string_view bytes);
+
+// Whether the ledger raised a forked_feed alert against `origin` (a committed LedgerFork).
+bool fork_in_ledger(const StoreTxn& txn, std::string_view origin);
 
 }  // namespace umupaka

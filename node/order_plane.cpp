@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "consensus/tracker.hpp"
 #include "ledger/assert.hpp"
@@ -303,12 +304,27 @@ void OrderPlane::on_head(const LedgerHead& h) {
   const bool conf_voter = node_ && node_->raft().tracker().conf_state().is_voter(h.signer);
   if (signer->entry.role != VoterRole::voter && !conf_voter) return;
   if (head_ && head_->size >= h.size) return;  // not newer: no need to check it
+  uint64_t ledger_size = 0;
+  {
+    auto txn = store_.read();
+    if (!txn.ok()) return;
+    ledger_size = read_ledger_meta(**txn).size;
+  }
+  const bool beyond = h.size > ledger_size;
+  if (beyond && pending_head_ && pending_head_->size >= h.size) return;
   if (!verify_head_(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature)) return;
-  head_ = h;
-  (void)store_.write([&](StoreTxn& txn) -> Status {
+  if (beyond)
+    pending_head_ = h;  // stored by tick() once this ledger has caught up
+  else
+    store_head(h);
+}
+
+void OrderPlane::store_head(const LedgerHead& h) {
+  const Status s = store_.write([&](StoreTxn& txn) -> Status {
     txn.put_meta(meta_head, encode_ledger_head(h));
     return {};
   });
+  if (s.ok()) head_ = h;
 }
 
 namespace {
@@ -352,6 +368,16 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     next_conf_ms_ = now_ms + opt_.tick_ms;
   }
   process_ready();
+  if (pending_head_) {
+    if (head_ && head_->size >= pending_head_->size) {
+      pending_head_.reset();
+    } else if (auto txn = store_.read();
+               txn.ok() && read_ledger_meta(**txn).size >= pending_head_->size) {
+      txn->reset();
+      store_head(*pending_head_);
+      pending_head_.reset();
+    }
+  }
   if (node_ && apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
   if (node_ && apply_in_flight_ == 0) maybe_snapshot();
   if (head_due_ && now_ms >= next_head_ms_) {
@@ -364,11 +390,16 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   }
 }
 
+// A fork proposed but not in the ledger this long after is proposed again (the entry was lost
+// with a leader change, or Raft dropped the proposal).
+constexpr int64_t fork_repropose_ms = 5'000;
+
 void OrderPlane::maybe_propose(int64_t wall_ms) {
   if (!node_) return;
   const raft::Raft& r = node_->raft();
   if (r.role() != raft::Role::leader) {
     proposed_.clear();
+    proposed_forks_.clear();
     idle_snapshot_.reset();
     return;
   }
@@ -391,8 +422,24 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
       known = head.seq;
     }
   }
-  if (e.items.empty()) {
-    idle_snapshot_ = snapshot;
+  // Forks this leader holds evidence of and the ledger has not raised: one per origin.
+  std::set<std::string, std::less<>> forked;
+  for (auto& ev : (*txn)->evidence()) {
+    if (!forked.insert(ev.origin).second) continue;
+    if (fork_in_ledger(**txn, ev.origin)) {
+      proposed_forks_.erase(ev.origin);
+      continue;
+    }
+    const auto p = proposed_forks_.find(ev.origin);
+    if (p != proposed_forks_.end() && wall_ms - p->second < fork_repropose_ms) continue;
+    LedgerFork f{ev.origin, ev.seq, ev.a.hash, ev.b.hash};
+    if (f.b < f.a) std::swap(f.a, f.b);
+    e.forks.push_back(std::move(f));
+    proposed_forks_[ev.origin] = wall_ms;
+  }
+  if (e.items.empty() && e.forks.empty()) {
+    // (A fork waiting to be proposed again keeps this snapshot from counting as idle.)
+    if (proposed_forks_.empty()) idle_snapshot_ = snapshot;
     return;
   }
   if (node_->propose(encode_ledger_entry(e)).ok()) ++proposals_;
@@ -648,7 +695,6 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r) {
     return;
   }
   const uint64_t index = to_apply_.front().index;
-  const uint64_t time = to_apply_.front().entry.cluster_time_ms;
   to_apply_.pop_front();
   applied_ = std::max(applied_, index);
   if (r->applied && node_->raft().role() == raft::Role::leader && apply_in_flight_ == 0) {
@@ -657,7 +703,7 @@ void OrderPlane::on_applied(Result<ApplyOutcome> r) {
     h.network_id = opt_.network_id;
     h.size = r->size;
     h.root = r->root;
-    h.cluster_time_ms = time;
+    h.cluster_time_ms = r->cluster_time_ms;  // the ledger's, which never goes back
     h.signer = opt_.self;
     head_due_ = std::move(h);
   }

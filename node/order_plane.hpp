@@ -196,6 +196,8 @@ class OrderPlane {
   int64_t next_tick_ms_ = 0;
   int64_t next_propose_ms_ = 0;
   std::map<std::string, uint64_t, std::less<>> proposed_;  // leader: highest seq proposed
+  // Leader: forks proposed (origin -> wall time), proposed again if not raised 5 s later.
+  std::map<std::string, int64_t, std::less<>> proposed_forks_;
   // Leader: the store snapshot whose feeds held nothing to propose. The same snapshot again holds
   // nothing either, so the scan of every feed is skipped (most ticks at a leader).
   std::optional<uint64_t> idle_snapshot_;
@@ -215,6 +217,10 @@ class OrderPlane {
   uint64_t applied_ = 0;
   uint64_t proposals_ = 0;
   std::optional<LedgerHead> head_;
+  // A verified head beyond this node's ledger: served (stored) once the ledger reaches its size,
+  // so that a node never serves a head it cannot prove against.
+  std::optional<LedgerHead> pending_head_;
+  void store_head(const LedgerHead& h);
   std::optional<LedgerHead> head_due_;  // leader: applied, not signed and sent yet
   int64_t next_head_ms_ = 0;
   uint64_t epoch_ = 0;  // bumped by restart_raft: completions of an older epoch are ignored

@@ -788,6 +788,18 @@ LedgerInfo SimCluster::ledger(const std::string& site) const {
   return info;
 }
 
+std::vector<ConflictAlert> SimCluster::conflicts(const std::string& site) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "conflicts of a crashed site");
+  std::vector<ConflictAlert> out;
+  for (const auto& bytes : snapshot(n)->conflicts_from(0, SIZE_MAX)) {
+    auto c = decode_conflict(bytes);
+    UMUPAKA_ASSERT_MSG(c.ok(), "a stored conflict alert does not decode");
+    out.push_back(std::move(c).value());
+  }
+  return out;
+}
+
 bool SimCluster::ledgers_converged(const std::set<std::string>& ignore_sites,
                                    const std::set<std::string>& ignore) const {
   std::optional<std::pair<uint64_t, Hash>> first;

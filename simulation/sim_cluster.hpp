@@ -250,6 +250,8 @@ class SimCluster {
   // The order plane's status and the ledger at a site. Preconditions: live (and Options::order).
   OrderStatus order_status(const std::string& site) const;
   LedgerInfo ledger(const std::string& site) const;
+  // The conflict alerts the site's ledger raised, in ledger order. Precondition: live.
+  std::vector<ConflictAlert> conflicts(const std::string& site) const;
   // How far `origin`'s feed is in the site's ledger (its ledger frontier).
   uint64_t ledger_seq(const std::string& site, const std::string& origin) const;
   // True if every live node outside `ignore` applied the same ledger (size and root), and that

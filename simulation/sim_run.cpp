@@ -730,8 +730,14 @@ RunReport Runner::run() {
           bool found = false;
           for (const auto& e : cluster_.evidence(site.id)) found |= e.origin == liar;
           if (!found && without++ == 0) first_without = site.id + " has none against " + liar;
+          // And the ledger's alert for HQ (its position and words are compared at every step).
+          bool alerted = false;
+          for (const auto& c : cluster_.conflicts(site.id))
+            alerted |= c.kind == ConflictKind::forked_feed && c.subject == liar;
+          if (!alerted && without++ == 0)
+            first_without = site.id + "'s ledger raised no forked_feed alert against " + liar;
         }
-      check(r, "equivocation detected at every node",
+      check(r, "equivocation detected at every node, with a forked_feed alert in its ledger",
             without == 0 && (!s_.expect_evidence || !liars_.empty()),
             liars_.empty() ? "no equivocation took place" : first_without);
     }

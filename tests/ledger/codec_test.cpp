@@ -1208,8 +1208,8 @@ TEST(MsgpackVisit, AFailingFieldIsNamedByItsPath) {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   const std::array<char, 32> hash{};
-  pk.pack_array(4);
-  pk.pack(uint64_t{1});
+  pk.pack_array(5);
+  pk.pack(uint64_t{ledger_entry_version});
   pk.pack(std::string("hq"));
   pk.pack(uint64_t{1000});
   pk.pack_array(2);
@@ -1223,6 +1223,7 @@ TEST(MsgpackVisit, AFailingFieldIsNamedByItsPath) {
     pk.pack_bin(32);
     pk.pack_bin_body(hash.data(), 32);
   }
+  pk.pack_array(0);  // forks
   const auto r =
       msgpack_visit::decode_struct<LedgerEntry>(std::string_view(buf.data(), buf.size()));
   ASSERT_FALSE(r.ok());

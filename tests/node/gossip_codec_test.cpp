@@ -60,6 +60,25 @@ TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
   EXPECT_EQ(bad_snapshot.error().code, Errc::decode);
 }
 
+// Forks travel in entries and snapshots (version 2) and come back as they were: the decoding
+// limits of the order plane admit them.
+TEST(GossipCodec, ForksRoundTripInEntriesAndSnapshots) {
+  Hash a{}, b{};
+  a.fill(0x11);
+  b.fill(0x22);
+  LedgerEntry e;
+  e.proposer = "hq";
+  e.forks.push_back(LedgerFork{"gatuna", 812, a, b});
+  const auto de = decode_ledger_entry(encode_ledger_entry(e));
+  ASSERT_TRUE(de.ok()) << de.error().message;
+  EXPECT_EQ(de->forks, e.forks);
+  LedgerSnapshot s = snapshot_of(5);
+  s.forks.push_back(RaisedFork{LedgerFork{"gatuna", 812, a, b}, 4'000, 811});
+  const auto ds = decode_ledger_snapshot(encode_ledger_snapshot(s));
+  ASSERT_TRUE(ds.ok()) << ds.error().message;
+  EXPECT_EQ(*ds, s);
+}
+
 // The push interval is a bounded setting: 0 (every commit at once) up to a second.
 TEST(GossipConfigTest, PushIntervalIsBounded) {
   GossipConfig c;

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "ledger/crypto.hpp"
+#include "ledger/ledger_entry.hpp"
+#include "ledger/merkle.hpp"
 #include "node/network_setup.hpp"
 #include "node/node_core.hpp"
 #include "storage/store.hpp"
@@ -21,14 +24,12 @@ SecretSeed seed_of(uint8_t b) {
   return s;
 }
 
-// Raft ticks keep to their grid whatever the driver's timing: a call 9 ms late does not push the
-// next tick 9 ms later (a loop woken only now and then would otherwise stretch every election),
-// and a call after a long pause starts a fresh grid rather than ticking to catch up.
-TEST(OrderPlaneTest, TicksKeepToTheirGridWhenCalledLate) {
-  std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-  {
-    const SecretSeed root = seed_of(1), hq_seed = seed_of(2);
+// One voter's order plane on a real store in a temporary directory, driven by hand.
+class OrderPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    const SecretSeed root = seed_of(1);
     SiteEntry hq;
     hq.site = "hq";
     hq.kind = SiteKind::hq;
@@ -39,39 +40,81 @@ TEST(OrderPlaneTest, TicksKeepToTheirGridWhenCalledLate) {
     hq.api = "http://127.0.0.1:7400";
     auto genesis = make_genesis(root, "net-test", {hq}, 1'000);
     ASSERT_TRUE(genesis.ok()) << genesis.error().message;
-    auto store = Store::open(dir + "/store");
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    NodeCore core(NodeIdentity{"net-test", "hq", SiteKind::hq}, SigningKey::from_seed(hq_seed));
-    ASSERT_TRUE((*store)->write([&](StoreTxn& t) { return core.join(*genesis, t); }).ok());
-    core.commit_succeeded();
-
+    auto opened = Store::open(dir + "/store");
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store = std::move(opened).value();
+    core = std::make_unique<NodeCore>(NodeIdentity{"net-test", "hq", SiteKind::hq},
+                                      SigningKey::from_seed(hq_seed));
+    ASSERT_TRUE(store->write([&](StoreTxn& t) { return core->join(*genesis, t); }).ok());
+    core->commit_succeeded();
     OrderOptions o;
     o.self = "hq";
     o.network_id = "net-test";
     o.tick_ms = 50;
     o.propose_interval_ms = 20;
-    OrderPlane plane(
-        o, core.membership(), hq_seed, **store,
+    plane = std::make_unique<OrderPlane>(
+        o, core->membership(), hq_seed, *store,
         [](LedgerWork, OrderPlane::ApplyDone) { return false; },
         [](const std::string&, raft::Message) {}, [](const LedgerHead&) {},
         [](const std::string&, const std::vector<WantedChain>&) {},
         [](const std::string&, const LedgerSegment&, bool) {});
-    ASSERT_TRUE(plane.start().ok());
-    plane.tick(10'000, 10'000);              // the first tick and proposal: the grids start here
-    EXPECT_EQ(plane.next_due_ms(), 10'020);  // the next proposal
-    plane.tick(10'029, 10'029);              // 9 ms late
-    EXPECT_EQ(plane.next_due_ms(), 10'040);  // still on the 20 ms grid, not 10'049
-    plane.tick(10'040, 10'040);
-    EXPECT_EQ(plane.next_due_ms(), 10'050);  // the tick, on its 50 ms grid
-    plane.tick(10'059, 10'059);              // the tick, 9 ms late
-    EXPECT_EQ(plane.next_due_ms(), 10'060);  // the proposal
-    plane.tick(10'060, 10'060);
-    plane.tick(10'080, 10'080);
-    EXPECT_EQ(plane.next_due_ms(), 10'100);  // tick and proposal both due at 10'100, not 10'109
-    plane.tick(15'003, 15'003);              // after a long pause: fresh grids, no catching up
-    EXPECT_EQ(plane.next_due_ms(), 15'023);
+    ASSERT_TRUE(plane->start().ok());
   }
-  std::filesystem::remove_all(dir);
+  void TearDown() override {
+    plane.reset();
+    core.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
+  const SecretSeed hq_seed = seed_of(2);
+  std::unique_ptr<Store> store;
+  std::unique_ptr<NodeCore> core;
+  std::unique_ptr<OrderPlane> plane;
+};
+
+// Raft ticks keep to their grid whatever the driver's timing: a call 9 ms late does not push the
+// next tick 9 ms later (a loop woken only now and then would otherwise stretch every election),
+// and a call after a long pause starts a fresh grid rather than ticking to catch up.
+TEST_F(OrderPlaneTest, TicksKeepToTheirGridWhenCalledLate) {
+  OrderPlane& p = *plane;
+  p.tick(10'000, 10'000);              // the first tick and proposal: the grids start here
+  EXPECT_EQ(p.next_due_ms(), 10'020);  // the next proposal
+  p.tick(10'029, 10'029);              // 9 ms late
+  EXPECT_EQ(p.next_due_ms(), 10'040);  // still on the 20 ms grid, not 10'049
+  p.tick(10'040, 10'040);
+  EXPECT_EQ(p.next_due_ms(), 10'050);  // the tick, on its 50 ms grid
+  p.tick(10'059, 10'059);              // the tick, 9 ms late
+  EXPECT_EQ(p.next_due_ms(), 10'060);  // the proposal
+  p.tick(10'060, 10'060);
+  p.tick(10'080, 10'080);
+  EXPECT_EQ(p.next_due_ms(), 10'100);  // tick and proposal both due at 10'100, not 10'109
+  p.tick(15'003, 15'003);              // after a long pause: fresh grids, no catching up
+  EXPECT_EQ(p.next_due_ms(), 15'023);
+}
+
+// A head signed by a voter but beyond this node's ledger (empty here) is kept aside, not served:
+// no proof this node serves could be checked against it. One the ledger holds is served.
+TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerIsNotServed) {
+  LedgerHead ahead;
+  ahead.network_id = "net-test";
+  ahead.size = 100;
+  ahead.cluster_time_ms = 15'000;
+  ahead.signer = "hq";
+  ahead.signature = SigningKey::from_seed(hq_seed).sign(ledger_head_signing_bytes(ahead));
+  plane->on_head(ahead);
+  plane->tick(10'000, 10'000);
+  EXPECT_FALSE(plane->status().head.has_value());
+  EXPECT_FALSE((*store->read())->meta("ledger.head").has_value());
+  LedgerHead empty = ahead;
+  empty.size = 0;
+  empty.root = merkle::empty_root();
+  empty.signature = SigningKey::from_seed(hq_seed).sign(ledger_head_signing_bytes(empty));
+  plane->on_head(empty);
+  ASSERT_TRUE(plane->status().head.has_value());
+  EXPECT_EQ(plane->status().head->size, 0u);
+  EXPECT_TRUE((*store->read())->meta("ledger.head").has_value());
 }
 
 }  // namespace

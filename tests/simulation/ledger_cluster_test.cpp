@@ -612,5 +612,53 @@ TEST(LedgerCluster, RecordsCommittedAfterAnUnseenForkReachEveryVoter) {
   }
 }
 
+// An origin equivocates: the leader, holding the evidence, commits it, and every node's ledger
+// raises one forked_feed alert against the origin, at the same position with the same words. A
+// node down meanwhile comes back behind the compacted log and installs a snapshot: it raises the
+// same alert at the same position (the snapshot carries it), nothing twice.
+TEST(LedgerCluster, AForkIsOneConflictAlertEverywhereAlsoAfterAnInstall) {
+  for (uint64_t seed : test_seeds({45, 46})) {
+    SCOPED_TRACE(seed_trace(seed));
+    const SimCluster::Options o = compacting_options(seed);
+    SimCluster c(o);
+    const std::string liar = "gatuna", away = "rusumo";
+    std::vector<SimSite> honest;
+    for (const auto& p : posts(o))
+      if (p.id != liar) honest.push_back(p);
+    Traffic all(c, posts(o), seed);
+    Traffic rest(c, honest, seed + 1);
+    all.run(2'000, 100);
+    expect_settled(c);
+    c.crash(away);
+    const FrontierEntry head = head_of(c, liar, liar);
+    const auto base = c.stored_record(liar, liar, head.seq);
+    ASSERT_TRUE(base.has_value());
+    const SigningKey key = c.signing_key(liar);
+    const SignedRecord a = reseal(*base, head.seq + 1, head.hash, 1, key);
+    const SignedRecord b = reseal(*base, head.seq + 1, head.hash, 2, key);
+    c.inject(liar, "hq", message_of(GossipType::push, {a}));
+    c.inject(liar, "kigali-airport", message_of(GossipType::push, {b}));
+    rest.run(12'000, 100);  // the log is compacted past where `away` left it
+    c.restart(away);
+    rest.run(2'000, 100);
+    EXPECT_TRUE(c.run_until_settled(60'000, {liar})) << ledgers(c) << describe(c);
+    expect_invariants(c);
+    EXPECT_GE(c.order_status(away).snapshots_installed, 1u) << ledgers(c);
+    std::vector<ConflictAlert> at_hq;
+    for (const auto& alert : c.conflicts("hq"))
+      if (alert.kind == ConflictKind::forked_feed) at_hq.push_back(alert);
+    ASSERT_EQ(at_hq.size(), 1u);
+    EXPECT_EQ(at_hq[0].subject, liar);
+    EXPECT_EQ(at_hq[0].record.seq, head.seq + 1);
+    EXPECT_NE(at_hq[0].explanation.find("frozen in the ledger"), std::string::npos);
+    for (const auto& site : c.sites()) {
+      std::vector<ConflictAlert> forks;
+      for (const auto& alert : c.conflicts(site))
+        if (alert.kind == ConflictKind::forked_feed) forks.push_back(alert);
+      EXPECT_EQ(forks, at_hq) << site;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace umupaka::sim
