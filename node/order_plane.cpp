@@ -387,6 +387,12 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     h.signature = key_.sign(ledger_head_signing_bytes(h));
     on_head(h);
     send_head_(h);
+    signed_head_ = h;
+    next_head_resend_ms_ = now_ms + head_resend_ms;
+  } else if (signed_head_ && now_ms >= next_head_resend_ms_) {
+    // Idle: no new head, so the last one again, for nodes that were down or joined since.
+    if (node_ && node_->raft().role() == raft::Role::leader) send_head_(*signed_head_);
+    next_head_resend_ms_ = now_ms + head_resend_ms;
   }
 }
 

@@ -222,6 +222,11 @@ class OrderPlane {
   std::optional<LedgerHead> pending_head_;
   void store_head(const LedgerHead& h);
   std::optional<LedgerHead> head_due_;  // leader: applied, not signed and sent yet
+  // Leader: the last head it signed, sent again every head_resend_ms while no newer one is due
+  // (a head goes out once, and a node down or joined since would otherwise wait for traffic).
+  std::optional<LedgerHead> signed_head_;
+  int64_t next_head_resend_ms_ = 0;
+  static constexpr int64_t head_resend_ms = 30'000;
   int64_t next_head_ms_ = 0;
   uint64_t epoch_ = 0;  // bumped by restart_raft: completions of an older epoch are ignored
   uint64_t raft_restarts_ = 0;

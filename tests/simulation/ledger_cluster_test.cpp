@@ -612,6 +612,32 @@ TEST(LedgerCluster, RecordsCommittedAfterAnUnseenForkReachEveryVoter) {
   }
 }
 
+// The leader sends a signed head once, when it applied something new; a node down at that
+// moment gets it again within head_resend_ms (30 s) while the network is idle, not only when
+// traffic resumes.
+TEST(LedgerCluster, ANodeDownWhenTheLastHeadWentOutGetsItWhileIdle) {
+  const uint64_t seed = test_seeds({47}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = ledger_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(2'000, 100);
+  c.crash("rusumo");
+  t.run(1'000, 100);
+  expect_settled(c);
+  c.run_for(6'000);  // the last head out (at most one per 5 s), rusumo still down
+  const std::string leader = leader_of(c);
+  ASSERT_FALSE(leader.empty());
+  const auto head = c.order_status(leader).head;
+  ASSERT_TRUE(head.has_value());
+  ASSERT_EQ(head->size, c.ledger(leader).size);
+  c.restart("rusumo");
+  ASSERT_TRUE(c.run_until(40'000, 500, [&] {
+    const auto h = c.order_status("rusumo").head;
+    return h && h->size == head->size;
+  })) << ledgers(c);
+}
+
 // An origin equivocates: the leader, holding the evidence, commits it, and every node's ledger
 // raises one forked_feed alert against the origin, at the same position with the same words. A
 // node down meanwhile comes back behind the compacted log and installs a snapshot: it raises the
