@@ -112,7 +112,17 @@ void check_permit_expiry(const LedgerStateStore& state, const Crossing& c, const
                          std::vector<ConflictAlert>& alerts) {
   const std::string& permit_id = *c.permit_id;
   const std::optional<LedgerPermitTerms> terms = state.permit_terms(permit_id);
-  if (!terms || date_of(cur.time_ms) <= terms->valid_until) return;
+  if (!terms) return;
+  if (date_of(cur.time_ms) < terms->valid_from) {
+    UMUPAKA_ASSERT_MSG(terms->position < cur.position, "records applied out of ledger order");
+    alerts.push_back(make_alert(
+        ConflictKind::permit_not_yet_valid, cur.position, cur.ref, {terms->issued}, permit_id,
+        "Permit " + permit_id + " is valid from " + format_iso_date(terms->valid_from) + " (" +
+            where(terms->position, terms->issued) + ") but was used for the " +
+            crossing_text(c, cur) + "."));
+    return;
+  }
+  if (date_of(cur.time_ms) <= terms->valid_until) return;
   UMUPAKA_ASSERT_MSG(terms->position < cur.position, "records applied out of ledger order");
   std::vector<RecordRef> related{terms->issued};
   std::string validity = "was valid until " + format_iso_date(terms->valid_until) + " (" +
@@ -239,8 +249,9 @@ void apply_crossing(LedgerStateStore& state, const Crossing& c, const Current& c
 // permit counts.
 void apply_permit(LedgerStateStore& state, const Permit& p, const Current& cur,
                   std::vector<ConflictAlert>& alerts) {
-  state.put_permit_terms(p.permit_id, LedgerPermitTerms{p.kind, p.stay_days_max, p.valid_until,
-                                                        cur.ref, cur.position, std::nullopt});
+  state.put_permit_terms(
+      p.permit_id, LedgerPermitTerms{p.kind, p.stay_days_max, p.valid_until, cur.ref, cur.position,
+                                     std::nullopt, p.valid_from});
   std::optional<LedgerPermitUse> use = state.permit_use(p.permit_id);
   if (!use) {
     state.put_permit_use(p.permit_id, LedgerPermitUse{p.entries_allowed, 0, {}});

@@ -65,10 +65,11 @@ enum class ConflictKind : uint8_t {
   overstay,                       // an admitted exit after the last day of the allowed stay
   forked_feed,  // an origin signed two different records at one seq (equivocation): raised once
                 // per origin, when the leader's evidence is committed (ledger_entry.hpp)
+  permit_not_yet_valid,  // an admitted entry on a permit before its valid_from
 };
 UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
                    "crossing_on_reported_document", "exit_while_absent", "permit_expired",
-                   "overstay", "forked_feed");
+                   "overstay", "forked_feed", "permit_not_yet_valid");
 
 // A conflict alert for HQ. Derived data: the same records in the same ledger order give the same
 // alerts, field for field, at every node.
@@ -141,6 +142,7 @@ struct LedgerPermitTerms {
   RecordRef issued;                   // the Permit record
   uint64_t position = 0;              // its global position
   std::optional<RecordRef> extended;  // the last extension applied, if any
+  Date valid_from;                    // as issued
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("kind", s.kind);
@@ -149,6 +151,7 @@ struct LedgerPermitTerms {
     v("issued", s.issued);
     v("position", s.position);
     v("extended", s.extended);
+    v("valid_from", s.valid_from);
   }
   friend bool operator==(const LedgerPermitTerms&, const LedgerPermitTerms&) = default;
 };

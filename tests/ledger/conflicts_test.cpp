@@ -253,7 +253,7 @@ TEST(ConflictAlert, VisitsItsFieldsInOrder) {
   FieldNames t;
   LedgerPermitTerms::visit(terms, t);
   EXPECT_EQ(t.names, (std::vector<std::string>{"kind", "stay_days_max", "valid_until", "issued",
-                                               "position", "extended"}));
+                                               "position", "extended", "valid_from"}));
   const LedgerPermitUse use;
   FieldNames u;
   LedgerPermitUse::visit(use, u);
@@ -277,6 +277,10 @@ TEST(ConflictAlert, KindNames) {
   EXPECT_EQ(static_cast<int>(ConflictKind::exit_while_absent), 3);
   EXPECT_EQ(static_cast<int>(ConflictKind::permit_expired), 4);
   EXPECT_EQ(static_cast<int>(ConflictKind::overstay), 5);
+  EXPECT_EQ(enum_name(ConflictKind::forked_feed), "forked_feed");
+  EXPECT_EQ(static_cast<int>(ConflictKind::forked_feed), 6);
+  EXPECT_EQ(enum_name(ConflictKind::permit_not_yet_valid), "permit_not_yet_valid");
+  EXPECT_EQ(static_cast<int>(ConflictKind::permit_not_yet_valid), 7);
 }
 
 // --- Permits ----------------------------------------------------------------------------------
@@ -655,6 +659,31 @@ TEST(PermitExpiry, EntryAfterValidUntilRaises) {
   EXPECT_TRUE(contains(a.explanation, "embassy-nairobi/1")) << a.explanation;
   // The use still counts.
   EXPECT_EQ(l.state.permit_use("NBO-3")->entries_used, 1u);
+}
+
+// Validity has two ends: an entry on the day before valid_from (ledger time) raises, one on
+// valid_from itself does not; the use counts either way.
+TEST(PermitExpiry, EntryBeforeValidFromRaises) {
+  TestLedger l;
+  Permit p = permit_until("NBO-4", "2026-03-31");
+  p.valid_from = day("2026-03-15");
+  const auto issued =
+      l.apply_at("embassy-nairobi", p, at("2026-02-20", 9), cluster("2026-02-20", 9));
+  const auto early = l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-4"),
+                                at("2026-03-14", 23), cluster("2026-03-14", 23));
+  ASSERT_EQ(early.alerts.size(), 1u);
+  const ConflictAlert& a = early.alerts[0];
+  EXPECT_EQ(a.kind, ConflictKind::permit_not_yet_valid);
+  EXPECT_EQ(a.related, std::vector<RecordRef>{issued.ref});
+  EXPECT_EQ(a.subject, "NBO-4");
+  EXPECT_TRUE(contains(a.explanation, "valid from 2026-03-15")) << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, "admitted entry at gatuna on 2026-03-14")) << a.explanation;
+  EXPECT_EQ(l.state.permit_use("NBO-4")->entries_used, 1u);
+  l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-03-15", 8),
+             cluster("2026-03-15", 8));
+  EXPECT_TRUE(l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-4"), at("2026-03-15", 9),
+                         cluster("2026-03-15", 9))
+                  .alerts.empty());
 }
 
 TEST(PermitExpiry, EntryWithinValidityRaisesNothing) {
