@@ -325,7 +325,15 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     // A chain that does not continue the version the ledger holds is a fork's other branch
     // (proposed by a leader that did not know of the fork): skipped, as at every node.
     if (expected != from_hash) continue;
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) fresh.push_back(std::move(*it));
+    // A feed keeps its own order in the ledger: sorted by HLC, a record whose clock is behind
+    // its predecessor's (an origin that misbehaves; an honest one never goes back) is sorted as
+    // if it had its predecessor's clock, so seq n+1 never takes a position before seq n.
+    uint64_t floor = 0;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      it->hlc = std::max(it->hlc, floor);
+      floor = it->hlc;
+      fresh.push_back(std::move(*it));
+    }
     advanced.push_back(item);
   }
   std::sort(fresh.begin(), fresh.end(), [](const New& a, const New& b) {

@@ -788,6 +788,13 @@ LedgerInfo SimCluster::ledger(const std::string& site) const {
   return info;
 }
 
+std::optional<uint64_t> SimCluster::position_of(const std::string& site, const std::string& origin,
+                                                uint64_t seq) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "position_of at a crashed site");
+  return snapshot(n)->position_of(origin, seq);
+}
+
 std::vector<ConflictAlert> SimCluster::conflicts(const std::string& site) const {
   const Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "conflicts of a crashed site");

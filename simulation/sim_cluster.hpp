@@ -250,6 +250,9 @@ class SimCluster {
   // The order plane's status and the ledger at a site. Preconditions: live (and Options::order).
   OrderStatus order_status(const std::string& site) const;
   LedgerInfo ledger(const std::string& site) const;
+  // The ledger position of (origin, seq) at the site, if it has one. Precondition: live.
+  std::optional<uint64_t> position_of(const std::string& site, const std::string& origin,
+                                      uint64_t seq) const;
   // The conflict alerts the site's ledger raised, in ledger order. Precondition: live.
   std::vector<ConflictAlert> conflicts(const std::string& site) const;
   // How far `origin`'s feed is in the site's ledger (its ledger frontier).
