@@ -654,7 +654,7 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     const size_t page = limits::api_list_items_max;
     std::vector<ConflictAlert> alerts;
-    if (**after != UINT64_MAX || !*after)
+    if (!*after || **after != UINT64_MAX)
       for (const auto& bytes : (*txn)->conflicts_from(first, page + 1)) {
         auto c = decode_conflict(bytes);
         if (!c.ok()) return respond_error(req, c.error());
