@@ -614,7 +614,10 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
     return;
   }
   const bool was_paused = pr.is_paused();
-  if (!pr.maybe_update(m.index)) return;
+  // A probe answered at the match index (an empty append to a follower already caught up) also
+  // ends the probe, as in etcd: otherwise it would wait for the next new entry.
+  const bool probe_at_match = pr.state() == ProgressState::probe && m.index == pr.match();
+  if (!pr.maybe_update(m.index) && !probe_at_match) return;
   switch (pr.state()) {
     case ProgressState::probe:
       pr.become_replicate();
@@ -646,7 +649,8 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
 void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   pr.set_recent_active(true);
   pr.heard_heartbeat_response();
-  if (pr.match() < log_.last_index()) send_append(m.from);
+  // A follower being probed gets an append, empty if it lacks nothing, so the probe can end.
+  if (pr.match() < log_.last_index() || pr.state() == ProgressState::probe) send_append(m.from);
   if (m.context.empty()) return;
   const auto* acks = read_only_.recv_ack(m.from, m.context);
   if (acks == nullptr || tracker_.ack_result(*acks) != VoteResult::won) return;

@@ -40,6 +40,27 @@ TEST(RaftBasic, CampaignWinsAndNewLeaderCommitsAnEmptyEntryOfItsTerm) {
   }
 }
 
+// A follower the leader fell back to probing (reported unreachable) while it lacks nothing gets
+// an empty append with the next heartbeat reply and is replicated to again at once, not only
+// after the next new entry (etcd's rule).
+TEST(RaftBasic, AProbedFollowerThatLacksNothingIsReplicatedToAgain) {
+  Network net(NetworkOptions{.seed = 1}, three);
+  net.elect("hq");
+  net.stabilize();
+  net.node("hq").report_unreachable("airport");
+  auto state_of = [&](const NodeId& id) {
+    for (const ProgressStatus& pr : net.status("hq").progress)
+      if (pr.id == id) return pr.state;
+    return ProgressState::snapshot;
+  };
+  ASSERT_EQ(state_of("airport"), ProgressState::probe);
+  for (int t = 0; t < 3; ++t) {  // a heartbeat round
+    net.tick("hq");
+    net.stabilize();
+  }
+  EXPECT_EQ(state_of("airport"), ProgressState::replicate);
+}
+
 TEST(RaftBasic, SingleVoterCommitsAlone) {
   Network net(NetworkOptions{.seed = 3}, {"hq"});
   net.elect("hq");
