@@ -99,9 +99,12 @@ class RawNode {
   Status transfer_leadership(const NodeId& to);
   // Request a linearizable read; the answer comes as a ReadState with the same context, in a
   // later Ready, once a heartbeat round confirmed leadership. `context` must be non-empty and
-  // unique among this cluster's pending reads. Errc::no_leader when no leader is known (or during
-  // an election), Errc::limit_exceeded past max_pending_reads. A read may also never be answered
-  // (the leader changed, or messages were lost): the caller times out and retries.
+  // never used before by any node of the cluster (a node id and a counter, say), as etcd requires:
+  // heartbeat replies are matched to reads by context alone, so a late reply to an earlier read
+  // with the same context could confirm a read the leader no longer has the right to answer.
+  // Errc::no_leader when no leader is known (or during an election), Errc::limit_exceeded past
+  // max_pending_reads. A read may also never be answered (the leader changed, or messages were
+  // lost): the caller times out and retries with a new context.
   Status read_index(std::string context);
 
   RaftStatus status() const { return raft_.status(); }
