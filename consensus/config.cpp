@@ -26,11 +26,18 @@ Status Config::validate() const {
   }
   if (storage == nullptr) return bad("storage", "must not be null");
   if (max_size_per_msg == 0) return bad("max_size_per_msg", "must be positive");
+  if (max_size_per_msg > byte_limit_max) return bad("max_size_per_msg", "above byte_limit_max");
   if (max_committed_size_per_ready == 0) {
     return bad("max_committed_size_per_ready", "must be positive");
   }
+  if (max_committed_size_per_ready > byte_limit_max) {
+    return bad("max_committed_size_per_ready", "above byte_limit_max");
+  }
   if (max_uncommitted_entries_size == 0) {
     return bad("max_uncommitted_entries_size", "must be positive");
+  }
+  if (max_uncommitted_entries_size > byte_limit_max) {
+    return bad("max_uncommitted_entries_size", "above byte_limit_max");
   }
   if (max_inflight_msgs == 0) return bad("max_inflight_msgs", "must be positive");
   if (max_inflight_msgs > max_inflight_msgs_max) {

@@ -16,6 +16,10 @@ inline constexpr uint32_t election_tick_max = 1'000'000;
 inline constexpr uint64_t max_inflight_msgs_max = 1 << 16;
 inline constexpr uint64_t max_pending_reads_max = 1 << 20;
 inline constexpr size_t node_id_bytes_max = 64;
+// The byte limits (max_size_per_msg, max_committed_size_per_ready, max_uncommitted_entries_size):
+// each is memory the node may hold at once for it. An application whose transport frames are
+// smaller keeps max_size_per_msg below its frame limit itself.
+inline constexpr uint64_t byte_limit_max = uint64_t{1} << 30;
 
 struct Config {
   // This node's id (a site slug); not empty.

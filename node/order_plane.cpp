@@ -56,6 +56,12 @@ msgpack::unpack_limit stored_raft_limit() {
                                0, limits::msgpack_depth_max);
 }
 
+// Bytes of entries per Raft append. An append carries at most this much, or one entry alone of up
+// to order_data_bytes_max, so it always fits in a gossip frame.
+constexpr uint64_t append_bytes_max = 64 * 1024;
+static_assert(append_bytes_max <= limits::order_data_bytes_max);
+static_assert(limits::order_data_bytes_max < limits::gossip_frame_bytes_max);
+
 bool makes_voter(const raft::ConfChange& cc, const std::string& self) {
   return cc.node == self && (cc.type == raft::ConfChangeType::add_voter ||
                              cc.type == raft::ConfChangeType::promote_learner);
@@ -176,6 +182,7 @@ Status OrderPlane::start() {
   c.heartbeat_tick = opt_.heartbeat_ticks;
   c.learner_heartbeat_tick = opt_.learner_heartbeat_ticks;
   c.storage = storage_.get();
+  c.max_size_per_msg = append_bytes_max;
   c.applied = snapshot ? snap_index : applied;
   c.pre_vote = true;
   c.check_quorum = true;

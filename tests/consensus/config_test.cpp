@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 
 #include "consensus/memory_storage.hpp"
 #include "consensus/raw_node.hpp"
@@ -15,6 +16,25 @@ struct Case {
   const char* name;
   std::function<void(Config&)> mutate;
   const char* field;  // nullptr: valid
+};
+
+// A storage whose initial configuration is not sorted, unique and disjoint (MemoryStorage refuses
+// to hold one): as a corrupt store would hand it over.
+class MalformedConfStorage : public Storage {
+ public:
+  Result<InitialState> initial_state() const override {
+    return InitialState{HardState{}, ConfState{{"b", "a"}, {}}};
+  }
+  Result<std::vector<Entry>> entries(LogIndex lo, LogIndex hi, uint64_t max) const override {
+    return inner_.entries(lo, hi, max);
+  }
+  Result<Term> term(LogIndex i) const override { return inner_.term(i); }
+  LogIndex first_index() const override { return inner_.first_index(); }
+  LogIndex last_index() const override { return inner_.last_index(); }
+  Result<Snapshot> snapshot() const override { return inner_.snapshot(); }
+
+ private:
+  MemoryStorage inner_;
 };
 
 TEST(RaftConfig, ValidateTable) {
@@ -29,6 +49,23 @@ TEST(RaftConfig, ValidateTable) {
   HardState bad_hs;
   bad_hs.commit = 5;  // past its empty log
   bad_storage.set_hard_state(bad_hs);
+  MalformedConfStorage malformed;
+  // Entries 1..5, a snapshot at 4 and the log compacted through it: first index 5.
+  auto compacted = [](uint64_t commit) {
+    auto st = std::make_unique<MemoryStorage>(ConfState{{"a"}, {}});
+    std::vector<Entry> ents;
+    for (uint64_t i = 1; i <= 5; ++i) ents.push_back(Entry{1, i, EntryType::normal, "x"});
+    st->append(ents);
+    HardState state;
+    state.term = 1;
+    state.commit = commit;
+    st->set_hard_state(state);
+    EXPECT_TRUE(st->create_snapshot(4, ConfState{{"a"}, {}}, "").ok());
+    EXPECT_TRUE(st->compact(4).ok());
+    return st;
+  };
+  const auto commit_below_snapshot = compacted(2);
+  const auto committed = compacted(5);
 
   const std::vector<Case> cases = {
       {"defaults", [](Config&) {}, nullptr},
@@ -62,6 +99,30 @@ TEST(RaftConfig, ValidateTable) {
        "election_tick"},
       {"null storage", [](Config& c) { c.storage = nullptr; }, "storage"},
       {"zero max_size_per_msg", [](Config& c) { c.max_size_per_msg = 0; }, "max_size_per_msg"},
+      {"huge max_size_per_msg", [](Config& c) { c.max_size_per_msg = byte_limit_max + 1; },
+       "max_size_per_msg"},
+      {"max_size_per_msg at the bound", [](Config& c) { c.max_size_per_msg = byte_limit_max; },
+       nullptr},
+      {"huge committed per ready",
+       [](Config& c) { c.max_committed_size_per_ready = byte_limit_max + 1; },
+       "max_committed_size_per_ready"},
+      {"huge uncommitted", [](Config& c) { c.max_uncommitted_entries_size = byte_limit_max + 1; },
+       "max_uncommitted_entries_size"},
+      {"malformed configuration", [&](Config& c) { c.storage = &malformed; }, "storage"},
+      {"commit below the snapshot", [&](Config& c) { c.storage = commit_below_snapshot.get(); },
+       "storage"},
+      {"applied below the snapshot",
+       [&](Config& c) {
+         c.storage = committed.get();
+         c.applied = 2;
+       },
+       "applied"},
+      {"applied at the snapshot",
+       [&](Config& c) {
+         c.storage = committed.get();
+         c.applied = 4;
+       },
+       nullptr},
       {"zero committed per ready", [](Config& c) { c.max_committed_size_per_ready = 0; },
        "max_committed_size_per_ready"},
       {"zero uncommitted", [](Config& c) { c.max_uncommitted_entries_size = 0; },
