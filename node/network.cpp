@@ -306,6 +306,9 @@ struct NetworkRuntime::Impl {
           ++counters.frames_rejected;
           continue;
         case FrameRoute::order:
+          // The order plane writes: no read transaction of this thread may be open (growing the
+          // LMDB map waits for every transaction to end, this thread's own too).
+          feeds.reset();
           if (order) deliver_to_order(*order, std::move(m).value(), user, steady_ms());
           continue;
         case FrameRoute::gossip:

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -32,7 +33,8 @@ Error translate(int rc, std::string_view what) {
   }
 }
 
-Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock, const Env* env)
+Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_timed_mutex> lock,
+         const Env* env)
     : txn_(txn), env_(env), read_only_(read_only), lock_(std::move(lock)) {}
 
 Txn::Txn(Txn&& o) noexcept
@@ -107,6 +109,7 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& dir, const EnvOptions&
   int rc = mdb_env_create(&env->env_);
   if (rc != 0) return translate(rc, "env create");
   env->map_bytes_ = options.map_bytes != 0 ? options.map_bytes : limits::map_bytes_initial;
+  env->grow_wait_ms_ = options.grow_wait_ms != 0 ? options.grow_wait_ms : 10'000;
   rc = mdb_env_set_mapsize(env->env_, env->map_bytes_);
   if (rc != 0) return translate(rc, "set map size");
   rc = mdb_env_set_maxdbs(env->env_,
@@ -176,7 +179,11 @@ Error Env::write_failure(int rc, std::string_view what) const {
 }
 
 Status Env::grow() {
-  std::unique_lock lock(resize_mutex_);
+  std::unique_lock lock(resize_mutex_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_)))
+    return make_error(Errc::storage,
+                      "grow map: a transaction stayed open for " + std::to_string(grow_wait_ms_) +
+                          " ms (one of this thread's own?); nothing of this write was recorded");
   if (map_bytes_ >= limits::map_bytes_max)
     return make_error(Errc::disk_full, "the store reached its maximum map size");
   const size_t next = std::min(map_bytes_ * 2, limits::map_bytes_max);

@@ -53,11 +53,11 @@ class Txn {
 
  private:
   friend class Env;
-  Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_mutex> lock, const Env* env);
+  Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_timed_mutex> lock, const Env* env);
   MDB_txn* txn_ = nullptr;
   const Env* env_ = nullptr;
   bool read_only_ = true;
-  std::shared_lock<std::shared_mutex> lock_;
+  std::shared_lock<std::shared_timed_mutex> lock_;
 };
 
 struct EnvOptions {
@@ -68,6 +68,10 @@ struct EnvOptions {
   // The simulator's stores (unsynced anyway); a stray write through the map could corrupt a
   // production store, so nodes never use it.
   bool write_map = false;
+  // How long grow() waits for the read and write transactions open in other threads to end
+  // (0: 10 s). A thread that grows while it holds a transaction of its own would wait for itself;
+  // after this it gets an error instead of hanging.
+  uint32_t grow_wait_ms = 0;
 };
 
 class Env {
@@ -80,7 +84,9 @@ class Env {
   Result<MDB_dbi> open_table(const std::string& name);
   Result<Txn> begin_read();
   Result<Txn> begin_write();
-  // Doubles the map up to limits::map_bytes_max. Call with no transaction of this thread open.
+  // Doubles the map up to limits::map_bytes_max. Call with no transaction of this thread open:
+  // it waits for every open transaction to end, and fails with Errc::storage (nothing changed)
+  // if they do not within EnvOptions::grow_wait_ms.
   Status grow();
   size_t map_bytes() const { return map_bytes_; }
   int stale_readers_cleared() const { return stale_readers_cleared_; }
@@ -96,7 +102,8 @@ class Env {
   std::string dir_;
   size_t map_bytes_ = 0;
   int stale_readers_cleared_ = 0;
-  mutable std::shared_mutex resize_mutex_;
+  mutable std::shared_timed_mutex resize_mutex_;
+  uint32_t grow_wait_ms_ = 0;
 };
 
 inline MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }

@@ -643,6 +643,35 @@ TEST(StoreMapGrowth, ViewWritesThatFillTheMapAreRetried) {
   EXPECT_EQ(dump_view(*txn->document("UTO", "L19999")), dump_view(document_view("L19999")));
 }
 
+// A thread that writes while it holds a read transaction of the same store would wait for
+// itself when the map must grow (the network thread once did, with a gossip frame's read open
+// while a Raft message made it write). It gets an error after grow_wait_ms, with nothing
+// written, and the same write succeeds once the read is closed.
+TEST(StoreMapGrowth, GrowingUnderThisThreadsOwnReadFailsInsteadOfHanging) {
+  TempDir dir;
+  auto store = open_store(dir.path(), lmdb::EnvOptions{.map_bytes = 1 << 20, .grow_wait_ms = 200});
+  const auto fill = [](StoreTxn& txn) -> Status {
+    for (int i = 0; i < 20000; ++i) txn.put_document(document_view("L" + std::to_string(i)));
+    return {};
+  };
+  {
+    auto held = store->read();
+    ASSERT_TRUE(held.ok());
+    const Status s = store->write(fill);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, Errc::storage) << s.error().message;
+    EXPECT_NE(s.error().message.find("stayed open"), std::string::npos) << s.error().message;
+  }
+  {
+    auto txn = snapshot(*store);
+    EXPECT_EQ(txn->count_of(txn->tables().documents), 0u);
+  }
+  const Status s = store->write(fill);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto txn = snapshot(*store);
+  EXPECT_EQ(txn->count_of(txn->tables().documents), 20000u);
+}
+
 // The node's writer keeps each command's outcome as a per-item result and returns ok from the
 // write function (node/writer.cpp). An append that failed on a full map must still make
 // Store::write grow the map and run the batch again, not fail the whole batch.
