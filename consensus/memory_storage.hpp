@@ -43,6 +43,8 @@ class MemoryStorage final : public Storage {
   Status compact(LogIndex compact_index);
 
   const HardState& hard_state() const { return hard_state_; }
+  // The index of the snapshot held (snapshot() without copying its data).
+  LogIndex snapshot_index() const { return snapshot_.meta.index; }
 
  private:
   LogIndex offset() const { return ents_[0].index; }

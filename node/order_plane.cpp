@@ -459,7 +459,8 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
 }
 
 void OrderPlane::process_ready() {
-  while (node_->has_ready()) {
+  // A failed write drops the node (restart_raft), from any caller's process_ready.
+  while (node_ && node_->has_ready()) {
     raft::Ready rd = node_->ready();
     if (rd.soft_state && rd.soft_state->leader != last_leader_) {
       last_leader_ = rd.soft_state->leader;
@@ -843,20 +844,29 @@ void OrderPlane::maybe_snapshot() {
     ls = ledger_snapshot(**txn);
   }
   ls.conf_root_seq = conf_root_seq_;
-  auto snap = storage_->create_snapshot(at, node_->raft().tracker().conf_state(),
-                                        encode_ledger_snapshot(ls));
-  if (!snap.ok()) return;
+  const auto term = storage_->term(at);
+  if (!term.ok() || at <= storage_->snapshot_index()) return;
+  raft::Snapshot snap;
+  snap.meta.index = at;
+  snap.meta.term = *term;
+  snap.meta.conf_state = node_->raft().tracker().conf_state();
+  snap.data = encode_ledger_snapshot(ls);
   const uint64_t compact_to = at > opt_.snapshot_keep_entries ? at - opt_.snapshot_keep_entries : 0;
   // Persisted before the log is cut: a restart finds the snapshot, then the entries after it. A
   // snapshot past the last ledger entry (after a conf change) moves the ledger's applied index to
   // it in the same write, or a restart would take it for a snapshot still to install.
   const Status s = store_.write([&](StoreTxn& t) -> Status {
     advance_ledger_applied(t, at);
-    t.put_meta(meta_snapshot, msgpack_visit::encode_struct(*snap));
+    t.put_meta(meta_snapshot, msgpack_visit::encode_struct(snap));
     if (compact_to > 0) t.compact_raft_log(compact_to);
     return {};
   });
-  if (!s.ok()) return;  // the log stays whole; tried again after the next apply
+  // The memory changes only once the disk has it: a failed write leaves both as they were, and
+  // the same index is tried again.
+  if (!s.ok()) return;
+  const auto held = storage_->create_snapshot(at, snap.meta.conf_state, std::move(snap.data));
+  UMUPAKA_ASSERT_MSG(held.ok() && held->meta.term == snap.meta.term,
+                     "a snapshot written could not be held");
   if (compact_to >= storage_->first_index()) (void)storage_->compact(compact_to);
   applied_ = std::max(applied_, at);
   snapshot_index_ = at;
