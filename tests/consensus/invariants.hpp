@@ -16,7 +16,9 @@
 //   one vote per term     a node's persisted vote never changes within a term, and it grants at
 //                         most one vote per term;
 //   learners              a node that is a learner (or not a member) in its own configuration never
-//                         grants a vote and is never leader.
+//                         grants a vote and is never leader;
+//   linearizable reads    a read index answered for a request is at least every index known to
+//                         be committed when the request was made.
 //
 // Failures are recorded (not thrown); the network reports them when it is destroyed and tests may
 // check ok() earlier. Only the first few are kept.
@@ -45,6 +47,9 @@ class Invariants {
     for (const std::string& f : failures_) out += f + "\n";
     return out;
   }
+  // Every node's durable log, by id (for checking leaders elected before an entry was known to be
+  // committed); borrowed.
+  void set_logs(const std::map<NodeId, const MemoryStorage*>* logs) { logs_ = logs; }
   // Context added to each failure (the test's seed and step).
   void set_context(std::string context) { context_ = std::move(context); }
 
@@ -118,8 +123,11 @@ class Invariants {
     }
   }
 
-  // `id` applied `e`, reaching state `digest`.
-  void on_apply(const NodeId& id, const Entry& e, uint64_t digest) {
+  // `id`, at term `term`, applied `e`, reaching state `digest`.
+  void on_apply(const NodeId& id, Term term, const Entry& e, uint64_t digest) {
+    // Applied means committed: recorded here too, since an application that compacts right after
+    // applying may cut the entry from its log before check_node() would read it there.
+    note_committed(id, e.index, e.term, term);
     auto [it, inserted] = applied_.emplace(e.index, AppliedFact{e.term, e.type, e.data, digest});
     if (inserted) return;
     if (it->second.term != e.term || it->second.type != e.type || it->second.data != e.data) {
@@ -154,11 +162,7 @@ class Invariants {
         fail(id, "commit index " + std::to_string(hs.commit) + " past its persisted log");
         break;
       }
-      auto [it, inserted] = committed_.emplace(i, *t);
-      if (!inserted && it->second != *t) {
-        fail(id, "commits (" + std::to_string(i) + ", " + std::to_string(*t) +
-                     ") where another node committed term " + std::to_string(it->second));
-      }
+      note_committed(id, i, *t, hs.term);
     }
     h.term = hs.term;
     h.commit = hs.commit;
@@ -205,6 +209,22 @@ class Invariants {
     }
   }
 
+  // A read request with `context` made now: its answer must be at least every index committed so
+  // far. (Contexts are unique per request, as read_index() requires.)
+  void on_read_request(const std::string& context) {
+    read_floor_[context] = committed_.empty() ? 0 : committed_.rbegin()->first;
+  }
+  // `id` was answered `rs`.
+  void on_read_state(const NodeId& id, const ReadState& rs) {
+    const auto it = read_floor_.find(rs.context);
+    if (it == read_floor_.end()) {
+      fail(id, "answers a read nobody asked for: '" + rs.context + "'");
+    } else if (rs.index < it->second) {
+      fail(id, "stale read '" + rs.context + "': index " + std::to_string(rs.index) + " below " +
+                   std::to_string(it->second) + ", committed before it was asked");
+    }
+  }
+
   const std::map<LogIndex, Term>& committed() const { return committed_; }
   size_t leaders_elected() const { return leaders_.size(); }
 
@@ -231,6 +251,36 @@ class Invariants {
     NodeId vote;
   };
 
+  // (index, term) is committed, seen at `id` in term `seen_in`. It was committed by a leader of
+  // term seen_in or earlier (the leader learns first, in its own term), so every leader of a term
+  // after seen_in must hold it (Raft's leader completeness). Leaders elected before it became
+  // known are checked now, on their logs as they are (a committed entry is never overwritten,
+  // which before_persist checks). An entry of an older term committed by a later leader (the
+  // figure-8 case) is not required of the leaders between.
+  void note_committed(const NodeId& id, LogIndex index, Term term, Term seen_in) {
+    auto [it, inserted] = committed_.emplace(index, term);
+    if (!inserted) {
+      if (it->second != term) {
+        fail(id, "commits (" + std::to_string(index) + ", " + std::to_string(term) +
+                     ") where another node committed term " + std::to_string(it->second));
+      }
+      return;
+    }
+    if (!logs_) return;
+    for (auto l = leaders_.upper_bound(seen_in); l != leaders_.end(); ++l) {
+      const auto log = logs_->find(l->second);
+      if (log == logs_->end()) continue;
+      const MemoryStorage& s = *log->second;
+      if (index < s.first_index()) continue;
+      const auto t = s.term(index);
+      if (!t.ok() || *t != term) {
+        fail(l->second, "leader completeness: leader of term " + std::to_string(l->first) +
+                            " lacks (" + std::to_string(index) + ", " + std::to_string(term) +
+                            "), committed");
+      }
+    }
+  }
+
   void check_leader_completeness(const NodeId& id, const MemoryStorage& s) {
     for (const auto& [index, term] : committed_) {
       if (index < s.first_index()) continue;  // covered by its snapshot (checked on install)
@@ -254,8 +304,10 @@ class Invariants {
   std::map<LogIndex, AppliedFact> applied_;
   std::map<std::pair<NodeId, Term>, NodeId> granted_;
   std::map<NodeId, NodeHistory> history_;
+  std::map<std::string, LogIndex> read_floor_;
   std::vector<std::string> failures_;
   std::string context_;
+  const std::map<NodeId, const MemoryStorage*>* logs_ = nullptr;
 };
 
 }  // namespace umupaka::raft::testing

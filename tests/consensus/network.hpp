@@ -77,6 +77,7 @@ class Network {
     for (const NodeId& id : genesis.voters) add(id, genesis);
     for (const NodeId& id : genesis.learners) add(id, genesis);
     invariants_.set_context("seed " + std::to_string(options.seed));
+    invariants_.set_logs(&logs_);
   }
 
   ~Network() {
@@ -229,6 +230,7 @@ class Network {
   }
   Status read_index(const NodeId& id, std::string context) {
     Peer& p = peer(id);
+    invariants_.on_read_request(context);
     Status s = p.node->read_index(std::move(context));
     process_ready(p);
     step_done();
@@ -343,6 +345,7 @@ class Network {
     auto created = RawNode::create(config_for(p));
     EXPECT_TRUE(created.ok()) << created.error().message;
     p.node.emplace(std::move(created).value());
+    logs_[id] = p.storage.get();
     peers_.emplace(id, std::move(p));
   }
 
@@ -421,9 +424,10 @@ class Network {
         }
         p.applied = e.index;
         p.digest = fold(p.digest, e);
-        invariants_.on_apply(p.id, e, p.digest);
+        invariants_.on_apply(p.id, p.storage->hard_state().term, e, p.digest);
       }
       // 4. Reads.
+      for (const ReadState& rs : rd.read_states) invariants_.on_read_state(p.id, rs);
       p.reads.insert(p.reads.end(), rd.read_states.begin(), rd.read_states.end());
       // 5. Advance.
       p.node->advance(rd);
@@ -489,6 +493,7 @@ class Network {
   NetworkOptions options_;
   std::mt19937_64 rng_;
   std::map<NodeId, Peer> peers_;
+  std::map<NodeId, const MemoryStorage*> logs_;  // every node's durable log, for the invariants
   std::vector<InFlight> wire_;
   std::map<std::pair<NodeId, NodeId>, double> drop_;
   uint64_t now_ = 0;
