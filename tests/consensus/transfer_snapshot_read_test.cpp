@@ -208,6 +208,13 @@ TEST(RaftReadIndex, DeposedLeaderNeverAnswers) {
   net.run(10);  // "hq" learns it was deposed; the pending read is dropped, never answered
   EXPECT_EQ(net.status("hq").leader, "airport");
   EXPECT_FALSE(has_read(net, "hq", "stale-read", nullptr));
+  // Not even once it leads again, when heartbeat replies would confirm a read still pending at
+  // its old commit index, below "newer-write" (fails if reset() keeps pending reads).
+  ASSERT_TRUE(net.transfer_leadership("airport", "hq").ok());
+  net.stabilize();
+  ASSERT_EQ(net.leader(), "hq") << net.describe();
+  net.run(5);
+  EXPECT_FALSE(has_read(net, "hq", "stale-read", nullptr));
 }
 
 TEST(RaftReadIndex, NewLeaderWaitsForAnEntryOfItsTerm) {
