@@ -54,8 +54,15 @@ TEST(RaftPreVote, WithoutPreVoteTheRejoiningNodeBumpsTheTerm) {
 TEST(RaftPreVote, PreVoteDoesNotChangeVotersTermOrVote) {
   Network net(NetworkOptions{.seed = 22, .pre_vote = true, .check_quorum = false}, three);
   net.campaign("hq");
-  // Pre-votes are in flight; nobody has changed term yet.
-  for (const NodeId& id : three) EXPECT_EQ(net.status(id).term, 0u) << id;
+  // The two pre-vote requests delivered (FIFO wire) and granted; the grants are in flight.
+  ASSERT_EQ(net.in_flight(), 2u);
+  ASSERT_TRUE(net.deliver_one());
+  ASSERT_TRUE(net.deliver_one());
+  ASSERT_EQ(net.in_flight(), 2u);
+  for (const NodeId& id : three) {
+    EXPECT_EQ(net.status(id).term, 0u) << id;
+    EXPECT_EQ(net.status(id).vote, "") << id;
+  }
   net.stabilize();
   EXPECT_EQ(net.status("hq").role, Role::leader);
   EXPECT_EQ(net.status("hq").term, 1u);
@@ -182,6 +189,61 @@ TEST(RaftLearners, ALearnerBeingProbedGetsEveryBeat) {
   ASSERT_TRUE(net.propose("airport", "after-transfer").ok());
   net.stabilize();
   for (const NodeId& id : learners) EXPECT_TRUE(net.applied(id, "after-transfer")) << id;
+}
+
+// Learners' grants never count, even when they arrive (forged, or from a learner that believes
+// it is a voter): a candidate among three voters with two down is not elected by five learners'
+// votes, nor passes its pre-vote with them; and a read the leader must confirm is not confirmed
+// by learners' heartbeat replies alone.
+TEST(RaftLearners, LearnersGrantsAndAcksDoNotMakeAQuorum) {
+  const std::vector<NodeId> learners = {"embassy-kampala", "embassy-nairobi", "gatuna", "kagitumba",
+                                        "rubavu"};
+  for (const bool pre_vote : {false, true}) {
+    SCOPED_TRACE(pre_vote ? "pre_vote" : "vote");
+    Network net(NetworkOptions{.seed = 30, .pre_vote = pre_vote, .check_quorum = true}, three,
+                learners);
+    ASSERT_TRUE(elect_until(net, "hq"));
+    net.stabilize();
+    net.crash("airport");
+    net.crash("dr-site");
+    net.run(40);  // the leader steps down (check_quorum): nobody leads
+    ASSERT_TRUE(net.leader().empty()) << net.describe();
+    net.campaign("hq");
+    const RaftStatus st = net.status("hq");
+    const Term term = pre_vote ? st.term + 1 : st.term;  // a pre-vote asks for the next term
+    for (const NodeId& l : learners) {
+      Message grant;
+      grant.type = pre_vote ? MessageType::pre_vote_resp : MessageType::vote_resp;
+      grant.from = l;
+      grant.to = "hq";
+      grant.term = term;
+      net.inject(grant);
+    }
+    EXPECT_NE(net.status("hq").role, Role::leader) << net.describe();
+    if (pre_vote) EXPECT_EQ(net.status("hq").term, st.term) << "became a candidate";
+  }
+
+  Network net(NetworkOptions{.seed = 31}, three, learners);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "x").ok());
+  net.stabilize();
+  // The voters' heartbeat replies are lost; the learners' arrive.
+  net.set_filter([](Message& m) {
+    return !(m.type == MessageType::heartbeat_resp && (m.from == "airport" || m.from == "dr-site"));
+  });
+  ASSERT_TRUE(net.read_index("hq", "learners-only").ok());
+  net.stabilize();
+  for (int t = 0; t < 3; ++t) {
+    net.tick("hq");
+    net.stabilize();
+  }
+  for (const ReadState& rs : net.peer("hq").reads) EXPECT_NE(rs.context, "learners-only");
+  net.set_filter(nullptr);
+  net.tick("hq");
+  net.stabilize();
+  bool answered = false;
+  for (const ReadState& rs : net.peer("hq").reads) answered |= rs.context == "learners-only";
+  EXPECT_TRUE(answered) << net.describe();
 }
 
 TEST(RaftLearners, LearnerCampaignIsIgnored) {
