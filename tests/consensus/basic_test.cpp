@@ -9,6 +9,14 @@ namespace {
 
 const std::vector<NodeId> three = {"airport", "dr-site", "hq"};
 
+bool elect_until(Network& net, const NodeId& id, int attempts = 5) {
+  for (int k = 0; k < attempts; ++k) {
+    net.elect(id);
+    if (net.status(id).role == Role::leader) return true;
+  }
+  return false;
+}
+
 TEST(RaftBasic, ElectsOneLeaderByTimeoutAndReplicates) {
   Network net(NetworkOptions{.seed = 7}, three);
   const NodeId lead = net.wait_for_leader();
@@ -134,6 +142,52 @@ TEST(RaftBasic, UncommittedSizeLimitRefusesProposals) {
   net.recover();
   net.run(3);
   EXPECT_TRUE(net.propose("hq", forty).ok());  // committed entries free the budget
+}
+
+// max_committed_size_per_ready: a node restarting with many committed entries to apply again
+// gets them over several Readies, none above the limit (or a single entry), all in order.
+TEST(RaftBasic, CommittedEntriesAreHandedOutWithinTheLimitPerReady) {
+  constexpr uint64_t cap = 3 * (20 + entry_overhead_bytes);  // three 20-byte entries
+  Network net(NetworkOptions{.seed = 12, .max_committed_size_per_ready = cap}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  const auto name = [](int i) {  // 20 bytes
+    return "entry-" + std::string(14 - std::to_string(i).size(), '0') + std::to_string(i);
+  };
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(net.propose("hq", name(i)).ok());
+  net.stabilize();
+  net.run(2);
+  ASSERT_TRUE(net.applied("airport", name(29)));
+  net.crash("airport");
+  net.restart("airport");  // applies all 31 committed entries again
+  const Peer& p = net.peer("airport");
+  EXPECT_EQ(p.applied_data.size(), 30u);
+  EXPECT_EQ(p.applied_data.back(), name(29));
+  EXPECT_GE(p.committed_readies, 10u);
+  EXPECT_LE(p.committed_bytes_max, cap);
+  EXPECT_EQ(p.committed_entries_max, 3u);
+}
+
+// max_pending_reads: while reads cannot be confirmed (heartbeat replies lost), the leader holds
+// at most the limit; one more local read is refused with limit_exceeded, a forwarded one is
+// dropped (never answered); the held ones are answered once replies come through.
+TEST(RaftBasic, PendingReadsAreBoundedByTheLimit) {
+  Network net(NetworkOptions{.seed = 13, .max_pending_reads = 2}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  net.set_filter([](Message& m) { return m.type != MessageType::heartbeat_resp; });
+  ASSERT_TRUE(net.read_index("hq", "held-1").ok());
+  ASSERT_TRUE(net.read_index("hq", "held-2").ok());
+  net.stabilize();
+  EXPECT_EQ(net.read_index("hq", "one-too-many").error().code, Errc::limit_exceeded);
+  ASSERT_TRUE(net.read_index("airport", "forwarded").ok());  // the follower forwards it
+  net.stabilize();
+  net.set_filter(nullptr);
+  net.tick("hq");
+  net.stabilize();
+  std::set<std::string> answered;
+  for (const NodeId& id : three)
+    for (const ReadState& rs : net.peer(id).reads) answered.insert(rs.context);
+  EXPECT_EQ(answered, (std::set<std::string>{"held-1", "held-2"}));
 }
 
 TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {

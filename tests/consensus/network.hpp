@@ -44,6 +44,7 @@ struct NetworkOptions {
   uint64_t max_inflight_msgs = 16;
   uint64_t max_uncommitted_entries_size = 1 << 20;
   uint64_t max_committed_size_per_ready = 1 << 20;
+  uint64_t max_pending_reads = 1024;
   // Faults of the wire. A message waits 0..delay_steps_max deliveries (0: FIFO, no reordering).
   uint32_t delay_steps_max = 0;
   double duplicate_probability = 0;
@@ -64,6 +65,11 @@ struct Peer {
   std::vector<std::string> applied_data;  // normal entries' data since (re)start, in order
   std::vector<ReadState> reads;
   uint64_t snapshots_installed = 0;
+  // Readies that handed out committed entries, and the largest such hand-out (entries, bytes by
+  // entry_size_bytes): what max_committed_size_per_ready bounds.
+  uint64_t committed_readies = 0;
+  size_t committed_entries_max = 0;
+  uint64_t committed_bytes_max = 0;
 };
 
 class Network {
@@ -372,6 +378,7 @@ class Network {
     c.max_inflight_msgs = options_.max_inflight_msgs;
     c.max_uncommitted_entries_size = options_.max_uncommitted_entries_size;
     c.max_committed_size_per_ready = options_.max_committed_size_per_ready;
+    c.max_pending_reads = options_.max_pending_reads;
     c.pre_vote = options_.pre_vote;
     c.check_quorum = options_.check_quorum;
     // Each node its own seed, derived from the network's and its id (FNV-1a).
@@ -423,6 +430,13 @@ class Network {
         p.applied_data.clear();
         ++p.snapshots_installed;
         invariants_.on_apply_snapshot(p.id, *rd.snapshot, p.digest);
+      }
+      if (!rd.committed_entries.empty()) {
+        uint64_t bytes = 0;
+        for (const Entry& e : rd.committed_entries) bytes += entry_size_bytes(e);
+        ++p.committed_readies;
+        p.committed_entries_max = std::max(p.committed_entries_max, rd.committed_entries.size());
+        p.committed_bytes_max = std::max(p.committed_bytes_max, bytes);
       }
       for (const Entry& e : rd.committed_entries) {
         EXPECT_EQ(e.index, p.applied + 1) << p.id << " applies out of order";

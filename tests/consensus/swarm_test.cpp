@@ -41,6 +41,10 @@ bool run_swarm(uint64_t seed, std::string* trace = nullptr) {
     // Drawn apart, so that the other draws of a seed stay as they were.
     std::mt19937_64 beat(seed * 0xD1B54A32D192ED03ull + 7);
     if (pick(beat, 2) == 0) o.learner_heartbeat_tick = o.heartbeat_tick * (2 + pick(beat, 5));
+    // The hand-out and read limits, small on some seeds.
+    std::mt19937_64 limits(seed * 0x9E3779B97F4A7C15ull + 11);
+    if (pick(limits, 2) == 0) o.max_committed_size_per_ready = 1 + pick(limits, 200);
+    if (pick(limits, 2) == 0) o.max_pending_reads = 1 + pick(limits, 3);
   }
   o.pre_vote = pick(rng, 2) == 0;
   o.check_quorum = pick(rng, 2) == 0;
