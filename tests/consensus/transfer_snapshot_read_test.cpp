@@ -120,6 +120,62 @@ TEST(RaftSnapshot, FollowerBehindTheCompactedLogInstallsASnapshot) {
   }
 }
 
+// Snapshots a follower must not install (a duplicate or delayed one at or below its commit, one
+// from before it was a member) change nothing; one whose last entry it already holds only tells
+// it that the entry is committed.
+TEST(RaftSnapshot, StaleForeignOrAlreadyHeldSnapshotsAreNotInstalled) {
+  Network net(NetworkOptions{.seed = 64}, three);
+  ASSERT_TRUE(elect_until(net, "hq"));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(net.propose("hq", "e" + std::to_string(i)).ok());
+  net.stabilize();
+  net.run(2);
+  const RaftStatus hq = net.status("hq");
+  const auto snap_msg = [&](LogIndex index, Term term, ConfState cs) {
+    Message m;
+    m.type = MessageType::snap;
+    m.from = "hq";
+    m.to = "airport";
+    m.term = hq.term;
+    Snapshot snap;
+    snap.meta.index = index;
+    snap.meta.term = term;
+    snap.meta.conf_state = std::move(cs);
+    snap.data = "0";
+    m.snapshot = snap;
+    return m;
+  };
+  const ConfState members{three, {}};
+  const LogIndex commit = net.status("airport").commit;
+  ASSERT_EQ(commit, hq.commit);
+  // At or below the commit index, whatever its term (one that differs from the log's would
+  // otherwise replace committed entries).
+  net.inject(snap_msg(commit, hq.term, members));
+  net.inject(snap_msg(commit - 2, hq.term, members));
+  net.inject(snap_msg(commit - 1, hq.term + 1, members));
+  // From a configuration without this node.
+  net.inject(snap_msg(commit + 5, hq.term, ConfState{{"dr-site", "hq"}, {}}));
+  EXPECT_EQ(net.peer("airport").snapshots_installed, 0u);
+  EXPECT_EQ(net.status("airport").commit, commit);
+  EXPECT_EQ(net.status("airport").last_index, commit);
+  EXPECT_EQ(net.peer("airport").applied_data.size(), 5u);
+
+  // Entries held but not known committed: the answers to the leader are lost.
+  net.set_filter([](Message& m) { return m.type != MessageType::app_resp; });
+  ASSERT_TRUE(net.propose("hq", "held-1").ok());
+  ASSERT_TRUE(net.propose("hq", "held-2").ok());
+  net.stabilize();
+  const LogIndex last = net.status("airport").last_index;
+  ASSERT_EQ(last, commit + 2);
+  ASSERT_EQ(net.status("airport").commit, commit);
+  net.inject(snap_msg(last, hq.term, members));
+  EXPECT_EQ(net.peer("airport").snapshots_installed, 0u);
+  EXPECT_EQ(net.status("airport").commit, last);
+  EXPECT_EQ(net.status("airport").last_index, last);
+  EXPECT_TRUE(net.applied("airport", "held-2"));  // applied from its own log
+  net.set_filter(nullptr);
+  net.run(3);
+}
+
 TEST(RaftSnapshot, LostSnapshotIsRetried) {
   NetworkOptions o{.seed = 47};
   o.snapshot_every_entries = 5;
