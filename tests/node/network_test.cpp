@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <zmq.hpp>
 
 #include "ledger/record.hpp"
@@ -44,7 +45,43 @@ class NetworkTest : public ::testing::Test {
   }
   void TearDown() override {
     for (auto& [id, p] : pid) ::kill(p, SIGCONT);
+    // Whatever the test did, every node ends with the same committed ledger.
+    if (!HasFatalFailure()) {
+      EXPECT_TRUE(wait_until([&] { return ledgers_agree(); }, 30s)) << ledgers();
+    }
     (void)sim::local_down(dir.path() + "/net");
+  }
+
+  // Every node answers with the same ledger (size and root), not empty; a site HQ revoked is
+  // cut off by its peers and left out.
+  bool ledgers_agree() {
+    std::set<std::string> revoked;
+    const json m = parse(client("hq")->get("/v1/membership"));
+    if (!m.is_object()) return false;
+    for (const auto& site : m["sites"])
+      if (!site["revoked_after"].is_null()) revoked.insert(site["site"]);
+    std::optional<std::pair<uint64_t, std::string>> first;
+    for (const auto& [id, a] : api) {
+      if (revoked.count(id)) continue;
+      HttpClient c(a, token);
+      c.set_timeout_ms(2000);
+      const json s = parse(c.get("/v1/status"));
+      if (!s.is_object() || !s.contains("ledger")) return false;
+      const std::pair<uint64_t, std::string> l{s["ledger"]["size"], s["ledger"]["root"]};
+      if (l.first == 0 || (first && l != *first)) return false;
+      first = l;
+    }
+    return true;
+  }
+  std::string ledgers() {
+    std::string out;
+    for (const auto& [id, a] : api) {
+      HttpClient c(a, token);
+      c.set_timeout_ms(2000);
+      const json s = parse(c.get("/v1/status"));
+      out += "\n" + id + ": " + (s.is_object() ? s["ledger"].dump() : std::string("(no status)"));
+    }
+    return out;
   }
 
   std::unique_ptr<HttpClient> client(const std::string& site) {
