@@ -55,10 +55,23 @@ TEST(RaftTransfer, LaggingTransfereeCatchesUpFirstAndProposalsWaitMeanwhile) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(net.propose("hq", "x" + std::to_string(i)).ok());
   net.stabilize();
   net.recover();
+  const LogIndex leader_last = net.status("hq").last_index;
+  ASSERT_LT(net.status("airport").last_index, leader_last);
+  // timeout_now leaves only once the transferee holds the leader's whole log.
+  int timeout_nows = 0;
+  net.set_filter([&](Message& m) {
+    if (m.type == MessageType::timeout_now) {
+      ++timeout_nows;
+      EXPECT_EQ(net.status("airport").last_index, leader_last) << "timeout_now sent too early";
+    }
+    return true;
+  });
   ASSERT_TRUE(net.transfer_leadership("hq", "airport").ok());
   EXPECT_EQ(net.status("hq").lead_transferee, "airport");
   EXPECT_EQ(net.propose("hq", "during-transfer").code(), Errc::proposal_dropped);
   net.run(5);  // heartbeats resume the follower's probing, then timeout_now
+  net.set_filter(nullptr);
+  EXPECT_EQ(timeout_nows, 1);
   EXPECT_EQ(net.leader(), "airport");
   EXPECT_TRUE(net.applied("airport", "x4"));
 }
