@@ -350,6 +350,18 @@ struct ApiServer::Impl {
                 {"present", txn.count_of(t.presence)}};
   }
 
+  // How far this node's own feed goes here, and elsewhere when a peer or the committed ledger
+  // holds more of it than this store (docs/operations.md: a store restored from a backup).
+  json own_feed_json(const StoreTxn& txn) {
+    const std::string& self = deps.core.identity().site;
+    const auto head = txn.head(self);
+    const uint64_t held = head ? head->seq : 0;
+    const uint64_t elsewhere = std::max(deps.core.own_seq_elsewhere(), ledger_seq(txn, self));
+    return json{{"seq", held},
+                {"seq_elsewhere", elsewhere > held ? json(elsewhere) : json(nullptr)},
+                {"behind", elsewhere > held}};
+  }
+
   void get_status(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
@@ -365,6 +377,7 @@ struct ApiServer::Impl {
                   {{"signing", to_hex(deps.core.public_key())},
                    {"transport", deps.transport_public_key}}},
                  {"counts", counts_json(**txn)},
+                 {"own_feed", own_feed_json(**txn)},
                  {"writer",
                   {{"batches", ws.batches},
                    {"records", ws.records},

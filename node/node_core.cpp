@@ -6,6 +6,7 @@
 #include "ledger/mrz.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
+#include "node/ledger_apply.hpp"
 
 namespace umupaka {
 namespace {
@@ -194,6 +195,7 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   if (auto s = m.admits(origin, seq); !s.ok())
     return IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, {}};
   IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
+  if (origin == identity_.site) note_own_record_elsewhere(seq, txn);
   if (!quarantined(origin) && origin != identity_.site) {
     out = ingest(in, txn);
     // Kept as a version only on a gap (until the feed catches up) or an equivocation (the fork,
@@ -242,8 +244,12 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (!m.joined()) return reject("this node has not joined a network");
   if (r.header.network_id != m.network_id()) return reject("record of another network");
   if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
-  // This node's feed grows only by its own hand: a peer offering "our" records holds our key.
-  if (origin == identity_.site) return reject("records of this node's own feed come only from it");
+  // This node's feed grows only by its own hand. A peer offering "our" records beyond our head
+  // holds records this store lost, or our key: noted, and recording stops (execute).
+  if (origin == identity_.site) {
+    note_own_record_elsewhere(seq, txn);
+    return reject("records of this node's own feed come only from it");
+  }
   if (auto s = m.admits(origin, seq); !s.ok()) return reject(s.error().message);
 
   const auto head = txn.head(origin);
@@ -281,6 +287,14 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (auto s = txn.append(sr, r.header); !s.ok()) return reject(s.error().message);
   apply_record(txn, r, RecordRef{origin, seq});
   return out;
+}
+
+void NodeCore::note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn) {
+  const auto head = txn.head(identity_.site);
+  if (seq <= (head ? head->seq : 0)) return;
+  uint64_t seen = own_seq_elsewhere_.load(std::memory_order_relaxed);
+  while (seq > seen && !own_seq_elsewhere_.compare_exchange_weak(seen, seq)) {
+  }
 }
 
 Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
@@ -329,6 +343,14 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
     return make_error(Errc::forbidden,
                       "this site's feed is quarantined: two different records were signed with its "
                       "key; HQ must investigate before it records again");
+  if (const uint64_t elsewhere = std::max(own_seq_elsewhere(), ledger_seq(txn, identity_.site));
+      elsewhere >= seq)
+    return make_error(Errc::conflict,
+                      "this site's own feed reaches seq " + std::to_string(elsewhere) +
+                          " elsewhere in the network but only " + std::to_string(seq - 1) +
+                          " here: this store lost records it had signed (restored from a "
+                          "backup?) or its signing key is in use elsewhere; recording now would "
+                          "fork the feed. Nothing was recorded; see docs/operations.md");
 
   return std::visit(
       [&](const auto& r) -> Result<Recorded> {

@@ -3,6 +3,7 @@
 // never touches sockets, threads or the clock, so the simulator runs exactly this code.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -118,6 +119,14 @@ class NodeCore {
   // Origins quarantined for equivocation, with the seq of the conflict.
   const std::map<std::string, uint64_t, std::less<>>& quarantine() const { return quarantine_; }
 
+  // The highest seq of this node's own feed that a peer offered beyond what this node holds, or
+  // 0. Since every record is durable here before any peer sees it, a peer ahead of us on our own
+  // feed means this store lost records it had signed (restored from a backup, a disk copied back)
+  // or our key signs elsewhere. execute() refuses to record while the feed is behind (here or in
+  // the committed ledger): a record now would fork the feed, and a fork quarantines the site for
+  // good. Safe to read from any thread.
+  uint64_t own_seq_elsewhere() const { return own_seq_elsewhere_.load(std::memory_order_relaxed); }
+
   // Validates `command`, runs the checks for a crossing, seals the record as the next of this
   // node's feed, appends it and applies it to the views, all inside `txn`. The caller commits
   // (durably) before telling anyone. On error nothing has been written to `txn`.
@@ -136,6 +145,8 @@ class NodeCore {
                                   const std::optional<FeedHead>& head);
 
   void load_quarantine(const StoreTxn& txn);
+  // A peer offered record `seq` of this node's own feed: noted if beyond what this store holds.
+  void note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn);
 
   NodeIdentity identity_;
   SigningKey key_;
@@ -144,6 +155,7 @@ class NodeCore {
   std::optional<Membership> staged_membership_;
   std::map<std::string, uint64_t, std::less<>> quarantine_;
   std::map<std::string, uint64_t, std::less<>> staged_quarantine_;
+  std::atomic<uint64_t> own_seq_elsewhere_{0};
 };
 
 // CrossingRequest -> CheckRequest, parsing the MRZ if one was given. Errors name the field.

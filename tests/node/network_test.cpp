@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -201,6 +202,52 @@ TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
   const json st = status("hq");
   EXPECT_EQ(st["network"]["peers"].size(), 4u);
   EXPECT_TRUE(st["network"]["quarantined"].empty());
+}
+
+// A node whose store is put back from a backup (its own feed behind what the network holds of
+// it) learns so from its peers and refuses to record, with a clear error: a record now would
+// fork its feed, and a fork quarantines the site for good. Nothing forks; nothing is lost.
+TEST_F(NetworkTest, ANodeRestoredFromABackupRefusesToForkItsFeed) {
+  namespace fs = std::filesystem;
+  const uint64_t first = write("gatuna", 3, "B");
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", first}}); }, 20s));
+  const std::string store = data["gatuna"] + "/store";
+  const std::string backup = dir.path() + "/gatuna-backup";
+  const auto stop = [&](int sig) {
+    ASSERT_EQ(::kill(pid["gatuna"], sig), 0);
+    ASSERT_TRUE(wait_until([&] { return !status("gatuna").is_object(); }, 10s));
+    std::this_thread::sleep_for(300ms);  // the process gone, its store closed
+  };
+  stop(SIGTERM);
+  fs::copy(store, backup, fs::copy_options::recursive);
+  auto restarted = sim::start_site(dir.path() + "/net", "gatuna");
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  pid["gatuna"] = *restarted;
+  const uint64_t later = write("gatuna", 4, "C");
+  ASSERT_EQ(later, first + 4);
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", later}}); }, 20s));
+
+  stop(SIGKILL);
+  fs::remove_all(store);
+  fs::copy(backup, store, fs::copy_options::recursive);
+  restarted = sim::start_site(dir.path() + "/net", "gatuna");
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  pid["gatuna"] = *restarted;
+  ASSERT_TRUE(wait_until([&] { return status("gatuna")["own_feed"]["behind"] == true; }, 20s))
+      << status("gatuna")["own_feed"].dump();
+  const json own = status("gatuna")["own_feed"];
+  EXPECT_EQ(own["seq"], first);
+  EXPECT_EQ(own["seq_elsewhere"], later);
+  auto r = client("gatuna")->post("/v1/crossings", crossing("D100001").dump());
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("restored from a backup"), std::string::npos) << r.body;
+  EXPECT_EQ(heads("gatuna")["gatuna"], first);
+  std::this_thread::sleep_for(1s);
+  for (const auto& site : sites()) {
+    if (site == "gatuna") continue;
+    EXPECT_EQ(heads(site)["gatuna"], later) << site;
+    EXPECT_TRUE(status(site)["network"]["quarantined"].empty()) << site;
+  }
 }
 
 TEST_F(NetworkTest, AStoppedNodeCatchesUpAfterRestart) {
