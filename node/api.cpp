@@ -29,8 +29,10 @@ namespace {
 
 using json = nlohmann::json;
 using router_t = restinio::router::express_router_t<>;
-using traits_t =
-    restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
+// The router is wrapped (start()): what it throws while matching a request (a path whose
+// percent-escapes decode to invalid UTF-8, say) is answered 400, never a dropped connection.
+using traits_t = restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                                    restinio::default_request_handler_t>;
 using req_t = restinio::request_handle_t;
 using params_t = restinio::router::route_params_t;
 
@@ -148,7 +150,8 @@ struct ApiServer::Impl {
                   : metrics.responses_5xx)++;
     req->create_response(status_line(code))
         .append_header(restinio::http_field::content_type, "application/json")
-        .set_body(body.dump())
+        // Invalid UTF-8 (an id echoed from a path, say) is replaced, never a throw.
+        .set_body(body.dump(-1, ' ', false, json::error_handler_t::replace))
         .done();
   }
   void respond_error(const req_t& req, const Error& e) {
@@ -166,21 +169,29 @@ struct ApiServer::Impl {
   }
 
   // --- authentication ---
+  // Called on every request (one stat): a line deleted from the tokens file revokes that token
+  // at once. A file that is gone, or that does not load, admits no token at all until it does.
   void reload_tokens_if_changed() {
     struct stat st {};
     const std::string path = deps.config.data_dir + "/tokens";
-    if (::stat(path.c_str(), &st) != 0) return;
-    const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec +
-                          static_cast<int64_t>(st.st_size);
-    if (mtime == tokens_mtime_ns) return;
-    auto loaded = load_tokens(deps.config.data_dir);
-    if (!loaded.ok()) {
-      spdlog::error("tokens: {}", loaded.error().message);
+    if (::stat(path.c_str(), &st) != 0) {
+      if (tokens_mtime_ns != -1) spdlog::error("tokens: {} is gone; no token is accepted", path);
+      tokens.clear();
+      tokens_mtime_ns = -1;
       return;
     }
+    const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec +
+                          static_cast<int64_t>(st.st_size) + static_cast<int64_t>(st.st_ino);
+    if (mtime == tokens_mtime_ns) return;
     tokens.clear();
-    for (auto& t : loaded.value()) tokens[t.token_hash] = t;
     tokens_mtime_ns = mtime;
+    auto loaded = load_tokens(deps.config.data_dir);
+    if (!loaded.ok()) {
+      spdlog::error("tokens: {}; no token is accepted until the file loads",
+                    loaded.error().message);
+      return;
+    }
+    for (auto& t : loaded.value()) tokens[t.token_hash] = t;
   }
 
   // The caller's token entry if it may act in one of `roles`; otherwise answers 401/403.
@@ -196,12 +207,8 @@ struct ApiServer::Impl {
     std::optional<TokenEntry> entry;
     {
       std::lock_guard lock(tokens_mu);
-      auto it = tokens.find(h);
-      if (it == tokens.end()) {
-        reload_tokens_if_changed();
-        it = tokens.find(h);
-      }
-      if (it != tokens.end()) entry = it->second;
+      reload_tokens_if_changed();
+      if (const auto it = tokens.find(h); it != tokens.end()) entry = it->second;
     }
     if (!entry) {
       metrics.unauthorized++;
@@ -226,7 +233,8 @@ struct ApiServer::Impl {
                     {"role", enum_name(who.role)},
                     {"read", what},
                     {"person", subject}};
-    std::fputs((line.dump() + "\n").c_str(), access_log);
+    std::fputs((line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n").c_str(),
+               access_log);
     std::fflush(access_log);
   }
 
@@ -966,7 +974,20 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
       restinio::server_settings_t<traits_t>{}
           .address(address)
           .port(port)
-          .request_handler(m.make_router())
+          .request_handler([&m, router = std::shared_ptr<router_t>(m.make_router())](
+                               req_t req) -> restinio::request_handling_status_t {
+            try {
+              return (*router)(req);
+            } catch (const std::exception& e) {
+              try {
+                m.respond_error(req, 400, "bad_request",
+                                std::string("the request is not understood: ") + e.what());
+              } catch (const std::exception&) {
+                // Already answered: nothing more to say on this connection.
+              }
+              return restinio::request_accepted();
+            }
+          })
           .max_pipelined_requests(32)
           .incoming_http_msg_limits(
               restinio::incoming_http_msg_limits_t{}.max_body_size(transport_body_bytes_max))

@@ -98,6 +98,15 @@ Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIden
     req.traveller = *r.traveller;
     req.document = *r.document;
   }
+  // What the checks look up by (store keys) is checked before they run, as the record would be.
+  if (!valid_document_number(req.document.number))
+    return make_error(Errc::invalid_field,
+                      "document.number must be 1-24 upper-case letters and digits",
+                      r.mrz ? "mrz" : "document.number");
+  if (req.national_id && !valid_national_id(*req.national_id))
+    return make_error(Errc::invalid_field, "national_id must be exactly 16 digits", "national_id");
+  if (req.permit_id && !valid_object_id(*req.permit_id))
+    return make_error(Errc::invalid_field, "permit_id is not a valid id", "permit_id");
   return req;
 }
 
@@ -402,6 +411,8 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
           out.object_id = std::move(id);
           return out;
         } else if constexpr (std::is_same_v<T, PermitStatusRequest>) {
+          if (!valid_object_id(r.permit_id))
+            return make_error(Errc::invalid_field, "permit_id is not a valid id", "permit_id");
           const auto view = txn.permit(r.permit_id);
           if (!view)
             return make_error(Errc::not_found, "no permit " + r.permit_id + " at this node",
@@ -449,6 +460,8 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
           return out;
         } else {
           static_assert(std::is_same_v<T, AlertLiftRequest>);
+          if (!valid_object_id(r.alert_id))
+            return make_error(Errc::invalid_field, "alert_id is not a valid id", "alert_id");
           const auto view = txn.alert(r.alert_id);
           if (!view)
             return make_error(Errc::not_found, "no alert " + r.alert_id + " at this node",

@@ -1,5 +1,7 @@
 #include "node/writer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
 
@@ -116,21 +118,25 @@ void Writer::run() {
     uint64_t ok = 0, rejected = 0, ingested = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       Item& item = batch[i];
-      if (!committed.ok()) {
-        if (item.done) item.done(committed.error());
-        if (item.ingest_done) item.ingest_done(committed.error());
-        if (item.apply_done) item.apply_done(committed.error());
-        continue;
-      }
-      if (auto* r = std::get_if<Result<Recorded>>(&results[i])) {
-        (r->ok() ? ok : rejected)++;
-        item.done(std::move(*r));
-      } else if (auto* ap = std::get_if<Result<ApplyOutcome>>(&results[i])) {
-        item.apply_done(std::move(*ap));
-      } else {
-        auto& v = std::get<std::vector<IngestResult>>(results[i]);
-        for (const auto& x : v) ingested += x.outcome == IngestOutcome::stored;
-        item.ingest_done(std::move(v));
+      // A callback that throws (a reply that cannot be sent) costs its own answer only: the
+      // others are still told, and the writer goes on.
+      try {
+        if (!committed.ok()) {
+          if (item.done) item.done(committed.error());
+          if (item.ingest_done) item.ingest_done(committed.error());
+          if (item.apply_done) item.apply_done(committed.error());
+        } else if (auto* r = std::get_if<Result<Recorded>>(&results[i])) {
+          (r->ok() ? ok : rejected)++;
+          item.done(std::move(*r));
+        } else if (auto* ap = std::get_if<Result<ApplyOutcome>>(&results[i])) {
+          item.apply_done(std::move(*ap));
+        } else {
+          auto& v = std::get<std::vector<IngestResult>>(results[i]);
+          for (const auto& x : v) ingested += x.outcome == IngestOutcome::stored;
+          item.ingest_done(std::move(v));
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("writer: a completion callback failed: {}", e.what());
       }
     }
     if (committed.ok() && hook_ && (!local.empty() || membership_changed))

@@ -63,6 +63,11 @@ Status Txn::commit() {
 }
 
 Result<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_view key) const {
+  // No key outside LMDB's bounds is stored: not found, rather than an error (MDB_BAD_VALSIZE)
+  // that would fail the whole write transaction a lookup runs in.
+  const size_t key_max =
+      env_ != nullptr ? static_cast<size_t>(mdb_env_get_maxkeysize(env_->raw())) : 511;
+  if (key.empty() || key.size() > key_max) return std::optional<std::string_view>{};
   MDB_val k = as_val(key), v{};
   const int rc = mdb_get(txn_, dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};

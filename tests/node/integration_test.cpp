@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "ledger/codec.hpp"
 #include "ledger/crypto.hpp"
+#include "node/config.hpp"
 #include "tests/node/node_process.hpp"
 
 namespace umupaka::test {
@@ -233,6 +237,10 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
   json bad_date = ug_crossing("UG2222222");
   bad_date["traveller"]["birth_date"] = "1990-02-30";
   json bad_number = ug_crossing("ug-2222");
+  // Longer than any LMDB key: once failed the whole group commit it was batched with.
+  json long_number = ug_crossing(std::string(600, 'A'));
+  json long_permit = ug_crossing("UG2222222");
+  long_permit["permit_id"] = std::string(600, 'p');
   HttpClient nobody(node->base(), "");
   HttpClient forger(node->base(), "umk_not_a_real_token");
   HttpClient auditor(node->base(), auditor_token);
@@ -253,6 +261,19 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
        "traveller.birth_date"},
       {"bad document number", officer->post("/v1/crossings", bad_number.dump()), 422,
        "invalid_field", "document.number"},
+      {"document number longer than a store key",
+       officer->post("/v1/crossings", long_number.dump()), 422, "invalid_field", "document.number"},
+      {"same, dry run", officer->post("/v1/checks", long_number.dump()), 422, "invalid_field",
+       "document.number"},
+      {"permit id longer than a store key", officer->post("/v1/crossings", long_permit.dump()), 422,
+       "invalid_field", "permit_id"},
+      {"permit id in the path not an id",
+       admin->post("/v1/permits/" + std::string(600, 'p') + "/status",
+                   json{{"action", "revoke"}, {"reason", "x"}}.dump()),
+       422, "invalid_field", "permit_id"},
+      {"a path whose escapes are not UTF-8",
+       admin->post("/v1/permits/%FF%FE/status", json{{"action", "revoke"}, {"reason", "x"}}.dump()),
+       400, "bad_request", ""},
       {"wrong check digit", officer->post("/v1/crossings", wrong_digit.dump()), 422,
        "mrz_check_digit", "mrz.composite"},
       {"oversized body", officer->post("/v1/crossings", "{\"note\":\"" + huge + "\"}"), 413,
@@ -289,6 +310,30 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
   const auto metrics = officer->get("/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("umupaka_records_stored 2"), std::string::npos) << metrics.body;
+}
+
+// docs/operations.md: "Delete a line to revoke a token". The next request with it is refused;
+// the other tokens go on; a tokens file that is gone admits nobody.
+TEST_F(NodeTest, ATokenDeletedFromTheFileIsRefusedAtOnce) {
+  ASSERT_EQ(officer->get("/v1/status").status, 200);
+  const std::string path = node->data() + "/tokens";
+  auto text = read_file(path);
+  ASSERT_TRUE(text.ok());
+  std::string kept;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("officer-7") == std::string::npos) kept += line + "\n";
+  ASSERT_NE(kept.size(), text->size());
+  {
+    std::ofstream out(path + ".new");
+    out << kept;
+  }
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+  EXPECT_EQ(officer->get("/v1/status").status, 401);
+  EXPECT_EQ(officer->post("/v1/crossings", ug_crossing("UG5555555").dump()).status, 401);
+  EXPECT_EQ(admin->get("/v1/status").status, 200);
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  EXPECT_EQ(admin->get("/v1/status").status, 401);
 }
 
 TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
