@@ -904,7 +904,17 @@ struct ApiServer::Impl {
                    auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
                    if (!who) return;
                    auto body = read_request<PermitRequest>(req);
-                   if (body) submit(req, std::move(*body), *who);
+                   if (!body) return;
+                   // An officer at the desk issues what is issued on arrival: the visa on
+                   // arrival and the East Africa Tourist Visa (docs/api.md, roles).
+                   if (who->role == Role::officer && body->kind != PermitKind::visa_on_arrival &&
+                       body->kind != PermitKind::east_africa_tourist_visa)
+                     return respond_error(req, 403, "forbidden",
+                                          "an officer issues visas on arrival only; " +
+                                              std::string(enum_name(body->kind)) +
+                                              " is for consular or hq-admin tokens",
+                                          "kind");
+                   submit(req, std::move(*body), *who);
                  }));
     r->http_post("/v1/permits/:id/status", counted([this](const req_t& req, const params_t& p) {
                    auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
@@ -926,6 +936,12 @@ struct ApiServer::Impl {
                    if (!who) return;
                    auto body = read_request<DocumentStatusRequest>(req);
                    if (!body) return;
+                   // An officer reports a document lost or stolen; revoking is consular work.
+                   if (who->role == Role::officer && body->status == DocumentStatus::revoked)
+                     return respond_error(req, 403, "forbidden",
+                                          "an officer reports documents lost or stolen; revoking "
+                                          "one is for consular or hq-admin tokens",
+                                          "status");
                    body->country = std::string(normalize_state_code(p["country"]));
                    body->number = std::string(p["number"]);
                    submit(req, std::move(*body), *who);
