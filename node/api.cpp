@@ -729,6 +729,8 @@ struct ApiServer::Impl {
     const std::string& body = req->body();
     if (body.size() > limits::api_body_bytes_max)
       return respond_error(req, 413, "limit_exceeded", "body too large");
+    if (json::parse(body, nullptr, false).is_discarded())
+      return respond_error(req, 400, "malformed_json", "the body is not JSON");
     auto sr = signed_record_from_json(body);
     if (!sr.ok()) return respond_error(req, sr.error());
     const Membership m = deps.network->membership();
@@ -739,21 +741,25 @@ struct ApiServer::Impl {
                            "not a root record of network " + m.network_id(), "origin");
     std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
     const bool queued = deps.writer.submit_ingest(
-        std::move(v), IngestKind::feed, [this, req](Result<std::vector<IngestResult>> r) {
+        std::move(v), IngestKind::posted, [this, req](Result<std::vector<IngestResult>> r) {
           if (!r.ok()) return respond_error(req, r.error());
           const IngestResult& x = r->front();
           if (x.outcome == IngestOutcome::stored || x.outcome == IngestOutcome::duplicate)
             return respond(
                 req, 201,
                 json{{"origin", x.origin}, {"seq", x.seq}, {"outcome", enum_name(x.outcome)}});
-          respond_error(req, x.outcome == IngestOutcome::gap ? 409 : 422,
-                        x.outcome == IngestOutcome::gap ? "conflict" : "invalid_field",
-                        x.outcome == IngestOutcome::gap
-                            ? "root record " + std::to_string(x.seq) +
-                                  " does not follow this node's root feed (head " +
-                                  std::to_string(deps.network->membership().root_seq()) + ")"
-                            : "membership record refused: " + x.reason,
-                        "seq");
+          const uint64_t head = deps.network->membership().root_seq();
+          // Not the next record of the root feed here (behind it, or beyond it): 409, nothing
+          // written; anything else the record itself is refused for: 422 with the reason.
+          const bool out_of_place = x.outcome == IngestOutcome::gap || x.seq <= head;
+          respond_error(
+              req, out_of_place ? 409 : 422, out_of_place ? "conflict" : "invalid_field",
+              out_of_place
+                  ? "root record " + std::to_string(x.seq) +
+                        " is not the next of this node's root feed (head " + std::to_string(head) +
+                        "): " + (x.reason.empty() ? "make it again from the head" : x.reason)
+                  : "membership record refused: " + x.reason,
+              "seq");
         });
     if (!queued) respond_error(req, 503, "unavailable", "write queue full; retry");
   }

@@ -234,6 +234,21 @@ std::vector<IngestResult> NodeCore::ingest_batch(const std::vector<VerifiedRecor
     case IngestKind::feed:
       for (const VerifiedRecord& v : records) out.push_back(ingest(v, txn));
       break;
+    case IngestKind::posted:
+      for (const VerifiedRecord& v : records) {
+        const std::string& origin = v.record.header.origin.value;
+        const uint64_t seq = v.record.header.seq.value;
+        if (const auto held = txn.record(origin, seq); held && held->hash != v.signed_record.hash) {
+          out.push_back(IngestResult{IngestOutcome::rejected, origin, seq,
+                                     "this node already holds another record " + origin + "/" +
+                                         std::to_string(seq) +
+                                         " (the feed moved on): make it again from the head",
+                                     std::nullopt});
+          continue;
+        }
+        out.push_back(ingest(v, txn));
+      }
+      break;
   }
   return out;
 }

@@ -66,6 +66,9 @@ enum class IngestKind : uint8_t {
   feed,      // records for the feeds (push, anti-entropy)
   evidence,  // records[0] and records[1]: equivocation evidence
   versions,  // a forked origin's records the ledger names, fetched by hash (kept beside the feed)
+  posted,    // records posted to this node's API (membership records from umupaka-admin): one at
+             // a seq this node already holds under another hash is refused, not taken as the
+             // evidence of a fork (which would quarantine the root feed for good)
 };
 
 struct IngestResult {

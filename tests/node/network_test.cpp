@@ -331,6 +331,16 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   ASSERT_TRUE(rec.ok());
   auto r = client("hq")->post("/v1/membership", signed_record_json(*rec));
   ASSERT_EQ(r.status, 201) << r.body;
+  // Another record at the same seq (an admin working from a membership that moved on): 409 and
+  // nothing written; above all no fork of the root feed, which would freeze the membership.
+  auto stale = make_root_record(*root, network["network_id"].get<std::string>(),
+                                m["root_seq"].get<uint64_t>(), root_head,
+                                SiteRevoked{"rusumo", 1, "a stale view"}, 1'800'000'000'001);
+  ASSERT_TRUE(stale.ok());
+  r = client("hq")->post("/v1/membership", signed_record_json(*stale));
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_TRUE(status("hq")["network"]["quarantined"].empty());
+  EXPECT_EQ(client("hq")->post("/v1/membership", "{\"not json").status, 400);
   ASSERT_TRUE(wait_until(
       [&] {
         for (const auto& s : {"gatuna", "rusumo"})
