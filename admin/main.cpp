@@ -84,16 +84,21 @@ int submit_root_record(const std::string& root_key, const std::string& node,
 // head. Reports the first fault.
 int audit(const std::string& node, const std::string& token) {
   HttpClient c(node, token);
-  const json m = json::parse(c.get("/v1/membership").body, nullptr, false);
+  const auto answer = c.get("/v1/membership");
+  if (answer.status != 200)
+    return fail(node + ": GET /v1/membership: " +
+                (answer.status == 0 ? std::string("no answer (is the node running there?)")
+                                    : std::to_string(answer.status) + " " + answer.body));
+  const json m = json::parse(answer.body, nullptr, false);
   if (!m.is_object() || !m.value("joined", false)) return fail(node + ": not a joined node");
   std::map<std::string, PublicKey> keys;
   PublicKey root_key{};
-  from_hex(m["root_key"].get<std::string>(), root_key.data(), root_key.size());
+  from_hex(m.at("root_key").get<std::string>(), root_key.data(), root_key.size());
   keys["root"] = root_key;
-  for (const auto& site : m["sites"]) {
+  for (const auto& site : m.at("sites")) {
     PublicKey k{};
-    from_hex(site["signing_key"].get<std::string>(), k.data(), k.size());
-    keys[site["site"]] = k;
+    from_hex(site.at("signing_key").get<std::string>(), k.data(), k.size());
+    keys[site.at("site").get<std::string>()] = k;
   }
   const std::string network_id = m.value("network_id", "");
   merkle::MemoryTree tree;
@@ -105,6 +110,39 @@ int audit(const std::string& node, const std::string& token) {
                 what.c_str());
     return 1;
   };
+  // One record of the change feed, at `position`: 0, or the exit code of the fault it reported.
+  auto check_record = [&](const json& rec) -> int {
+    if (rec.at("position") != position) return fault("positions are not consecutive");
+    SignedRecord sr;
+    const auto bytes = Botan::base64_decode(rec.at("encoded").get<std::string>());
+    sr.encoded.assign(bytes.begin(), bytes.end());
+    from_hex(rec.at("signature").get<std::string>(), sr.signature.data(), sr.signature.size());
+    sr.hash = record_hash(sr.encoded, sr.signature);
+    if (to_hex(sr.hash) != rec.at("hash")) return fault("hash does not match the record's bytes");
+    const std::string origin = rec.at("origin");
+    auto k = keys.find(origin);
+    if (k == keys.end()) return fault(origin + " is not a member");
+    auto opened = open_record(sr, k->second);
+    if (!opened.ok())
+      return fault(origin + "/" + std::to_string(rec.at("seq").get<uint64_t>()) + ": " +
+                   opened.error().message);
+    // The record says what the node lists it as: its own header names origin, seq, network.
+    if (opened->header.origin.value != origin || opened->header.seq.value != rec.at("seq") ||
+        opened->header.network_id != network_id)
+      return fault("the record listed as " + origin + "/" +
+                   std::to_string(rec.at("seq").get<uint64_t>()) + " is " +
+                   opened->header.origin.value + "/" + std::to_string(opened->header.seq.value) +
+                   " of network " + opened->header.network_id);
+    const uint64_t seq = opened->header.seq.value;
+    auto& [last_seq, last_hash] = chains[origin];
+    if (seq != last_seq + 1 || opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
+      return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
+    last_seq = seq;
+    last_hash = sr.hash;
+    tree.append(merkle::leaf_hash(sr.hash));
+    ++position;
+    return 0;
+  };
   // Pages through the change feed from where it stopped: 0, or the exit code of the fault or
   // failure it reported.
   auto page_through = [&]() -> int {
@@ -114,41 +152,15 @@ int audit(const std::string& node, const std::string& token) {
       const auto r = c.get(path);
       if (r.status != 200) return fail("GET " + path + ": " + std::to_string(r.status));
       const json page = json::parse(r.body, nullptr, false);
-      if (page["records"].empty()) break;
-      for (const auto& rec : page["records"]) {
-        if (rec["position"] != position) return fault("positions are not consecutive");
-        SignedRecord sr;
-        const auto bytes = Botan::base64_decode(rec["encoded"].get<std::string>());
-        sr.encoded.assign(bytes.begin(), bytes.end());
-        from_hex(rec["signature"].get<std::string>(), sr.signature.data(), sr.signature.size());
-        sr.hash = record_hash(sr.encoded, sr.signature);
-        if (to_hex(sr.hash) != rec["hash"]) return fault("hash does not match the record's bytes");
-        const std::string origin = rec["origin"];
-        auto k = keys.find(origin);
-        if (k == keys.end()) return fault(origin + " is not a member");
-        auto opened = open_record(sr, k->second);
-        if (!opened.ok())
-          return fault(origin + "/" + std::to_string(rec["seq"].get<uint64_t>()) + ": " +
-                       opened.error().message);
-        // The record says what the node lists it as: its own header names origin, seq, network.
-        if (opened->header.origin.value != origin || opened->header.seq.value != rec["seq"] ||
-            opened->header.network_id != network_id)
-          return fault("the record listed as " + origin + "/" +
-                       std::to_string(rec["seq"].get<uint64_t>()) + " is " +
-                       opened->header.origin.value + "/" +
-                       std::to_string(opened->header.seq.value) + " of network " +
-                       opened->header.network_id);
-        const uint64_t seq = opened->header.seq.value;
-        auto& [last_seq, last_hash] = chains[origin];
-        if (seq != last_seq + 1 ||
-            opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
-          return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
-        last_seq = seq;
-        last_hash = sr.hash;
-        tree.append(merkle::leaf_hash(sr.hash));
-        ++position;
+      if (page.at("records").empty()) break;
+      for (const auto& rec : page.at("records")) {
+        try {
+          if (const int rc = check_record(rec); rc != 0) return rc;
+        } catch (const std::exception& e) {
+          return fault(std::string("the record served here is malformed: ") + e.what());
+        }
       }
-      after = page["next_after"].get<uint64_t>();
+      after = page.at("next_after").get<uint64_t>();
     }
     return 0;
   };
@@ -157,10 +169,10 @@ int audit(const std::string& node, const std::string& token) {
   // it may have grown while we paged; then page on (a few times: it keeps growing under traffic).
   json head = json::parse(c.get("/v1/ledger/head").body, nullptr, false);
   for (int round = 0; round < 5 && head.is_object() && head.contains("size") &&
-                      head["size"].get<uint64_t>() > tree.size();
+                      head.at("size").get<uint64_t>() > tree.size();
        ++round) {
     if (const int rc = page_through(); rc != 0) return rc;
-    if (head["size"].get<uint64_t>() > tree.size()) std::this_thread::sleep_for(500ms);
+    if (head.at("size").get<uint64_t>() > tree.size()) std::this_thread::sleep_for(500ms);
   }
   const Hash root = merkle::root(tree, tree.size());
   std::printf("%llu records verified (signatures, hashes, %zu feeds' chains); Merkle root %s\n",
@@ -169,20 +181,20 @@ int audit(const std::string& node, const std::string& token) {
     std::printf("no signed head to compare with yet\n");
     return 0;
   }
-  const uint64_t head_size = head["size"];
+  const uint64_t head_size = head.at("size");
   if (head_size > tree.size()) return fault("the signed head is ahead of the served ledger");
   const Hash at_head = merkle::root(tree, head_size);
-  if (to_hex(at_head) != head["root"])
+  if (to_hex(at_head) != head.at("root"))
     return fault("the Merkle root at the signed head's size differs from the signed root");
   LedgerHead h;
-  h.network_id = head["network_id"];
+  h.network_id = head.at("network_id");
   h.size = head_size;
-  from_hex(head["root"].get<std::string>(), h.root.data(), h.root.size());
-  h.cluster_time_ms = head["cluster_time_ms"];
-  h.signer = head["signer"];
-  from_hex(head["signature"].get<std::string>(), h.signature.data(), h.signature.size());
+  from_hex(head.at("root").get<std::string>(), h.root.data(), h.root.size());
+  h.cluster_time_ms = head.at("cluster_time_ms");
+  h.signer = head.at("signer");
+  from_hex(head.at("signature").get<std::string>(), h.signature.data(), h.signature.size());
   bool voter = false;
-  for (const auto& v : m["voters"]) voter |= v == h.signer;
+  for (const auto& v : m.at("voters")) voter |= v == h.signer;
   if (!voter) return fault("the ledger head is signed by " + h.signer + ", not a voter");
   auto signer = keys.find(h.signer);
   if (signer == keys.end() ||
@@ -205,16 +217,16 @@ int conflicts(const std::string& node, const std::string& token, std::optional<u
     if (r.status != 200)
       return fail("GET " + path + ": " + std::to_string(r.status) + " " + r.error + r.body);
     const json page = json::parse(r.body, nullptr, false);
-    if (!page.is_object() || page["conflicts"].empty()) break;
-    for (const auto& a : page["conflicts"]) {
+    if (!page.is_object() || page.at("conflicts").empty()) break;
+    for (const auto& a : page.at("conflicts")) {
       std::printf("%-10llu %-30s %s/%llu  %s\n  %s\n",
                   static_cast<unsigned long long>(a.value("position", uint64_t{0})),
-                  a.value("kind", "?").c_str(), a["record"].value("origin", "?").c_str(),
-                  static_cast<unsigned long long>(a["record"].value("seq", uint64_t{0})),
+                  a.value("kind", "?").c_str(), a.at("record").value("origin", "?").c_str(),
+                  static_cast<unsigned long long>(a.at("record").value("seq", uint64_t{0})),
                   a.value("subject", "").c_str(), a.value("explanation", "").c_str());
       ++shown;
     }
-    after = page["next_after"].get<uint64_t>();
+    after = page.at("next_after").get<uint64_t>();
   }
   std::printf("%llu conflict alert(s)\n", static_cast<unsigned long long>(shown));
   return 0;
@@ -227,16 +239,16 @@ int status_of(const std::string& node, const std::string& token) {
   const json s = json::parse(r.body, nullptr, false);
   std::printf("%-18s %-12s records %-8llu", s.value("site", "?").c_str(),
               s.value("kind", "?").c_str(),
-              static_cast<unsigned long long>(s["counts"].value("records", 0)));
-  const json& n = s["network"];
+              static_cast<unsigned long long>(s.at("counts").value("records", 0)));
+  const json& n = s.at("network");
   if (n.value("joined", false)) {
     int alive = 0, suspect = 0, dead = 0;
-    for (const auto& p : n["peers"]) {
+    for (const auto& p : n.at("peers")) {
       const std::string st = p.value("state", "");
       (st == "alive" ? alive : st == "suspect" ? suspect : dead)++;
     }
     std::printf(" peers %d alive %d suspect %d dead, quarantined %zu", alive, suspect, dead,
-                n["quarantined"].size());
+                n.at("quarantined").size());
   }
   std::printf("\n");
   return 0;
@@ -244,7 +256,7 @@ int status_of(const std::string& node, const std::string& token) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"umupaka-admin: the HQ console"};
   app.require_subcommand(1);
   std::string root_key, network_id, out, voters, node, token, join, role = "learner", site, reason,
@@ -350,17 +362,18 @@ int main(int argc, char** argv) {
     if (!text.ok()) return fail(text.error());
     const json n = json::parse(*text, nullptr, false);
     std::vector<std::string> ids;
-    for (const auto& s : n["sites"]) ids.push_back(s["id"]);
+    for (const auto& s : n.at("sites")) ids.push_back(s.at("id"));
     std::printf("%-18s", "held at \\ origin");
     for (const auto& id : ids) std::printf(" %10.10s", id.c_str());
     std::printf("\n");
-    for (const auto& s : n["sites"]) {
-      HttpClient c(s["api"], n["admin_token"]);
+    for (const auto& s : n.at("sites")) {
+      HttpClient c(s.at("api"), n.at("admin_token"));
       const json f = json::parse(c.get("/v1/feeds").body, nullptr, false);
       std::map<std::string, uint64_t> h;
-      if (f.is_object())
-        for (const auto& e : f["feeds"]) h[e["origin"]] = e["seq"];
-      std::printf("%-18s", s["id"].get<std::string>().c_str());
+      if (f.is_object() && f.contains("feeds"))
+        for (const auto& e : f.at("feeds"))
+          h[e.at("origin").get<std::string>()] = e.at("seq").get<uint64_t>();
+      std::printf("%-18s", s.at("id").get<std::string>().c_str());
       for (const auto& id : ids) std::printf(" %10llu", static_cast<unsigned long long>(h[id]));
       std::printf("%s\n", f.is_object() ? "" : "  (unreachable)");
     }
@@ -372,10 +385,22 @@ int main(int argc, char** argv) {
       if (!text.ok()) return fail(text.error());
       const json n = json::parse(*text, nullptr, false);
       int rc = 0;
-      for (const auto& s : n["sites"]) rc |= status_of(s["api"], n["admin_token"]);
+      for (const auto& s : n.at("sites")) rc |= status_of(s.at("api"), n.at("admin_token"));
       return rc;
     }
     return status_of(node, token);
   }
   return 2;
+}
+
+// What a node answers, or a file holds, may be anything: an answer of the wrong shape is a clear
+// error and exit 1, never a crash.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "umupaka-admin: an answer or file is not what was expected: %s\n",
+                 e.what());
+    return 1;
+  }
 }
