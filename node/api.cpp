@@ -675,18 +675,31 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     const size_t page = limits::api_list_items_max;
     std::vector<ConflictAlert> alerts;
-    if (!*after || **after != UINT64_MAX)
-      for (const auto& bytes : (*txn)->conflicts_from(first, page + 1)) {
+    const auto read = [&](size_t limit) -> Status {
+      alerts.clear();
+      for (const auto& bytes : (*txn)->conflicts_from(first, limit)) {
         auto c = decode_conflict(bytes);
-        if (!c.ok()) return respond_error(req, c.error());
+        if (!c.ok()) return c.error();
         alerts.push_back(std::move(c).value());
       }
+      return {};
+    };
+    if (!*after || **after != UINT64_MAX)
+      if (const Status s = read(page + 1); !s.ok()) return respond_error(req, s.error());
     if (alerts.size() > page) {
-      // Drop the position the page would cut (unless the page is that one position alone).
       const uint64_t cut = alerts[page].position;
-      alerts.resize(page);
-      if (alerts.front().position != cut)
+      if (alerts.front().position != cut) {
+        // Drop the position the page would cut: the next page starts with it.
+        alerts.resize(page);
         while (alerts.back().position == cut) alerts.pop_back();
+      } else {
+        // One position holds more than a page: this page is that position, whole.
+        for (size_t limit = 2 * page;; limit *= 2) {
+          if (const Status s = read(limit + 1); !s.ok()) return respond_error(req, s.error());
+          if (alerts.size() <= limit || alerts.back().position != cut) break;
+        }
+        while (!alerts.empty() && alerts.back().position != cut) alerts.pop_back();
+      }
     }
     json out = json::array();
     for (const auto& c : alerts) out.push_back(json_visit::to_json(c));

@@ -8,14 +8,17 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "ledger/conflicts.hpp"
 #include "ledger/crypto.hpp"
 #include "ledger/ledger_entry.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/msgpack_visit.hpp"
 #include "node/config.hpp"
 #include "node/membership_client.hpp"
 #include "node/network_setup.hpp"
 #include "simulation/local_network.hpp"
 #include "storage/lmdb.hpp"
+#include "storage/store.hpp"
 #include "tests/node/node_process.hpp"
 
 namespace umupaka::test {
@@ -356,6 +359,26 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
     ASSERT_TRUE(txn->commit().ok());
   }
   ASSERT_GT(swapped, 0u);
+  // And more conflict alerts at one position than a page holds (1,000), three at the next: the
+  // first page is that whole position, the second the next one (none skipped).
+  {
+    auto store = Store::open(net + "/rusumo/store");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)
+                    ->write([](StoreTxn& t) -> Status {
+                      for (uint64_t p : {uint64_t{2}, uint64_t{3}})
+                        for (uint32_t n = 0; n < (p == 2 ? 1'200u : 3u); ++n) {
+                          ConflictAlert a;
+                          a.kind = ConflictKind::entry_while_present;
+                          a.position = p;
+                          a.record = RecordRef{"hq", p};
+                          a.explanation = "planted " + std::to_string(n);
+                          t.put_conflict(p, 100 + n, msgpack_visit::encode_struct(a));
+                        }
+                      return {};
+                    })
+                    .ok());
+  }
   auto restarted = sim::start_site(net, "rusumo");
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   ASSERT_TRUE(wait_until([&] { return status("rusumo").is_object(); }, 20s));
@@ -363,6 +386,20 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
   EXPECT_NE(bad_rc, 0) << bad_out;
   EXPECT_NE(bad_out.find("FAULT at position " + std::to_string(swapped) + ":"), std::string::npos)
       << bad_out;
+  HttpClient r(api["rusumo"], token);
+  const json p1 = parse(r.get("/v1/conflicts?after=1"));
+  ASSERT_TRUE(p1.is_object());
+  size_t planted = 0;
+  for (const auto& a : p1["conflicts"]) {
+    EXPECT_EQ(a["position"], 2) << a.dump();
+    planted += a["explanation"].get<std::string>().rfind("planted", 0) == 0;
+  }
+  EXPECT_EQ(planted, 1'200u);
+  EXPECT_EQ(p1["next_after"], 2);
+  const json p2 = parse(r.get("/v1/conflicts?after=2"));
+  size_t at3 = 0;
+  for (const auto& a : p2["conflicts"]) at3 += a["position"] == 3;
+  EXPECT_GE(at3, 3u) << p2.dump().substr(0, 400);
 }
 
 // A site certified again with a new peer endpoint (a post moved to another address): every peer
