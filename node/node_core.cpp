@@ -325,6 +325,20 @@ Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewRe
                                     int64_t now_ms) const {
   ASSIGN_OR_RETURN(CheckRequest req,
                    check_request_from(request, identity_, date_of_instant_ms(now_ms)));
+  // A dry run refuses what recording would refuse: the crossing as it would be written, checked
+  // as the record is (the outcome of the checks aside).
+  Crossing c;
+  c.direction = req.direction;
+  c.post = req.post;
+  c.mode = req.mode;
+  c.traveller = req.traveller;
+  c.document = req.document;
+  c.national_id = req.national_id;
+  c.permit_id = request.permit_id;
+  c.officer = "checks";
+  c.note = request.note.value_or("");
+  c.from_mrz = request.mrz.has_value();
+  RETURN_IF_ERROR(validate_body(RecordBody{std::move(c)}));
   return run_checks(req, views);
 }
 

@@ -239,6 +239,8 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
   json bad_number = ug_crossing("ug-2222");
   // Longer than any LMDB key: once failed the whole group commit it was batched with.
   json long_number = ug_crossing(std::string(600, 'A'));
+  json bad_state = ug_crossing("UG2222222");
+  bad_state["traveller"]["nationality"] = "QQQ";
   json long_permit = ug_crossing("UG2222222");
   long_permit["permit_id"] = std::string(600, 'p');
   HttpClient nobody(node->base(), "");
@@ -265,6 +267,8 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
        officer->post("/v1/crossings", long_number.dump()), 422, "invalid_field", "document.number"},
       {"same, dry run", officer->post("/v1/checks", long_number.dump()), 422, "invalid_field",
        "document.number"},
+      {"unknown nationality, dry run", officer->post("/v1/checks", bad_state.dump()), 422,
+       "invalid_field", "traveller.nationality"},
       {"permit id longer than a store key", officer->post("/v1/crossings", long_permit.dump()), 422,
        "invalid_field", "permit_id"},
       {"permit id in the path not an id",
