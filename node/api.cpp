@@ -306,7 +306,12 @@ struct ApiServer::Impl {
     auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor});
     if (!who) return;
     const std::string origin{params["origin"]};
-    const auto seq = restinio::cast_to<uint64_t>(params["seq"]);
+    const std::string_view seq_text = params["seq"];
+    uint64_t seq = 0;
+    const auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq);
+    if (ec != std::errc() || end != seq_text.data() + seq_text.size())
+      return respond_error(req, 422, "invalid_field", "seq must be a whole number from 0 to 2^64-1",
+                           "seq");
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
@@ -571,7 +576,8 @@ struct ApiServer::Impl {
 
   // The change feed: committed records in global order, after position `after`.
   void get_ledger(const req_t& req) {
-    if (!authorize(req, {Role::consular, Role::hq_admin, Role::auditor})) return;
+    const auto who = authorize(req, {Role::consular, Role::hq_admin, Role::auditor});
+    if (!who) return;
     const auto after = query_u64(req, "after");
     if (!after.ok()) return respond_error(req, after.error());
     const auto asked_limit = query_u64(req, "limit");
@@ -594,6 +600,10 @@ struct ApiServer::Impl {
                                   deps.core.public_key(), state_fn(), &ref->hash));
     }
     const uint64_t last = start + items.size();
+    // The records carry people's data: each page read is logged, as every such read is.
+    if (!items.empty())
+      log_access(*who,
+                 "ledger positions " + std::to_string(start) + ".." + std::to_string(last - 1), "");
     respond(req, 200,
             json{{"size", meta.size},
                  {"records", items},
@@ -892,7 +902,7 @@ struct ApiServer::Impl {
                 counted([this](const req_t& req, const params_t&) { get_membership(req); }));
     r->http_post("/v1/membership",
                  counted([this](const req_t& req, const params_t&) { post_membership(req); }));
-    r->http_get(R"(/v1/records/:origin/:seq(\d{1,19}))",
+    r->http_get("/v1/records/:origin/:seq",
                 counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
     r->http_get("/v1/travellers/:country/:number",
                 counted([this](const req_t& req, const params_t& p) { get_traveller(req, p); }));

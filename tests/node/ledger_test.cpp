@@ -203,6 +203,8 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
       {"/v1/ledger?limit=0", "limit"},
       {"/v1/ledger?limit=100000", "limit"},
       {"/v1/conflicts?after=1e3", "after"},
+      {"/v1/records/hq/18446744073709551616", "seq"},
+      {"/v1/records/hq/abc", "seq"},
   };
   for (const auto& [path, field] : bad) {
     const auto r = hq.get(path);
@@ -210,6 +212,7 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
     const json j = json::parse(r.body, nullptr, false);
     EXPECT_EQ(j.value("field", ""), field) << path << " " << r.body;
   }
+  EXPECT_EQ(hq.get("/v1/records/hq/18446744073709551615").status, 404);
   // Past the end of the ledger: an empty page, not a wrap to its start.
   const json end = parse(hq.get("/v1/ledger?after=18446744073709551615"));
   EXPECT_TRUE(end["records"].empty()) << end.dump();
