@@ -613,6 +613,9 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
     }
     return;
   }
+  // No peer can hold what this log does not: an acknowledgement beyond it is not from a follower
+  // of ours (a forged or corrupt message) and would move the peer's next index past the log.
+  if (m.index > log_.last_index()) return;
   const bool was_paused = pr.is_paused();
   // A probe answered at the match index (an empty append to a follower already caught up) also
   // ends the probe, as in etcd: otherwise it would wait for the next new entry.

@@ -190,6 +190,31 @@ TEST(RaftBasic, PendingReadsAreBoundedByTheLimit) {
   EXPECT_EQ(answered, (std::set<std::string>{"held-1", "held-2"}));
 }
 
+// An acknowledgement beyond the leader's log (a forged or corrupt message from a member) changes
+// nothing: the leader neither asserts nor moves the peer's progress past its log.
+TEST(RaftBasic, AnAcknowledgementBeyondTheLogIsIgnored) {
+  Network net(NetworkOptions{.seed = 14}, three, {"gatuna"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  const RaftStatus before = net.status("hq");
+  for (const NodeId& from : {NodeId("gatuna"), NodeId("airport")}) {
+    Message m;
+    m.type = MessageType::app_resp;
+    m.from = from;
+    m.to = "hq";
+    m.term = before.term;
+    m.index = before.last_index + 1;
+    net.inject(m);
+  }
+  ASSERT_TRUE(net.propose("hq", "after").ok());
+  net.stabilize();
+  const RaftStatus after = net.status("hq");
+  EXPECT_EQ(after.role, Role::leader);
+  for (const ProgressStatus& pr : after.progress) EXPECT_LE(pr.match, after.last_index) << pr.id;
+  EXPECT_TRUE(net.applied("gatuna", "after"));
+  EXPECT_TRUE(net.applied("airport", "after"));
+}
+
 TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
   MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
   Config c;
