@@ -505,7 +505,8 @@ struct ApiServer::Impl {
                  {"first_index", o.first_index},
                  {"snapshots_made", o.snapshots_made},
                  {"snapshots_installed", o.snapshots_installed},
-                 {"segments_refused", o.segments_refused}};
+                 {"segments_refused", o.segments_refused},
+                 {"messages_refused", o.messages_refused}};
     if (o.installing != 0)
       j["raft"]["installing"] = {{"snapshot_index", o.installing},
                                  {"ledger_size", o.install_size},

@@ -22,6 +22,9 @@ constexpr std::string_view meta_snapshot = "raft.snapshot";
 constexpr int64_t install_ask_timeout_ms = 2'000;
 // Appends held back for missing records, and committed entries waiting to apply.
 constexpr size_t held_appends_max = 1024;
+// And at most this many bytes of entries among them (an append is at most 64 KiB of entries, or
+// one larger entry: legitimate holds stay far below).
+constexpr uint64_t held_bytes_max = 64ull << 20;
 // Proposals in the Raft log not yet committed: bounds the leader's work ahead of the voters.
 constexpr uint64_t uncommitted_proposals_max = 64;
 
@@ -234,13 +237,38 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   if (now_ms > 0) now_ms_ = now_ms;
   if (!node_) return;  // restarting: the sender will send again
   // Only members not revoked speak in the order plane (the transport admits no others either).
-  if (const MemberSite* from = membership_.site(m.from); from == nullptr || from->revoked_after)
-    return;
-  // Configuration changes come only from the leader's own reading of the root-signed membership:
-  // a peer's forwarded one is dropped.
-  if (m.type == raft::MessageType::prop)
-    for (const raft::Entry& e : m.entries)
-      if (e.type == raft::EntryType::conf_change) return;
+  const MemberSite* from = membership_.site(m.from);
+  if (from == nullptr || from->revoked_after) return;
+  // Raft trusts its members; a certified site is not trusted that far. What only a leader or a
+  // candidate sends comes only from a site that may lead: a voter by the root-signed membership
+  // or by the Raft configuration (which follows the membership through the log, so either may be
+  // ahead). A learner's forged append, heartbeat, snapshot or vote request would otherwise be
+  // taken as a leader's or a candidate's (committing entries, raising terms, replacing the log).
+  // timeout_now comes only from the leader. Proposals and reads are never forwarded here (only
+  // the leader proposes): a peer's are dropped.
+  switch (m.type) {
+    case raft::MessageType::app:
+    case raft::MessageType::heartbeat:
+    case raft::MessageType::snap:
+    case raft::MessageType::timeout_now:
+    case raft::MessageType::vote:
+    case raft::MessageType::pre_vote: {
+      const bool may_lead = from->entry.role == VoterRole::voter ||
+                            node_->raft().tracker().conf_state().is_voter(m.from);
+      if (!may_lead ||
+          (m.type == raft::MessageType::timeout_now && m.from != node_->raft().leader())) {
+        ++messages_refused_;
+        return;
+      }
+      break;
+    }
+    case raft::MessageType::prop:
+    case raft::MessageType::read_index:
+      ++messages_refused_;
+      return;
+    default:
+      break;
+  }
   // A snapshot whose data is not a ledger snapshot is dropped before Raft restores it (Raft
   // would replace the log with it; nothing could install it).
   if (m.type == raft::MessageType::snap &&
@@ -250,7 +278,9 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   }
   // The voter rule: an append is acknowledged only once its records are durably held here. It
   // holds from a conf change that makes this node a voter on, even before that change is applied.
-  if (m.type == raft::MessageType::app && !m.entries.empty()) {
+  // (Only for an append Raft would take: one of an older term is refused by Raft below, and
+  // holding it would keep memory for nothing.)
+  if (m.type == raft::MessageType::app && !m.entries.empty() && m.term >= node_->raft().term()) {
     bool check = voter_ || voter_from_index_ != 0;
     std::unique_ptr<StoreTxn> txn;
     for (const raft::Entry& e : m.entries) {
@@ -275,7 +305,10 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
           spdlog::debug("ledger entry {} from {} names records of a forked feed: fetching them",
                         e.index, m.from);
         const std::string leader = m.from;
-        if (held_.size() < held_appends_max) held_.push_back(std::move(m));
+        if (held_.size() < held_appends_max && held_bytes() + entries_bytes(m) <= held_bytes_max)
+          held_.push_back(std::move(m));
+        else
+          ++messages_refused_;  // not acknowledged: the leader sends it again
         catch_up_(leader, wanted);
         return;
       }
@@ -284,6 +317,18 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   const auto s = node_->step(std::move(m));
   (void)s;  // stale or foreign messages are refused by Raft itself
   process_ready();
+}
+
+uint64_t OrderPlane::entries_bytes(const raft::Message& m) {
+  uint64_t n = 0;
+  for (const raft::Entry& e : m.entries) n += raft::entry_size_bytes(e);
+  return n;
+}
+
+uint64_t OrderPlane::held_bytes() const {
+  uint64_t n = 0;
+  for (const raft::Message& m : held_) n += entries_bytes(m);
+  return n;
 }
 
 void OrderPlane::retry_held() {
@@ -300,7 +345,8 @@ void OrderPlane::retry_held() {
     if (held_.size() > before) break;
   }
   for (auto& m : again)
-    if (held_.size() < held_appends_max) held_.push_back(std::move(m));
+    if (held_.size() < held_appends_max && held_bytes() + entries_bytes(m) <= held_bytes_max)
+      held_.push_back(std::move(m));
 }
 
 void OrderPlane::on_head(const LedgerHead& h) {
@@ -903,6 +949,7 @@ OrderStatus OrderPlane::status() const {
   s.snapshots_made = snapshots_made_;
   s.snapshots_installed = snapshots_installed_;
   s.segments_refused = segments_refused_;
+  s.messages_refused = messages_refused_;
   s.voters = st.conf_state.voters;
   s.learners = st.conf_state.learners;
   s.head = head_;

@@ -87,6 +87,8 @@ struct OrderStatus {
   uint64_t snapshots_made = 0;
   uint64_t snapshots_installed = 0;
   uint64_t segments_refused = 0;      // install segments that did not match the snapshot's root
+  uint64_t messages_refused = 0;      // Raft messages a peer may not send (a learner's append,
+                                      // a forwarded proposal) or appends not held (limits)
   std::vector<std::string> voters;    // the Raft configuration this node applied
   std::vector<std::string> learners;  //
   std::string vote;                   // the vote in this term
@@ -248,6 +250,9 @@ class OrderPlane {
   uint64_t snapshots_made_ = 0;
   uint64_t snapshots_installed_ = 0;
   uint64_t segments_refused_ = 0;
+  uint64_t messages_refused_ = 0;
+  static uint64_t entries_bytes(const raft::Message& m);
+  uint64_t held_bytes() const;
   uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)
   int64_t install_asked_ms_ = 0;
   uint64_t install_turn_ = 0;  // which peer to ask: the leader first, then each voter in turn

@@ -38,7 +38,16 @@ class OrderPlaneTest : public ::testing::Test {
     hq.transport_key = std::string(40, 'a');
     hq.peer = "tcp://127.0.0.1:7500";
     hq.api = "http://127.0.0.1:7400";
-    auto genesis = make_genesis(root, "net-test", {hq}, 1'000);
+    // A post as a learner beside it.
+    SiteEntry gatuna = hq;
+    gatuna.site = "gatuna";
+    gatuna.kind = SiteKind::border_post;
+    gatuna.role = VoterRole::learner;
+    gatuna.signing_key = SigningKey::from_seed(seed_of(3)).public_key();
+    gatuna.transport_key = std::string(40, 'b');
+    gatuna.peer = "tcp://127.0.0.1:7501";
+    gatuna.api = "http://127.0.0.1:7401";
+    auto genesis = make_genesis(root, "net-test", {hq, gatuna}, 1'000);
     ASSERT_TRUE(genesis.ok()) << genesis.error().message;
     auto opened = Store::open(dir + "/store");
     ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -115,6 +124,40 @@ TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerIsNotServed) {
   ASSERT_TRUE(plane->status().head.has_value());
   EXPECT_EQ(plane->status().head->size, 0u);
   EXPECT_TRUE((*store->read())->meta("ledger.head").has_value());
+}
+
+// Raft trusts its members; the order plane does not trust a learner that far: what only a leader
+// or a candidate sends (append, heartbeat, snapshot, vote requests, timeout_now), and forwarded
+// proposals, are refused from a learner, before Raft sees them. A heartbeat of a higher term
+// from it would otherwise depose the leader and could commit entries the cluster never agreed.
+TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
+  OrderPlane& p = *plane;
+  for (int64_t t = 10'000; t < 12'000 && p.status().role != "leader"; t += 50) p.tick(t, t);
+  ASSERT_EQ(p.status().role, "leader");
+  const OrderStatus before = p.status();
+  using raft::MessageType;
+  for (MessageType type :
+       {MessageType::heartbeat, MessageType::app, MessageType::vote, MessageType::pre_vote,
+        MessageType::timeout_now, MessageType::prop, MessageType::read_index}) {
+    raft::Message m;
+    m.type = type;
+    m.from = "gatuna";
+    m.to = "hq";
+    m.term = type == MessageType::prop || type == MessageType::read_index ? 0 : before.term + 5;
+    m.index = before.last_index + 10;
+    m.log_term = before.term + 5;
+    m.commit = before.last_index + 10;
+    if (type == MessageType::app || type == MessageType::prop)
+      m.entries.push_back(
+          raft::Entry{before.term + 5, before.last_index + 1, raft::EntryType::normal, "forged"});
+    p.on_message(m, 12'000);
+  }
+  const OrderStatus after = p.status();
+  EXPECT_EQ(after.role, "leader");
+  EXPECT_EQ(after.term, before.term);
+  EXPECT_EQ(after.commit, before.commit);
+  EXPECT_EQ(after.last_index, before.last_index);
+  EXPECT_EQ(after.messages_refused, before.messages_refused + 7);
 }
 
 }  // namespace
