@@ -592,13 +592,13 @@ void GossipCore::request_versions(const std::string& peer, const std::vector<Wan
       now_ms - it->second.fetch_sent_ms < catch_up_interval_ms)
     return;
   it->second.fetch_sent_ms = now_ms;
-  std::erase_if(wanted_, [&](const auto& w) { return now_ms - w.second > wanted_ttl_ms; });
+  std::erase_if(wanted_, [&](const auto& w) { return now_ms - w.second.asked_ms > wanted_ttl_ms; });
   GossipMessage m;
   m.type = GossipType::fetch;
   for (const WantedChain& w : wanted) {
     if (m.wanted.size() == fetch_chains_max) break;
     m.wanted.push_back(w);
-    wanted_[{w.origin, w.seq, w.hash}] = now_ms;
+    wanted_[{w.origin, w.seq, w.hash}] = Wanted{now_ms, w.after};
   }
   ++stats_.fetch_requests;
   send(peer, std::move(m), now_ms);
@@ -637,6 +637,7 @@ void GossipCore::receive_versions(const std::string& from, const GossipMessage& 
   // seq and prev_hash) of the record taken just before it. Each one's own signature is checked
   // (forks are rare; no shortcut by links).
   std::optional<std::tuple<std::string, uint64_t, Hash>> next;  // the predecessor expected
+  uint64_t chain_after = 0;  // where the chain being taken stops (the fetch's `after`)
   for (const WireRecord& w : m.records) {
     auto v = verify_one(w, /*check_signature=*/false, /*any_origin_state=*/true);
     if (!v) {
@@ -660,9 +661,15 @@ void GossipCore::receive_versions(const std::string& from, const GossipMessage& 
       next.reset();
       continue;
     }
-    if (tip != wanted_.end()) wanted_.erase(tip);
+    if (tip != wanted_.end()) {
+      chain_after = tip->second.after;
+      wanted_.erase(tip);
+    }
     next.reset();
-    if (h.seq.value > 1) next.emplace(h.origin.value, h.seq.value - 1, h.prev_hash);
+    // Down to the seq the fetch asked for, no further: a peer cannot make this node keep a
+    // chain longer than it asked for.
+    if (h.seq.value > 1 && h.seq.value - 1 > chain_after)
+      next.emplace(h.origin.value, h.seq.value - 1, h.prev_hash);
     ++stats_.versions_received;
     batch.records.push_back(std::move(*v));
   }

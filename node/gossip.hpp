@@ -355,7 +355,13 @@ class GossipCore {
   std::map<std::string, WireEvidence, std::less<>> evidence_;  // origin -> evidence held
   std::map<std::string, std::map<uint64_t, Pending>, std::less<>> pending_;
   // Chain tips asked for by fetch: (origin, seq, hash) -> when.
-  std::map<std::tuple<std::string, uint64_t, Hash>, int64_t> wanted_;
+  // Chains asked for by fetch, by tip: when asked, and the seq the chain stops above (the answer
+  // is taken down to it, no further).
+  struct Wanted {
+    int64_t asked_ms = 0;
+    uint64_t after = 0;
+  };
+  std::map<std::tuple<std::string, uint64_t, Hash>, Wanted> wanted_;
   size_t pending_count_ = 0;
   // This node's records waiting for the next push, and when the last push went.
   std::vector<WireRecord> push_waiting_;
