@@ -25,6 +25,7 @@
 #include "ledger/merkle.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
+#include "node/command_line.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
 #include "node/membership_client.hpp"
@@ -311,7 +312,7 @@ int run(int argc, char** argv) {
   status->add_option("--token", token);
   status->add_option("--network", network_file, "network.json of umupaka-sim local up");
 
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
 
   if (keygen->parsed()) {
     auto seed = create_root_key(root_key);

@@ -213,7 +213,14 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   const std::string listen = t["api"]["listen"].value_or(std::string("127.0.0.1:7400"));
   RETURN_IF_ERROR(parse_listen(listen, c.api_address, c.api_port));
   c.peer_listen = t["peer"]["listen"].value_or(c.peer_listen);
+  const auto link_class = [](const std::string& v) {
+    return v == "lan" || v == "wan" || v == "satellite";
+  };
   c.link = t["gossip"]["link"].value_or(c.link);
+  if (!link_class(c.link))
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [gossip] link must be lan, wan or satellite",
+                      "gossip.link");
   c.raft_tick_ms = static_cast<uint32_t>(t["raft"]["tick_ms"].value_or(int64_t{100}));
   if (c.raft_tick_ms < 10 || c.raft_tick_ms > 10'000)
     return make_error(Errc::invalid_field,
@@ -238,8 +245,15 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   c.raft_snapshot_entries = static_cast<uint64_t>(snapshot_entries);
   c.raft_snapshot_keep_entries = static_cast<uint64_t>(keep_entries);
   if (const toml::table* links = t["gossip"]["links"].as_table())
-    for (const auto& [site, cls] : *links)
-      c.links[std::string(site.str())] = cls.value_or(std::string("wan"));
+    for (const auto& [site, cls] : *links) {
+      const std::string v = cls.value_or(std::string{});
+      if (!link_class(v))
+        return make_error(Errc::invalid_field,
+                          data_dir + "/node.toml: [gossip.links] " + std::string(site.str()) +
+                              " must be lan, wan or satellite",
+                          "gossip.links");
+      c.links[std::string(site.str())] = v;
+    }
   return c;
 }
 

@@ -15,6 +15,7 @@
 
 #include "ledger/records.hpp"
 #include "node/api.hpp"
+#include "node/command_line.hpp"
 #include "node/config.hpp"
 #include "node/network.hpp"
 #include "node/network_setup.hpp"
@@ -239,7 +240,7 @@ int main(int argc, char** argv) {
   run->add_option("--api", api, "listen address ADDR:PORT (default from node.toml)");
   run->add_option("--threads", threads, "HTTP threads")->check(CLI::Range(1u, 64u));
 
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
   if (init->parsed()) return cmd_init(data, site, kind, network, api, peer, link);
   if (join->parsed()) return cmd_join(data, genesis);
   if (create->parsed()) return cmd_token_create(data, role, subject);

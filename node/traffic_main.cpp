@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "node/command_line.hpp"
 #include "node/http_client.hpp"
 #include "node/json_visit.hpp"
 #include "node/traffic.hpp"
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", concurrency, "parallel connections")->check(CLI::Range(1u, 256u));
   app.add_flag("--quiet", quiet, "print only the summary");
   app.add_flag("--json", as_json, "print the summary as JSON");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
 
   if (post.empty()) {
     HttpClient probe(api, token);

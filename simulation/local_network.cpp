@@ -273,6 +273,7 @@ Result<int> local_add(const LocalAddOptions& o) {
   cfg.raft_snapshot_entries = like.raft_snapshot_entries;
   cfg.raft_snapshot_keep_entries = like.raft_snapshot_keep_entries;
   cfg.raft_learner_heartbeat_ticks = like.raft_learner_heartbeat_ticks;
+  cfg.raft_tick_ms = like.raft_tick_ms;
   RETURN_IF_ERROR(save_config(cfg));
   // HQ certifies it: a root record through the first site's API.
   ASSIGN_OR_RETURN(SiteEntry entry, read_join_request(data + "/join-request.json"));

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "node/command_line.hpp"
 #include "simulation/local_network.hpp"
 #include "simulation/sim_run.hpp"
 
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--snapshot-keep-entries", run_options.snapshot_keep_entries,
                     "entries kept below a snapshot instead of the scenario's");
   }
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
 
   // The nodes' own logs (elections, warnings) would drown the report: errors only.
   if (run->parsed() || swarm->parsed()) spdlog::set_level(spdlog::level::err);

@@ -68,6 +68,9 @@ TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
       {"snapshot_keep_entries = -5\n", "raft.snapshot_keep_entries"},
       {"learner_heartbeat_ticks = 0\n", "raft.learner_heartbeat_ticks"},
       {"learner_heartbeat_ticks = 11\n", "raft.learner_heartbeat_ticks"},
+      // A misspelt link class was once taken as `wan` without a word.
+      {"[gossip]\nlink = \"lann\"\n", "gossip.link"},
+      {"[gossip.links]\nrusumo = \"fast\"\n", "gossip.links"},
   };
   for (const auto& [toml, field] : bad) {
     TempDir dir;

@@ -350,6 +350,20 @@ TEST_F(NodeTest, ATokenDeletedFromTheFileIsRefusedAtOnce) {
   EXPECT_EQ(admin->get("/v1/status").status, 401);
 }
 
+// docs/operations.md: exit code 2 for bad arguments or configuration, 0 after --help.
+TEST(NodeCommandLine, BadArgumentsExitWithTwo) {
+  const std::string node = UMUPAKA_NODE_BIN;
+  EXPECT_EQ(run_command(node + " run 2>/dev/null").second, 2);  // --data missing
+  EXPECT_EQ(run_command(node + " run --data /nonexistent --no-such-option 2>/dev/null").second, 2);
+  EXPECT_EQ(run_command(node + " frobnicate 2>/dev/null").second, 2);
+  EXPECT_EQ(run_command(node + " --help").second, 0);
+  TempDir dir;
+  EXPECT_EQ(run_command(node + " init --data " + dir.path() +
+                        "/n --site Not_A_Site --kind hq 2>/dev/null")
+                .second,
+            2);
+}
+
 TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
   std::vector<std::string> hashes;
   for (int i = 0; i < 20; ++i) {
