@@ -48,7 +48,8 @@ struct NetworkRuntime::Impl {
   FrontierCache frontier_cache;  // the network thread's, as the gossip core
   zmq::context_t ctx{1};
   std::unique_ptr<zmq::socket_t> in, out, zap;
-  int wake_fd = -1;
+  int wake_fd = -1;  // set before the thread starts, closed by stop() under wake_mu
+  std::mutex wake_mu;
   std::thread thread;
   std::atomic<bool> running{false};
 
@@ -142,7 +143,12 @@ struct NetworkRuntime::Impl {
     }
   }
 
+  // From any thread. The writer's callbacks still call it while stop() closes the descriptor
+  // (the writer stops after the network): under wake_mu, a closed one is never written to (nor a
+  // descriptor number reused by then).
   void wake() {
+    std::lock_guard lock(wake_mu);
+    if (wake_fd < 0) return;
     const uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
   }
@@ -547,6 +553,7 @@ void NetworkRuntime::stop() {
   m.out.reset();
   m.zap.reset();
   m.ctx.close();
+  std::lock_guard lock(m.wake_mu);
   if (m.wake_fd >= 0) ::close(m.wake_fd);
   m.wake_fd = -1;
 }
@@ -559,7 +566,7 @@ void NetworkRuntime::notify_committed(const std::vector<SignedRecord>& local,
     m.committed_local.insert(m.committed_local.end(), local.begin(), local.end());
     if (changed != nullptr) m.membership_update = *changed;
   }
-  if (m.wake_fd >= 0) m.wake();
+  m.wake();
 }
 
 NetworkStatus NetworkRuntime::status() const {
