@@ -483,7 +483,11 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
     decoded.push_back(std::move(*v));
   }
   // Split into runs of one origin with consecutive seqs; verify each run by its links and its
-  // newest signature, falling back to every signature where the links do not hold.
+  // newest signature, falling back to every signature where the links do not hold. A peer
+  // forwards only records it verified: once one signature in its message fails, the rest of the
+  // message is refused unchecked, so a flood of forged records costs one check per message, not
+  // one per record.
+  bool forged = false;
   size_t i = 0;
   while (i < decoded.size()) {
     std::vector<VerifiedRecord> run;
@@ -499,6 +503,10 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
       run.push_back(std::move(decoded[j]));
     }
     i = j;
+    if (forged) {
+      stats_.records_rejected += run.size();
+      continue;
+    }
     const auto key = membership_.key_of(run.back().record.header.origin.value);
     UMUPAKA_ASSERT(key.has_value());  // verify_one admitted the origin
     bool ok = false;
@@ -508,13 +516,19 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
       if (ok) stats_.runs_verified_by_chain += run.size() - 1;
     }
     if (!ok) {
+      // In order, up to the first that fails: the rest of the message is not checked.
       std::vector<VerifiedRecord> checked;
       for (auto& v : run) {
+        if (forged) {
+          ++stats_.records_rejected;
+          continue;
+        }
         ++stats_.signatures_verified;
         if (verifier_(*key, v.signed_record)) {
           checked.push_back(std::move(v));
         } else {
           ++stats_.records_rejected;
+          forged = true;
         }
       }
       run = std::move(checked);

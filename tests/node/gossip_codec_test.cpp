@@ -128,78 +128,118 @@ TEST(FrameRouteTest, OrderPlaneFramesAndTheirSender) {
   }
 }
 
+// Three sites (hq a voter, gatuna and rusumo learners) and gatuna's records 1..10, chained; the
+// gossip core of rusumo.
+struct ThreeSites {
+  SecretSeed gatuna_seed{};
+  Membership membership;
+  std::vector<SignedRecord> chain;
+
+  ThreeSites() {
+    SecretSeed root{};
+    root.fill(1);
+    gatuna_seed.fill(3);
+    std::vector<SiteEntry> sites;
+    for (const std::string id : {"gatuna", "hq", "rusumo"}) {
+      SiteEntry e;
+      e.site = id;
+      e.kind = id == "hq" ? SiteKind::hq : SiteKind::border_post;
+      e.role = id == "hq" ? VoterRole::voter : VoterRole::learner;
+      SecretSeed s{};
+      s.fill(id == "gatuna" ? 3 : id == "hq" ? 2 : 4);
+      e.signing_key = SigningKey::from_seed(s).public_key();
+      e.transport_key = std::string(40, static_cast<char>('a' + sites.size()));
+      e.peer = "tcp://127.0.0.1:" + std::to_string(7500 + sites.size());
+      e.api = "http://127.0.0.1:" + std::to_string(7400 + sites.size());
+      sites.push_back(e);
+    }
+    auto genesis = make_genesis(root, "net-test", sites, 1'000);
+    EXPECT_TRUE(genesis.ok());
+    auto m = Membership::from_genesis(*genesis);
+    EXPECT_TRUE(m.ok());
+    membership = std::move(m).value();
+    const SigningKey key = SigningKey::from_seed(gatuna_seed);
+    Hash prev = zero_hash;
+    for (uint64_t seq = 1; seq <= 10; ++seq) {
+      Record r;
+      r.header.network_id = "net-test";
+      r.header.origin = OriginId("gatuna");
+      r.header.seq = Seq(seq);
+      r.header.prev_hash = prev;
+      r.header.hlc = Hlc::make(1'800'000'000'000 + seq, 0);
+      Crossing c;
+      c.post = "gatuna";
+      c.traveller = Person{"NAKATO", "ERIC", "UGA", std::nullopt, Sex::male};
+      c.document = DocumentRef{DocumentKind::passport, "UGA", "UG" + std::to_string(100000 + seq),
+                               std::nullopt};
+      c.officer = "officer-1";
+      r.body = c;
+      chain.push_back(seal(r, key));
+      prev = chain.back().hash;
+    }
+  }
+  std::unique_ptr<GossipCore> rusumo() const {
+    auto core = std::make_unique<GossipCore>("rusumo", GossipConfig{});
+    core->set_membership(membership, {}, swim::LinkClass::lan, 0);
+    return core;
+  }
+};
+
+struct NoFeeds : FeedReader {
+  std::vector<FrontierEntry> none;
+  const std::vector<FrontierEntry>& frontier() const override { return none; }
+  std::optional<SignedRecord> record(std::string_view, uint64_t) const override { return {}; }
+  std::optional<SignedRecord> version(std::string_view, uint64_t, const Hash&) const override {
+    return {};
+  }
+};
+
+std::vector<uint64_t> seqs_taken(GossipCore& core) {
+  std::vector<uint64_t> out;
+  for (const IngestBatch& b : core.take_ingest())
+    for (const VerifiedRecord& v : b.records) out.push_back(v.record.header.seq.value);
+  return out;
+}
+
 // A chain fetched by hash (`fetch`) is taken down to the seq the fetch asked for and no further:
 // a peer answering with a longer chain of truly signed records cannot make the node keep them
 // (each kept version is stored for good).
 TEST(GossipVersions, AFetchedChainIsTakenDownToWhereItWasAskedForOnly) {
-  SecretSeed root{}, gatuna_seed{}, hq_seed{};
-  root.fill(1);
-  hq_seed.fill(2);
-  gatuna_seed.fill(3);
-  std::vector<SiteEntry> sites;
-  for (const auto& [id, seed] : {std::pair<std::string, SecretSeed>{"gatuna", gatuna_seed},
-                                 std::pair<std::string, SecretSeed>{"hq", hq_seed},
-                                 std::pair<std::string, SecretSeed>{"rusumo", SecretSeed{}}}) {
-    SiteEntry e;
-    e.site = id;
-    e.kind = id == "hq" ? SiteKind::hq : SiteKind::border_post;
-    e.role = id == "hq" ? VoterRole::voter : VoterRole::learner;
-    SecretSeed s = seed;
-    if (id == "rusumo") s.fill(4);
-    e.signing_key = SigningKey::from_seed(s).public_key();
-    e.transport_key = std::string(40, static_cast<char>('a' + sites.size()));
-    e.peer = "tcp://127.0.0.1:" + std::to_string(7500 + sites.size());
-    e.api = "http://127.0.0.1:" + std::to_string(7400 + sites.size());
-    sites.push_back(e);
-  }
-  auto genesis = make_genesis(root, "net-test", sites, 1'000);
-  ASSERT_TRUE(genesis.ok()) << genesis.error().message;
-  auto membership = Membership::from_genesis(*genesis);
-  ASSERT_TRUE(membership.ok()) << membership.error().message;
-  GossipCore core("rusumo", GossipConfig{});
-  core.set_membership(*membership, {}, swim::LinkClass::lan, 0);
-  // gatuna's records 1..10, chained.
-  const SigningKey key = SigningKey::from_seed(gatuna_seed);
-  std::vector<SignedRecord> chain;
-  Hash prev = zero_hash;
-  for (uint64_t seq = 1; seq <= 10; ++seq) {
-    Record r;
-    r.header.network_id = "net-test";
-    r.header.origin = OriginId("gatuna");
-    r.header.seq = Seq(seq);
-    r.header.prev_hash = prev;
-    r.header.hlc = Hlc::make(1'800'000'000'000 + seq, 0);
-    Crossing c;
-    c.post = "gatuna";
-    c.traveller = Person{"NAKATO", "ERIC", "UGA", std::nullopt, Sex::male};
-    c.document = DocumentRef{DocumentKind::passport, "UGA", "UG" + std::to_string(100000 + seq),
-                             std::nullopt};
-    c.officer = "officer-1";
-    r.body = c;
-    chain.push_back(seal(r, key));
-    prev = chain.back().hash;
-  }
+  const ThreeSites net;
+  auto core = net.rusumo();
+  const auto& chain = net.chain;
   // Asked: the chain ending at 10, down to (not including) 7.
-  core.request_versions("hq", {WantedChain{"gatuna", 10, chain[9].hash, 7}}, 1'000);
+  core->request_versions("hq", {WantedChain{"gatuna", 10, chain[9].hash, 7}}, 1'000);
   GossipMessage answer;
   answer.type = GossipType::versions;
   answer.from = "hq";
   for (uint64_t seq = 10; seq >= 1; --seq)
     answer.records.push_back(WireRecord{chain[seq - 1].encoded, chain[seq - 1].signature});
-  struct NoFeeds : FeedReader {
-    std::vector<FrontierEntry> none;
-    const std::vector<FrontierEntry>& frontier() const override { return none; }
-    std::optional<SignedRecord> record(std::string_view, uint64_t) const override { return {}; }
-    std::optional<SignedRecord> version(std::string_view, uint64_t, const Hash&) const override {
-      return {};
-    }
-  } feeds;
-  core.on_message("hq", answer, feeds, 1'100);
-  std::vector<uint64_t> taken;
-  for (const IngestBatch& b : core.take_ingest())
-    for (const VerifiedRecord& v : b.records) taken.push_back(v.record.header.seq.value);
-  EXPECT_EQ(taken, (std::vector<uint64_t>{10, 9, 8}));
-  EXPECT_EQ(core.stats().versions_received, 3u);
+  core->on_message("hq", answer, NoFeeds{}, 1'100);
+  EXPECT_EQ(seqs_taken(*core), (std::vector<uint64_t>{10, 9, 8}));
+  EXPECT_EQ(core->stats().versions_received, 3u);
+}
+
+// A peer forwards only records it verified: once a signature in its message fails, the rest of
+// the message is refused unchecked. A flood of forged records costs one check per message.
+TEST(GossipRecords, AForgedSignatureEndsTheChecksOfItsMessage) {
+  const ThreeSites net;
+  auto core = net.rusumo();
+  GossipMessage push;
+  push.type = GossipType::push;
+  push.from = "hq";
+  push.hops = 1;
+  for (const SignedRecord& sr : net.chain)
+    push.records.push_back(WireRecord{sr.encoded, sr.signature});
+  push.records[0].signature[5] ^= 0x01;  // record 1 forged: its link to record 2 breaks too
+  core->on_message("hq", push, NoFeeds{}, 1'000);
+  EXPECT_TRUE(seqs_taken(*core).empty());
+  EXPECT_EQ(core->stats().signatures_verified, 1u);
+  EXPECT_EQ(core->stats().records_rejected, 10u);
+  // The same records, all truly signed, from the same peer: taken (the peer is not banned).
+  push.records[0].signature = net.chain[0].signature;
+  core->on_message("hq", push, NoFeeds{}, 1'100);
+  EXPECT_EQ(seqs_taken(*core).size(), 10u);
 }
 
 }  // namespace
