@@ -255,6 +255,12 @@ Status Detector::on_message(const Message& m, int64_t now_ms) {
 
 void Detector::apply_update(const Update& u, int64_t now_ms) {
   if (u.member == self_) {
+    // Only this node raises its own incarnation; an accusation far above it is a lie (a faulty
+    // or hostile peer) that would take every refutation with it (at 2^64-1 none is possible).
+    if (u.incarnation > incarnation_ && u.incarnation - incarnation_ > incarnation_jump_max) {
+      ++stats_.updates_ignored;
+      return;
+    }
     if (u.state != MemberState::alive) refute(u.incarnation);
     return;  // an alive about us tells us nothing we need
   }
@@ -264,6 +270,12 @@ void Detector::apply_update(const Update& u, int64_t now_ms) {
     return;
   }
   Entry& e = it->second;
+  // Incarnations move by one per refutation: a jump far beyond what we know is not the member's
+  // (and at 2^64-1 it could never refute a "dead").
+  if (u.incarnation > e.incarnation && u.incarnation - e.incarnation > incarnation_jump_max) {
+    ++stats_.updates_ignored;
+    return;
+  }
   if (!supersedes(u.incarnation, u.state, e.incarnation, e.state)) return;
   set_state(u.member, e, u.state, u.incarnation, now_ms);
   enqueue_broadcast(u);

@@ -60,6 +60,11 @@ enum class MemberState : uint8_t { alive, suspect, dead };
 // Members one detector tracks. The network is on the order of 100 sites (border posts, airports,
 // embassies, HQ, DR); 1024 is 10x that and keeps the per-message sort of the update queue cheap.
 inline constexpr size_t members_max = 1024;
+// The most an update may raise a member's incarnation over what this node knows (its own
+// included). A member raises its own by one per refutation; a node cut off for a long time may
+// miss many. Beyond this the update is ignored: no peer can push an incarnation to 2^64-1, where
+// its owner could never refute again.
+inline constexpr uint64_t incarnation_jump_max = uint64_t{1} << 20;
 // Updates queued for dissemination: at most one per member plus one about ourselves (a newer
 // update about a member replaces the queued one), so this bound holds by construction.
 inline constexpr size_t updates_queued_max = members_max + 1;
@@ -226,7 +231,7 @@ class Detector {
     uint64_t nacks_received = 0;    // helpers that confirmed our link to them works
     uint64_t refutations = 0;       // times we heard ourselves suspected or dead and refuted
     uint64_t messages_ignored = 0;  // on_message returned an error
-    uint64_t updates_ignored = 0;   // updates about ids we do not know
+    uint64_t updates_ignored = 0;   // updates about ids we do not know, or beyond belief
     uint64_t relays_refused = 0;    // ping_req refused at relays_pending_max
     uint64_t outbox_dropped = 0;    // messages dropped at outbox_messages_max
     uint64_t events_dropped = 0;    // events dropped at events_queued_max

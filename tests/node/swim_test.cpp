@@ -524,6 +524,23 @@ TEST(SwimDetector, HearingItselfSuspectedOrDeadRefutesWithAHigherIncarnation) {
     EXPECT_NE(std::find(m.updates.begin(), m.updates.end(), refutation), m.updates.end());
 }
 
+// An incarnation far above what is known is not believed: a peer claiming "gatuna is dead at
+// 2^64-1" (or "you are dead at 2^64-1") would otherwise make the member dead for good, unable
+// to refute.
+TEST(SwimDetector, AnIncarnationBeyondBeliefIsIgnored) {
+  Single s;
+  const uint64_t ignored = s.d.stats().updates_ignored;
+  s.hear(MemberState::dead, ~uint64_t{0});
+  EXPECT_EQ(s.state(), MemberState::alive);
+  s.hear(MemberState::dead, ~uint64_t{0}, "hq");
+  EXPECT_EQ(s.d.incarnation(), 0u);
+  EXPECT_EQ(s.d.stats().updates_ignored, ignored + 2);
+  s.hear(MemberState::suspect, incarnation_jump_max);  // within reach: believed
+  EXPECT_EQ(s.state(), MemberState::suspect);
+  s.hear(MemberState::alive, incarnation_jump_max + 1);  // and refuted by the member
+  EXPECT_EQ(s.state(), MemberState::alive);
+}
+
 TEST(SwimDetector, UnknownIdsAreIgnored) {
   Single s;
   const auto before = s.d.members();
