@@ -242,5 +242,32 @@ TEST(GossipRecords, AForgedSignatureEndsTheChecksOfItsMessage) {
   EXPECT_EQ(seqs_taken(*core).size(), 10u);
 }
 
+// Records held for a gap nothing fills (a peer's records far ahead of a feed) are let go after a
+// minute; anti-entropy brings them again in order.
+TEST(GossipRecords, RecordsHeldForAGapAreLetGoAfterAMinute) {
+  const ThreeSites net;
+  auto core = net.rusumo();
+  GossipMessage push;
+  push.type = GossipType::push;
+  push.from = "hq";
+  push.hops = 1;
+  for (size_t i = 2; i < net.chain.size(); ++i)  // 3..10: 1 and 2 missing
+    push.records.push_back(WireRecord{net.chain[i].encoded, net.chain[i].signature});
+  core->on_message("hq", push, NoFeeds{}, 1'000);
+  // The store finds each a gap (its feed lacks 1 and 2): the core holds them.
+  for (const IngestBatch& b : core->take_ingest()) {
+    std::vector<IngestResult> results;
+    for (const VerifiedRecord& v : b.records)
+      results.push_back(
+          IngestResult{IngestOutcome::gap, "gatuna", v.record.header.seq.value, {}, std::nullopt});
+    core->on_ingested(b, results, NoFeeds{}, 1'000);
+  }
+  EXPECT_EQ(core->stats().pending_held, 8u);
+  core->on_tick(NoFeeds{}, 30'000);
+  EXPECT_EQ(core->stats().pending_dropped, 0u);
+  core->on_tick(NoFeeds{}, 62'000);
+  EXPECT_EQ(core->stats().pending_dropped, 8u);
+}
+
 }  // namespace
 }  // namespace umupaka
