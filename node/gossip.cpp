@@ -246,24 +246,6 @@ void GossipCore::on_tick(const FeedReader& feeds, int64_t now_ms) {
   detector_.tick(now_ms);
   pump_swim(now_ms);
   flush_pushes(now_ms);
-  // Held records whose gap nothing filled for a long time are let go (anti-entropy brings them
-  // again in order): a peer cannot fill the table with records far ahead of a feed for good.
-  if (now_ms - pending_swept_ms_ >= 1'000) {
-    pending_swept_ms_ = now_ms;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      auto& slot = it->second;
-      for (auto r = slot.begin(); r != slot.end();) {
-        if (now_ms - r->second.since_ms > pending_ttl_ms) {
-          r = slot.erase(r);
-          --pending_count_;
-          ++stats_.pending_dropped;
-        } else {
-          ++r;
-        }
-      }
-      it = slot.empty() ? pending_.erase(it) : std::next(it);
-    }
-  }
   // Gaps that pushes did not fill in time: ask the peer that sent the held record.
   for (const auto& [origin, slot] : pending_) {
     if (slot.empty() || quarantine_.count(origin)) continue;

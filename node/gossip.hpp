@@ -233,10 +233,11 @@ inline bool verify_record_signature(const PublicKey& key, const SignedRecord& re
 // Out-of-order records held while their predecessors are in flight (pushes from several peers
 // arrive in any order): 8,192 records of ~1 KiB, a few seconds of national peak traffic.
 inline constexpr size_t pending_records_max = 8192;
-// Of them, at most this many of one origin (one peer's records far ahead of a feed cannot take
-// the table), and none for longer than pending_ttl_ms.
+// Of them, at most this many of one origin: one peer's records far ahead of a feed cannot take
+// the table. (They are not let go by age: a held record is also how a node proves a fork, when
+// the other version of its slot arrives; dropping held records after a minute lost that proof
+// at a leader in the byzantine swarm, seed 4000.)
 inline constexpr size_t pending_per_origin_max = 2048;
-inline constexpr int64_t pending_ttl_ms = 60'000;
 // A gap older than this is fetched by anti-entropy from a peer that is ahead.
 inline constexpr int64_t pending_fetch_after_ms = 300;
 // Records sent to a peer are not sent again for this long, unless its frontier shows it lost
@@ -367,7 +368,6 @@ class GossipCore {
   };
   std::map<std::tuple<std::string, uint64_t, Hash>, Wanted> wanted_;
   size_t pending_count_ = 0;
-  int64_t pending_swept_ms_ = 0;
   // This node's records waiting for the next push, and when the last push went.
   std::vector<WireRecord> push_waiting_;
   int64_t pushed_ms_ = INT64_MIN / 2;

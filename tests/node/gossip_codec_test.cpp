@@ -135,7 +135,7 @@ struct ThreeSites {
   Membership membership;
   std::vector<SignedRecord> chain;
 
-  ThreeSites() {
+  explicit ThreeSites(size_t records = 10) {
     SecretSeed root{};
     root.fill(1);
     gatuna_seed.fill(3);
@@ -160,7 +160,7 @@ struct ThreeSites {
     membership = std::move(m).value();
     const SigningKey key = SigningKey::from_seed(gatuna_seed);
     Hash prev = zero_hash;
-    for (uint64_t seq = 1; seq <= 10; ++seq) {
+    for (uint64_t seq = 1; seq <= records; ++seq) {
       Record r;
       r.header.network_id = "net-test";
       r.header.origin = OriginId("gatuna");
@@ -242,16 +242,16 @@ TEST(GossipRecords, AForgedSignatureEndsTheChecksOfItsMessage) {
   EXPECT_EQ(seqs_taken(*core).size(), 10u);
 }
 
-// Records held for a gap nothing fills (a peer's records far ahead of a feed) are let go after a
-// minute; anti-entropy brings them again in order.
-TEST(GossipRecords, RecordsHeldForAGapAreLetGoAfterAMinute) {
-  const ThreeSites net;
+// Records held for a gap (a peer's records far ahead of a feed): at most pending_per_origin_max
+// of one origin, the rest dropped (anti-entropy brings them again in order).
+TEST(GossipRecords, OneOriginHoldsAtMostItsShareOfTheTable) {
+  const ThreeSites net(pending_per_origin_max + 60);
   auto core = net.rusumo();
   GossipMessage push;
   push.type = GossipType::push;
   push.from = "hq";
   push.hops = 1;
-  for (size_t i = 2; i < net.chain.size(); ++i)  // 3..10: 1 and 2 missing
+  for (size_t i = 2; i < net.chain.size(); ++i)  // 1 and 2 missing
     push.records.push_back(WireRecord{net.chain[i].encoded, net.chain[i].signature});
   core->on_message("hq", push, NoFeeds{}, 1'000);
   // The store finds each a gap (its feed lacks 1 and 2): the core holds them.
@@ -262,11 +262,8 @@ TEST(GossipRecords, RecordsHeldForAGapAreLetGoAfterAMinute) {
           IngestResult{IngestOutcome::gap, "gatuna", v.record.header.seq.value, {}, std::nullopt});
     core->on_ingested(b, results, NoFeeds{}, 1'000);
   }
-  EXPECT_EQ(core->stats().pending_held, 8u);
-  core->on_tick(NoFeeds{}, 30'000);
-  EXPECT_EQ(core->stats().pending_dropped, 0u);
-  core->on_tick(NoFeeds{}, 62'000);
-  EXPECT_EQ(core->stats().pending_dropped, 8u);
+  EXPECT_EQ(core->stats().pending_held, pending_per_origin_max);
+  EXPECT_EQ(core->stats().pending_dropped, 58u);
 }
 
 }  // namespace
