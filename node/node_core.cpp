@@ -321,12 +321,10 @@ void NodeCore::note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn) {
   }
 }
 
-Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
-                                    int64_t now_ms) const {
-  ASSIGN_OR_RETURN(CheckRequest req,
-                   check_request_from(request, identity_, date_of_instant_ms(now_ms)));
-  // A dry run refuses what recording would refuse: the crossing as it would be written, checked
-  // as the record is (the outcome of the checks aside).
+namespace {
+// The crossing a request makes, as recorded (the checks' outcome aside).
+Crossing crossing_of(const CheckRequest& req, const CrossingRequest& r,
+                     const std::string& officer) {
   Crossing c;
   c.direction = req.direction;
   c.post = req.post;
@@ -334,11 +332,21 @@ Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewRe
   c.traveller = req.traveller;
   c.document = req.document;
   c.national_id = req.national_id;
-  c.permit_id = request.permit_id;
-  c.officer = "checks";
-  c.note = request.note.value_or("");
-  c.from_mrz = request.mrz.has_value();
-  RETURN_IF_ERROR(validate_body(RecordBody{std::move(c)}));
+  c.permit_id = r.permit_id;
+  c.officer = officer;
+  c.note = r.note.value_or("");
+  c.from_mrz = r.mrz.has_value();
+  return c;
+}
+}  // namespace
+
+Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
+                                    int64_t now_ms) const {
+  ASSIGN_OR_RETURN(CheckRequest req,
+                   check_request_from(request, identity_, date_of_instant_ms(now_ms)));
+  // A dry run refuses what recording would refuse: the crossing as it would be written, checked
+  // as the record is (the outcome of the checks aside).
+  RETURN_IF_ERROR(validate_body(RecordBody{crossing_of(req, request, "checks")}));
   return run_checks(req, views);
 }
 
@@ -396,20 +404,11 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
         if constexpr (std::is_same_v<T, CrossingRequest>) {
           ASSIGN_OR_RETURN(CheckRequest req, check_request_from(r, identity_, today));
           CheckResult checks = run_checks(req, txn);
-          Crossing c;
-          c.direction = req.direction;
-          c.post = req.post;
-          c.mode = req.mode;
-          c.traveller = req.traveller;
-          c.document = req.document;
-          c.national_id = req.national_id;
-          c.permit_id = r.permit_id ? r.permit_id : checks.permit_id;
-          c.officer = officer;
+          Crossing c = crossing_of(req, r, officer);
+          if (!c.permit_id) c.permit_id = checks.permit_id;
           c.verdict = checks.verdict;
           c.findings = checks.findings;
           c.decision = r.decision.value_or(default_decision(checks.verdict));
-          c.note = r.note.value_or("");
-          c.from_mrz = r.mrz.has_value();
           ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(c), txn, hlc, head));
           out.decision = out.crossing->decision;
           out.checks = std::move(checks);
