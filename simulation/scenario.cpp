@@ -597,12 +597,18 @@ class ScenarioParser {
   }
 
   Status swarm() {
+    SwarmSpec& w = s_.swarm;
+    const auto every_kind = [&w] {
+      for (size_t i = 0; i < fault_kind_count; ++i) w.kinds.push_back(static_cast<FaultKind>(i));
+    };
     ASSIGN_OR_RETURN(const toml::table* t, root_.subtable("swarm"));
-    if (t == nullptr) return {};
+    if (t == nullptr) {
+      every_kind();  // `umupaka-sim swarm` on a scenario without [swarm] draws every kind
+      return {};
+    }
     const TableReader r(source_, *t, "swarm");
     RETURN_IF_ERROR(
         r.keys({"enabled", "faults", "kinds", "max_duration", "max_offset", "degrade"}));
-    SwarmSpec& w = s_.swarm;
     w.enabled = true;
     RETURN_IF_ERROR(r.boolean("enabled", w.enabled));
     RETURN_IF_ERROR(r.unsigned_integer("faults", w.faults, 1, swarm_faults_max));
@@ -620,8 +626,7 @@ class ScenarioParser {
       }
       w.kinds.push_back(*k);
     }
-    if (w.kinds.empty())
-      for (size_t i = 0; i < fault_kind_count; ++i) w.kinds.push_back(static_cast<FaultKind>(i));
+    if (w.kinds.empty()) every_kind();
     RETURN_IF_ERROR(r.duration("max_duration", w.max_duration_ms));
     if (w.max_duration_ms < 1000) return r.error("max_duration", "must be at least 1s");
     RETURN_IF_ERROR(r.duration("max_offset", w.max_offset_ms));

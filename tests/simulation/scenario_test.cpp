@@ -306,6 +306,9 @@ TEST(Parse, MinimalTakesDefaults) {
   EXPECT_EQ(s->sites[1].kind, SiteKind::border_post);
   EXPECT_TRUE(s->sites[0].traffic.empty());
   EXPECT_FALSE(s->swarm.enabled);
+  // `umupaka-sim swarm` may still run it: it then draws faults of every kind (an empty list
+  // crashed the draw).
+  EXPECT_EQ(s->swarm.kinds.size(), fault_kind_count);
   EXPECT_FALSE(s->expect_evidence);
 }
 
