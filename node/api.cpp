@@ -372,7 +372,8 @@ struct ApiServer::Impl {
     const uint64_t elsewhere = std::max(deps.core.own_seq_elsewhere(), ledger_seq(txn, self));
     return json{{"seq", held},
                 {"seq_elsewhere", elsewhere > held ? json(elsewhere) : json(nullptr)},
-                {"behind", elsewhere > held}};
+                {"behind", elsewhere > held},
+                {"recovered", deps.core.own_records_recovered()}};
   }
 
   void get_status(const req_t& req) {

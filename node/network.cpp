@@ -460,11 +460,22 @@ struct NetworkRuntime::Impl {
       for (auto& d : done) {
         if (!feeds) feeds = this->feeds();
         if (d.results.size() == d.batch.records.size() || d.batch.kind == IngestKind::evidence) {
-          for (const auto& r : d.results)
+          uint64_t own = 0, own_last = 0;
+          for (const auto& r : d.results) {
             if (r.outcome == IngestOutcome::equivocation) {
               std::lock_guard lock(mu);
               snapshot.quarantine[r.origin] = r.seq;
             }
+            if (r.outcome == IngestOutcome::stored && r.origin == opt.self) {
+              ++own;
+              own_last = std::max(own_last, r.seq);
+            }
+          }
+          if (own > 0)
+            spdlog::warn(
+                "took back {} records of this site's own feed from {} (up to seq {}): this store "
+                "had lost them (restored from a backup?); recording resumes once it holds them all",
+                own, d.batch.from, own_last);
           gossip.on_ingested(d.batch, d.results, *feeds, steady_ms());
         }
       }

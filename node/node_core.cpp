@@ -170,12 +170,15 @@ bool NodeCore::quarantined(std::string_view origin) const {
 void NodeCore::begin_batch() {
   staged_membership_.reset();
   staged_quarantine_.clear();
+  staged_own_recovered_ = 0;
 }
 
 void NodeCore::commit_succeeded() {
   if (staged_membership_) membership_ = std::move(*staged_membership_);
   for (auto& [o, s] : staged_quarantine_)
     if (!quarantine_.count(o)) quarantine_[o] = s;
+  if (staged_own_recovered_ > 0)
+    own_recovered_.fetch_add(staged_own_recovered_, std::memory_order_relaxed);
   begin_batch();
 }
 
@@ -268,11 +271,13 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (!m.joined()) return reject("this node has not joined a network");
   if (r.header.network_id != m.network_id()) return reject("record of another network");
   if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
-  // This node's feed grows only by its own hand. A peer offering "our" records beyond our head
-  // holds records this store lost, or our key: noted, and recording stops (execute).
+  // A peer offering records of our own feed beyond our head holds records this store lost
+  // (restored from a backup): noted, so recording stops (execute) until the store holds them
+  // again. They are ours, signed with our key, and taken back like any feed's records: in
+  // order, each linking to the last (a gap waits; one that does not link is a fork of our own
+  // key, evidence like any other). Recording goes on once the store caught up.
   if (origin == identity_.site) {
     note_own_record_elsewhere(seq, txn);
-    return reject("records of this node's own feed come only from it");
   }
   if (auto s = m.admits(origin, seq); !s.ok()) return reject(s.error().message);
 
@@ -310,6 +315,10 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   }
   if (auto s = txn.append(sr, r.header); !s.ok()) return reject(s.error().message);
   apply_record(txn, r, RecordRef{origin, seq});
+  if (origin == identity_.site) {
+    clock_.observe(r.header.hlc);  // our next record comes after the ones taken back
+    ++staged_own_recovered_;
+  }
   return out;
 }
 

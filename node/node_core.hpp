@@ -127,8 +127,12 @@ class NodeCore {
   // feed means this store lost records it had signed (restored from a backup, a disk copied back)
   // or our key signs elsewhere. execute() refuses to record while the feed is behind (here or in
   // the committed ledger): a record now would fork the feed, and a fork quarantines the site for
-  // good. Safe to read from any thread.
+  // good. Ingest takes those records back from the peers (they are ours, signed with our key),
+  // and recording goes on once the store holds them all. Safe to read from any thread.
   uint64_t own_seq_elsewhere() const { return own_seq_elsewhere_.load(std::memory_order_relaxed); }
+  // Records of this node's own feed taken back from peers (ingest): each one this store had lost,
+  // linking to its head. Safe to read from any thread.
+  uint64_t own_records_recovered() const { return own_recovered_.load(std::memory_order_relaxed); }
 
   // Validates `command`, runs the checks for a crossing, seals the record as the next of this
   // node's feed, appends it and applies it to the views, all inside `txn`. The caller commits
@@ -159,6 +163,8 @@ class NodeCore {
   std::map<std::string, uint64_t, std::less<>> quarantine_;
   std::map<std::string, uint64_t, std::less<>> staged_quarantine_;
   std::atomic<uint64_t> own_seq_elsewhere_{0};
+  uint64_t staged_own_recovered_ = 0;
+  std::atomic<uint64_t> own_recovered_{0};
 };
 
 // CrossingRequest -> CheckRequest, parsing the MRZ if one was given. Errors name the field.

@@ -205,9 +205,10 @@ TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
 }
 
 // A node whose store is put back from a backup (its own feed behind what the network holds of
-// it) learns so from its peers and refuses to record, with a clear error: a record now would
-// fork its feed, and a fork quarantines the site for good. Nothing forks; nothing is lost.
-TEST_F(NetworkTest, ANodeRestoredFromABackupRefusesToForkItsFeed) {
+// it) learns so from its peers and does not record over what it lost: a record now would fork
+// its feed, and a fork quarantines the site for good. It takes its lost records back from the
+// peers and then records again, continuing the feed. Nothing forks; nothing is lost.
+TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
   namespace fs = std::filesystem;
   const uint64_t first = write("gatuna", 3, "B");
   ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", first}}); }, 20s));
@@ -233,21 +234,29 @@ TEST_F(NetworkTest, ANodeRestoredFromABackupRefusesToForkItsFeed) {
   restarted = sim::start_site(dir.path() + "/net", "gatuna");
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   pid["gatuna"] = *restarted;
-  ASSERT_TRUE(wait_until([&] { return status("gatuna")["own_feed"]["behind"] == true; }, 20s))
-      << status("gatuna")["own_feed"].dump();
+  // Until it holds them, every attempt to record is refused (409) and nothing is written; once it
+  // holds them, recording continues the feed.
+  uint64_t recorded = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = client("gatuna")->post("/v1/crossings", crossing("D100001").dump());
+        if (r.status == 409) {
+          EXPECT_NE(r.body.find("restored from a backup"), std::string::npos) << r.body;
+          return false;
+        }
+        if (r.status != 201) return false;  // not yet serving
+        recorded = json::parse(r.body)["seq"].get<uint64_t>();
+        return true;
+      },
+      30s));
+  EXPECT_EQ(recorded, later + 1);
   const json own = status("gatuna")["own_feed"];
-  EXPECT_EQ(own["seq"], first);
-  EXPECT_EQ(own["seq_elsewhere"], later);
-  auto r = client("gatuna")->post("/v1/crossings", crossing("D100001").dump());
-  EXPECT_EQ(r.status, 409) << r.body;
-  EXPECT_NE(r.body.find("restored from a backup"), std::string::npos) << r.body;
-  EXPECT_EQ(heads("gatuna")["gatuna"], first);
-  std::this_thread::sleep_for(1s);
-  for (const auto& site : sites()) {
-    if (site == "gatuna") continue;
-    EXPECT_EQ(heads(site)["gatuna"], later) << site;
+  EXPECT_EQ(own["seq"], later + 1) << own.dump();
+  EXPECT_EQ(own["behind"], false) << own.dump();
+  EXPECT_EQ(own["recovered"], later - first) << own.dump();
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", later + 1}}); }, 20s));
+  for (const auto& site : sites())
     EXPECT_TRUE(status(site)["network"]["quarantined"].empty()) << site;
-  }
 }
 
 TEST_F(NetworkTest, AStoppedNodeCatchesUpAfterRestart) {

@@ -633,8 +633,7 @@ TEST(LedgerCluster, AFeedWhoseClockGoesBackKeepsItsOrderInTheLedger) {
   for (const std::string v : {"hq", "hq-dr", "kigali-airport"})
     c.inject(origin, v, message_of(GossipType::push, {a, b}));
   c.run_for(2'000);  // the frames in flight are not yet part of what "settled" looks at
-  // (gatuna's own feed grows only by its own hand: it takes the two, signed elsewhere with its
-  // key, beside its feed once the ledger names them.)
+  // (gatuna takes the two back into its own feed: signed with its key, they link to its head.)
   ASSERT_TRUE(c.run_until_settled(30'000, {origin})) << ledgers(c) << describe(c);
   expect_invariants(c);
   for (const auto& site : c.sites()) {
