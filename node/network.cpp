@@ -115,7 +115,7 @@ struct NetworkRuntime::Impl {
           g.type = GossipType::raft;
           g.from = impl->opt.self;
           g.raft = std::move(rm);
-          impl->send_frame(to, g);
+          return impl->send_frame(to, g);
         },
         [impl](const LedgerHead& h) {
           GossipMessage g;
@@ -331,7 +331,8 @@ struct NetworkRuntime::Impl {
     return c == connected.end() ? to : c->second.route;
   }
 
-  void send_frame(const std::string& to, const GossipMessage& message) {
+  // Whether ZeroMQ took the frame (false: the peer is not connected, or its queue is full).
+  bool send_frame(const std::string& to, const GossipMessage& message) {
     const std::string frame = encode_gossip(message);
     try {
       auto sent =
@@ -344,9 +345,11 @@ struct NetworkRuntime::Impl {
         counters.bytes_out += frame.size();
       }
       note_send(to, false);
+      return sent.has_value();
     } catch (const zmq::error_t& e) {
       if (e.num() == EHOSTUNREACH) ++counters.send_unreachable;
       note_send(to, e.num() == EHOSTUNREACH);
+      return false;
     }
   }
 

@@ -513,17 +513,24 @@ void OrderPlane::process_ready() {
       spdlog::info("ledger leader is now {}", last_leader_.empty() ? "(none)" : last_leader_);
     }
     auto send_all = [&] {
-      std::vector<std::string> snapshots_to;
+      std::vector<std::pair<std::string, bool>> snapshots_to;
+      std::set<std::string> unreachable;
       for (auto& m : rd.messages) {
         const std::string to = m.to;
-        if (m.type == raft::MessageType::snap) snapshots_to.push_back(to);
-        send_(to, std::move(m));
+        const bool snap = m.type == raft::MessageType::snap;
+        const bool taken = send_(to, std::move(m));
+        if (snap) snapshots_to.emplace_back(to, taken);
+        if (!taken) unreachable.insert(to);
       }
       rd.messages.clear();
+      // A message the transport could not take is lost: Raft stops pipelining to that peer and
+      // probes it again (etcd's ReportUnreachable).
+      for (const auto& to : unreachable) node_->report_unreachable(to);
       // The transport took the snapshot: the follower answers once Raft restored it (it then
       // installs the ledger by itself); until then the leader probes it (a lost snapshot is sent
-      // again once a probe finds the follower still behind the compacted log).
-      for (const auto& to : snapshots_to) node_->report_snapshot(to, true);
+      // again once a probe finds the follower still behind the compacted log). Not taken: the
+      // leader may send it again at once.
+      for (const auto& [to, taken] : snapshots_to) node_->report_snapshot(to, taken);
     };
 #ifdef UMUPAKA_BUG_SEND_BEFORE_PERSIST
     // A bug reintroduced on purpose, compiled only into the simulator's bug-hunt build

@@ -99,7 +99,10 @@ class OrderPlane {
  public:
   // Callbacks into the runtime: send a Raft message / a signed head to peers; ask a peer for
   // missing records (gossip catch-up) and, by hash, for the `wanted` chains of a forked feed.
-  using SendRaft = std::function<void(const std::string& to, raft::Message)>;
+  // SendRaft answers whether the transport took the message (false: the peer is not connected or
+  // its send queue is full); Raft then treats the peer as unreachable (a follower being
+  // replicated to falls back to probing) and a snapshot as not sent.
+  using SendRaft = std::function<bool(const std::string& to, raft::Message)>;
   using SendHead = std::function<void(const LedgerHead&)>;
   using CatchUp =
       std::function<void(const std::string& peer, const std::vector<WantedChain>& wanted)>;

@@ -281,11 +281,12 @@ void SimCluster::start_order(Node& n) {
         g.type = GossipType::raft;
         g.from = np->site.id;
         g.raft = std::move(m);
-        net_.send(np->site.id, to, encode_gossip(g), now_ms_);
+        const bool taken = net_.send(np->site.id, to, encode_gossip(g), now_ms_);
         if (np->crash_after_send) {
           np->crash_after_send = false;
           throw SimCrash{};
         }
+        return taken;
       },
       [this, np](const LedgerHead& h) {
         GossipMessage g;

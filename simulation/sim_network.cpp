@@ -68,7 +68,7 @@ void SimNetwork::schedule(Delivery d) {
   queue_.emplace(key, std::move(d));
 }
 
-void SimNetwork::send(const std::string& from, const std::string& to, std::string frame,
+bool SimNetwork::send(const std::string& from, const std::string& to, std::string frame,
                       int64_t now_ms) {
   UMUPAKA_ASSERT(now_ms >= last_send_ms_);
   last_send_ms_ = now_ms;
@@ -90,7 +90,7 @@ void SimNetwork::send(const std::string& from, const std::string& to, std::strin
     int64_t& busy = slot->second;
     if (busy - now_ms > static_cast<int64_t>(spec.queue_max_ms)) {
       ++stats_.overflow;
-      return;
+      return false;
     }
     const auto transmit_ms = static_cast<int64_t>(
         (static_cast<uint64_t>(frame.size()) * 1000 + spec.bytes_per_second - 1) /
@@ -100,11 +100,11 @@ void SimNetwork::send(const std::string& from, const std::string& to, std::strin
   }
   if (!reachable(from, to)) {
     ++stats_.cut;
-    return;
+    return true;
   }
   if (lost) {
     ++stats_.lost;
-    return;
+    return true;
   }
   const int64_t base = departure_ms + spec.latency_ms;
   if (twice) {
@@ -112,6 +112,7 @@ void SimNetwork::send(const std::string& from, const std::string& to, std::strin
     schedule(Delivery{base + static_cast<int64_t>(jitter_copy), 0, from, to, frame, false});
   }
   schedule(Delivery{base + static_cast<int64_t>(jitter), 0, from, to, std::move(frame), false});
+  return true;
 }
 
 void SimNetwork::inject(const std::string& from, const std::string& to, std::string frame,

@@ -89,7 +89,9 @@ class SimNetwork {
 
   // Sends `frame` from `from` to `to` at `now_ms`, subject to the link's faults.
   // Precondition: now_ms is not earlier than a previous call's.
-  void send(const std::string& from, const std::string& to, std::string frame, int64_t now_ms);
+  // False when the frame could not even be queued (its link's send queue full): the sender sees
+  // that, as a ZeroMQ send fails with EAGAIN at the high-water mark. Every other loss is silent.
+  bool send(const std::string& from, const std::string& to, std::string frame, int64_t now_ms);
   // Queues `frame` for delivery at `at_ms` exactly, with no fault (loss, duplication, latency,
   // bandwidth, partition): the byzantine tests' forged messages.
   void inject(const std::string& from, const std::string& to, std::string frame, int64_t at_ms);

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "ledger/crypto.hpp"
 #include "ledger/ledger_entry.hpp"
 #include "ledger/merkle.hpp"
+#include "node/commands.hpp"
 #include "node/network_setup.hpp"
 #include "node/node_core.hpp"
 #include "storage/store.hpp"
@@ -64,8 +66,11 @@ class OrderPlaneTest : public ::testing::Test {
     plane = std::make_unique<OrderPlane>(
         o, core->membership(), hq_seed, *store,
         [](LedgerWork, OrderPlane::ApplyDone) { return false; },
-        [](const std::string&, raft::Message) {}, [](const LedgerHead&) {},
-        [](const std::string&, const std::vector<WantedChain>&) {},
+        [this](const std::string& to, raft::Message m) {
+          if (m.type == raft::MessageType::app) apps_to[to] += 1;
+          return transport_takes;
+        },
+        [](const LedgerHead&) {}, [](const std::string&, const std::vector<WantedChain>&) {},
         [](const std::string&, const LedgerSegment&, bool) {});
     ASSERT_TRUE(plane->start().ok());
   }
@@ -81,6 +86,8 @@ class OrderPlaneTest : public ::testing::Test {
   std::unique_ptr<Store> store;
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<OrderPlane> plane;
+  bool transport_takes = true;              // what the sender answers
+  std::map<std::string, uint64_t> apps_to;  // appends sent, by follower
 };
 
 // Raft ticks keep to their grid whatever the driver's timing: a call 9 ms late does not push the
@@ -158,6 +165,63 @@ TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
   EXPECT_EQ(after.commit, before.commit);
   EXPECT_EQ(after.last_index, before.last_index);
   EXPECT_EQ(after.messages_refused, before.messages_refused + 7);
+}
+
+// A Raft message the transport could not take (the peer not connected, its queue full) is lost:
+// the leader stops streaming appends to that follower and probes it (one append until it
+// answers) instead of filling a queue that does not drain, as etcd's ReportUnreachable.
+TEST_F(OrderPlaneTest, AFollowerTheTransportCannotTakeMessagesForIsProbed) {
+  OrderPlane& p = *plane;
+  int64_t t = 10'000;
+  for (; t < 12'000 && p.status().role != "leader"; t += 50) p.tick(t, t);
+  ASSERT_EQ(p.status().role, "leader");
+  // A record of this node's own; the plane proposes the frontier that covers it.
+  uint32_t n = 0;
+  const auto record_one = [&] {
+    Command c;
+    c.officer = "officer-1";
+    c.body = DocumentStatusRequest{"RWA", "PC" + std::to_string(1'000'000 + n++),
+                                   DocumentStatus::lost, std::nullopt};
+    ASSERT_TRUE(store
+                    ->write([&](StoreTxn& txn) -> Status {
+                      auto r = core->execute(c, txn, t);
+                      if (!r.ok()) return r.error();
+                      return {};
+                    })
+                    .ok());
+    core->commit_succeeded();
+  };
+  // gatuna acknowledges everything the leader holds: it is replicated to (pipelined).
+  const auto ack = [&] {
+    const OrderStatus st = p.status();
+    raft::Message m;
+    m.type = raft::MessageType::app_resp;
+    m.from = "gatuna";
+    m.to = "hq";
+    m.term = st.term;
+    m.index = st.last_index;
+    p.on_message(m, t);
+  };
+  ack();
+  for (int i = 0; i < 3; ++i) {
+    record_one();
+    t += 20;
+    p.tick(t, t);
+    ack();
+  }
+  const uint64_t streamed = apps_to["gatuna"];
+  ASSERT_GE(streamed, 3u);  // one append per proposal while the transport takes them
+  // Now the transport cannot take them: one append lost, one probe, then nothing until gatuna
+  // answers (each proposal would otherwise send one more).
+  transport_takes = false;
+  const uint64_t last_before = p.status().last_index;
+  for (int i = 0; i < 6; ++i) {
+    record_one();
+    t += 20;
+    p.tick(t, t);
+  }
+  ASSERT_GE(p.status().last_index, last_before + 6);
+  EXPECT_LE(apps_to["gatuna"] - streamed, 2u);
 }
 
 }  // namespace
