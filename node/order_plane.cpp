@@ -122,10 +122,19 @@ Status OrderPlane::start() {
       snapshot = std::move(d).value();
       ledger_snapshot = std::move(ls).value();
     }
-    const uint64_t after = snapshot ? snapshot->meta.index : 0;
-    for (auto& [index, bytes] : txn->raft_entries(after + 1)) {
+    // Every entry on disk: those kept below the snapshot too (snapshot_keep_entries), so that a
+    // follower a little behind still gets entries after a restart, not a whole snapshot.
+    for (auto& [index, bytes] : txn->raft_entries(1)) {
       auto e = msgpack_visit::decode_struct<raft::Entry>(bytes, stored_raft_limit());
       if (!e.ok() || e->index != index) return make_error(Errc::storage, "corrupt Raft log");
+      if (!entries.empty() && index != entries.back().index + 1) {
+        // (Written contiguously: a hole is damage. Below the snapshot it costs only the entries
+        // before it; above, the log cannot be used.)
+        if (index > (snapshot ? snapshot->meta.index : 0) + 1)
+          return make_error(Errc::storage,
+                            "the Raft log has a hole before " + std::to_string(index));
+        entries.clear();
+      }
       entries.push_back(std::move(e).value());
     }
     applied = read_ledger_meta(*txn).applied_index;
@@ -135,6 +144,19 @@ Status OrderPlane::start() {
   // Entries at or below `applied` were applied; the ledger frontier marks where we are. Raft
   // re-delivers everything after it (empty and configuration entries included).
   const uint64_t snap_index = snapshot ? snapshot->meta.index : 0;
+  // Entries at or below the snapshot are kept in the log only if they reach up to it and agree
+  // with it (the entry at its index has its term); the snapshot stands for everything up to it.
+  std::vector<raft::Entry> kept;
+  {
+    const auto after = std::find_if(entries.begin(), entries.end(),
+                                    [&](const raft::Entry& e) { return e.index > snap_index; });
+    const bool reaches =
+        snapshot && after != entries.begin() && std::prev(after)->index == snap_index &&
+        std::prev(after)->term == snapshot->meta.term && entries.front().index < snap_index;
+    if (reaches)
+      kept.assign(std::make_move_iterator(entries.begin()), std::make_move_iterator(after));
+    entries.erase(entries.begin(), after);
+  }
   const uint64_t last = entries.empty() ? snap_index : entries.back().index;
   if (applied > last) applied = last;
   applied_ = applied;
@@ -166,7 +188,21 @@ Status OrderPlane::start() {
   // With a snapshot, Raft starts from it (its configuration, applied at its index) and hands out
   // the committed entries after it again: conf changes are applied again, ledger entries up to
   // `applied` skipped (process_ready).
-  if (snapshot) {
+  if (snapshot && !kept.empty()) {
+    // The log from the first entry kept (standing in for a snapshot at it, as a compaction
+    // leaves it), then the snapshot recorded over it without cutting it.
+    storage_ = std::make_unique<raft::MemoryStorage>();
+    raft::Snapshot base;
+    base.meta.index = kept.front().index;
+    base.meta.term = kept.front().term;
+    base.meta.conf_state = snapshot->meta.conf_state;
+    if (!storage_->apply_snapshot(base).ok())
+      return make_error(Errc::storage, "the kept Raft log does not apply");
+    kept.erase(kept.begin());
+    storage_->append(kept);
+    if (!storage_->create_snapshot(snap_index, snapshot->meta.conf_state, snapshot->data).ok())
+      return make_error(Errc::storage, "the stored Raft snapshot does not apply");
+  } else if (snapshot) {
     storage_ = std::make_unique<raft::MemoryStorage>();
     if (!storage_->apply_snapshot(*snapshot).ok())
       return make_error(Errc::storage, "the stored Raft snapshot does not apply");
