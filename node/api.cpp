@@ -507,7 +507,9 @@ struct ApiServer::Impl {
                  {"snapshots_made", o.snapshots_made},
                  {"snapshots_installed", o.snapshots_installed},
                  {"segments_refused", o.segments_refused},
-                 {"messages_refused", o.messages_refused}};
+                 {"messages_refused", o.messages_refused},
+                 {"heads_refused", o.heads_refused},
+                 {"head_waiting", o.head_waiting}};
     if (o.installing != 0)
       j["raft"]["installing"] = {{"snapshot_index", o.installing},
                                  {"ledger_size", o.install_size},

@@ -400,7 +400,9 @@ void OrderPlane::on_head(const LedgerHead& h) {
     ledger_size = read_ledger_meta(**txn).size;
   }
   const bool beyond = h.size > ledger_size;
-  if (beyond && pending_head_ && pending_head_->size >= h.size) return;
+  // Kept aside: the nearest head beyond the ledger (stored once the ledger reaches it), so that
+  // one of an impossible size (a misbehaving voter's) cannot keep out the real ones.
+  if (beyond && pending_head_ && pending_head_->size <= h.size) return;
   if (!verify_head_(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature)) return;
   if (beyond)
     pending_head_ = h;  // stored by tick() once this ledger has caught up
@@ -409,11 +411,23 @@ void OrderPlane::on_head(const LedgerHead& h) {
 }
 
 void OrderPlane::store_head(const LedgerHead& h) {
+  // A head is served only if this ledger has its root at its size: a signed head that does not
+  // match (a misbehaving voter's, or this ledger gone wrong) would make every proof fail.
   const Status s = store_.write([&](StoreTxn& txn) -> Status {
+    if (read_ledger_meta(txn).size < h.size || ledger_root(txn, h.size) != h.root)
+      return make_error(Errc::conflict, "the head's root is not this ledger's at its size");
     txn.put_meta(meta_head, encode_ledger_head(h));
     return {};
   });
-  if (s.ok()) head_ = h;
+  if (s.ok()) {
+    head_ = h;
+  } else if (s.error().code == Errc::conflict) {
+    if (heads_refused_++ == 0)
+      spdlog::warn(
+          "a ledger head signed by {} (size {}) does not match this ledger's root at "
+          "that size: not served (ledger.raft.heads_refused)",
+          h.signer, h.size);
+  }
 }
 
 namespace {
@@ -993,6 +1007,8 @@ OrderStatus OrderPlane::status() const {
   s.snapshots_installed = snapshots_installed_;
   s.segments_refused = segments_refused_;
   s.messages_refused = messages_refused_;
+  s.heads_refused = heads_refused_;
+  s.head_waiting = pending_head_ ? pending_head_->size : 0;
   s.voters = st.conf_state.voters;
   s.learners = st.conf_state.learners;
   s.head = head_;

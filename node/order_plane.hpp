@@ -89,6 +89,8 @@ struct OrderStatus {
   uint64_t segments_refused = 0;      // install segments that did not match the snapshot's root
   uint64_t messages_refused = 0;      // Raft messages a peer may not send (a learner's append,
                                       // a forwarded proposal) or appends not held (limits)
+  uint64_t heads_refused = 0;         // signed heads whose root is not this ledger's at their size
+  uint64_t head_waiting = 0;          // the size of the head kept until the ledger reaches it
   std::vector<std::string> voters;    // the Raft configuration this node applied
   std::vector<std::string> learners;  //
   std::string vote;                   // the vote in this term
@@ -254,6 +256,7 @@ class OrderPlane {
   uint64_t snapshots_installed_ = 0;
   uint64_t segments_refused_ = 0;
   uint64_t messages_refused_ = 0;
+  uint64_t heads_refused_ = 0;
   static uint64_t entries_bytes(const raft::Message& m);
   uint64_t held_bytes() const;
   uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)

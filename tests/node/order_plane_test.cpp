@@ -111,23 +111,37 @@ TEST_F(OrderPlaneTest, TicksKeepToTheirGridWhenCalledLate) {
 }
 
 // A head signed by a voter but beyond this node's ledger (empty here) is kept aside, not served:
-// no proof this node serves could be checked against it. One the ledger holds is served.
-TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerIsNotServed) {
-  LedgerHead ahead;
-  ahead.network_id = "net-test";
-  ahead.size = 100;
-  ahead.cluster_time_ms = 15'000;
-  ahead.signer = "hq";
-  ahead.signature = SigningKey::from_seed(hq_seed).sign(ledger_head_signing_bytes(ahead));
-  plane->on_head(ahead);
+// no proof this node serves could be checked against it; the nearest one is kept, so that one of
+// an impossible size cannot keep the real ones out. One the ledger holds is served only if its
+// root is this ledger's at its size.
+TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerOrWithAnotherRootIsNotServed) {
+  const auto signed_head = [&](uint64_t size, Hash root) {
+    LedgerHead h;
+    h.network_id = "net-test";
+    h.size = size;
+    h.root = root;
+    h.cluster_time_ms = 15'000;
+    h.signer = "hq";
+    h.signature = SigningKey::from_seed(hq_seed).sign(ledger_head_signing_bytes(h));
+    return h;
+  };
+  plane->on_head(signed_head(100, Hash{}));
   plane->tick(10'000, 10'000);
   EXPECT_FALSE(plane->status().head.has_value());
   EXPECT_FALSE((*store->read())->meta("ledger.head").has_value());
-  LedgerHead empty = ahead;
-  empty.size = 0;
-  empty.root = merkle::empty_root();
-  empty.signature = SigningKey::from_seed(hq_seed).sign(ledger_head_signing_bytes(empty));
-  plane->on_head(empty);
+  EXPECT_EQ(plane->status().head_waiting, 100u);
+  plane->on_head(signed_head(uint64_t{1} << 62, Hash{}));
+  EXPECT_EQ(plane->status().head_waiting, 100u);
+  plane->on_head(signed_head(50, Hash{}));
+  EXPECT_EQ(plane->status().head_waiting, 50u);
+  // The ledger's size (0) but not its root.
+  Hash other = merkle::empty_root();
+  other[0] ^= 1;
+  plane->on_head(signed_head(0, other));
+  EXPECT_FALSE(plane->status().head.has_value());
+  EXPECT_EQ(plane->status().heads_refused, 1u);
+  EXPECT_FALSE((*store->read())->meta("ledger.head").has_value());
+  plane->on_head(signed_head(0, merkle::empty_root()));
   ASSERT_TRUE(plane->status().head.has_value());
   EXPECT_EQ(plane->status().head->size, 0u);
   EXPECT_TRUE((*store->read())->meta("ledger.head").has_value());
