@@ -53,7 +53,7 @@ TEST(ShippedScenarios, EveryFileParses) {
   }
   const std::set<std::string> expected = {"rwanda",    "hq-outage",   "rusumo-outage",
                                           "byzantine", "fifty-nodes", "leader-crash-peak",
-                                          "swarm",     "new-sites"};
+                                          "swarm",     "new-sites",   "crash-after-send"};
   EXPECT_EQ(names, expected);
 }
 
