@@ -42,6 +42,12 @@ void Progress::become_probe() {
   }
 }
 
+void Progress::lost_entries(LogIndex held) {
+  reset_state(ProgressState::probe);
+  match_ = std::min(match_, held);
+  next_ = match_ + 1;
+}
+
 void Progress::become_replicate() {
   reset_state(ProgressState::replicate);
   next_ = match_ + 1;

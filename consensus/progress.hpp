@@ -26,6 +26,9 @@ class Progress {
   Progress(LogIndex match, LogIndex next, size_t max_inflight, bool is_learner);
 
   void become_probe();
+  // The follower lost acknowledged entries (its durable state went back): it holds up to `held`;
+  // probed from there.
+  void lost_entries(LogIndex held);
   void become_replicate();
   void become_snapshot(LogIndex snapshot_index);
 

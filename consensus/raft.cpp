@@ -439,6 +439,13 @@ void Raft::handle_heartbeat(const Message& m) {
   log_.commit_to(std::min(m.commit, log_.last_index()));
   Message resp = make_message(MessageType::heartbeat_resp, m.from);
   resp.context = m.context;
+  // A leader never tells a follower to commit beyond what it acknowledged: this log lost entries
+  // it had acknowledged (its store put back from a backup; etcd panics here). Said so, with what
+  // it holds, so that the leader sends them again.
+  if (m.commit > log_.last_index()) {
+    resp.reject = true;
+    resp.reject_hint = log_.last_index();
+  }
   send(std::move(resp));
 }
 
@@ -652,6 +659,10 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
 void Raft::handle_heartbeat_response(const Message& m, Progress& pr) {
   pr.set_recent_active(true);
   pr.heard_heartbeat_response();
+  // The follower lost entries it had acknowledged (handle_heartbeat): probe it from what it holds.
+  // (Its acknowledgements may have counted for commits; Raft cannot undo that, only make its
+  // copy whole again.)
+  if (m.reject && m.reject_hint < pr.match()) pr.lost_entries(m.reject_hint);
   // A follower being probed gets an append, empty if it lacks nothing, so the probe can end.
   if (pr.match() < log_.last_index() || pr.state() == ProgressState::probe) send_append(m.from);
   if (m.context.empty()) return;

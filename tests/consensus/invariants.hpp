@@ -146,6 +146,10 @@ class Invariants {
     }
   }
 
+  // `id`'s durable state was put back on purpose (a test restoring a backup, which Raft does not
+  // assume): its own history starts again from what it holds now.
+  void forget(const NodeId& id) { history_.erase(id); }
+
   // After every step, for every node (node == nullptr while it is down).
   void check_node(const NodeId& id, const MemoryStorage& s, const RawNode* node) {
     const HardState& hs = s.hard_state();

@@ -141,6 +141,15 @@ class Network {
     step_done();
   }
 
+  // Puts a crashed node's storage back to `backup` (a store restored from a backup: durable state
+  // going back, which Raft does not assume); the invariants forget that node's own history.
+  void restore(const NodeId& id, const MemoryStorage& backup) {
+    Peer& p = peer(id);
+    EXPECT_FALSE(p.node.has_value());
+    *p.storage = backup;
+    invariants_.forget(id);
+  }
+
   // Rebuilds the node from its storage: hard state, persisted entries and snapshot only.
   void restart(const NodeId& id) {
     Peer& p = peer(id);

@@ -191,6 +191,34 @@ TEST(RaftLearners, ALearnerBeingProbedGetsEveryBeat) {
   for (const NodeId& id : learners) EXPECT_TRUE(net.applied(id, "after-transfer")) << id;
 }
 
+// A learner whose store went back (put back from a backup) holds less than it acknowledged. The
+// leader never tells it to commit past what it acknowledged, so its heartbeat reply says what it
+// holds, and the leader sends the entries again (it ignored every rejection before, as stale:
+// the learner stayed behind for good; etcd panics here).
+TEST(RaftLearners, ALearnerThatLostAcknowledgedEntriesIsSentThemAgain) {
+  Network net(NetworkOptions{.seed = 31}, three, {"gatuna"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  net.stabilize();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(net.propose("hq", "before-" + std::to_string(i)).ok());
+  net.stabilize();
+  const MemoryStorage backup = *net.peer("gatuna").storage;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(net.propose("hq", "after-" + std::to_string(i)).ok());
+  net.stabilize();
+  ASSERT_GT(net.peer("gatuna").storage->last_index(), backup.last_index());
+  net.crash("gatuna");
+  net.restore("gatuna", backup);
+  net.restart("gatuna");
+  for (int t = 0; t < 5; ++t) {
+    net.tick("hq");
+    net.stabilize();
+  }
+  ASSERT_TRUE(net.propose("hq", "after-restore").ok());
+  net.stabilize();
+  EXPECT_EQ(net.peer("gatuna").storage->last_index(), net.peer("hq").storage->last_index());
+  EXPECT_TRUE(net.applied("gatuna", "after-4"));
+  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
+}
+
 // Learners' grants never count, even when they arrive (forged, or from a learner that believes
 // it is a voter): a candidate among three voters with two down is not elected by five learners'
 // votes, nor passes its pre-vote with them; and a read the leader must confirm is not confirmed
