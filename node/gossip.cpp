@@ -624,6 +624,12 @@ void GossipCore::answer_fetch(const std::string& from, const GossipMessage& m,
     ++stats_.messages_invalid;
     return;
   }
+  Peer& p = peers_.at(from);
+  if (now_ms - p.fetch_answered_ms < fetch_answer_interval_ms) {
+    ++stats_.fetches_refused;
+    return;
+  }
+  p.fetch_answered_ms = now_ms;
   GossipMessage r;
   r.type = GossipType::versions;
   uint64_t bytes = 0;

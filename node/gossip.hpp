@@ -218,6 +218,7 @@ struct GossipStats {
   uint64_t anti_entropy_rounds = 0;  // digests sent by the anti-entropy schedule
   uint64_t digests_skipped = 0;      // anti-entropy rounds with nothing new on either side
   uint64_t fetch_requests = 0;       // fetches of a forked feed's records by hash
+  uint64_t fetches_refused = 0;      // a peer's fetches asked faster than a node asks (see below)
   uint64_t versions_received = 0;    // records that answered them and were verified
 };
 
@@ -249,6 +250,10 @@ inline constexpr int64_t in_flight_window_ms = 2000;
 inline constexpr int64_t anti_entropy_refresh_ms = 30'000;
 // At most one catch-up request per peer per this interval.
 inline constexpr int64_t catch_up_interval_ms = 250;
+// A peer's fetches are answered at most once per this interval: a node asks one peer at most once
+// per catch_up_interval_ms, and an answer may be up to batch_bytes_max for a few bytes asked, so
+// faster fetches (a misbehaving peer) would make this node send without bound on unmetered links.
+inline constexpr int64_t fetch_answer_interval_ms = catch_up_interval_ms / 2;
 
 class GossipCore {
  public:
@@ -311,6 +316,7 @@ class GossipCore {
     uint64_t send_failures = 0;
     int64_t catch_up_sent_ms = INT64_MIN / 2;
     int64_t fetch_sent_ms = INT64_MIN / 2;
+    int64_t fetch_answered_ms = INT64_MIN / 2;  // when a fetch of this peer's was last answered
     // origin -> (highest seq sent, when): records in flight to this peer.
     std::map<std::string, std::pair<uint64_t, int64_t>, std::less<>> in_flight;
   };

@@ -220,6 +220,45 @@ TEST(GossipVersions, AFetchedChainIsTakenDownToWhereItWasAskedForOnly) {
   EXPECT_EQ(core->stats().versions_received, 3u);
 }
 
+// A feed reader holding a chain's records as versions (what answers a fetch).
+struct VersionFeeds : NoFeeds {
+  const std::vector<SignedRecord>* chain = nullptr;
+  std::optional<SignedRecord> version(std::string_view, uint64_t seq,
+                                      const Hash& hash) const override {
+    if (seq == 0 || seq > chain->size() || (*chain)[seq - 1].hash != hash) return {};
+    return (*chain)[seq - 1];
+  }
+};
+
+// A peer's fetches are answered at most once per fetch_answer_interval_ms: a few bytes asked can
+// cost a whole batch sent, and a node asks one peer at most once per catch_up_interval_ms, so
+// faster fetches are a misbehaving peer's and are dropped (counted).
+TEST(GossipVersions, APeersFetchesAreAnsweredAtMostOncePerInterval) {
+  const ThreeSites net;
+  auto core = net.rusumo();
+  VersionFeeds feeds;
+  feeds.chain = &net.chain;
+  GossipMessage fetch;
+  fetch.type = GossipType::fetch;
+  fetch.from = "gatuna";
+  fetch.wanted.push_back(WantedChain{"gatuna", 10, net.chain[9].hash, 0});
+  const auto versions_sent = [&] {
+    uint64_t n = 0;
+    for (const auto& o : core->take_messages())
+      if (o.message.type == GossipType::versions) n += o.message.records.size();
+    return n;
+  };
+  core->on_message("gatuna", fetch, feeds, 1'000);
+  EXPECT_EQ(versions_sent(), 10u);
+  for (int64_t t = 1'001; t < 1'000 + fetch_answer_interval_ms; t += 5)
+    core->on_message("gatuna", fetch, feeds, t);
+  EXPECT_EQ(versions_sent(), 0u);
+  EXPECT_GT(core->stats().fetches_refused, 20u);
+  // A node asking at its own pace is always answered.
+  core->on_message("gatuna", fetch, feeds, 1'000 + catch_up_interval_ms);
+  EXPECT_EQ(versions_sent(), 10u);
+}
+
 // A peer forwards only records it verified: once a signature in its message fails, the rest of
 // the message is refused unchecked. A flood of forged records costs one check per message.
 TEST(GossipRecords, AForgedSignatureEndsTheChecksOfItsMessage) {
