@@ -271,7 +271,7 @@ int catchup(const std::string& dir, const std::string& bin, uint64_t records) {
     NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind},
                   SigningKey::from_seed(*seed));
     auto txn = (*store)->read();
-    (void)core.recover(**txn);
+    (void)core.recover(**txn, wall_ms());
     txn.value().reset();
     TrafficGenerator gen(profile_for("gatuna", SiteKind::border_post), 3, 100000);
     const Date today = date_of_instant_ms(wall_ms());

@@ -86,7 +86,7 @@ int cmd_join(const std::string& data, const std::string& genesis_path) {
   {
     auto txn = (*store)->read();
     if (!txn.ok()) return fail(txn.error());
-    if (auto r = core.recover(**txn); !r.ok()) return fail(r.error());
+    if (auto r = core.recover(**txn, wall_clock_ms()); !r.ok()) return fail(r.error());
   }
   auto joined = (*store)->write([&](StoreTxn& txn) { return core.join(*genesis, txn); });
   if (!joined.ok()) return fail(joined.error());
@@ -146,7 +146,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
   {
     auto txn = (*store)->read();
     if (!txn.ok()) return fail(txn.error());
-    auto rec = core.recover(**txn);
+    auto rec = core.recover(**txn, wall_clock_ms());
     if (!rec.ok()) return fail(rec.error());
   }
   // Copies for the network thread, taken before the writer starts.
@@ -173,6 +173,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
     opt.order.snapshot_entries = cfg->raft_snapshot_entries;
     opt.order.learner_heartbeat_ticks = cfg->raft_learner_heartbeat_ticks;
     opt.order.snapshot_keep_entries = cfg->raft_snapshot_keep_entries;
+    opt.own_seq_claimed = [&core](uint64_t seq) { core.note_own_seq_claimed(seq); };
     network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
     NetworkRuntime* net = network.get();
     writer.set_commit_hook([net](const std::vector<SignedRecord>& local, const Membership* m) {

@@ -354,6 +354,7 @@ struct NetworkRuntime::Impl {
   }
 
   void flush(std::unique_ptr<StoreFeeds>& feeds) {
+    if (opt.own_seq_claimed) opt.own_seq_claimed(gossip.seen_by_peers(opt.self));
     for (auto& o : gossip.take_messages()) {
       const std::string frame = encode_gossip(o.message);
       try {
@@ -469,7 +470,8 @@ struct NetworkRuntime::Impl {
               std::lock_guard lock(mu);
               snapshot.quarantine[r.origin] = r.seq;
             }
-            if (r.outcome == IngestOutcome::stored && r.origin == opt.self) {
+            if (r.outcome == IngestOutcome::stored && r.origin == opt.self &&
+                d.batch.kind == IngestKind::feed) {
               ++own;
               own_last = std::max(own_last, r.seq);
             }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,9 @@ struct NetworkOptions {
   uint32_t tick_ms = 20;
   SecretSeed signing_seed{};  // the node's key: signs ledger heads when it leads
   OrderOptions order;         // Raft timings; self/network_id filled in by the runtime
+  // Told (on the network thread) the highest seq of this node's own feed a peer's digest claims
+  // (NodeCore::note_own_seq_claimed).
+  std::function<void(uint64_t)> own_seq_claimed;
 };
 
 struct NetworkCounters {

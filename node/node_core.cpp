@@ -116,7 +116,8 @@ NodeCore::NodeCore(NodeIdentity identity, SigningKey key)
   UMUPAKA_ASSERT(valid_object_id(identity_.network_id));
 }
 
-Status NodeCore::recover(const StoreTxn& txn) {
+Status NodeCore::recover(const StoreTxn& txn, int64_t wall_ms) {
+  started_wall_ms_ = wall_ms;
   if (const auto head = txn.head(identity_.site)) {
     const auto sr = txn.record(identity_.site, head->seq);
     UMUPAKA_ASSERT(sr.has_value());
@@ -207,8 +208,7 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   if (auto s = m.admits(origin, seq); !s.ok())
     return IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, {}};
   IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
-  if (origin == identity_.site) note_own_record_elsewhere(seq, txn);
-  if (!quarantined(origin) && origin != identity_.site) {
+  if (!quarantined(origin)) {
     out = ingest(in, txn);
     // Kept as a version only on a gap (until the feed catches up) or an equivocation (the fork,
     // now proven); anything else is the feed's answer.
@@ -272,12 +272,17 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (r.header.network_id != m.network_id()) return reject("record of another network");
   if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
   // A peer offering records of our own feed beyond our head holds records this store lost
-  // (restored from a backup): noted, so recording stops (execute) until the store holds them
-  // again. They are ours, signed with our key, and taken back like any feed's records: in
-  // order, each linking to the last (a gap waits; one that does not link is a fork of our own
-  // key, evidence like any other). Recording goes on once the store caught up.
+  // (restored from a backup): noted, so recording stops (execute) until the store holds all the
+  // network holds of it. Those signed before this process started are ours, and taken back like
+  // any feed's records: in order, each linking to the last (a gap waits; one that does not link
+  // is a fork of our own key, evidence like any other). One signed since is not ours: our key
+  // signs on another machine; refused, and recording stays stopped (HQ must act).
   if (origin == identity_.site) {
     note_own_record_elsewhere(seq, txn);
+    if (r.header.hlc.physical_ms() > started_wall_ms_ + own_clock_slack_ms)
+      return reject(
+          "a record of this site's own feed signed after this node started: the "
+          "site's key signs on another machine (docs/operations.md)");
   }
   if (auto s = m.admits(origin, seq); !s.ok()) return reject(s.error().message);
 
@@ -322,11 +327,23 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   return out;
 }
 
+void NodeCore::note_own_seq_claimed(uint64_t seq) {
+  uint64_t seen = own_seq_claimed_.load(std::memory_order_relaxed);
+  while (seq > seen && !own_seq_claimed_.compare_exchange_weak(seen, seq)) {
+  }
+}
+
+uint64_t NodeCore::own_seq_elsewhere() const {
+  const uint64_t offered = own_seq_offered_.load(std::memory_order_relaxed);
+  if (offered == 0) return 0;
+  return std::max(offered, own_seq_claimed_.load(std::memory_order_relaxed));
+}
+
 void NodeCore::note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn) {
   const auto head = txn.head(identity_.site);
   if (seq <= (head ? head->seq : 0)) return;
-  uint64_t seen = own_seq_elsewhere_.load(std::memory_order_relaxed);
-  while (seq > seen && !own_seq_elsewhere_.compare_exchange_weak(seen, seq)) {
+  uint64_t seen = own_seq_offered_.load(std::memory_order_relaxed);
+  while (seq > seen && !own_seq_offered_.compare_exchange_weak(seen, seq)) {
   }
 }
 

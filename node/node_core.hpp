@@ -79,13 +79,20 @@ struct IngestResult {
   std::optional<Equivocation> evidence;  // for equivocation
 };
 
+// Records of a node's own feed offered back by peers (a store restored from a backup) are taken
+// only if signed before the node started, give or take this much (the previous run's clock may have
+// been a little ahead of this one's); later ones were signed by another machine with its key.
+inline constexpr int64_t own_clock_slack_ms = 60'000;
+
 class NodeCore {
  public:
   NodeCore(NodeIdentity identity, SigningKey key);
 
   // Restores the clock from this node's own feed head so timestamps never go backwards across a
   // restart, and the membership from the root feed. Call once, before execute.
-  Status recover(const StoreTxn& txn);
+  // `wall_ms`: now. Records of this node's own feed that peers offer are taken back only if signed
+  // before then (give or take own_clock_slack_ms): later ones were signed by another machine.
+  Status recover(const StoreTxn& txn, int64_t wall_ms);
 
   // Stores the genesis (root/1) and adopts its network. Only on a node whose own feed is empty.
   Status join(const SignedRecord& genesis, StoreTxn& txn);
@@ -122,14 +129,19 @@ class NodeCore {
   // Origins quarantined for equivocation, with the seq of the conflict.
   const std::map<std::string, uint64_t, std::less<>>& quarantine() const { return quarantine_; }
 
-  // The highest seq of this node's own feed that a peer offered beyond what this node holds, or
-  // 0. Since every record is durable here before any peer sees it, a peer ahead of us on our own
-  // feed means this store lost records it had signed (restored from a backup, a disk copied back)
-  // or our key signs elsewhere. execute() refuses to record while the feed is behind (here or in
-  // the committed ledger): a record now would fork the feed, and a fork quarantines the site for
-  // good. Ingest takes those records back from the peers (they are ours, signed with our key),
-  // and recording goes on once the store holds them all. Safe to read from any thread.
-  uint64_t own_seq_elsewhere() const { return own_seq_elsewhere_.load(std::memory_order_relaxed); }
+  // How far this node's own feed goes elsewhere, beyond what this store holds, or 0. Since every
+  // record is durable here before any peer sees it, a peer offering a record of our own feed
+  // beyond our head (signed with our key: proof) means this store lost records it had signed
+  // (restored from a backup, a disk copied back) or our key signs elsewhere. From then on the
+  // heads peers claim for our feed in their digests count too (unsigned: believed only after
+  // such proof, so a peer cannot stop a sound node from recording by claiming): the records come
+  // in batches, and recording before the last one arrived would fork the feed. execute() refuses
+  // to record while the feed is behind (here or in the committed ledger): a fork quarantines the
+  // site for good. Ingest takes the records back from the peers, and recording goes on once the
+  // store holds all they claim. Safe to call from any thread.
+  uint64_t own_seq_elsewhere() const;
+  // The network thread: the highest seq of this node's own feed a peer's digest claimed.
+  void note_own_seq_claimed(uint64_t seq);
   // Records of this node's own feed taken back from peers (ingest): each one this store had lost,
   // linking to its head. Safe to read from any thread.
   uint64_t own_records_recovered() const { return own_recovered_.load(std::memory_order_relaxed); }
@@ -162,7 +174,9 @@ class NodeCore {
   std::optional<Membership> staged_membership_;
   std::map<std::string, uint64_t, std::less<>> quarantine_;
   std::map<std::string, uint64_t, std::less<>> staged_quarantine_;
-  std::atomic<uint64_t> own_seq_elsewhere_{0};
+  std::atomic<uint64_t> own_seq_offered_{0};
+  std::atomic<uint64_t> own_seq_claimed_{0};
+  int64_t started_wall_ms_ = INT64_MAX / 2;  // recover(): records of our own signed before it
   uint64_t staged_own_recovered_ = 0;
   std::atomic<uint64_t> own_recovered_{0};
 };

@@ -152,11 +152,14 @@ Status OrderPlane::start() {
                                     [&](const raft::Entry& e) { return e.index > snap_index; });
     const bool reaches =
         snapshot && after != entries.begin() && std::prev(after)->index == snap_index &&
-        std::prev(after)->term == snapshot->meta.term && entries.front().index < snap_index;
+        std::prev(after)->term == snapshot->meta.term && entries.front().index < snap_index &&
+        hard_state && hard_state->commit >= snap_index;
     if (reaches)
       kept.assign(std::make_move_iterator(entries.begin()), std::make_move_iterator(after));
     entries.erase(entries.begin(), after);
   }
+  if (!entries.empty() && entries.front().index != snap_index + 1)
+    return make_error(Errc::storage, "the Raft log has a hole after " + std::to_string(snap_index));
   const uint64_t last = entries.empty() ? snap_index : entries.back().index;
   if (applied > last) applied = last;
   applied_ = applied;

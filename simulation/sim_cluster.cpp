@@ -219,7 +219,7 @@ void SimCluster::start_node(Node& n) {
                                       SigningKey::from_seed(n.seed));
   {
     auto txn = snapshot(n);
-    const Status recovered = n.core->recover(*txn);
+    const Status recovered = n.core->recover(*txn, wall_ms(n));
     UMUPAKA_ASSERT_MSG(recovered.ok(), "NodeCore::recover failed");
   }
   if (!n.core->membership().joined()) {
@@ -588,6 +588,8 @@ void SimCluster::tick(Node& n) {
 }
 
 void SimCluster::pump(Node& n) {
+  // As the runtime does after each round (NetworkRuntime's flush).
+  n.core->note_own_seq_claimed(n.gossip->seen_by_peers(n.site.id));
   while (n.live()) {
     for (auto& o : n.gossip->take_messages())
       net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);

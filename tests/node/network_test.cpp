@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <thread>
 #include <zmq.hpp>
 
 #include "ledger/record.hpp"
@@ -207,7 +208,8 @@ TEST_F(NetworkTest, RecordsWrittenAtEveryNodeAppearAtEveryOther) {
 // A node whose store is put back from a backup (its own feed behind what the network holds of
 // it) learns so from its peers and does not record over what it lost: a record now would fork
 // its feed, and a fork quarantines the site for good. It takes its lost records back from the
-// peers and then records again, continuing the feed. Nothing forks; nothing is lost.
+// peers (more than one gossip batch of them: it must not record between two batches) and then
+// records again, continuing the feed. Nothing forks; nothing is lost.
 TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
   namespace fs = std::filesystem;
   const uint64_t first = write("gatuna", 3, "B");
@@ -224,9 +226,17 @@ TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
   auto restarted = sim::start_site(dir.path() + "/net", "gatuna");
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   pid["gatuna"] = *restarted;
-  const uint64_t later = write("gatuna", 4, "C");
-  ASSERT_EQ(later, first + 4);
-  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", later}}); }, 20s));
+  // More than one gossip batch (batch_records_max, 2,000), from four officers at once.
+  const int lost = static_cast<int>(GossipConfig{}.batch_records_max) + 100;
+  {
+    std::vector<std::thread> officers;
+    for (int k = 0; k < 4; ++k)
+      officers.emplace_back([&, k] { write("gatuna", lost / 4, "C" + std::to_string(k)); });
+    for (auto& o : officers) o.join();
+  }
+  const uint64_t later = heads("gatuna")["gatuna"];
+  ASSERT_EQ(later, first + static_cast<uint64_t>(lost));
+  ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", later}}); }, 60s));
 
   stop(SIGKILL);
   fs::remove_all(store);
@@ -248,7 +258,7 @@ TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
         recorded = json::parse(r.body)["seq"].get<uint64_t>();
         return true;
       },
-      30s));
+      60s));
   EXPECT_EQ(recorded, later + 1);
   const json own = status("gatuna")["own_feed"];
   EXPECT_EQ(own["seq"], later + 1) << own.dump();

@@ -676,6 +676,45 @@ TEST(LedgerCluster, AFeedWhoseClockGoesBackKeepsItsOrderInTheLedger) {
   }
 }
 
+// Records of a site's own feed signed after its node started were signed by another machine with
+// its key (a copied key, a second server): the node does not take them into its feed, refuses to
+// record (a record now would fork the feed), and says so; the rest of the network takes them as
+// the site's records, as they are validly signed.
+TEST(LedgerCluster, ANodeRefusesItsOwnFeedSignedElsewhereSinceItStarted) {
+  const uint64_t seed = test_seeds({49}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = ledger_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(2'000, 100);
+  expect_settled(c);
+  const std::string origin = "gatuna";
+  const FrontierEntry head = head_of(c, origin, origin);
+  const auto base = c.stored_record(origin, origin, head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SigningKey key = c.signing_key(origin);
+  // Signed two minutes after the base record, which is from just after gatuna started.
+  const auto later = static_cast<uint64_t>(2 * own_clock_slack_ms) << 16;
+  const SignedRecord a = reseal(*base, head.seq + 1, head.hash, later, key);
+  for (const std::string v : {"hq", "kigali-airport"})
+    c.inject(origin, v, message_of(GossipType::push, {a}));
+  ASSERT_TRUE(c.run_until(20'000, 100, [&] {
+    return c.core(origin).own_seq_elsewhere() == head.seq + 1;
+  })) << ledgers(c);
+  EXPECT_EQ(head_of(c, origin, origin).seq, head.seq);  // not taken
+  Command cmd;
+  cmd.officer = "officer-1";
+  cmd.body = DocumentStatusRequest{"RWA", "PC7654321", DocumentStatus::lost, std::nullopt};
+  const auto r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::conflict) << r.error().message;
+  for (const std::string other : {"hq", "rusumo"})
+    EXPECT_TRUE(c.run_until(20'000, 100, [&] {
+      return head_of(c, other, origin).seq == head.seq + 1;
+    })) << other;
+  for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+}
+
 // The leader sends a signed head once, when it applied something new; a node down at that
 // moment gets it again within head_resend_ms (30 s) while the network is idle, not only when
 // traffic resumes.
