@@ -644,6 +644,20 @@ TEST(LedgerCluster, RecordsCommittedAfterAnUnseenForkReachEveryVoter) {
   }
 }
 
+// The head of `origin`'s feed at its own node, that record and the origin's key: what a test
+// starts from to sign more records of the feed elsewhere (as a copied key would).
+struct OwnTip {
+  FrontierEntry head;
+  SignedRecord record;
+  SigningKey key;
+};
+OwnTip own_tip(SimCluster& c, const std::string& origin) {
+  const FrontierEntry head = head_of(c, origin, origin);
+  auto record = c.stored_record(origin, origin, head.seq);
+  EXPECT_TRUE(record.has_value()) << origin;
+  return OwnTip{head, record.value_or(SignedRecord{}), c.signing_key(origin)};
+}
+
 // An origin signs two records whose clocks go backwards (seq n+2 earlier than n+1), committed in
 // one entry: the ledger still positions n+1 before n+2, at every node, so each feed reads in
 // order in the global order (what an auditor's chain check expects).
@@ -656,12 +670,9 @@ TEST(LedgerCluster, AFeedWhoseClockGoesBackKeepsItsOrderInTheLedger) {
   t.run(2'000, 100);
   expect_settled(c);
   const std::string origin = "gatuna";
-  const FrontierEntry head = head_of(c, origin, origin);
-  const auto base = c.stored_record(origin, origin, head.seq);
-  ASSERT_TRUE(base.has_value());
-  const SigningKey key = c.signing_key(origin);
-  const SignedRecord a = reseal(*base, head.seq + 1, head.hash, 2, key);
-  const SignedRecord b = reseal(*base, head.seq + 2, a.hash, 1, key);  // earlier than a
+  const auto [head, base, key] = own_tip(c, origin);
+  const SignedRecord a = reseal(base, head.seq + 1, head.hash, 2, key);
+  const SignedRecord b = reseal(base, head.seq + 2, a.hash, 1, key);  // earlier than a
   for (const std::string v : {"hq", "hq-dr", "kigali-airport"})
     c.inject(origin, v, message_of(GossipType::push, {a, b}));
   c.run_for(2'000);  // the frames in flight are not yet part of what "settled" looks at
@@ -689,13 +700,10 @@ TEST(LedgerCluster, ANodeRefusesItsOwnFeedSignedElsewhereSinceItStarted) {
   t.run(2'000, 100);
   expect_settled(c);
   const std::string origin = "gatuna";
-  const FrontierEntry head = head_of(c, origin, origin);
-  const auto base = c.stored_record(origin, origin, head.seq);
-  ASSERT_TRUE(base.has_value());
-  const SigningKey key = c.signing_key(origin);
+  const auto [head, base, key] = own_tip(c, origin);
   // Signed two minutes after the base record, which is from just after gatuna started.
   const auto later = static_cast<uint64_t>(2 * own_clock_slack_ms) << 16;
-  const SignedRecord a = reseal(*base, head.seq + 1, head.hash, later, key);
+  const SignedRecord a = reseal(base, head.seq + 1, head.hash, later, key);
   for (const std::string v : {"hq", "kigali-airport"})
     c.inject(origin, v, message_of(GossipType::push, {a}));
   ASSERT_TRUE(c.run_until(20'000, 100, [&] {
