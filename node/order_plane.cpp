@@ -403,6 +403,8 @@ void OrderPlane::on_head(const LedgerHead& h) {
   const bool conf_voter = node_ && node_->raft().tracker().conf_state().is_voter(h.signer);
   if (signer->entry.role != VoterRole::voter && !conf_voter) return;
   if (head_ && head_->size >= h.size) return;  // not newer: no need to check it
+  // The head refused last, sent again (heads are resent while idle): not checked again.
+  if (refused_head_ && refused_head_->first == h.size && refused_head_->second == h.root) return;
   uint64_t ledger_size = 0;
   {
     auto txn = store_.read();
@@ -432,6 +434,7 @@ void OrderPlane::store_head(const LedgerHead& h) {
   if (s.ok()) {
     head_ = h;
   } else if (s.error().code == Errc::conflict) {
+    refused_head_ = {h.size, h.root};
     if (heads_refused_++ == 0)
       spdlog::warn(
           "a ledger head signed by {} (size {}) does not match this ledger's root at "

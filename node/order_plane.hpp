@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "consensus/memory_storage.hpp"
@@ -257,6 +258,7 @@ class OrderPlane {
   uint64_t segments_refused_ = 0;
   uint64_t messages_refused_ = 0;
   uint64_t heads_refused_ = 0;
+  std::optional<std::pair<uint64_t, Hash>> refused_head_;  // (size, root) of the last refused
   static uint64_t entries_bytes(const raft::Message& m);
   uint64_t held_bytes() const;
   uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)

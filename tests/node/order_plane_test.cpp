@@ -140,6 +140,8 @@ TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerOrWithAnotherRootIsNotServed) {
   plane->on_head(signed_head(0, other));
   EXPECT_FALSE(plane->status().head.has_value());
   EXPECT_EQ(plane->status().heads_refused, 1u);
+  plane->on_head(signed_head(0, other));  // sent again: not checked (nor written) again
+  EXPECT_EQ(plane->status().heads_refused, 1u);
   EXPECT_FALSE((*store->read())->meta("ledger.head").has_value());
   plane->on_head(signed_head(0, merkle::empty_root()));
   ASSERT_TRUE(plane->status().head.has_value());
