@@ -777,7 +777,9 @@ struct ApiServer::Impl {
             return respond(
                 req, 201,
                 json{{"origin", x.origin}, {"seq", x.seq}, {"outcome", enum_name(x.outcome)}});
-          const uint64_t head = deps.network->membership().root_seq();
+          // (The core's membership, in this writer thread after the commit: the network
+          // thread's copy may not have the record just before this one yet.)
+          const uint64_t head = deps.core.membership().root_seq();
           // Not the next record of the root feed here (behind it, or beyond it): 409, nothing
           // written; anything else the record itself is refused for: 422 with the reason.
           const bool out_of_place = x.outcome == IngestOutcome::gap || x.seq <= head;

@@ -244,8 +244,17 @@ TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
   restarted = sim::start_site(dir.path() + "/net", "gatuna");
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   pid["gatuna"] = *restarted;
-  // Until it holds them, every attempt to record is refused (409) and nothing is written; once it
-  // holds them, recording continues the feed.
+  // Before its first exchange with a peer it cannot know (docs/operations.md: keep a restored
+  // node from officers until it took its records back); then, until it holds them all, every
+  // attempt to record is refused (409) and nothing is written; once it holds them, recording
+  // continues the feed.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const json own = status("gatuna")["own_feed"];
+        return own.is_object() && (own["behind"] == true || own["recovered"] > 0);
+      },
+      30s))
+      << status("gatuna").dump();
   uint64_t recorded = 0;
   ASSERT_TRUE(wait_until(
       [&] {
