@@ -300,6 +300,9 @@ class GossipCore {
   const GossipStats& stats() const { return stats_; }
   // Highest seq of `origin` that some peer reported holding (for "seen" states).
   uint64_t seen_by_peers(std::string_view origin) const;
+  // seen_by_peers(self) kept as digests arrive: the runtime reads it after every round
+  // (NodeCore::note_own_seq_claimed), where a scan of every peer's frontier would cost too much.
+  uint64_t own_seq_claimed() const { return own_seq_claimed_; }
   const swim::Detector& detector() const { return detector_; }
 
  private:
@@ -352,6 +355,7 @@ class GossipCore {
                                            bool any_origin_state = false);
 
   std::string self_;
+  uint64_t own_seq_claimed_ = 0;  // own_seq_claimed()
   GossipConfig config_;
   RecordVerifier verifier_ = verify_record_signature;
   swim::Detector detector_;
