@@ -442,6 +442,56 @@ TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
   }
 }
 
+// A voter certified again as a learner (how HQ demotes a site: `umupaka-admin certify --role
+// learner`), here the leader itself: it is demoted through the log once the two others answer,
+// hands leadership to one of them, never leads again, and keeps receiving the ledger; a restart
+// keeps the configuration.
+TEST(LedgerCluster, TheLeaderCertifiedAgainAsALearnerIsDemotedAndHandsOver) {
+  for (uint64_t seed : test_seeds({73, 74})) {
+    SCOPED_TRACE(seed_trace(seed));
+    SimCluster c(ledger_options(seed));
+    Traffic t(c, posts(ledger_options(seed)), seed);
+    t.run(2'000, 100);
+    std::string demoted = leader_of(c);
+    for (int i = 0; i < 20 && demoted.empty(); ++i) {
+      t.run(500, 100);
+      demoted = leader_of(c);
+    }
+    ASSERT_FALSE(demoted.empty()) << ledgers(c);
+    recertify(c, demoted, demoted, VoterRole::learner);
+    std::vector<std::string> voters;
+    for (const std::string v : {"hq", "hq-dr", "kigali-airport"})
+      if (v != demoted) voters.push_back(v);
+    std::vector<std::string> learners = {"gatuna", "nemba", "rubavu-corniche", "rusumo"};
+    learners.push_back(demoted);
+    std::sort(learners.begin(), learners.end());
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners); ++i) t.run(500, 100);
+    ASSERT_TRUE(conf_everywhere(c, voters, learners)) << confs(c) << ledgers(c);
+
+    // One of the two voters leads; the demoted site follows and keeps applying the ledger.
+    std::string leader;
+    for (int i = 0; i < 20; ++i) {
+      leader = leader_of(c);
+      if (!leader.empty() && leader != demoted) break;
+      t.run(500, 100);
+    }
+    EXPECT_TRUE(leader == voters[0] || leader == voters[1]) << leader << "\n" << ledgers(c);
+    const uint64_t size = c.ledger(demoted).size;
+    t.run(3'000, 100);
+    EXPECT_GT(c.ledger(demoted).size, size) << ledgers(c);
+    EXPECT_NE(c.order_status(demoted).role, "leader");
+
+    c.crash(demoted);
+    t.run(500, 100);
+    c.restart(demoted);
+    EXPECT_EQ(c.order_status(demoted).voters, voters);
+    t.run(2'000, 100);
+    EXPECT_NE(leader_of(c), demoted);
+    EXPECT_TRUE(conf_everywhere(c, voters, learners)) << confs(c);
+    expect_settled(c);
+  }
+}
+
 // A post set up and certified while the network runs, its log compacted long before: until the
 // certification reaches them its peers refuse it (as ZAP does); then gossip brings it every feed,
 // the leader adds it to the Raft configuration as a learner, it installs a snapshot (it cannot
