@@ -373,7 +373,9 @@ struct ApiServer::Impl {
     return json{{"seq", held},
                 {"seq_elsewhere", elsewhere > held ? json(elsewhere) : json(nullptr)},
                 {"behind", elsewhere > held},
-                {"recovered", deps.core.own_records_recovered()}};
+                {"recovered", deps.core.own_records_recovered()},
+                {"restore_hold", deps.core.restore_hold()},
+                {"peers_heard", deps.core.peers_heard()}};
   }
 
   void get_status(const req_t& req) {

@@ -343,6 +343,7 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
 void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
                                const FeedReader& feeds, int64_t now_ms) {
   peers_.at(from).frontier = m.frontier;
+  if (heard_.find(from) == heard_.end()) heard_.insert(from);
   for (const auto& e : m.frontier)
     if (e.origin == self_) own_seq_claimed_ = std::max(own_seq_claimed_, e.seq);
   // Evidence the peer has not got (it was down during the flood): the repair path.

@@ -303,6 +303,9 @@ class GossipCore {
   // seen_by_peers(self) kept as digests arrive: the runtime reads it after every round
   // (NodeCore::note_own_seq_claimed), where a scan of every peer's frontier would cost too much.
   uint64_t own_seq_claimed() const { return own_seq_claimed_; }
+  // Distinct peers whose digest arrived since this core started (a restored store waits for a
+  // majority of them before recording: NodeCore::hold_until_feed_confirmed).
+  size_t peers_heard() const { return heard_.size(); }
   const swim::Detector& detector() const { return detector_; }
 
  private:
@@ -355,7 +358,8 @@ class GossipCore {
                                            bool any_origin_state = false);
 
   std::string self_;
-  uint64_t own_seq_claimed_ = 0;  // own_seq_claimed()
+  uint64_t own_seq_claimed_ = 0;              // own_seq_claimed()
+  std::set<std::string, std::less<>> heard_;  // peers_heard()
   GossipConfig config_;
   RecordVerifier verifier_ = verify_record_signature;
   swim::Detector detector_;

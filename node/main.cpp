@@ -118,7 +118,7 @@ int cmd_token_create(const std::string& data, const std::string& role_name, std:
   return 0;
 }
 
-int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
+int cmd_run(const std::string& data, const std::string& api, unsigned threads, bool restored) {
   // SIGINT/SIGTERM are taken by sigwait in this thread only: block them before any thread starts.
   sigset_t set;
   sigemptyset(&set);
@@ -149,6 +149,13 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
     auto rec = core.recover(**txn, wall_clock_ms());
     if (!rec.ok()) return fail(rec.error());
   }
+  if (restored) {
+    core.hold_until_feed_confirmed();
+    spdlog::warn(
+        "started on a restored store (--restored): recording waits until a majority of "
+        "the other sites have said how far this site's own feed goes, and until this "
+        "store holds that far (docs/operations.md)");
+  }
   // Copies for the network thread, taken before the writer starts.
   const Membership membership = core.membership();
   const auto quarantine = core.quarantine();
@@ -173,7 +180,9 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads) {
     opt.order.snapshot_entries = cfg->raft_snapshot_entries;
     opt.order.learner_heartbeat_ticks = cfg->raft_learner_heartbeat_ticks;
     opt.order.snapshot_keep_entries = cfg->raft_snapshot_keep_entries;
-    opt.own_seq_claimed = [&core](uint64_t seq) { core.note_own_seq_claimed(seq); };
+    opt.own_seq_claimed = [&core](uint64_t seq, size_t heard) {
+      core.note_own_seq_claimed(seq, heard);
+    };
     network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
     NetworkRuntime* net = network.get();
     writer.set_commit_hook([net](const std::vector<SignedRecord>& local, const Membership* m) {
@@ -240,11 +249,15 @@ int main(int argc, char** argv) {
   run->add_option("--data", data, "data directory")->required();
   run->add_option("--api", api, "listen address ADDR:PORT (default from node.toml)");
   run->add_option("--threads", threads, "HTTP threads")->check(CLI::Range(1u, 64u));
+  bool restored = false;
+  run->add_flag("--restored", restored,
+                "the store was put back from a backup: take this site's lost records back from "
+                "its peers before recording");
 
   if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
   if (init->parsed()) return cmd_init(data, site, kind, network, api, peer, link);
   if (join->parsed()) return cmd_join(data, genesis);
   if (create->parsed()) return cmd_token_create(data, role, subject);
-  if (run->parsed()) return cmd_run(data, api, threads);
+  if (run->parsed()) return cmd_run(data, api, threads, restored);
   return 2;
 }

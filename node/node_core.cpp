@@ -327,16 +327,18 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   return out;
 }
 
-void NodeCore::note_own_seq_claimed(uint64_t seq) {
+void NodeCore::note_own_seq_claimed(uint64_t seq, size_t peers_heard) {
   uint64_t seen = own_seq_claimed_.load(std::memory_order_relaxed);
   while (seq > seen && !own_seq_claimed_.compare_exchange_weak(seen, seq)) {
   }
+  // After the claim: whoever sees the peers heard sees what they claimed.
+  peers_heard_.store(peers_heard, std::memory_order_release);
 }
 
 uint64_t NodeCore::own_seq_elsewhere() const {
   const uint64_t offered = own_seq_offered_.load(std::memory_order_relaxed);
-  if (offered == 0) return 0;
-  return std::max(offered, own_seq_claimed_.load(std::memory_order_relaxed));
+  if (offered == 0 && !restore_hold()) return 0;
+  return std::max(offered, own_seq_claimed_.load(std::memory_order_acquire));
 }
 
 void NodeCore::note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn) {
@@ -415,6 +417,21 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
     return make_error(Errc::forbidden,
                       "this site's feed is quarantined: two different records were signed with its "
                       "key; HQ must investigate before it records again");
+  const bool held = restore_hold();
+  if (held) {
+    size_t others = 0;
+    for (const auto& [id, site] : membership_.sites())
+      if (id != identity_.site && !site.revoked_after) ++others;
+    const size_t needed = others == 0 ? 0 : others / 2 + 1;
+    const size_t heard = peers_heard_.load(std::memory_order_acquire);
+    if (heard < needed)
+      return make_error(Errc::unavailable,
+                        "this node was started on a restored store (run --restored): it records "
+                        "once " +
+                            std::to_string(needed) + " of the " + std::to_string(others) +
+                            " other sites have said how far this site's own feed goes; " +
+                            std::to_string(heard) + " heard so far. Nothing was recorded; retry");
+  }
   if (const uint64_t elsewhere = std::max(own_seq_elsewhere(), ledger_seq(txn, identity_.site));
       elsewhere >= seq)
     return make_error(Errc::conflict,
@@ -424,7 +441,7 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
                           "backup?) or its signing key is in use elsewhere; recording now would "
                           "fork the feed. Nothing was recorded; see docs/operations.md");
 
-  return std::visit(
+  Result<Recorded> done = std::visit(
       [&](const auto& r) -> Result<Recorded> {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, CrossingRequest>) {
@@ -530,6 +547,8 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
         }
       },
       command.body);
+  if (held && done.ok()) restore_hold_.store(false, std::memory_order_release);
+  return done;
 }
 
 }  // namespace umupaka

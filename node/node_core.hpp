@@ -140,8 +140,18 @@ class NodeCore {
   // site for good. Ingest takes the records back from the peers, and recording goes on once the
   // store holds all they claim. Safe to call from any thread.
   uint64_t own_seq_elsewhere() const;
-  // The network thread: the highest seq of this node's own feed a peer's digest claimed.
-  void note_own_seq_claimed(uint64_t seq);
+  // The network thread, after peers' digests: the highest seq of this node's own feed a peer
+  // claimed (0: none), and how many distinct peers' digests arrived since the start.
+  void note_own_seq_claimed(uint64_t seq, size_t peers_heard);
+  // A store put back from a backup (`umupaka-node run --restored`): the operator says it may
+  // have lost records it signed, so recording waits until digests from a majority of the other
+  // sites have said how far this node's feed goes (503 until then; one peer may be behind on
+  // it too), and the heads they claim count at once, without a signed record beyond the head as
+  // proof (409 while the store holds less). The first record made after that ends the hold:
+  // from then on the usual rule above applies.
+  void hold_until_feed_confirmed() { restore_hold_.store(true, std::memory_order_release); }
+  bool restore_hold() const { return restore_hold_.load(std::memory_order_acquire); }
+  size_t peers_heard() const { return peers_heard_.load(std::memory_order_acquire); }
   // Records of this node's own feed taken back from peers (ingest): each one this store had lost,
   // linking to its head. Safe to read from any thread.
   uint64_t own_records_recovered() const { return own_recovered_.load(std::memory_order_relaxed); }
@@ -176,6 +186,8 @@ class NodeCore {
   std::map<std::string, uint64_t, std::less<>> staged_quarantine_;
   std::atomic<uint64_t> own_seq_offered_{0};
   std::atomic<uint64_t> own_seq_claimed_{0};
+  std::atomic<size_t> peers_heard_{0};
+  std::atomic<bool> restore_hold_{false};
   int64_t started_wall_ms_ = INT64_MAX / 2;  // recover(): records of our own signed before it
   uint64_t staged_own_recovered_ = 0;
   std::atomic<uint64_t> own_recovered_{0};

@@ -93,8 +93,14 @@ void Writer::run() {
       core_.begin_batch();
       for (Item& item : batch) {
         if (auto* c = std::get_if<Command>(&item.work)) {
+          const bool restore_hold = core_.restore_hold();
           Result<Recorded> r = core_.execute(*c, txn, clock_());
           if (r.ok()) {
+            if (restore_hold)
+              spdlog::info(
+                  "restored store: the other sites confirmed this site's own feed up to "
+                  "seq {}; recording again from seq {}",
+                  r->ref.seq - 1, r->ref.seq);
             auto sr = txn.record(r->ref.origin, r->ref.seq);
             UMUPAKA_ASSERT(sr.has_value());
             local.push_back(std::move(*sr));

@@ -302,11 +302,14 @@ Result<int> local_add(const LocalAddOptions& o) {
   return pid;
 }
 
-Result<int> start_site(const std::string& dir, const std::string& site) {
+Result<int> start_site(const std::string& dir, const std::string& site,
+                       const std::vector<std::string>& extra_args) {
   ASSIGN_OR_RETURN(json n, read_network(dir));
   for (auto& s : n["sites"]) {
     if (s["id"] != site) continue;
-    const int pid = spawn(split_words(s["restart"].get<std::string>()), dir + "/" + site + ".log");
+    std::vector<std::string> args = split_words(s["restart"].get<std::string>());
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    const int pid = spawn(args, dir + "/" + site + ".log");
     s["pid"] = pid;
     RETURN_IF_ERROR(write_file_atomic(dir + "/network.json", n.dump(2) + "\n", 0644));
     if (!wait_healthy(s["api"], 20000))

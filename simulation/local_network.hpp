@@ -48,6 +48,7 @@ struct LocalAddOptions {
 Result<int> local_add(const LocalAddOptions& options);
 
 // Starts one site's node again from its `restart` command line; returns the new pid.
-Result<int> start_site(const std::string& dir, const std::string& site);
+Result<int> start_site(const std::string& dir, const std::string& site,
+                       const std::vector<std::string>& extra_args = {});
 
 }  // namespace umupaka::sim

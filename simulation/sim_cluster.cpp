@@ -589,7 +589,7 @@ void SimCluster::tick(Node& n) {
 
 void SimCluster::pump(Node& n) {
   // As the runtime does after each round (NetworkRuntime's flush).
-  n.core->note_own_seq_claimed(n.gossip->own_seq_claimed());
+  n.core->note_own_seq_claimed(n.gossip->own_seq_claimed(), n.gossip->peers_heard());
   while (n.live()) {
     for (auto& o : n.gossip->take_messages())
       net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);
@@ -670,7 +670,7 @@ void SimCluster::crash(const std::string& site) {
   trace("C" + site);
 }
 
-void SimCluster::restart(const std::string& site) {
+void SimCluster::restart(const std::string& site, bool restored) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(!n.live(), "restart of a live site");
   auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false, .write_map = true});
@@ -679,6 +679,7 @@ void SimCluster::restart(const std::string& site) {
   if (n.disk_full)
     n.store->inject_write_failure(Error::make(Errc::disk_full, "disk full (simulated)"));
   start_node(n);
+  if (restored) n.core->hold_until_feed_confirmed();
   trace("R" + site);
   n.dirty = true;
   check_invariants();

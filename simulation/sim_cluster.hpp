@@ -187,7 +187,8 @@ class SimCluster {
 
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
-  void restart(const std::string& site);
+  // `restored`: as `umupaka-node run --restored` (NodeCore::hold_until_feed_confirmed).
+  void restart(const std::string& site, bool restored = false);
 
   // Clock skew and jumps: the site's wall clock (the time its records and ledger entries carry)
   // is the simulated time plus `offset_ms` from now on. Its timers (gossip, Raft) run on the

@@ -773,6 +773,72 @@ TEST(LedgerCluster, ANodeRefusesItsOwnFeedSignedElsewhereSinceItStarted) {
   for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
 }
 
+// A node started on a restored store (`umupaka-node run --restored`) records nothing until a
+// majority of the other sites' digests said how far its own feed goes (503, nothing written),
+// and until then a head they claim counts without a signed record as proof (409 while beyond
+// the store). The first record ends the hold: a claim alone no longer stops it.
+TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke) {
+  const uint64_t seed = test_seeds({51}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = ledger_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(2'000, 100);
+  const std::string origin = "gatuna";
+  Command cmd;
+  cmd.officer = "officer-1";
+  cmd.body = DocumentStatusRequest{"RWA", "PC7654321", DocumentStatus::lost, std::nullopt};
+  const auto claim = [&](uint64_t seq) {  // a digest from hq claiming gatuna's feed up to seq
+    GossipMessage m;
+    m.type = GossipType::digest;
+    m.frontier = {FrontierEntry{origin, seq, Hash{}}};
+    c.inject("hq", origin, m);
+  };
+
+  // The hold, then a claim beyond the store: refused while fewer than 4 of the 6 others spoke,
+  // then refused because of the claim.
+  c.crash(origin);
+  t.run(500, 100);
+  c.restart(origin, /*restored=*/true);
+  const uint64_t head = head_of(c, origin, origin).seq;
+  auto r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+  EXPECT_NE(r.error().message.find("4 of the 6 other sites"), std::string::npos)
+      << r.error().message;
+  claim(head + 5);
+  ASSERT_TRUE(c.run_until(20'000, 100, [&] { return c.core(origin).peers_heard() >= 4; }));
+  r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::conflict) << r.error().message;
+  EXPECT_EQ(head_of(c, origin, origin).seq, head);  // nothing written
+  EXPECT_TRUE(c.core(origin).restore_hold());
+
+  // Started again without --restored: the unproven claim does not count.
+  c.crash(origin);
+  c.restart(origin);
+  r = c.record(origin, cmd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->ref.seq, head + 1);
+
+  // The hold, then peers who claim nothing beyond the store: the first record ends it.
+  c.crash(origin);
+  t.run(500, 100);
+  c.restart(origin, /*restored=*/true);
+  EXPECT_FALSE(c.record(origin, cmd).ok());
+  ASSERT_TRUE(c.run_until(20'000, 100, [&] { return c.core(origin).peers_heard() >= 4; }));
+  r = c.record(origin, cmd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->ref.seq, head + 2);
+  EXPECT_FALSE(c.core(origin).restore_hold());
+  claim(r->ref.seq + 5);
+  c.run_for(500);
+  r = c.record(origin, cmd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  t.run(2'000, 100);
+  expect_settled(c);
+}
+
 // The leader sends a signed head once, when it applied something new; a node down at that
 // moment gets it again within head_resend_ms (30 s) while the network is idle, not only when
 // traffic resumes.
