@@ -513,6 +513,8 @@ struct ApiServer::Impl {
                  {"segments_refused", o.segments_refused},
                  {"messages_refused", o.messages_refused},
                  {"heads_refused", o.heads_refused},
+                 {"segment_requests", o.segment_requests},
+                 {"segment_requests_dropped", o.segment_requests_dropped},
                  {"head_waiting", o.head_waiting}};
     if (o.installing != 0)
       j["raft"]["installing"] = {{"snapshot_index", o.installing},

@@ -33,7 +33,7 @@ void deliver_to_order(OrderPlane& order, GossipMessage m, const std::string& fro
   else if (m.type == GossipType::head)
     order.on_head(*m.head);
   else if (m.type == GossipType::ledger_fetch)
-    order.on_segment_request(from, *m.segment);
+    order.on_segment_request(from, *m.segment, now_ms);
   else  // ledger_rows
     order.on_segment(from, std::move(*m.segment));
 }

@@ -455,12 +455,21 @@ int64_t next_on_grid(int64_t due, int64_t now_ms, int64_t interval) {
 }  // namespace
 
 int64_t OrderPlane::next_due_ms() const {
-  if (!node_) return next_tick_ms_;  // the next restart attempt
-  return std::min(next_tick_ms_, next_propose_ms_);
+  int64_t due = node_ ? std::min(next_tick_ms_, next_propose_ms_)
+                      : next_tick_ms_;  // the next restart attempt
+  for (const auto& [id, asker] : segment_askers_)
+    if (asker.waiting) due = std::min(due, asker.answered_ms + segment_answer_interval_ms);
+  return due;
 }
 
 void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
   now_ms_ = now_ms;
+  for (auto& [id, asker] : segment_askers_) {
+    if (!asker.waiting || now_ms < asker.answered_ms + segment_answer_interval_ms) continue;
+    const LedgerSegment request = std::move(*asker.waiting);
+    asker.waiting.reset();
+    answer_segment(id, asker, request, now_ms);
+  }
   if (!node_) {
     if (now_ms < next_tick_ms_) return;
     next_tick_ms_ = now_ms + (persist_failing_ ? restart_backoff_ms_ : int64_t{opt_.tick_ms});
@@ -881,15 +890,30 @@ void OrderPlane::install_step(const StoreTxn& txn) {
   send_segment_(peers[install_turn_ % peers.size()], ask, true);
 }
 
-void OrderPlane::on_segment_request(const std::string& from, const LedgerSegment& request) {
+void OrderPlane::on_segment_request(const std::string& from, const LedgerSegment& request,
+                                    int64_t now_ms) {
   if (const MemberSite* site = membership_.site(from); site == nullptr || site->revoked_after)
     return;
+  ++segment_requests_;
+  SegmentAsker& asker = segment_askers_[from];
+  if (now_ms >= asker.answered_ms + segment_answer_interval_ms) {
+    asker.waiting.reset();
+    answer_segment(from, asker, request, now_ms);
+    return;
+  }
+  if (asker.waiting) ++segment_requests_dropped_;
+  asker.waiting = request;  // answered by tick() when the interval is up
+}
+
+void OrderPlane::answer_segment(const std::string& to, SegmentAsker& asker,
+                                const LedgerSegment& request, int64_t now_ms) {
+  asker.answered_ms = now_ms;
   auto txn = store_.read();
   if (!txn.ok()) return;
   auto seg =
       read_ledger_segment(**txn, request.from, request.size, limits::ledger_segment_rows_max);
   if (!seg.ok()) return;  // this ledger is not that far yet: the asker turns to another peer
-  send_segment_(from, *seg, false);
+  send_segment_(to, *seg, false);
 }
 
 void OrderPlane::on_segment(const std::string& from, LedgerSegment segment) {
@@ -1021,6 +1045,8 @@ OrderStatus OrderPlane::status() const {
   s.segments_refused = segments_refused_;
   s.messages_refused = messages_refused_;
   s.heads_refused = heads_refused_;
+  s.segment_requests = segment_requests_;
+  s.segment_requests_dropped = segment_requests_dropped_;
   s.head_waiting = pending_head_ ? pending_head_->size : 0;
   s.voters = st.conf_state.voters;
   s.learners = st.conf_state.learners;

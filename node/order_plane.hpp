@@ -87,15 +87,17 @@ struct OrderStatus {
   uint64_t install_target = 0;
   uint64_t snapshots_made = 0;
   uint64_t snapshots_installed = 0;
-  uint64_t segments_refused = 0;      // install segments that did not match the snapshot's root
-  uint64_t messages_refused = 0;      // Raft messages a peer may not send (a learner's append,
-                                      // a forwarded proposal) or appends not held (limits)
-  uint64_t heads_refused = 0;         // signed heads whose root is not this ledger's at their size
-  uint64_t head_waiting = 0;          // the size of the head kept until the ledger reaches it
-  std::vector<std::string> voters;    // the Raft configuration this node applied
-  std::vector<std::string> learners;  //
-  std::string vote;                   // the vote in this term
-  std::optional<LedgerHead> head;     // latest signed head received or made
+  uint64_t segments_refused = 0;  // install segments that did not match the snapshot's root
+  uint64_t messages_refused = 0;  // Raft messages a peer may not send (a learner's append,
+                                  // a forwarded proposal) or appends not held (limits)
+  uint64_t heads_refused = 0;     // signed heads whose root is not this ledger's at their size
+  uint64_t segment_requests = 0;  // peers' asks for ledger rows (their snapshot installs)
+  uint64_t segment_requests_dropped = 0;  // replaced by the same peer's next before answered
+  uint64_t head_waiting = 0;              // the size of the head kept until the ledger reaches it
+  std::vector<std::string> voters;        // the Raft configuration this node applied
+  std::vector<std::string> learners;      //
+  std::string vote;                       // the vote in this term
+  std::optional<LedgerHead> head;         // latest signed head received or made
 };
 
 class OrderPlane {
@@ -141,8 +143,12 @@ class OrderPlane {
   // Drive (network thread only).
   void on_message(raft::Message m, int64_t now_ms);
   void on_head(const LedgerHead& head);
-  // A peer asks for ledger rows (its snapshot install) / answers this node's request.
-  void on_segment_request(const std::string& from, const LedgerSegment& request);
+  // A peer asks for ledger rows (its snapshot install) / answers this node's request. A peer's
+  // asks are answered at most once per segment_answer_interval_ms (an answer is up to 1,024 rows
+  // for a few bytes asked): one that comes sooner waits for tick(), and replaces any of the
+  // peer's still waiting (an installer has one ask out at a time).
+  void on_segment_request(const std::string& from, const LedgerSegment& request, int64_t now_ms);
+  static constexpr int64_t segment_answer_interval_ms = 10;
   void on_segment(const std::string& from, LedgerSegment segment);
   void tick(int64_t now_ms, int64_t wall_ms);
   // When tick() next has timed work (a Raft tick, a proposal, a restart attempt): the driver
@@ -259,6 +265,16 @@ class OrderPlane {
   uint64_t messages_refused_ = 0;
   uint64_t heads_refused_ = 0;
   std::optional<std::pair<uint64_t, Hash>> refused_head_;  // (size, root) of the last refused
+  // Peers' asks for ledger rows, paced (on_segment_request); members only, so bounded.
+  struct SegmentAsker {
+    int64_t answered_ms = INT64_MIN / 2;
+    std::optional<LedgerSegment> waiting;
+  };
+  std::map<std::string, SegmentAsker, std::less<>> segment_askers_;
+  uint64_t segment_requests_ = 0;
+  uint64_t segment_requests_dropped_ = 0;
+  void answer_segment(const std::string& to, SegmentAsker& asker, const LedgerSegment& request,
+                      int64_t now_ms);
   static uint64_t entries_bytes(const raft::Message& m);
   uint64_t held_bytes() const;
   uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)

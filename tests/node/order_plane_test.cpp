@@ -71,7 +71,9 @@ class OrderPlaneTest : public ::testing::Test {
           return transport_takes;
         },
         [](const LedgerHead&) {}, [](const std::string&, const std::vector<WantedChain>&) {},
-        [](const std::string&, const LedgerSegment&, bool) {});
+        [this](const std::string& to, const LedgerSegment&, bool request) {
+          if (!request) segments_to[to] += 1;
+        });
     ASSERT_TRUE(plane->start().ok());
   }
   void TearDown() override {
@@ -86,9 +88,37 @@ class OrderPlaneTest : public ::testing::Test {
   std::unique_ptr<Store> store;
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<OrderPlane> plane;
-  bool transport_takes = true;              // what the sender answers
-  std::map<std::string, uint64_t> apps_to;  // appends sent, by follower
+  bool transport_takes = true;                  // what the sender answers
+  std::map<std::string, uint64_t> apps_to;      // appends sent, by follower
+  std::map<std::string, uint64_t> segments_to;  // ledger rows answered, by peer
 };
+
+// A peer's asks for ledger rows (a snapshot install's; each answer up to 1,024 rows for a few
+// bytes asked) are answered at most once per interval: a flood of asks costs one read and one
+// answer per interval, the last ask waiting for the next tick; a site not in the membership is
+// not answered at all.
+TEST_F(OrderPlaneTest, APeersAsksForLedgerRowsAreAnsweredAtMostOncePerInterval) {
+  OrderPlane& p = *plane;
+  constexpr int64_t interval = OrderPlane::segment_answer_interval_ms;
+  LedgerSegment ask;  // rows [0, 0) of an empty ledger: a valid, empty segment
+  p.on_segment_request("gatuna", ask, 10'000);
+  EXPECT_EQ(segments_to["gatuna"], 1u);
+  for (int i = 0; i < 100; ++i) p.on_segment_request("gatuna", ask, 10'001);
+  EXPECT_EQ(segments_to["gatuna"], 1u);
+  EXPECT_LE(p.next_due_ms(), 10'000 + interval);
+  p.tick(10'000 + interval - 1, 10'000);
+  EXPECT_EQ(segments_to["gatuna"], 1u);
+  p.tick(10'000 + interval, 10'000);
+  EXPECT_EQ(segments_to["gatuna"], 2u);  // the last ask, answered when the interval was up
+  p.tick(10'000 + 3 * interval, 10'000);
+  EXPECT_EQ(segments_to["gatuna"], 2u);  // nothing waits any more
+  p.on_segment_request("gatuna", ask, 10'000 + 3 * interval);
+  EXPECT_EQ(segments_to["gatuna"], 3u);  // a later ask is answered at once
+  p.on_segment_request("nowhere", ask, 10'000 + 3 * interval);
+  EXPECT_EQ(segments_to.count("nowhere"), 0u);
+  EXPECT_EQ(p.status().segment_requests, 102u);
+  EXPECT_EQ(p.status().segment_requests_dropped, 99u);
+}
 
 // Raft ticks keep to their grid whatever the driver's timing: a call 9 ms late does not push the
 // next tick 9 ms later (a loop woken only now and then would otherwise stretch every election),
