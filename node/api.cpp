@@ -766,6 +766,10 @@ struct ApiServer::Impl {
       return respond_error(req, 400, "malformed_json", "the body is not JSON");
     auto sr = signed_record_from_json(body);
     if (!sr.ok()) return respond_error(req, sr.error());
+    // A restored store may be behind on the root feed too: a record made from its head would
+    // fork the membership (docs/operations.md).
+    if (auto held = deps.core.restore_hold_status(); !held.ok())
+      return respond_error(req, held.error());
     const Membership m = deps.network->membership();
     auto rec = open_record(*sr, m.root_key());
     if (!rec.ok()) return respond_error(req, rec.error());

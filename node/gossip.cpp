@@ -102,6 +102,7 @@ void GossipCore::set_membership(const Membership& m,
   for (auto it = peers_.begin(); it != peers_.end();) {
     if (!wanted.count(it->first)) {
       (void)detector_.remove_member(it->first);
+      heard_.erase(it->first);
       it = peers_.erase(it);
     } else {
       ++it;
@@ -344,8 +345,10 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
                                const FeedReader& feeds, int64_t now_ms) {
   peers_.at(from).frontier = m.frontier;
   if (heard_.find(from) == heard_.end()) heard_.insert(from);
-  for (const auto& e : m.frontier)
+  for (const auto& e : m.frontier) {
     if (e.origin == self_) own_seq_claimed_ = std::max(own_seq_claimed_, e.seq);
+    if (e.origin == root_origin) root_seq_claimed_ = std::max(root_seq_claimed_, e.seq);
+  }
   // Evidence the peer has not got (it was down during the flood): the repair path.
   GossipMessage ev;
   ev.type = GossipType::evidence;

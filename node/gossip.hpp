@@ -303,9 +303,15 @@ class GossipCore {
   // seen_by_peers(self) kept as digests arrive: the runtime reads it after every round
   // (NodeCore::note_own_seq_claimed), where a scan of every peer's frontier would cost too much.
   uint64_t own_seq_claimed() const { return own_seq_claimed_; }
-  // Distinct peers whose digest arrived since this core started (a restored store waits for a
-  // majority of them before recording: NodeCore::hold_until_feed_confirmed).
+  // Distinct peers (still members) whose digest arrived since this core started, and the
+  // highest seq of the root feed (the membership) their digests claimed: a restored store
+  // waits for a majority of them, with its membership as far as theirs, before recording
+  // (NodeCore::hold_until_feed_confirmed).
   size_t peers_heard() const { return heard_.size(); }
+  uint64_t root_seq_claimed() const { return root_seq_claimed_; }
+  PeerClaims claims() const {
+    return PeerClaims{own_seq_claimed_, heard_.size(), root_seq_claimed_};
+  }
   const swim::Detector& detector() const { return detector_; }
 
  private:
@@ -360,6 +366,7 @@ class GossipCore {
   std::string self_;
   uint64_t own_seq_claimed_ = 0;              // own_seq_claimed()
   std::set<std::string, std::less<>> heard_;  // peers_heard()
+  uint64_t root_seq_claimed_ = 0;             // root_seq_claimed()
   GossipConfig config_;
   RecordVerifier verifier_ = verify_record_signature;
   swim::Detector detector_;

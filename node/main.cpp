@@ -180,9 +180,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
     opt.order.snapshot_entries = cfg->raft_snapshot_entries;
     opt.order.learner_heartbeat_ticks = cfg->raft_learner_heartbeat_ticks;
     opt.order.snapshot_keep_entries = cfg->raft_snapshot_keep_entries;
-    opt.own_seq_claimed = [&core](uint64_t seq, size_t heard) {
-      core.note_own_seq_claimed(seq, heard);
-    };
+    opt.peer_claims = [&core](const PeerClaims& claims) { core.note_peer_claims(claims); };
     network = std::make_unique<NetworkRuntime>(std::move(opt), **store, writer);
     NetworkRuntime* net = network.get();
     writer.set_commit_hook([net](const std::vector<SignedRecord>& local, const Membership* m) {

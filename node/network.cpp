@@ -354,7 +354,7 @@ struct NetworkRuntime::Impl {
   }
 
   void flush(std::unique_ptr<StoreFeeds>& feeds) {
-    if (opt.own_seq_claimed) opt.own_seq_claimed(gossip.own_seq_claimed(), gossip.peers_heard());
+    if (opt.peer_claims) opt.peer_claims(gossip.claims());
     for (auto& o : gossip.take_messages()) {
       const std::string frame = encode_gossip(o.message);
       try {

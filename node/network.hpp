@@ -42,9 +42,8 @@ struct NetworkOptions {
   uint32_t tick_ms = 20;
   SecretSeed signing_seed{};  // the node's key: signs ledger heads when it leads
   OrderOptions order;         // Raft timings; self/network_id filled in by the runtime
-  // Told (on the network thread) the highest seq of this node's own feed a peer's digest claims,
-  // and how many peers' digests arrived (NodeCore::note_own_seq_claimed).
-  std::function<void(uint64_t, size_t)> own_seq_claimed;
+  // Told (on the network thread) what peers' digests claimed (NodeCore::note_peer_claims).
+  std::function<void(const PeerClaims&)> peer_claims;
 };
 
 struct NetworkCounters {

@@ -141,7 +141,16 @@ Status NodeCore::recover(const StoreTxn& txn, int64_t wall_ms) {
                                             ", the configuration to " + identity_.network_id);
   }
   load_quarantine(txn);
+  publish_membership();
   return {};
+}
+
+void NodeCore::publish_membership() {
+  size_t others = 0;
+  for (const auto& [id, site] : membership_.sites())
+    if (id != identity_.site && !site.revoked_after) ++others;
+  member_others_.store(others, std::memory_order_relaxed);
+  member_root_seq_.store(membership_.root_seq(), std::memory_order_relaxed);
 }
 
 void NodeCore::load_quarantine(const StoreTxn& txn) {
@@ -161,6 +170,7 @@ Status NodeCore::join(const SignedRecord& genesis, StoreTxn& txn) {
   RETURN_IF_ERROR(txn.append(genesis, r.header));
   membership_ = std::move(m);
   identity_.network_id = membership_.network_id();
+  publish_membership();
   return {};
 }
 
@@ -172,14 +182,19 @@ void NodeCore::begin_batch() {
   staged_membership_.reset();
   staged_quarantine_.clear();
   staged_own_recovered_ = 0;
+  staged_hold_lift_ = false;
 }
 
 void NodeCore::commit_succeeded() {
-  if (staged_membership_) membership_ = std::move(*staged_membership_);
+  if (staged_membership_) {
+    membership_ = std::move(*staged_membership_);
+    publish_membership();
+  }
   for (auto& [o, s] : staged_quarantine_)
     if (!quarantine_.count(o)) quarantine_[o] = s;
   if (staged_own_recovered_ > 0)
     own_recovered_.fetch_add(staged_own_recovered_, std::memory_order_relaxed);
+  if (staged_hold_lift_) restore_hold_.store(false, std::memory_order_release);
   begin_batch();
 }
 
@@ -327,12 +342,37 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   return out;
 }
 
-void NodeCore::note_own_seq_claimed(uint64_t seq, size_t peers_heard) {
+void NodeCore::note_peer_claims(const PeerClaims& claims) {
   uint64_t seen = own_seq_claimed_.load(std::memory_order_relaxed);
-  while (seq > seen && !own_seq_claimed_.compare_exchange_weak(seen, seq)) {
+  while (claims.own_seq > seen && !own_seq_claimed_.compare_exchange_weak(seen, claims.own_seq)) {
   }
-  // After the claim: whoever sees the peers heard sees what they claimed.
-  peers_heard_.store(peers_heard, std::memory_order_release);
+  root_seq_claimed_.store(claims.root_seq, std::memory_order_relaxed);
+  // After the claims: whoever sees the peers heard sees what they claimed.
+  peers_heard_.store(claims.peers_heard, std::memory_order_release);
+}
+
+Status NodeCore::restore_hold_status() const {
+  if (!restore_hold()) return {};
+  const size_t heard = peers_heard_.load(std::memory_order_acquire);
+  const uint64_t root_claimed = root_seq_claimed_.load(std::memory_order_relaxed);
+  const size_t others = member_others_.load(std::memory_order_relaxed);
+  const uint64_t root_seq = member_root_seq_.load(std::memory_order_relaxed);
+  const size_t needed = others == 0 ? 0 : others / 2 + 1;
+  const std::string why =
+      "this node was started on a restored store (run --restored): it "
+      "records once a majority of the other sites have said how far this "
+      "site's own feed goes; ";
+  if (heard < needed)
+    return make_error(Errc::unavailable, why + std::to_string(heard) + " of the " +
+                                             std::to_string(others) + " heard so far, " +
+                                             std::to_string(needed) +
+                                             " needed. Nothing was recorded; retry");
+  if (root_seq < root_claimed)
+    return make_error(Errc::unavailable,
+                      why + "its membership is still behind the peers' (root seq " +
+                          std::to_string(root_seq) + " of " + std::to_string(root_claimed) +
+                          "). Nothing was recorded; retry");
+  return {};
 }
 
 uint64_t NodeCore::own_seq_elsewhere() const {
@@ -418,20 +458,7 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
                       "this site's feed is quarantined: two different records were signed with its "
                       "key; HQ must investigate before it records again");
   const bool held = restore_hold();
-  if (held) {
-    size_t others = 0;
-    for (const auto& [id, site] : membership_.sites())
-      if (id != identity_.site && !site.revoked_after) ++others;
-    const size_t needed = others == 0 ? 0 : others / 2 + 1;
-    const size_t heard = peers_heard_.load(std::memory_order_acquire);
-    if (heard < needed)
-      return make_error(Errc::unavailable,
-                        "this node was started on a restored store (run --restored): it records "
-                        "once " +
-                            std::to_string(needed) + " of the " + std::to_string(others) +
-                            " other sites have said how far this site's own feed goes; " +
-                            std::to_string(heard) + " heard so far. Nothing was recorded; retry");
-  }
+  if (held) RETURN_IF_ERROR(restore_hold_status());
   if (const uint64_t elsewhere = std::max(own_seq_elsewhere(), ledger_seq(txn, identity_.site));
       elsewhere >= seq)
     return make_error(Errc::conflict,
@@ -547,7 +574,7 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
         }
       },
       command.body);
-  if (held && done.ok()) restore_hold_.store(false, std::memory_order_release);
+  if (held && done.ok()) staged_hold_lift_ = true;  // ended when the transaction commits
   return done;
 }
 

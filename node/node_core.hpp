@@ -84,6 +84,13 @@ struct IngestResult {
 // been a little ahead of this one's); later ones were signed by another machine with its key.
 inline constexpr int64_t own_clock_slack_ms = 60'000;
 
+// What peers' digests said, as the network thread last saw them.
+struct PeerClaims {
+  uint64_t own_seq = 0;    // the highest seq of this node's own feed a peer claimed (0: none)
+  size_t peers_heard = 0;  // distinct peers, still members, whose digest arrived since the start
+  uint64_t root_seq = 0;   // the highest seq of the root feed (the membership) a peer claimed
+};
+
 class NodeCore {
  public:
   NodeCore(NodeIdentity identity, SigningKey key);
@@ -140,18 +147,22 @@ class NodeCore {
   // site for good. Ingest takes the records back from the peers, and recording goes on once the
   // store holds all they claim. Safe to call from any thread.
   uint64_t own_seq_elsewhere() const;
-  // The network thread, after peers' digests: the highest seq of this node's own feed a peer
-  // claimed (0: none), and how many distinct peers' digests arrived since the start.
-  void note_own_seq_claimed(uint64_t seq, size_t peers_heard);
+  // The network thread, after peers' digests (GossipCore::claims()).
+  void note_peer_claims(const PeerClaims& claims);
   // A store put back from a backup (`umupaka-node run --restored`): the operator says it may
-  // have lost records it signed, so recording waits until digests from a majority of the other
-  // sites have said how far this node's feed goes (503 until then; one peer may be behind on
-  // it too), and the heads they claim count at once, without a signed record beyond the head as
-  // proof (409 while the store holds less). The first record made after that ends the hold:
-  // from then on the usual rule above applies.
+  // have lost records it signed. Recording (and posting membership records, which a restored
+  // HQ could fork the root feed with) waits, 503, until digests from a majority of the other
+  // sites have arrived and this store's membership is as far as any of them claims (a stale
+  // membership would count too few sites); the heads they claim for this node's feed count at
+  // once, without a signed record beyond the head as proof (409 while the store holds less).
+  // The first record committed after that ends the hold: from then on the usual rule above
+  // applies. A heuristic, not a proof: a majority of sites that all lack the lost tail would
+  // let the node fork its feed.
   void hold_until_feed_confirmed() { restore_hold_.store(true, std::memory_order_release); }
   bool restore_hold() const { return restore_hold_.load(std::memory_order_acquire); }
   size_t peers_heard() const { return peers_heard_.load(std::memory_order_acquire); }
+  // Why the hold still refuses (Errc::unavailable), or ok. Safe to call from any thread.
+  Status restore_hold_status() const;
   // Records of this node's own feed taken back from peers (ingest): each one this store had lost,
   // linking to its head. Safe to read from any thread.
   uint64_t own_records_recovered() const { return own_recovered_.load(std::memory_order_relaxed); }
@@ -187,6 +198,12 @@ class NodeCore {
   std::atomic<uint64_t> own_seq_offered_{0};
   std::atomic<uint64_t> own_seq_claimed_{0};
   std::atomic<size_t> peers_heard_{0};
+  std::atomic<uint64_t> root_seq_claimed_{0};
+  bool staged_hold_lift_ = false;
+  // The membership's other live sites and root seq, for restore_hold_status() on any thread.
+  std::atomic<size_t> member_others_{0};
+  std::atomic<uint64_t> member_root_seq_{0};
+  void publish_membership();
   std::atomic<bool> restore_hold_{false};
   int64_t started_wall_ms_ = INT64_MAX / 2;  // recover(): records of our own signed before it
   uint64_t staged_own_recovered_ = 0;

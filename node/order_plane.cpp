@@ -908,6 +908,8 @@ void OrderPlane::on_segment_request(const std::string& from, const LedgerSegment
 void OrderPlane::answer_segment(const std::string& to, SegmentAsker& asker,
                                 const LedgerSegment& request, int64_t now_ms) {
   asker.answered_ms = now_ms;
+  // (Asked before, answered now: revoked since, it gets nothing.)
+  if (const MemberSite* site = membership_.site(to); site == nullptr || site->revoked_after) return;
   auto txn = store_.read();
   if (!txn.ok()) return;
   auto seg =

@@ -87,20 +87,15 @@ void Writer::run() {
     bool membership_changed = false;
     // The transaction may run more than once (map growth): results are rebuilt each time.
     const uint64_t root_before = core_.membership().root_seq();
+    const bool restore_hold = core_.restore_hold();
     const Status committed = store_.write([&](StoreTxn& txn) -> Status {
       results.clear();
       local.clear();
       core_.begin_batch();
       for (Item& item : batch) {
         if (auto* c = std::get_if<Command>(&item.work)) {
-          const bool restore_hold = core_.restore_hold();
           Result<Recorded> r = core_.execute(*c, txn, clock_());
           if (r.ok()) {
-            if (restore_hold)
-              spdlog::info(
-                  "restored store: the other sites confirmed this site's own feed up to "
-                  "seq {}; recording again from seq {}",
-                  r->ref.seq - 1, r->ref.seq);
             auto sr = txn.record(r->ref.origin, r->ref.seq);
             UMUPAKA_ASSERT(sr.has_value());
             local.push_back(std::move(*sr));
@@ -118,6 +113,15 @@ void Writer::run() {
     if (committed.ok()) {
       core_.commit_succeeded();
       membership_changed = core_.membership().root_seq() != root_before;
+      if (restore_hold && !core_.restore_hold())
+        for (const auto& res : results)
+          if (const auto* r = std::get_if<Result<Recorded>>(&res); r != nullptr && r->ok()) {
+            spdlog::info(
+                "restored store: {} peers heard, none claiming more of this site's own feed "
+                "than seq {}; recording again from seq {}",
+                core_.peers_heard(), (*r)->ref.seq - 1, (*r)->ref.seq);
+            break;
+          }
     } else {
       core_.commit_failed();
     }

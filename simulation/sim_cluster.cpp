@@ -589,7 +589,7 @@ void SimCluster::tick(Node& n) {
 
 void SimCluster::pump(Node& n) {
   // As the runtime does after each round (NetworkRuntime's flush).
-  n.core->note_own_seq_claimed(n.gossip->own_seq_claimed(), n.gossip->peers_heard());
+  n.core->note_peer_claims(n.gossip->claims());
   while (n.live()) {
     for (auto& o : n.gossip->take_messages())
       net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);
