@@ -344,7 +344,7 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
 void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
                                const FeedReader& feeds, int64_t now_ms) {
   peers_.at(from).frontier = m.frontier;
-  if (heard_.find(from) == heard_.end()) heard_.insert(from);
+  heard_.insert(from);
   for (const auto& e : m.frontier) {
     if (e.origin == self_) own_seq_claimed_ = std::max(own_seq_claimed_, e.seq);
     if (e.origin == root_origin) root_seq_claimed_ = std::max(root_seq_claimed_, e.seq);

@@ -300,15 +300,10 @@ class GossipCore {
   const GossipStats& stats() const { return stats_; }
   // Highest seq of `origin` that some peer reported holding (for "seen" states).
   uint64_t seen_by_peers(std::string_view origin) const;
-  // seen_by_peers(self) kept as digests arrive: the runtime reads it after every round
-  // (NodeCore::note_own_seq_claimed), where a scan of every peer's frontier would cost too much.
-  uint64_t own_seq_claimed() const { return own_seq_claimed_; }
-  // Distinct peers (still members) whose digest arrived since this core started, and the
-  // highest seq of the root feed (the membership) their digests claimed: a restored store
-  // waits for a majority of them, with its membership as far as theirs, before recording
-  // (NodeCore::hold_until_feed_confirmed).
-  size_t peers_heard() const { return heard_.size(); }
-  uint64_t root_seq_claimed() const { return root_seq_claimed_; }
+  // What peers' digests claimed, kept as they arrive: seen_by_peers(self), the distinct peers
+  // (still members) heard since this core started, and the highest seq of the root feed (the
+  // membership) claimed. The runtime reads it after every round (NodeCore::note_peer_claims),
+  // where a scan of every peer's frontier would cost too much.
   PeerClaims claims() const {
     return PeerClaims{own_seq_claimed_, heard_.size(), root_seq_claimed_};
   }
@@ -364,9 +359,10 @@ class GossipCore {
                                            bool any_origin_state = false);
 
   std::string self_;
-  uint64_t own_seq_claimed_ = 0;              // own_seq_claimed()
-  std::set<std::string, std::less<>> heard_;  // peers_heard()
-  uint64_t root_seq_claimed_ = 0;             // root_seq_claimed()
+  // claims()
+  uint64_t own_seq_claimed_ = 0;
+  std::set<std::string, std::less<>> heard_;
+  uint64_t root_seq_claimed_ = 0;
   GossipConfig config_;
   RecordVerifier verifier_ = verify_record_signature;
   swim::Detector detector_;

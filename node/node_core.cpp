@@ -359,9 +359,8 @@ Status NodeCore::restore_hold_status() const {
   const uint64_t root_seq = member_root_seq_.load(std::memory_order_relaxed);
   const size_t needed = others == 0 ? 0 : others / 2 + 1;
   const std::string why =
-      "this node was started on a restored store (run --restored): it "
-      "records once a majority of the other sites have said how far this "
-      "site's own feed goes; ";
+      "this node was started on a restored store (run --restored): it records once a majority "
+      "of the other sites have said how far this site's own feed goes; ";
   if (heard < needed)
     return make_error(Errc::unavailable, why + std::to_string(heard) + " of the " +
                                              std::to_string(others) + " heard so far, " +
