@@ -265,6 +265,7 @@ void OrderPlane::restart_raft(const Error& why) {
 void OrderPlane::drop_raft() {
   node_.reset();
   held_.clear();
+  held_bytes_ = 0;
   to_apply_.clear();
   apply_in_flight_ = 0;
   apply_failed_ = false;
@@ -344,10 +345,13 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
           spdlog::debug("ledger entry {} from {} names records of a forked feed: fetching them",
                         e.index, m.from);
         const std::string leader = m.from;
-        if (held_.size() < held_appends_max && held_bytes() + entries_bytes(m) <= held_bytes_max)
+        if (const uint64_t b = entries_bytes(m);
+            held_.size() < held_appends_max && held_bytes_ + b <= held_bytes_max) {
           held_.push_back(std::move(m));
-        else
+          held_bytes_ += b;
+        } else {
           ++messages_refused_;  // not acknowledged: the leader sends it again
+        }
         catch_up_(leader, wanted);
         return;
       }
@@ -364,16 +368,11 @@ uint64_t OrderPlane::entries_bytes(const raft::Message& m) {
   return n;
 }
 
-uint64_t OrderPlane::held_bytes() const {
-  uint64_t n = 0;
-  for (const raft::Message& m : held_) n += entries_bytes(m);
-  return n;
-}
-
 void OrderPlane::retry_held() {
   if (held_.empty()) return;
   std::deque<raft::Message> again;
   again.swap(held_);
+  held_bytes_ = 0;
   // In order; once one is held back again (its records still missing), the ones after it wait
   // unchecked: they append after it, and checking each costs a walk of the store.
   while (!again.empty()) {
@@ -383,14 +382,14 @@ void OrderPlane::retry_held() {
     on_message(std::move(m), 0);
     if (held_.size() > before) break;
   }
-  // (The bytes held, summed once: summing them again for each of up to 1,024 appends made every
-  // tick quadratic while a node waited for records; the swarm's seed 9300 took 100 s.)
-  uint64_t bytes = held_bytes();
+  // (The bytes held are kept as appends come and go: summing them again for each of up to
+  // 1,024 appends made every tick quadratic while a node waited for records; the swarm's seed
+  // 9300 took 100 s.)
   for (auto& m : again) {
     const uint64_t b = entries_bytes(m);
-    if (held_.size() < held_appends_max && bytes + b <= held_bytes_max) {
+    if (held_.size() < held_appends_max && held_bytes_ + b <= held_bytes_max) {
       held_.push_back(std::move(m));
-      bytes += b;
+      held_bytes_ += b;
     }
   }
 }

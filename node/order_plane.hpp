@@ -217,6 +217,7 @@ class OrderPlane {
   std::optional<uint64_t> idle_snapshot_;
   std::string last_leader_;
   std::deque<raft::Message> held_;
+  uint64_t held_bytes_ = 0;  // the entries' bytes in held_ (bounded by held_bytes_max)
   // Committed work in log order: entries, and snapshots to install (`snapshot` set).
   struct Pending {
     uint64_t index = 0;
@@ -276,7 +277,6 @@ class OrderPlane {
   void answer_segment(const std::string& to, SegmentAsker& asker, const LedgerSegment& request,
                       int64_t now_ms);
   static uint64_t entries_bytes(const raft::Message& m);
-  uint64_t held_bytes() const;
   uint64_t install_asked_from_ = UINT64_MAX;  // the position last asked for (none: UINT64_MAX)
   int64_t install_asked_ms_ = 0;
   uint64_t install_turn_ = 0;  // which peer to ask: the leader first, then each voter in turn
