@@ -48,6 +48,12 @@ inline constexpr size_t order_data_bytes_max = 1u << 20;
 inline constexpr size_t ledger_segment_rows_max = 1024;
 // Messages queued for one peer in ZeroMQ before sends fail visibly (EAGAIN, counted).
 inline constexpr int peer_send_hwm_messages = 1000;
+// Messages received from one peer and not yet read by the network thread. Past it ZeroMQ stops
+// reading that peer's connection (nothing is dropped: the backlog moves to the sender, whose
+// sends then fail visibly): at most 256 frames of up to gossip_frame_bytes_max (1 GiB) a
+// misbehaving peer can make a node hold, where 4,000 allowed 16 GiB. The thread reads every
+// frame at once in normal running, so a few dozen is already a long stall.
+inline constexpr int peer_receive_hwm_messages = 256;
 
 // --- API -----------------------------------------------------------------------------------
 // An HTTP request body: one record's JSON plus MRZ lines; 64 KiB is 30x the largest real one.

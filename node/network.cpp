@@ -532,7 +532,7 @@ Status NetworkRuntime::start(const Membership& membership,
     m.in->set(zmq::sockopt::curve_secretkey, m.opt.transport_secret);
     m.in->set(zmq::sockopt::zap_domain, zap_domain);
     m.in->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(limits::gossip_frame_bytes_max));
-    m.in->set(zmq::sockopt::rcvhwm, limits::peer_send_hwm_messages * 4);
+    m.in->set(zmq::sockopt::rcvhwm, limits::peer_receive_hwm_messages);
     m.in->set(zmq::sockopt::heartbeat_ivl, 1000);
     m.in->set(zmq::sockopt::heartbeat_timeout, 5000);
     m.in->bind(m.opt.listen);
