@@ -515,7 +515,8 @@ struct ApiServer::Impl {
                  {"heads_refused", o.heads_refused},
                  {"segment_requests", o.segment_requests},
                  {"segment_requests_dropped", o.segment_requests_dropped},
-                 {"head_waiting", o.head_waiting}};
+                 {"head_waiting", o.head_waiting},
+                 {"heads_waiting", o.heads_waiting}};
     if (o.installing != 0)
       j["raft"]["installing"] = {{"snapshot_index", o.installing},
                                  {"ledger_size", o.install_size},

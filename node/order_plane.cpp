@@ -411,14 +411,44 @@ void OrderPlane::on_head(const LedgerHead& h) {
     ledger_size = read_ledger_meta(**txn).size;
   }
   const bool beyond = h.size > ledger_size;
-  // Kept aside: the nearest head beyond the ledger (stored once the ledger reaches it), so that
-  // one of an impossible size (a misbehaving voter's) cannot keep out the real ones.
-  if (beyond && pending_head_ && pending_head_->size <= h.size) return;
+  // Kept aside: each signer's nearest head beyond the ledger (stored once the ledger reaches it),
+  // so that one of an impossible size cannot keep out the real ones, and a misbehaving voter's
+  // (of a wrong root, just beyond the ledger) cannot keep out another voter's.
+  if (beyond) {
+    const auto kept = pending_heads_.find(h.signer);
+    if (kept != pending_heads_.end() && kept->second.size <= h.size) return;
+  }
   if (!verify_head_(signer->entry.signing_key, ledger_head_signing_bytes(h), h.signature)) return;
   if (beyond)
-    pending_head_ = h;  // stored by tick() once this ledger has caught up
+    pending_heads_[h.signer] = h;  // stored by tick() once this ledger has caught up
   else
     store_head(h);
+}
+
+void OrderPlane::store_pending_heads() {
+  uint64_t ledger_size = 0;
+  {
+    auto txn = store_.read();
+    if (!txn.ok()) return;
+    ledger_size = read_ledger_meta(**txn).size;
+  }
+  // The ledger reached them: the largest first (one that does not match is refused, and the
+  // next is tried); the ones at or below the head served are dropped.
+  std::vector<LedgerHead> reached;
+  for (auto it = pending_heads_.begin(); it != pending_heads_.end();) {
+    if (head_ && head_->size >= it->second.size) {
+      it = pending_heads_.erase(it);
+    } else if (it->second.size <= ledger_size) {
+      reached.push_back(std::move(it->second));
+      it = pending_heads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::sort(reached.begin(), reached.end(),
+            [](const LedgerHead& a, const LedgerHead& b) { return a.size > b.size; });
+  for (const LedgerHead& h : reached)
+    if (!head_ || head_->size < h.size) store_head(h);
 }
 
 void OrderPlane::store_head(const LedgerHead& h) {
@@ -492,16 +522,7 @@ void OrderPlane::tick(int64_t now_ms, int64_t wall_ms) {
     next_conf_ms_ = now_ms + opt_.tick_ms;
   }
   process_ready();
-  if (pending_head_) {
-    if (head_ && head_->size >= pending_head_->size) {
-      pending_head_.reset();
-    } else if (auto txn = store_.read();
-               txn.ok() && read_ledger_meta(**txn).size >= pending_head_->size) {
-      txn->reset();
-      store_head(*pending_head_);
-      pending_head_.reset();
-    }
-  }
+  if (!pending_heads_.empty()) store_pending_heads();
   if (node_ && apply_in_flight_ == 0 && now_ms >= apply_retry_ms_) pump_apply();
   if (node_ && apply_in_flight_ == 0) maybe_snapshot();
   if (head_due_ && now_ms >= next_head_ms_) {
@@ -1048,7 +1069,10 @@ OrderStatus OrderPlane::status() const {
   s.heads_refused = heads_refused_;
   s.segment_requests = segment_requests_;
   s.segment_requests_dropped = segment_requests_dropped_;
-  s.head_waiting = pending_head_ ? pending_head_->size : 0;
+  s.head_waiting = 0;
+  for (const auto& [signer, h] : pending_heads_)
+    if (s.head_waiting == 0 || h.size < s.head_waiting) s.head_waiting = h.size;
+  s.heads_waiting = pending_heads_.size();
   s.voters = st.conf_state.voters;
   s.learners = st.conf_state.learners;
   s.head = head_;

@@ -93,11 +93,12 @@ struct OrderStatus {
   uint64_t heads_refused = 0;     // signed heads whose root is not this ledger's at their size
   uint64_t segment_requests = 0;  // peers' asks for ledger rows (their snapshot installs)
   uint64_t segment_requests_dropped = 0;  // replaced by the same peer's next before answered
-  uint64_t head_waiting = 0;              // the size of the head kept until the ledger reaches it
-  std::vector<std::string> voters;        // the Raft configuration this node applied
-  std::vector<std::string> learners;      //
-  std::string vote;                       // the vote in this term
-  std::optional<LedgerHead> head;         // latest signed head received or made
+  uint64_t head_waiting = 0;        // the size of the nearest head kept until the ledger reaches it
+  uint64_t heads_waiting = 0;       // heads kept so (the nearest of each signer)
+  std::vector<std::string> voters;  // the Raft configuration this node applied
+  std::vector<std::string> learners;  //
+  std::string vote;                   // the vote in this term
+  std::optional<LedgerHead> head;     // latest signed head received or made
 };
 
 class OrderPlane {
@@ -232,9 +233,11 @@ class OrderPlane {
   uint64_t applied_ = 0;
   uint64_t proposals_ = 0;
   std::optional<LedgerHead> head_;
-  // A verified head beyond this node's ledger: served (stored) once the ledger reaches its size,
-  // so that a node never serves a head it cannot prove against.
-  std::optional<LedgerHead> pending_head_;
+  // Verified heads beyond this node's ledger, the nearest of each signer (a voter): served
+  // (stored) once the ledger reaches their size, so that a node never serves a head it cannot
+  // prove against.
+  std::map<std::string, LedgerHead, std::less<>> pending_heads_;
+  void store_pending_heads();
   void store_head(const LedgerHead& h);
   std::optional<LedgerHead> head_due_;  // leader: applied, not signed and sent yet
   // Leader: the last head it signed, sent again every head_resend_ms while no newer one is due

@@ -12,6 +12,7 @@
 #include "ledger/crypto.hpp"
 #include "ledger/ledger_entry.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/record.hpp"
 #include "node/commands.hpp"
 #include "node/network_setup.hpp"
 #include "node/node_core.hpp"
@@ -179,6 +180,46 @@ TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerOrWithAnotherRootIsNotServed) {
   ASSERT_TRUE(plane->status().head.has_value());
   EXPECT_EQ(plane->status().head->size, 0u);
   EXPECT_TRUE((*store->read())->meta("ledger.head").has_value());
+}
+
+// Each voter's nearest head beyond the ledger is kept aside: a misbehaving voter's head just
+// beyond the ledger (of a wrong root, refused once the ledger reaches it) does not keep out the
+// heads another voter signs meanwhile; a signer's farther heads wait behind its nearest.
+TEST_F(OrderPlaneTest, AVotersHeadJustBeyondTheLedgerDoesNotKeepOutAnothers) {
+  Membership m = core->membership();  // gatuna certified again, as a voter
+  SiteEntry g = m.site("gatuna")->entry;
+  g.role = VoterRole::voter;
+  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+                               SiteCertified{g}, 2'000);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto rec = open_record(*root, m.root_key());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+  plane->on_membership(m);
+  const auto head_by = [&](const std::string& signer, const SecretSeed& seed, uint64_t size) {
+    LedgerHead h;
+    h.network_id = "net-test";
+    h.size = size;
+    h.root[0] = 7;  // not this ledger's at any size
+    h.cluster_time_ms = 15'000;
+    h.signer = signer;
+    h.signature = SigningKey::from_seed(seed).sign(ledger_head_signing_bytes(h));
+    return h;
+  };
+  plane->on_head(head_by("gatuna", seed_of(3), 1));
+  EXPECT_EQ(plane->status().head_waiting, 1u);
+  EXPECT_EQ(plane->status().heads_waiting, 1u);
+  plane->on_head(head_by("hq", hq_seed, 2));  // kept beside gatuna's
+  EXPECT_EQ(plane->status().head_waiting, 1u);
+  EXPECT_EQ(plane->status().heads_waiting, 2u);
+  plane->on_head(head_by("hq", hq_seed, 5));                         // behind hq's nearest
+  plane->on_head(head_by("gatuna", seed_of(3), uint64_t{1} << 62));  // behind gatuna's
+  EXPECT_EQ(plane->status().heads_waiting, 2u);
+  plane->on_head(head_by("rusumo", seed_of(4), 1));  // not a member: not kept
+  EXPECT_EQ(plane->status().heads_waiting, 2u);
+  plane->tick(10'000, 10'000);  // the ledger (0) reaches neither: both still wait
+  EXPECT_EQ(plane->status().heads_waiting, 2u);
+  EXPECT_FALSE(plane->status().head.has_value());
 }
 
 // Raft trusts its members; the order plane does not trust a learner that far: what only a leader
