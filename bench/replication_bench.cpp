@@ -7,6 +7,7 @@
 //       minus the moment its origin answered 201 (accepted). Prints p50/p99/max, and bytes on
 //       the wire per record (transport bytes sent by all nodes / records).
 //   replication_bench commit --dir DIR [--nodes 5] [--rate 1000] [--seconds 20] [--held]
+//                            [--group-commit-pace P]
 //       as lag, to committed at every node (each node's /v1/ledger/frontier polled), LAN Raft
 //       timings, 3 voters; --held also polls the feeds, to report the gossip part.
 //   replication_bench catchup --dir DIR [--records 1000000]
@@ -70,7 +71,7 @@ uint64_t transport_bytes(const json& network, const std::string& token) {
 }
 
 int lag(const std::string& dir, const std::string& bin, int nodes, double rate, double seconds,
-        bool committed, bool held_too) {
+        bool committed, bool held_too, uint32_t pace) {
   const std::vector<std::string> all = {
       "hq", "gatuna", "rusumo", "kagitumba", "kigali-airport", "cyanika", "nemba"};
   sim::LocalUpOptions opts;
@@ -78,6 +79,7 @@ int lag(const std::string& dir, const std::string& bin, int nodes, double rate, 
   opts.sites.assign(all.begin(), all.begin() + std::min<size_t>(nodes, all.size()));
   opts.node_binary = bin;
   opts.base_port = 9400;
+  opts.group_commit_pace = pace;
   if (committed) {
     opts.link = "lan";  // one machine: LAN timings (Raft tick 50 ms)
     if (nodes >= 5) opts.voters = {"hq", "kigali-airport", "gatuna"};
@@ -338,13 +340,17 @@ int main(int argc, char** argv) {
   cm->add_flag("--held", held_too,
                "also poll every node's feeds, to report when every other node held each record "
                "(twice the polling: the harness then costs the nodes more CPU)");
+  uint32_t pace = sim::LocalUpOptions{}.group_commit_pace;
+  for (auto* sub : {l, cm})
+    sub->add_option("--group-commit-pace", pace,
+                    "[storage] group_commit_pace of every node (0: off; default as local up)");
   auto* c = app.add_subcommand("catchup");
   c->add_option("--dir", dir)->required();
   c->add_option("--records", records);
   app.add_option("--node-bin", bin);
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  if (l->parsed()) return lag(dir, bin, nodes, rate, seconds, false, false);
-  if (cm->parsed()) return lag(dir, bin, nodes, rate, seconds, true, held_too);
+  if (l->parsed()) return lag(dir, bin, nodes, rate, seconds, false, false, pace);
+  if (cm->parsed()) return lag(dir, bin, nodes, rate, seconds, true, held_too, pace);
   return catchup(dir, bin, records);
 }

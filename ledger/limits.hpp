@@ -63,6 +63,10 @@ inline constexpr size_t api_body_bytes_max = 64 * 1024;
 inline constexpr size_t write_queue_depth_max = 4096;
 // Records sealed and synced in one LMDB transaction: bounds latency of the first in the batch.
 inline constexpr size_t group_commit_records_max = 512;
+// Group-commit pacing (Writer, [storage] group_commit_pace): the largest factor, and the longest
+// a batch waits for it.
+inline constexpr uint32_t group_commit_pace_max = 10;
+inline constexpr int64_t group_commit_pace_wait_max_ms = 20;
 // Items returned by one listing call (traveller history, feeds).
 inline constexpr size_t api_list_items_max = 1000;
 // Records attached to one traveller that a query reads back (oldest beyond this are counted, not

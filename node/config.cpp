@@ -168,6 +168,7 @@ Status save_config(const NodeConfig& c) {
            {"snapshot_entries", static_cast<int64_t>(c.raft_snapshot_entries)},
            {"snapshot_keep_entries", static_cast<int64_t>(c.raft_snapshot_keep_entries)},
            {"learner_heartbeat_ticks", static_cast<int64_t>(c.raft_learner_heartbeat_ticks)}}},
+      {"storage", toml::table{{"group_commit_pace", static_cast<int64_t>(c.group_commit_pace)}}},
   };
   std::ostringstream ss;
   ss << "# Umupaka node configuration. See docs/operations.md.\n" << t << "\n";
@@ -242,6 +243,13 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
                       data_dir + "/node.toml: [raft] learner_heartbeat_ticks must be 1..10",
                       "raft.learner_heartbeat_ticks");
   c.raft_learner_heartbeat_ticks = static_cast<uint32_t>(learner_beat);
+  const int64_t pace = t["storage"]["group_commit_pace"].value_or(int64_t{0});
+  if (pace < 0 || pace > limits::group_commit_pace_max)
+    return make_error(Errc::invalid_field,
+                      data_dir + "/node.toml: [storage] group_commit_pace must be 0.." +
+                          std::to_string(limits::group_commit_pace_max),
+                      "storage.group_commit_pace");
+  c.group_commit_pace = static_cast<uint32_t>(pace);
   c.raft_snapshot_entries = static_cast<uint64_t>(snapshot_entries);
   c.raft_snapshot_keep_entries = static_cast<uint64_t>(keep_entries);
   if (const toml::table* links = t["gossip"]["links"].as_table())

@@ -45,6 +45,9 @@ struct NodeConfig {
   uint64_t raft_snapshot_keep_entries = 5'000;
   // Heartbeats to learners every this many ticks (OrderOptions::learner_heartbeat_ticks).
   uint32_t raft_learner_heartbeat_ticks = 5;
+  // Group-commit pacing ([storage] group_commit_pace, 0..limits::group_commit_pace_max; 0 off): for
+  // nodes that share one disk (docs/decisions.md).
+  uint32_t group_commit_pace = 0;
 };
 
 // Creates DATA with a new configuration and fresh keys. Errc::conflict if DATA already holds a

@@ -159,7 +159,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   // Copies for the network thread, taken before the writer starts.
   const Membership membership = core.membership();
   const auto quarantine = core.quarantine();
-  Writer writer(core, **store, wall_clock_ms);
+  Writer writer(core, **store, wall_clock_ms, cfg->group_commit_pace);
   std::unique_ptr<NetworkRuntime> network;
   if (membership.joined()) {
     auto secret = load_transport_secret_key(data);

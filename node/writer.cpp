@@ -14,8 +14,9 @@ size_t Writer::Item::weight() const {
   return 1;
 }
 
-Writer::Writer(NodeCore& core, Store& store, Clock clock)
-    : core_(core), store_(store), clock_(std::move(clock)) {
+Writer::Writer(NodeCore& core, Store& store, Clock clock, uint32_t pace)
+    : core_(core), store_(store), clock_(std::move(clock)), pace_(pace) {
+  UMUPAKA_ASSERT(pace <= limits::group_commit_pace_max);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -29,6 +30,7 @@ bool Writer::enqueue(Item item) {
       ++stats_.queue_full;
       return false;
     }
+    queued_weight_ += item.weight();
     queue_.push_back(std::move(item));
   }
   cv_.notify_one();
@@ -47,6 +49,11 @@ bool Writer::submit_ingest(std::vector<VerifiedRecord> records, IngestKind kind,
 
 bool Writer::submit_apply(LedgerWork work, ApplyCallback done) {
   return enqueue(Item{std::move(work), {}, {}, std::move(done)});
+}
+
+Writer::Duration Writer::pace_wait(uint32_t pace, Duration took) {
+  return std::min<Duration>(took * pace,
+                            std::chrono::milliseconds(limits::group_commit_pace_wait_max_ms));
 }
 
 void Writer::stop() {
@@ -70,10 +77,23 @@ void Writer::run() {
   std::vector<std::variant<Result<Recorded>, std::vector<IngestResult>, Result<ApplyOutcome>>>
       results;
   std::vector<SignedRecord> local;
+  // When the last transaction ended and how long it took (pacing).
+  auto last_end = std::chrono::steady_clock::time_point{};
+  Duration last_took{};
+  uint64_t paced = 0;
   for (;;) {
     batch.clear();
     {
       std::unique_lock lock(mu_);
+      const auto not_before = last_end + pace_wait(pace_, last_took);
+      // Gather until then, unless a full batch is waiting or the writer stops.
+      const auto enough = [&] {
+        return stopping_ || queued_weight_ >= limits::group_commit_records_max;
+      };
+      if (pace_ > 0 && std::chrono::steady_clock::now() < not_before && !enough()) {
+        cv_.wait_until(lock, not_before, enough);
+        ++paced;
+      }
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       size_t weight = 0;
@@ -83,7 +103,9 @@ void Writer::run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      queued_weight_ -= weight;
     }
+    const auto started = std::chrono::steady_clock::now();
     bool membership_changed = false;
     // The transaction may run more than once (map growth): results are rebuilt each time.
     const uint64_t root_before = core_.membership().root_seq();
@@ -125,6 +147,8 @@ void Writer::run() {
     } else {
       core_.commit_failed();
     }
+    last_end = std::chrono::steady_clock::now();
+    last_took = last_end - started;
     uint64_t ok = 0, rejected = 0, ingested = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       Item& item = batch[i];
@@ -156,6 +180,7 @@ void Writer::run() {
     stats_.records += ok;
     stats_.ingested += ingested;
     stats_.rejected += rejected;
+    stats_.paced = paced;
     if (!committed.ok()) ++stats_.commit_failures;
     stats_.batch_records_max = std::max<uint64_t>(stats_.batch_records_max, batch.size());
   }

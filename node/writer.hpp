@@ -4,8 +4,16 @@
 // inside one LMDB write transaction, commits it durably (fsync), and only then calls each item's
 // callback. An item's failure (bad input) fails only that item; a failed commit (disk full) fails
 // the whole batch and nothing of it is acknowledged.
+//
+// Pacing (off by default): with pace P > 0, after a batch whose transaction took D the writer
+// gathers for P x D more (at most limits::group_commit_pace_wait_max_ms) before the next, unless a
+// full batch is already waiting; so it spends at most 1/(1+P) of its time in transactions. For
+// nodes that share one disk (a local network on one machine), whose flushes otherwise queue behind
+// each other's; a node on a disk of its own answers its officers soonest without it
+// (docs/decisions.md, bench/README.md).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,14 +39,21 @@ class Writer {
   using CommitHook =
       std::function<void(const std::vector<SignedRecord>& local, const Membership* changed)>;
 
-  // `core` and `store` must outlive the writer. Starts the thread.
-  Writer(NodeCore& core, Store& store, Clock clock);
+  // `core` and `store` must outlive the writer. Starts the thread. `pace`: the pacing factor (0:
+  // off, at most limits::group_commit_pace_max).
+  Writer(NodeCore& core, Store& store, Clock clock, uint32_t pace = 0);
   ~Writer();  // stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   // Set before any submission.
   void set_commit_hook(CommitHook hook) { hook_ = std::move(hook); }
+  uint32_t pace() const { return pace_; }
+
+  using Duration = std::chrono::steady_clock::duration;
+  // How long after a transaction that took `took` the next may start: pace x took, at most
+  // limits::group_commit_pace_wait_max_ms (zero when pace is 0).
+  static Duration pace_wait(uint32_t pace, Duration took);
 
   // Queues a command; false (and the callback is not called) when the queue is at
   // limits::write_queue_depth_max or the writer is stopping: the API answers 503.
@@ -62,6 +77,7 @@ class Writer {
     uint64_t commit_failures = 0;
     uint64_t batch_records_max = 0;
     uint64_t queue_full = 0;  // submissions refused because the queue was full
+    uint64_t paced = 0;       // batches that waited for pacing before they started
     size_t queue_depth = 0;
   };
   Stats stats() const;
@@ -86,9 +102,11 @@ class Writer {
   Store& store_;
   Clock clock_;
   CommitHook hook_;
+  const uint32_t pace_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  size_t queued_weight_ = 0;
   bool stopping_ = false;
   Stats stats_;
   std::thread thread_;

@@ -183,10 +183,11 @@ Status local_up(const LocalUpOptions& o) {
     RETURN_IF_ERROR(run_and_wait({o.node_binary, "init", "--data", data, "--site", id, "--kind",
                                   kind, "--api", api, "--peer", peer, "--link", o.link},
                                  o.dir + "/" + id + ".log"));
-    if (o.snapshot_entries || o.snapshot_keep_entries) {
+    {
       ASSIGN_OR_RETURN(NodeConfig cfg, load_config(data));
       if (o.snapshot_entries) cfg.raft_snapshot_entries = *o.snapshot_entries;
       if (o.snapshot_keep_entries) cfg.raft_snapshot_keep_entries = *o.snapshot_keep_entries;
+      cfg.group_commit_pace = o.group_commit_pace;
       RETURN_IF_ERROR(save_config(cfg));
     }
     ASSIGN_OR_RETURN(SiteEntry e, read_join_request(data + "/join-request.json"));
@@ -259,7 +260,8 @@ Result<int> local_add(const LocalAddOptions& o) {
       if (p != 0 && taken.insert(p).second) return p;
     }
   };
-  // The same link class and Raft settings as the first site (HQ in a default network).
+  // The same link class, Raft settings and group-commit pacing as the first site (HQ in a default
+  // network).
   const json& first = n["sites"][0];
   ASSIGN_OR_RETURN(NodeConfig like, load_config(first["data"].get<std::string>()));
   const std::string data = o.dir + "/" + id;
@@ -274,6 +276,7 @@ Result<int> local_add(const LocalAddOptions& o) {
   cfg.raft_snapshot_keep_entries = like.raft_snapshot_keep_entries;
   cfg.raft_learner_heartbeat_ticks = like.raft_learner_heartbeat_ticks;
   cfg.raft_tick_ms = like.raft_tick_ms;
+  cfg.group_commit_pace = like.group_commit_pace;
   RETURN_IF_ERROR(save_config(cfg));
   // HQ certifies it: a root record through the first site's API.
   ASSIGN_OR_RETURN(SiteEntry entry, read_join_request(data + "/join-request.json"));

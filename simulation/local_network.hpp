@@ -26,6 +26,9 @@ struct LocalUpOptions {
   // Written to every node.toml when set ([raft] snapshot_entries, snapshot_keep_entries).
   std::optional<uint64_t> snapshot_entries;
   std::optional<uint64_t> snapshot_keep_entries;
+  // [storage] group_commit_pace of every node: the nodes of a local network share one disk, whose
+  // flushes pacing spares (docs/decisions.md); 0 turns it off.
+  uint32_t group_commit_pace = 3;
 };
 
 // The default sites: HQ, five posts (the airport among them) and an embassy.
@@ -42,9 +45,9 @@ struct LocalAddOptions {
 };
 
 // Adds a site to a running local network after its genesis, as HQ would: a new node is set up
-// (same link and [raft] settings as the first site's), HQ certifies it with the root key through
-// the first site's API, it joins with the genesis and starts; network.json lists it. Returns its
-// pid.
+// (same link, [raft] and [storage] settings as the first site's), HQ certifies it with the root key
+// through the first site's API, it joins with the genesis and starts; network.json lists it.
+// Returns its pid.
 Result<int> local_add(const LocalAddOptions& options);
 
 // Starts one site's node again from its `restart` command line; returns the new pid.

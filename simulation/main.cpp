@@ -2,7 +2,7 @@
 //
 //   umupaka-sim local up --dir DIR [--sites ID[:KIND],...] [--voters ID,...] [--base-port P]
 //                        [--link lan|wan|satellite] [--snapshot-entries N]
-//                        [--snapshot-keep-entries K]
+//                        [--snapshot-keep-entries K] [--group-commit-pace P]
 //   umupaka-sim local down --dir DIR
 //   umupaka-sim local start --dir DIR --site ID      (restart one stopped node)
 //   umupaka-sim local add --dir DIR --site ID[:KIND] [--role learner|voter] (certify, start)
@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "ledger/limits.hpp"
 #include "node/command_line.hpp"
 #include "simulation/local_network.hpp"
 #include "simulation/sim_run.hpp"
@@ -137,6 +138,11 @@ int main(int argc, char** argv) {
                  "[raft] snapshot_entries of every node (a log snapshot every N applied entries)");
   up->add_option("--snapshot-keep-entries", snapshot_keep_entries,
                  "[raft] snapshot_keep_entries of every node (entries kept below a snapshot)");
+  uint32_t pace = umupaka::sim::LocalUpOptions{}.group_commit_pace;
+  up->add_option("--group-commit-pace", pace,
+                 "[storage] group_commit_pace of every node (0 off; default 3: the nodes share "
+                 "this machine's disk)")
+      ->check(CLI::Range(0u, umupaka::limits::group_commit_pace_max));
   auto* down = local->add_subcommand("down", "stop a local network");
   down->add_option("--dir", dir)->required();
   auto* start = local->add_subcommand("start", "start one site's node again");
@@ -205,6 +211,7 @@ int main(int argc, char** argv) {
     o.node_binary = std::filesystem::absolute(node_bin).string();
     o.snapshot_entries = snapshot_entries;
     o.snapshot_keep_entries = snapshot_keep_entries;
+    o.group_commit_pace = pace;
     auto s = umupaka::sim::local_up(o);
     if (!s.ok()) {
       std::fprintf(stderr, "umupaka-sim: %s\n", s.error().message.c_str());

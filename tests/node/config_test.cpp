@@ -61,6 +61,19 @@ TEST(NodeConfig, RaftSettingsAreReadAndSavedAgain) {
   EXPECT_EQ(again->raft_learner_heartbeat_ticks, 1u);
 }
 
+TEST(NodeConfig, GroupCommitPacingIsOffUnlessSetAndSavedAgain) {
+  TempDir dir;
+  write_toml(dir.path(), "");
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->group_commit_pace, 0u);
+  c->group_commit_pace = 3;
+  ASSERT_TRUE(save_config(*c).ok());
+  auto again = load_config(dir.path());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->group_commit_pace, 3u);
+}
+
 TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"tick_ms = 5\n", "raft.tick_ms"},
@@ -71,6 +84,8 @@ TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
       // A misspelt link class was once taken as `wan` without a word.
       {"[gossip]\nlink = \"lann\"\n", "gossip.link"},
       {"[gossip.links]\nrusumo = \"fast\"\n", "gossip.links"},
+      {"[storage]\ngroup_commit_pace = 11\n", "storage.group_commit_pace"},
+      {"[storage]\ngroup_commit_pace = -1\n", "storage.group_commit_pace"},
   };
   for (const auto& [toml, field] : bad) {
     TempDir dir;

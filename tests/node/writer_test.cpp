@@ -1,0 +1,117 @@
+// The writer's group commit: pacing ([storage] group_commit_pace).
+#include "node/writer.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "ledger/date.hpp"
+#include "ledger/limits.hpp"
+#include "node/config.hpp"
+#include "node/traffic.hpp"
+
+namespace umupaka::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(Writer, PaceWaitIsThePaceTimesTheLastTransactionAtMostTheCap) {
+  EXPECT_EQ(Writer::pace_wait(0, milliseconds(5)), Writer::Duration::zero());
+  EXPECT_EQ(Writer::pace_wait(3, milliseconds(2)), milliseconds(6));
+  EXPECT_EQ(Writer::pace_wait(limits::group_commit_pace_max, milliseconds(5)),
+            milliseconds(limits::group_commit_pace_wait_max_ms));
+}
+
+// A standalone node's store and core, and officers submitting crossings from several threads,
+// each waiting for its answer before the next (as the API's connections do).
+struct Answered {
+  uint64_t answered = 0, recorded = 0;
+  Writer::Stats stats;
+};
+
+Answered run_officers(uint32_t pace) {
+  char tmpl[] = "/tmp/umupaka-writer-test-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  Answered out;
+  {
+    auto cfg = init_data_dir(dir, "gatuna", SiteKind::border_post, "", "127.0.0.1:0");
+    EXPECT_TRUE(cfg.ok()) << cfg.error().message;
+    auto seed = load_signing_seed(dir);
+    auto store = Store::open(dir + "/store");
+    EXPECT_TRUE(seed.ok() && store.ok());
+    NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind},
+                  SigningKey::from_seed(*seed));
+    {
+      auto txn = (*store)->read();
+      EXPECT_TRUE(core.recover(**txn, wall_ms()).ok());
+    }
+    Writer writer(core, **store, wall_ms, pace);
+    constexpr int officers = 4, each = 40;
+    std::atomic<uint64_t> answered{0}, recorded{0};
+    std::vector<std::thread> threads;
+    for (int o = 0; o < officers; ++o)
+      threads.emplace_back([&, o] {
+        TrafficGenerator gen(profile_for("gatuna", SiteKind::border_post), 7 + o, 1000);
+        const Date today = date_of_instant_ms(wall_ms());
+        int sent = 0;
+        while (sent < each)
+          for (auto& ev : gen.next(today)) {
+            if (sent == each) break;
+            ++sent;
+            std::promise<void> done;
+            const bool queued =
+                writer.submit(Command{std::move(ev.body), "officer"}, [&](Result<Recorded> r) {
+                  ++answered;
+                  recorded += r.ok();
+                  done.set_value();
+                });
+            ASSERT_TRUE(queued);
+            done.get_future().wait();
+          }
+      });
+    for (auto& t : threads) t.join();
+    writer.stop();
+    out.answered = answered;
+    out.recorded = recorded;
+    out.stats = writer.stats();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return out;
+}
+
+TEST(Writer, PacedBatchesWaitAfterTheLastYetEveryCommandIsAnswered) {
+  const Answered unpaced = run_officers(0);
+  EXPECT_EQ(unpaced.answered, 160u);
+  EXPECT_EQ(unpaced.stats.paced, 0u);
+  EXPECT_EQ(unpaced.stats.records, unpaced.recorded);
+
+  const Answered paced = run_officers(10);
+  EXPECT_EQ(paced.answered, 160u);
+  EXPECT_EQ(paced.stats.records, paced.recorded);
+  EXPECT_GT(paced.recorded, 150u);  // the crossings are recorded (a few may be refused by rules)
+  // Officers answered one batch submit again at once: the next batch starts within the window.
+  EXPECT_GT(paced.stats.paced, 0u);
+  // So it gathers every officer's next crossing: no more batches than without pacing.
+  EXPECT_LE(paced.stats.batches, unpaced.stats.batches)
+      << "paced " << paced.stats.batches << " unpaced " << unpaced.stats.batches;
+  std::printf("batches: unpaced %llu, paced %llu (paced waits %llu)\n",
+              static_cast<unsigned long long>(unpaced.stats.batches),
+              static_cast<unsigned long long>(paced.stats.batches),
+              static_cast<unsigned long long>(paced.stats.paced));
+}
+
+}  // namespace
+}  // namespace umupaka::test
