@@ -2,7 +2,8 @@
 # Committed records per second: Umupaka (3 voters + 2 learners, every node taking crossings through
 # its API) beside a 3-member etcd cluster (Debian's etcd-server) doing durable puts of the same
 # size through its JSON gateway, on this machine, one after the other. Needs: apt-get install
-# etcd-server. Usage: bash bench/etcd_compare.sh [SECONDS]
+# etcd-server. Usage: [PACE=P] bash bench/etcd_compare.sh [SECONDS]
+# (PACE: the nodes' [storage] group_commit_pace; default that of umupaka-sim local up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-15}
@@ -21,7 +22,8 @@ trap 'pkill -f "etcd --name bench-" || true; "$B/simulation/umupaka-sim" local d
 
 # --- Umupaka ---
 "$B/simulation/umupaka-sim" local up --dir "$W/net" --base-port 9600 --link lan \
-  --sites hq,kigali-airport,gatuna,rusumo,kagitumba --voters hq,kigali-airport,gatuna >/dev/null
+  --sites hq,kigali-airport,gatuna,rusumo,kagitumba --voters hq,kigali-airport,gatuna \
+  ${PACE:+--group-commit-pace "$PACE"} >/dev/null
 TOKEN=$(sed -n 's/.*"admin_token": "\(umk_[0-9a-f]*\)".*/\1/p' "$W/net/network.json")
 NODE_PIDS=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$W/net/network.json")
 sleep 2
