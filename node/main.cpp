@@ -118,7 +118,8 @@ int cmd_token_create(const std::string& data, const std::string& role_name, std:
   return 0;
 }
 
-int cmd_run(const std::string& data, const std::string& api, unsigned threads, bool restored) {
+int cmd_run(const std::string& data, const std::string& api, unsigned threads, bool restored,
+            bool drop_restore_hold) {
   // SIGINT/SIGTERM are taken by sigwait in this thread only: block them before any thread starts.
   sigset_t set;
   sigemptyset(&set);
@@ -143,19 +144,34 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
     spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
 
   NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
+  // The restore hold is a mark in the store (NodeCore::mark_restored): set by --restored, kept
+  // across restarts until the first record ends it, dropped by --drop-restore-hold.
+  if (restored || drop_restore_hold) {
+    const Status marked = (*store)->write([&](StoreTxn& txn) -> Status {
+      if (restored)
+        NodeCore::mark_restored(txn);
+      else
+        NodeCore::drop_restore_mark(txn);
+      return {};
+    });
+    if (!marked.ok()) return fail(marked.error());
+  }
   {
     auto txn = (*store)->read();
     if (!txn.ok()) return fail(txn.error());
     auto rec = core.recover(**txn, wall_clock_ms());
     if (!rec.ok()) return fail(rec.error());
   }
-  if (restored) {
-    core.hold_until_feed_confirmed();
+  if (drop_restore_hold)
     spdlog::warn(
-        "started on a restored store (--restored): recording waits until a majority of "
-        "the other sites have said how far this site's own feed goes, and until this "
-        "store holds that far (docs/operations.md)");
-  }
+        "--drop-restore-hold: the restore hold is dropped; this node records by the usual rule "
+        "(it refuses while a peer has proven more of its own feed than this store holds)");
+  if (core.restore_hold())
+    spdlog::warn(
+        "started on a restored store ({}): recording waits until a majority of the other sites "
+        "have said how far this site's own feed goes, and until this store holds that far "
+        "(docs/operations.md)",
+        restored ? "--restored" : "marked by an earlier --restored, no record since");
   // Copies for the network thread, taken before the writer starts.
   const Membership membership = core.membership();
   const auto quarantine = core.quarantine();
@@ -251,11 +267,16 @@ int main(int argc, char** argv) {
   run->add_flag("--restored", restored,
                 "the store was put back from a backup: take this site's lost records back from "
                 "its peers before recording");
+  bool drop_restore_hold = false;
+  run->add_flag("--drop-restore-hold", drop_restore_hold,
+                "end the hold an earlier --restored left (HQ has looked): record by the usual "
+                "rule")
+      ->excludes("--restored");
 
   if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
   if (init->parsed()) return cmd_init(data, site, kind, network, api, peer, link);
   if (join->parsed()) return cmd_join(data, genesis);
   if (create->parsed()) return cmd_token_create(data, role, subject);
-  if (run->parsed()) return cmd_run(data, api, threads, restored);
+  if (run->parsed()) return cmd_run(data, api, threads, restored, drop_restore_hold);
   return 2;
 }

@@ -116,8 +116,19 @@ NodeCore::NodeCore(NodeIdentity identity, SigningKey key)
   UMUPAKA_ASSERT(valid_object_id(identity_.network_id));
 }
 
+namespace {
+constexpr std::string_view meta_restore_hold = "node.restore_hold";
+}  // namespace
+
+void NodeCore::mark_restored(StoreTxn& txn) { txn.put_meta(meta_restore_hold, "1"); }
+
+void NodeCore::drop_restore_mark(StoreTxn& txn) {
+  if (txn.meta(meta_restore_hold).value_or("0") != "0") txn.put_meta(meta_restore_hold, "0");
+}
+
 Status NodeCore::recover(const StoreTxn& txn, int64_t wall_ms) {
   started_wall_ms_ = wall_ms;
+  restore_hold_.store(txn.meta(meta_restore_hold).value_or("0") != "0", std::memory_order_release);
   if (const auto head = txn.head(identity_.site)) {
     const auto sr = txn.record(identity_.site, head->seq);
     UMUPAKA_ASSERT(sr.has_value());
@@ -573,7 +584,10 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
         }
       },
       command.body);
-  if (held && done.ok()) staged_hold_lift_ = true;  // ended when the transaction commits
+  if (held && done.ok()) {  // ended when the transaction commits
+    drop_restore_mark(txn);
+    staged_hold_lift_ = true;
+  }
   return done;
 }
 

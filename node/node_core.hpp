@@ -158,7 +158,12 @@ class NodeCore {
   // The first record committed after that ends the hold: from then on the usual rule above
   // applies. A heuristic, not a proof: a majority of sites that all lack the lost tail would
   // let the node fork its feed.
-  void hold_until_feed_confirmed() { restore_hold_.store(true, std::memory_order_release); }
+  // The hold is a mark in the store (meta "node.restore_hold"), written before recover() reads
+  // it and cleared in the transaction of the record that ends it: a node that stops or crashes
+  // while held holds again at its next start, with the flag or without. drop_restore_mark is
+  // the operator's way out (`run --drop-restore-hold`, docs/operations.md).
+  static void mark_restored(StoreTxn& txn);
+  static void drop_restore_mark(StoreTxn& txn);
   bool restore_hold() const { return restore_hold_.load(std::memory_order_acquire); }
   size_t peers_heard() const { return peers_heard_.load(std::memory_order_acquire); }
   // Why the hold still refuses (Errc::unavailable), or ok. Safe to call from any thread.

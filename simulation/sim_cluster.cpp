@@ -670,16 +670,26 @@ void SimCluster::crash(const std::string& site) {
   trace("C" + site);
 }
 
-void SimCluster::restart(const std::string& site, bool restored) {
+void SimCluster::restart(const std::string& site, RestoreMark mark) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(!n.live(), "restart of a live site");
   auto store = Store::open(n.dir, lmdb::EnvOptions{.sync = false, .write_map = true});
   UMUPAKA_ASSERT_MSG(store.ok(), "cannot reopen a node's store");
   n.store = std::move(store).value();
+  // As umupaka-node run: the mark is written before the core recovers.
+  if (mark != RestoreMark::keep)
+    UMUPAKA_ASSERT(n.store
+                       ->write([&](StoreTxn& txn) -> Status {
+                         if (mark == RestoreMark::restored)
+                           NodeCore::mark_restored(txn);
+                         else
+                           NodeCore::drop_restore_mark(txn);
+                         return {};
+                       })
+                       .ok());
   if (n.disk_full)
     n.store->inject_write_failure(Error::make(Errc::disk_full, "disk full (simulated)"));
   start_node(n);
-  if (restored) n.core->hold_until_feed_confirmed();
   trace("R" + site);
   n.dirty = true;
   check_invariants();

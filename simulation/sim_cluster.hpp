@@ -187,8 +187,10 @@ class SimCluster {
 
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
-  // `restored`: as `umupaka-node run --restored` (NodeCore::hold_until_feed_confirmed).
-  void restart(const std::string& site, bool restored = false);
+  // `mark`: as `umupaka-node run` (keep: no flag), `run --restored` (NodeCore::mark_restored),
+  // `run --drop-restore-hold` (NodeCore::drop_restore_mark).
+  enum class RestoreMark { keep, restored, dropped };
+  void restart(const std::string& site, RestoreMark mark = RestoreMark::keep);
 
   // Clock skew and jumps: the site's wall clock (the time its records and ledger entries carry)
   // is the simulated time plus `offset_ms` from now on. Its timers (gossip, Raft) run on the

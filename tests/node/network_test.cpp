@@ -279,6 +279,25 @@ TEST_F(NetworkTest, ANodeRestoredFromABackupTakesItsFeedBackBeforeRecording) {
   ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"gatuna", later + 1}}); }, 20s));
   for (const auto& site : sites())
     EXPECT_TRUE(status(site)["network"]["quarantined"].empty()) << site;
+
+  // The hold is kept in the store: killed while held (before any record), started again without
+  // the flag, the node still holds; --drop-restore-hold ends it.
+  const auto start = [&](std::vector<std::string> args) {
+    auto p = sim::start_site(dir.path() + "/net", "gatuna", std::move(args));
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    pid["gatuna"] = *p;
+  };
+  stop(SIGKILL);
+  start({"--restored"});
+  EXPECT_EQ(status("gatuna")["own_feed"]["restore_hold"], true);
+  stop(SIGKILL);
+  start({});
+  EXPECT_EQ(status("gatuna")["own_feed"]["restore_hold"], true);
+  stop(SIGTERM);
+  start({"--drop-restore-hold"});
+  EXPECT_EQ(status("gatuna")["own_feed"]["restore_hold"], false);
+  auto r = client("gatuna")->post("/v1/crossings", crossing("D100002").dump());
+  EXPECT_EQ(r.status, 201) << r.body;
 }
 
 TEST_F(NetworkTest, AStoppedNodeCatchesUpAfterRestart) {

@@ -801,7 +801,7 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   // then refused because of the claim.
   c.crash(origin);
   t.run(500, 100);
-  c.restart(origin, /*restored=*/true);
+  c.restart(origin, SimCluster::RestoreMark::restored);
   const uint64_t head = head_of(c, origin, origin).seq;
   auto r = c.record(origin, cmd);
   ASSERT_FALSE(r.ok());
@@ -826,9 +826,21 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   EXPECT_NE(r.error().message.find("membership is still behind"), std::string::npos)
       << r.error().message;
 
-  // Started again without --restored: the unproven claim does not count.
+  // Stopped while held and started again without the flag: still held (the mark is in the
+  // store), until a majority of peers speak again.
   c.crash(origin);
   c.restart(origin);
+  EXPECT_TRUE(c.core(origin).restore_hold());
+  r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+  EXPECT_EQ(head_of(c, origin, origin).seq, head);
+
+  // The way out (run --drop-restore-hold): the unproven claim does not count.
+  claim(head + 5);
+  c.crash(origin);
+  c.restart(origin, SimCluster::RestoreMark::dropped);
+  EXPECT_FALSE(c.core(origin).restore_hold());
   r = c.record(origin, cmd);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->ref.seq, head + 1);
@@ -836,7 +848,7 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   // The hold, then peers who claim nothing beyond the store: the first record ends it.
   c.crash(origin);
   t.run(500, 100);
-  c.restart(origin, /*restored=*/true);
+  c.restart(origin, SimCluster::RestoreMark::restored);
   EXPECT_FALSE(c.record(origin, cmd).ok());
   ASSERT_TRUE(c.run_until(20'000, 100, [&] { return c.core(origin).peers_heard() >= 4; }));
   c.set_disk_full(origin, true);  // a record that is not committed does not end the hold
@@ -848,6 +860,10 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   r = c.record(origin, cmd);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->ref.seq, head + 2);
+  EXPECT_FALSE(c.core(origin).restore_hold());
+  // Ended for good: the record's transaction cleared the mark.
+  c.crash(origin);
+  c.restart(origin);
   EXPECT_FALSE(c.core(origin).restore_hold());
   claim(r->ref.seq + 5);
   c.run_for(500);
