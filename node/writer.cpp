@@ -92,7 +92,7 @@ void Writer::run() {
       };
       if (pace_ > 0 && std::chrono::steady_clock::now() < not_before && !enough()) {
         cv_.wait_until(lock, not_before, enough);
-        ++paced;
+        if (!queue_.empty()) ++paced;  // work waited (or gathered) for the pace
       }
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained

@@ -7,7 +7,8 @@
 //
 // Pacing (off by default): with pace P > 0, after a batch whose transaction took D the writer
 // gathers for P x D more (at most limits::group_commit_pace_wait_max_ms) before the next, unless a
-// full batch is already waiting; so it spends at most 1/(1+P) of its time in transactions. For
+// full batch is already waiting; so it spends about 1/(1+P) of its time in transactions (more when
+// the cap cuts the wait short, D > 20 ms / P, or full batches keep coming). For
 // nodes that share one disk (a local network on one machine), whose flushes otherwise queue behind
 // each other's; a node on a disk of its own answers its officers soonest without it
 // (docs/decisions.md, bench/README.md).
@@ -77,7 +78,7 @@ class Writer {
     uint64_t commit_failures = 0;
     uint64_t batch_records_max = 0;
     uint64_t queue_full = 0;  // submissions refused because the queue was full
-    uint64_t paced = 0;       // batches that waited for pacing before they started
+    uint64_t paced = 0;       // batches that began after a pacing wait, with work waiting
     size_t queue_depth = 0;
   };
   Stats stats() const;

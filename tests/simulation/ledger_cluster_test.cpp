@@ -836,11 +836,12 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
   EXPECT_EQ(head_of(c, origin, origin).seq, head);
 
-  // The way out (run --drop-restore-hold): the unproven claim does not count.
-  claim(head + 5);
+  // The way out (run --drop-restore-hold): an unproven claim does not count.
   c.crash(origin);
   c.restart(origin, SimCluster::RestoreMark::dropped);
   EXPECT_FALSE(c.core(origin).restore_hold());
+  claim(head + 5);
+  c.run_for(200);
   r = c.record(origin, cmd);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->ref.seq, head + 1);
