@@ -566,11 +566,22 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
     // An origin that equivocated is frozen in the ledger where it stood: its feed here may be
     // either branch, and its records are no longer accepted anyway.
     if ((*txn)->has_evidence(origin)) continue;
+    // A revoked origin goes no further than its cut-off (a record past it, stored before the
+    // revocation arrived, is refused everywhere else).
+    uint64_t seq = head.seq;
+    Hash hash = head.hash;
+    if (const MemberSite* m = membership_.site(origin);
+        m != nullptr && m->revoked_after && seq > *m->revoked_after) {
+      seq = *m->revoked_after;
+      const auto at = seq == 0 ? std::nullopt : (*txn)->record(origin, seq);
+      if (!at) continue;
+      hash = at->hash;
+    }
     uint64_t& known = proposed_[origin];
     known = std::max(known, ledger_seq(**txn, origin));
-    if (head.seq > known) {
-      e.items.push_back(LedgerItem{origin, head.seq, head.hash});
-      known = head.seq;
+    if (seq > known) {
+      e.items.push_back(LedgerItem{origin, seq, hash});
+      known = seq;
     }
   }
   // Forks this leader holds evidence of and the ledger has not raised: one per origin.
