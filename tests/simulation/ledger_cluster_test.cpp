@@ -912,8 +912,11 @@ TEST(LedgerCluster, ALeaderProposesARevokedFeedNoFurtherThanItsCutOff) {
       if (site != x && !c.position_of(site, "gatuna", after->ref.seq)) return false;
     return true;
   })) << ledgers(c);
-  for (const auto& site : c.sites())
-    if (site != x) EXPECT_FALSE(c.position_of(site, x, late->ref.seq)) << site;
+  for (const auto& site : c.sites()) {
+    if (site != x) {
+      EXPECT_FALSE(c.position_of(site, x, late->ref.seq)) << site;
+    }
+  }
 }
 
 // Not fixed yet (docs/ledger.md, "Known risk"): a revoked site signs a record past its cut-off,
@@ -956,8 +959,11 @@ TEST(LedgerCluster,
   c.run_for(150);
   EXPECT_EQ(c.head_seq(leader, x), late->ref.seq) << "the leader took the late record";
   // The other voters refuse it (a learner may have taken it from the leader before it heard).
-  for (const auto& site : {"hq", "hq-dr", "kigali-airport"})
-    if (site != leader) EXPECT_LT(c.head_seq(site, x), late->ref.seq) << site;
+  for (const auto& site : {"hq", "hq-dr", "kigali-airport"}) {
+    if (site != leader) {
+      EXPECT_LT(c.head_seq(site, x), late->ref.seq) << site;
+    }
+  }
   c.network().heal();
   for (const auto& site : c.sites())
     if (site != x)
