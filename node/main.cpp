@@ -144,14 +144,11 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
     spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
 
   NodeCore core(NodeIdentity{cfg->network_id, cfg->site, cfg->kind}, SigningKey::from_seed(*seed));
-  // The restore hold is a mark in the store (NodeCore::mark_restored): set by --restored, kept
+  // The restore hold is a mark in the store (NodeCore::set_restore_mark): set by --restored, kept
   // across restarts until the first record ends it, dropped by --drop-restore-hold.
   if (restored || drop_restore_hold) {
     const Status marked = (*store)->write([&](StoreTxn& txn) -> Status {
-      if (restored)
-        NodeCore::mark_restored(txn);
-      else
-        NodeCore::drop_restore_mark(txn);
+      NodeCore::set_restore_mark(txn, restored);
       return {};
     });
     if (!marked.ok()) return fail(marked.error());

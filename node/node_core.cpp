@@ -120,10 +120,9 @@ namespace {
 constexpr std::string_view meta_restore_hold = "node.restore_hold";
 }  // namespace
 
-void NodeCore::mark_restored(StoreTxn& txn) { txn.put_meta(meta_restore_hold, "1"); }
-
-void NodeCore::drop_restore_mark(StoreTxn& txn) {
-  if (txn.meta(meta_restore_hold).value_or("0") != "0") txn.put_meta(meta_restore_hold, "0");
+void NodeCore::set_restore_mark(StoreTxn& txn, bool held) {
+  const std::string_view value = held ? "1" : "0";
+  if (txn.meta(meta_restore_hold).value_or("0") != value) txn.put_meta(meta_restore_hold, value);
 }
 
 Status NodeCore::recover(const StoreTxn& txn, int64_t wall_ms) {
@@ -585,7 +584,7 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
       },
       command.body);
   if (held && done.ok()) {  // ended when the transaction commits
-    drop_restore_mark(txn);
+    set_restore_mark(txn, false);
     staged_hold_lift_ = true;
   }
   return done;

@@ -160,10 +160,9 @@ class NodeCore {
   // let the node fork its feed.
   // The hold is a mark in the store (meta "node.restore_hold"), written before recover() reads
   // it and cleared in the transaction of the record that ends it: a node that stops or crashes
-  // while held holds again at its next start, with the flag or without. drop_restore_mark is
-  // the operator's way out (`run --drop-restore-hold`, docs/operations.md).
-  static void mark_restored(StoreTxn& txn);
-  static void drop_restore_mark(StoreTxn& txn);
+  // while held holds again at its next start, with the flag or without. Setting it false is the
+  // operator's way out (`run --drop-restore-hold`, docs/operations.md).
+  static void set_restore_mark(StoreTxn& txn, bool held);
   bool restore_hold() const { return restore_hold_.load(std::memory_order_acquire); }
   size_t peers_heard() const { return peers_heard_.load(std::memory_order_acquire); }
   // Why the hold still refuses (Errc::unavailable), or ok. Safe to call from any thread.

@@ -680,10 +680,7 @@ void SimCluster::restart(const std::string& site, RestoreMark mark) {
   if (mark != RestoreMark::keep)
     UMUPAKA_ASSERT(n.store
                        ->write([&](StoreTxn& txn) -> Status {
-                         if (mark == RestoreMark::restored)
-                           NodeCore::mark_restored(txn);
-                         else
-                           NodeCore::drop_restore_mark(txn);
+                         NodeCore::set_restore_mark(txn, mark == RestoreMark::restored);
                          return {};
                        })
                        .ok());

@@ -187,8 +187,8 @@ class SimCluster {
 
   // Crash and restart (see the header comment). Preconditions: live / not live.
   void crash(const std::string& site);
-  // `mark`: as `umupaka-node run` (keep: no flag), `run --restored` (NodeCore::mark_restored),
-  // `run --drop-restore-hold` (NodeCore::drop_restore_mark).
+  // `mark`: as `umupaka-node run` (keep: no flag), `run --restored` or `run --drop-restore-hold`
+  // (NodeCore::set_restore_mark).
   enum class RestoreMark { keep, restored, dropped };
   void restart(const std::string& site, RestoreMark mark = RestoreMark::keep);
 
