@@ -329,6 +329,19 @@ std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const 
   UMUPAKA_ASSERT(ref.seq > 0);
   const Current cur{record, ref, position, ledger_time_ms(record, cluster_time_ms)};
   std::vector<ConflictAlert> alerts;
+  // A revoked site's record past its cut-off, ordered after the revocation: evidence, void.
+  if (const auto rv = state.revocation(ref.origin); rv && ref.seq > rv->cutoff) {
+    alerts.push_back(ConflictAlert{
+        ConflictKind::revoked_site_record,
+        position,
+        ref,
+        {rv->record},
+        ref.origin,
+        "record " + ref_text(ref) + " was signed with " + ref.origin +
+            "'s key after HQ revoked the site after seq " + std::to_string(rv->cutoff) + " (" +
+            where(rv->position, rv->record) + "); it is kept as evidence and has no effect"});
+    return alerts;
+  }
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -342,12 +355,13 @@ std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const 
           apply_document_status(state, body, ref, position);
         } else if constexpr (std::is_same_v<T, TravelDocumentIssued>) {
           apply_travel_document(state, body);
+        } else if constexpr (std::is_same_v<T, SiteRevoked>) {
+          state.put_revocation(body.site, LedgerRevocation{body.seq_cutoff, ref, position});
         } else {
           // Watchlist alerts and their lifts are checked at the post against the views;
           // membership records shape the network.
           static_assert(std::is_same_v<T, Alert> || std::is_same_v<T, AlertLift> ||
-                        std::is_same_v<T, Genesis> || std::is_same_v<T, SiteCertified> ||
-                        std::is_same_v<T, SiteRevoked>);
+                        std::is_same_v<T, Genesis> || std::is_same_v<T, SiteCertified>);
         }
       },
       record.body);

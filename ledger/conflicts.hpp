@@ -66,10 +66,12 @@ enum class ConflictKind : uint8_t {
   forked_feed,  // an origin signed two different records at one seq (equivocation): raised once
                 // per origin, when the leader's evidence is committed (ledger_entry.hpp)
   permit_not_yet_valid,  // an admitted entry on a permit before its valid_from
+  revoked_site_record,   // a record of a revoked site past its cut-off, ordered after the
+                         // revocation: in the ledger as evidence, void for every other rule
 };
 UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
                    "crossing_on_reported_document", "exit_while_absent", "permit_expired",
-                   "overstay", "forked_feed", "permit_not_yet_valid");
+                   "overstay", "forked_feed", "permit_not_yet_valid", "revoked_site_record");
 
 // A conflict alert for HQ. Derived data: the same records in the same ledger order give the same
 // alerts, field for field, at every node.
@@ -170,6 +172,21 @@ struct LedgerDocumentReport {
   friend bool operator==(const LedgerDocumentReport&, const LedgerDocumentReport&) = default;
 };
 
+// A site's revocation as the ledger knows it: the SiteRevoked record, its position and the last
+// seq of the site's feed that stays valid.
+struct LedgerRevocation {
+  uint64_t cutoff = 0;
+  RecordRef record;       // the SiteRevoked (a root record)
+  uint64_t position = 0;  // its global position
+  template <typename S, typename V>
+  static void visit(S& s, V& v) {
+    v("cutoff", s.cutoff);
+    v("record", s.record);
+    v("position", s.position);
+  }
+  friend bool operator==(const LedgerRevocation&, const LedgerRevocation&) = default;
+};
+
 // Uses of a permit kept by record reference. The state is rewritten at each use, and a
 // residence or work permit (unlimited) of a border resident is used daily, so the list is
 // bounded; entries_used still counts every use, and a limited permit's allowance is far below
@@ -196,6 +213,9 @@ class LedgerStateStore {
   // The national ID a TravelDocumentIssued linked to the document (the latest in ledger order).
   virtual std::optional<std::string> linked_national_id(std::string_view document_key) const = 0;
   virtual void link_national_id(std::string_view document_key, std::string_view national_id) = 0;
+  // A site's revocation, once the ledger applied it (keyed by site id).
+  virtual std::optional<LedgerRevocation> revocation(std::string_view site) const = 0;
+  virtual void put_revocation(std::string_view site, const LedgerRevocation& revocation) = 0;
 };
 
 // How far a record's HLC may run ahead of the cluster time before an explanation says that its
@@ -222,8 +242,13 @@ uint64_t ledger_time_ms(const Record& record, uint64_t cluster_time_ms);
 // national ID carries the presence kept under the document key over to the national ID key
 // (unless that key holds a later crossing), so a person's presence continues across the link.
 // An extension moves the valid_until of a permit whose terms the ledger holds (an extension of a
-// permit not yet issued in ledger order changes nothing). Revocations and cancellations,
-// watchlist alerts and membership records change no ledger state.
+// permit not yet issued in ledger order changes nothing). Permit revocations and cancellations,
+// watchlist alerts and membership records change no ledger state, but for a site's revocation
+// (SiteRevoked), which takes effect at its position: a record of that site past the cut-off,
+// ordered after it, raises revoked_site_record (related = the revocation) and nothing else; it
+// is in the ledger as evidence of the key's use and void for every rule. One ordered before the
+// revocation stands: the ledger took it before the revocation (only a leader that had not yet
+// heard of the revocation proposes one; docs/ledger.md, "Revocation in ledger order").
 std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const Record& record,
                                                  const RecordRef& ref, uint64_t position,
                                                  uint64_t cluster_time_ms);

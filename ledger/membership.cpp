@@ -89,6 +89,11 @@ Status Membership::admits(std::string_view origin, uint64_t seq) const {
   return {};
 }
 
+bool Membership::past_cut_off(std::string_view origin, uint64_t seq) const {
+  const MemberSite* s = site(origin);
+  return s != nullptr && s->revoked_after && seq > *s->revoked_after;
+}
+
 std::optional<std::string> Membership::site_of_transport_key(std::string_view z85) const {
   for (const auto& [id, s] : sites_)
     if (s.entry.transport_key == z85 && !s.revoked_after) return id;

@@ -46,6 +46,9 @@ class Membership {
   std::optional<PublicKey> key_of(std::string_view origin) const;
   // Ok if `origin` may have written record `seq`: a member (or root), not past its cut-off.
   Status admits(std::string_view origin, uint64_t seq) const;
+  // Whether `origin` is a member revoked before record `seq` (a feed refuses it; the ledger may
+  // still name it, where a leader proposed it before it heard of the revocation).
+  bool past_cut_off(std::string_view origin, uint64_t seq) const;
   // The site certified with this transport key, if it is not revoked.
   std::optional<std::string> site_of_transport_key(std::string_view z85) const;
   std::vector<std::string> voters() const;

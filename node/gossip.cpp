@@ -441,8 +441,9 @@ std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool c
   const RecordHeader& h = r->header;
   if (!membership_.joined() || h.network_id != membership_.network_id()) return std::nullopt;
   if (!any_origin_state && quarantine_.count(h.origin.value)) return std::nullopt;
-  if (!membership_.admits(h.origin.value, h.seq.value).ok()) return std::nullopt;
-  const auto key = membership_.key_of(h.origin.value);
+  if (!any_origin_state && !membership_.admits(h.origin.value, h.seq.value).ok())
+    return std::nullopt;
+  const auto key = membership_.key_of(h.origin.value);  // (none: not a member)
   if (!key) return std::nullopt;
   VerifiedRecord v;
   v.signed_record.encoded = w.encoded;

@@ -354,7 +354,8 @@ class GossipCore {
   void push(const std::vector<WireRecord>& records, uint32_t hops, const std::string& except,
             int64_t now_ms);
   uint64_t budget(Peer& p, int64_t now_ms);
-  // `any_origin_state`: admit an origin even if quarantined (fetched versions).
+  // `any_origin_state`: admit a member's record even if its origin is quarantined or the record
+  // is past the origin's revocation cut-off (fetched versions: the ledger names them).
   std::optional<VerifiedRecord> verify_one(const WireRecord& w, bool check_signature,
                                            bool any_origin_state = false);
 

@@ -116,6 +116,12 @@ class StoreLedgerState : public LedgerStateStore {
   void link_national_id(std::string_view k, std::string_view nid) override {
     txn_.put_ledger_state("n:" + std::string(k), nid);
   }
+  std::optional<LedgerRevocation> revocation(std::string_view site) const override {
+    return get<LedgerRevocation>("r:" + std::string(site));
+  }
+  void put_revocation(std::string_view site, const LedgerRevocation& v) override {
+    put("r:" + std::string(site), v);
+  }
 
  private:
   StoreTxn& txn_;
@@ -227,8 +233,8 @@ Hash ledger_root(const StoreTxn& txn, uint64_t size) {
   return merkle::root(StoreSubtrees(txn), size);
 }
 
-Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, std::vector<WantedChain>* wanted,
-                std::string_view self) {
+Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, const Membership& membership,
+                std::vector<WantedChain>* wanted, std::string_view self) {
   Coverage out = Coverage::held;
   // A fork is acknowledged only by a node holding both records (each signature checked when
   // stored); one it lacks is fetched by hash.
@@ -249,10 +255,12 @@ Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, std::vector<Wante
     const auto held = txn.record(item.origin, item.seq);
     if (held && held->hash == item.hash) continue;  // the feed's chain, linked down to seq 1
     // Not the feed's own: a plain gap that catch-up fills, unless the origin forked (this node
-    // holds another record at the tip, or evidence against the origin) or it is this node's own
-    // feed (records signed with its key elsewhere): then the named branch comes by hash, as far
-    // down as this node lacks it.
-    if (!held && item.origin != self && !txn.has_evidence(item.origin)) {
+    // holds another record at the tip, or evidence against the origin), it is this node's own
+    // feed (records signed with its key elsewhere) or the origin was revoked before the seq named
+    // (a leader that had not heard of the revocation proposed it; the feed here refuses it): then
+    // the named branch comes by hash, as far down as this node lacks it, kept beside the feed.
+    if (!held && item.origin != self && !txn.has_evidence(item.origin) &&
+        !membership.past_cut_off(item.origin, item.seq)) {
       out = Coverage::missing;
       continue;
     }

@@ -9,6 +9,7 @@
 
 #include "ledger/conflicts.hpp"
 #include "ledger/ledger_entry.hpp"
+#include "ledger/membership.hpp"
 #include "ledger/merkle.hpp"
 #include "storage/store.hpp"
 
@@ -42,8 +43,9 @@ enum class Coverage : uint8_t { held, missing };
 // hashes the entry names: a forked origin's other branch counts where it is kept as versions).
 // Where a named chain cannot come by ordinary catch-up (this node holds another version of it,
 // or the origin is quarantined, or it is this node's own feed, `self`, which only this node
-// writes), the chains to fetch by hash are added to `wanted`.
-Coverage covers(const StoreTxn& txn, const LedgerEntry& entry,
+// writes, or it goes past the origin's revocation cut-off in `membership`, which this node's feed
+// refuses), the chains to fetch by hash are added to `wanted`.
+Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, const Membership& membership,
                 std::vector<WantedChain>* wanted = nullptr, std::string_view self = {});
 
 struct ApplyOutcome {

@@ -230,10 +230,13 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   const Membership& m = staged_membership_ ? *staged_membership_ : membership_;
   if (!m.joined() || in.record.header.network_id != m.network_id())
     return IngestResult{IngestOutcome::rejected, origin, seq, "record of another network", {}};
-  if (auto s = m.admits(origin, seq); !s.ok())
+  // Past a revocation cut-off the feed refuses it, but the ledger named it (a leader proposed it
+  // before it heard of the revocation): kept beside the feed, for the ledger only.
+  const bool past_cut_off = m.past_cut_off(origin, seq);
+  if (auto s = m.admits(origin, seq); !s.ok() && !past_cut_off)
     return IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, {}};
   IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
-  if (!quarantined(origin)) {
+  if (!quarantined(origin) && !past_cut_off) {
     out = ingest(in, txn);
     // Kept as a version only on a gap (until the feed catches up) or an equivocation (the fork,
     // now proven); anything else is the feed's answer.

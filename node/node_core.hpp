@@ -117,7 +117,8 @@ class NodeCore {
   // A record fetched by hash because the ledger names it (verified: signed by its origin, a
   // member). Goes into the feed where it continues it (ingest); otherwise, as the other branch
   // of a fork (which ingest then proves, storing the evidence), it is kept beside the feed
-  // (StoreTxn::put_version): outcome stored, or equivocation when it revealed the fork.
+  // (StoreTxn::put_version): outcome stored, or equivocation when it revealed the fork. A record
+  // past its origin's revocation cut-off is kept beside the feed at once (the feed refuses it).
   IngestResult ingest_version(const VerifiedRecord& record, StoreTxn& txn);
 
   // One received batch, as the gossip core handed it over: results parallel to `records`

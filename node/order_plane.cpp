@@ -340,7 +340,7 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
       auto le = decode_ledger_entry(e.data);
       if (!le.ok()) continue;
       std::vector<WantedChain> wanted;
-      if (covers(*txn, *le, &wanted, opt_.self) == Coverage::missing) {
+      if (covers(*txn, *le, membership_, &wanted, opt_.self) == Coverage::missing) {
         if (!wanted.empty())
           spdlog::debug("ledger entry {} from {} names records of a forked feed: fetching them",
                         e.index, m.from);
@@ -567,7 +567,7 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
     // either branch, and its records are no longer accepted anyway.
     if ((*txn)->has_evidence(origin)) continue;
     // A revoked origin goes no further than its cut-off (a record past it, stored before the
-    // revocation arrived, is refused everywhere else).
+    // revocation arrived, is refused by the other feeds; proposed, the ledger would take it).
     uint64_t seq = head.seq;
     Hash hash = head.hash;
     if (const MemberSite* m = membership_.site(origin);
@@ -829,7 +829,7 @@ void OrderPlane::pump_apply() {
     const uint64_t index = to_apply_[n].index;
     const LedgerEntry& entry = to_apply_[n].entry;
     std::vector<WantedChain> wanted;
-    if (covers(**txn, entry, &wanted, opt_.self) == Coverage::missing) {
+    if (covers(**txn, entry, membership_, &wanted, opt_.self) == Coverage::missing) {
       if (n == 0) {
         // A learner (or a voter behind) fetches the records, then tries again.
         const std::string leader = node_->status().leader;
@@ -904,7 +904,7 @@ void OrderPlane::install_step(const StoreTxn& txn) {
   LedgerEntry covered;
   covered.items = snap.frontier;
   std::vector<WantedChain> wanted;
-  if (covers(txn, covered, &wanted, opt_.self) == Coverage::missing) {
+  if (covers(txn, covered, membership_, &wanted, opt_.self) == Coverage::missing) {
     catch_up_(peer, wanted);
     apply_retry_ms_ = next_tick_ms_;
     return;

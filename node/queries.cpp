@@ -25,7 +25,12 @@ std::string base64(std::string_view bytes) {
 json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
                  const NodeIdentity& self, const PublicKey& self_key, const RecordStateFn& state,
                  const Hash* version) {
-  const auto sr = version ? txn.version(origin, seq, *version) : txn.record(origin, seq);
+  auto sr = version ? txn.version(origin, seq, *version) : txn.record(origin, seq);
+  // Not in the feed but in the ledger (kept beside the feed: a fork's committed branch, a record
+  // past a revocation cut-off that the ledger took): the committed version.
+  if (!sr && !version)
+    if (const auto pos = txn.position_of(origin, seq))
+      if (const auto at = txn.at_position(*pos)) sr = txn.version(origin, seq, at->hash);
   if (!sr) return nullptr;
   auto rec = decode_record(sr->encoded);
   if (!rec.ok()) return json{{"origin", origin}, {"seq", seq}, {"error", rec.error().message}};

@@ -18,7 +18,8 @@ using RecordStateFn = std::function<const char*(std::string_view origin, uint64_
 // `encoded` (base64 of the signed bytes), and the origin's public key when it is `self`.
 // `version`: that version of the slot (a forked origin's; the ledger names it by hash) instead of
 // the feed's. A feed record that is not the version the ledger committed at its slot shows state
-// "forked", no position, and `committed_hash`.
+// "forked", no position, and `committed_hash`. A slot the feed does not hold but the ledger
+// committed (kept beside the feed) shows the committed version.
 nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
                            const NodeIdentity& self, const PublicKey& self_key,
                            const RecordStateFn& state, const Hash* version = nullptr);

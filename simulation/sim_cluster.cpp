@@ -1181,13 +1181,13 @@ void SimCluster::check_node(Node& n, bool full) {
     }
     n.evidence_checked.insert(id);
   }
-  // Versions of forked feeds kept beside the feeds: each signed by its origin.
+  // Versions kept beside the feeds (forks, records past a cut-off): each signed by its origin.
   if (full)
     for (const SignedRecord& v : txn->versions()) {
       const auto d = decode_record(v.encoded);
       const auto key = d.ok() ? keys_.find(d->header.origin.value) : keys_.end();
       if (key == keys_.end() || !open_record(v, key->second).ok())
-        violation(n, "keeps a version of a forked feed that is not signed by its origin");
+        violation(n, "keeps a version that is not signed by its origin");
     }
 
   // No acknowledged record lost: this node's own, the newest after each step, all in full.

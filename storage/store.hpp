@@ -80,8 +80,9 @@ class StoreTxn : public ViewStore {
   std::optional<EvidenceEntry> evidence_at(std::string_view origin, uint64_t seq) const;
   // Whether any evidence against `origin` is stored (it is quarantined).
   bool has_evidence(std::string_view origin) const;
-  // A record of an equivocating origin that is not the one its feed holds at `seq` (a fork's
-  // other branch, fetched because the ledger names it). Kept beside the feed, never in it.
+  // A record the ledger names that the feed does not hold at `seq`: a fork's other branch, or a
+  // record past its origin's revocation cut-off (fetched because the ledger names them). Kept
+  // beside the feed, never in it.
   void put_version(std::string_view origin, uint64_t seq, const SignedRecord& sr);
   // The version of (origin, seq) whose hash is `hash`: the feed's record, the evidence's or a
   // kept version; empty if none of them has that hash.

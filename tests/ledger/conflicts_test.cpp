@@ -60,13 +60,20 @@ class MemoryLedgerState final : public LedgerStateStore {
   void link_national_id(std::string_view document_key, std::string_view national_id) override {
     links_[std::string(document_key)] = std::string(national_id);
   }
+  std::optional<LedgerRevocation> revocation(std::string_view site) const override {
+    return find(revocations_, site);
+  }
+  void put_revocation(std::string_view site, const LedgerRevocation& r) override {
+    revocations_[std::string(site)] = r;
+  }
 
   const std::map<std::string, LedgerPermitUse, std::less<>>& permit_uses() const {
     return permit_uses_;
   }
   friend bool operator==(const MemoryLedgerState& a, const MemoryLedgerState& b) {
     return a.presences_ == b.presences_ && a.permit_uses_ == b.permit_uses_ &&
-           a.permit_terms_ == b.permit_terms_ && a.reports_ == b.reports_ && a.links_ == b.links_;
+           a.permit_terms_ == b.permit_terms_ && a.reports_ == b.reports_ && a.links_ == b.links_ &&
+           a.revocations_ == b.revocations_;
   }
 
  private:
@@ -83,6 +90,7 @@ class MemoryLedgerState final : public LedgerStateStore {
   std::map<std::string, LedgerPermitTerms, std::less<>> permit_terms_;
   std::map<std::string, LedgerDocumentReport, std::less<>> reports_;
   std::map<std::string, std::string, std::less<>> links_;
+  std::map<std::string, LedgerRevocation, std::less<>> revocations_;
 };
 
 // --- Records ----------------------------------------------------------------------------------
@@ -262,6 +270,10 @@ TEST(ConflictAlert, VisitsItsFieldsInOrder) {
   FieldNames r;
   LedgerDocumentReport::visit(report, r);
   EXPECT_EQ(r.names, (std::vector<std::string>{"status", "record", "position"}));
+  const LedgerRevocation revocation;
+  FieldNames rv;
+  LedgerRevocation::visit(revocation, rv);
+  EXPECT_EQ(rv.names, (std::vector<std::string>{"cutoff", "record", "position"}));
 }
 
 TEST(ConflictAlert, KindNames) {
@@ -281,6 +293,8 @@ TEST(ConflictAlert, KindNames) {
   EXPECT_EQ(static_cast<int>(ConflictKind::forked_feed), 6);
   EXPECT_EQ(enum_name(ConflictKind::permit_not_yet_valid), "permit_not_yet_valid");
   EXPECT_EQ(static_cast<int>(ConflictKind::permit_not_yet_valid), 7);
+  EXPECT_EQ(enum_name(ConflictKind::revoked_site_record), "revoked_site_record");
+  EXPECT_EQ(static_cast<int>(ConflictKind::revoked_site_record), 8);
 }
 
 // --- Permits ----------------------------------------------------------------------------------
@@ -920,9 +934,50 @@ TEST(NoStateChange, OtherRecordTypesChangeNothing) {
   EXPECT_TRUE(
       l.apply("hq", PermitStatusChange{"NBO-1", PermitAction::revoke, std::nullopt, "x", "o"})
           .alerts.empty());
-  EXPECT_TRUE(l.apply("root", SiteRevoked{"gatuna", 5, "stolen laptop"}).alerts.empty());
   EXPECT_TRUE(l.apply("hq", issued(uwase_passport(), "")).alerts.empty());  // no ID to link
   EXPECT_TRUE(l.state == before);
+}
+
+// A site's revocation takes effect at its position in the ledger: its records up to the cut-off
+// apply wherever they are ordered, those past it are void once ordered after the revocation (one
+// alert, no other effect), and one past it that the ledger ordered before the revocation stands.
+TEST(SiteRevocation, TakesEffectAtItsPositionInTheLedger) {
+  TestLedger l;
+  // rusumo/1 and /2, past a cut-off of 1, both before its revocation: they stand.
+  l.apply("rusumo", entry("rusumo", uwase_passport()));
+  const auto before_revocation = l.apply("rusumo", exit_("rusumo", uwase_passport()));
+  const auto rusumo_revoked = l.apply("root", SiteRevoked{"rusumo", 1, "stolen laptop"});
+  EXPECT_TRUE(rusumo_revoked.alerts.empty());
+  EXPECT_EQ(l.state.presence(document_key("RWA", "PC1234567")),
+            presence_after(false, before_revocation, "rusumo", "RWA"));
+  EXPECT_EQ(l.state.revocation("rusumo"),
+            (LedgerRevocation{1, rusumo_revoked.ref, rusumo_revoked.position}));
+
+  const auto revoked = l.apply("root", SiteRevoked{"gatuna", 2, "stolen laptop"});
+  const auto in = l.apply("gatuna", entry("gatuna", smith_passport()));  // gatuna/1
+  EXPECT_TRUE(in.alerts.empty());
+  const auto out = l.apply("gatuna", exit_("gatuna", smith_passport()));  // gatuna/2: the cut-off
+  EXPECT_TRUE(out.alerts.empty());
+  const MemoryLedgerState state = l.state;
+  const auto late = l.apply("gatuna", entry("gatuna", smith_passport()));  // gatuna/3
+  ASSERT_EQ(late.alerts.size(), 1u);
+  const ConflictAlert& a = late.alerts[0];
+  EXPECT_EQ(a.kind, ConflictKind::revoked_site_record);
+  EXPECT_EQ(a.record, (RecordRef{"gatuna", 3}));
+  EXPECT_EQ(a.related, std::vector<RecordRef>{revoked.ref});
+  EXPECT_EQ(a.subject, "gatuna");
+  EXPECT_TRUE(contains(a.explanation, "after seq 2")) << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, "ledger position " + std::to_string(revoked.position)))
+      << a.explanation;
+  EXPECT_TRUE(l.state == state);  // void: smith is still outside
+  EXPECT_TRUE(l.apply("nemba", entry("nemba", smith_passport())).alerts.empty());
+  // rusumo/3, past its cut-off and after its revocation, is void too.
+  const auto rusumo_late = l.apply("rusumo", entry("rusumo", uwase_passport()));
+  ASSERT_EQ(rusumo_late.alerts.size(), 1u);
+  EXPECT_EQ(rusumo_late.alerts[0].kind, ConflictKind::revoked_site_record);
+  EXPECT_EQ(rusumo_late.alerts[0].related, std::vector<RecordRef>{rusumo_revoked.ref});
+  EXPECT_EQ(l.state.presence(document_key("RWA", "PC1234567")),
+            presence_after(false, before_revocation, "rusumo", "RWA"));
 }
 
 TEST(NoStateChangeDeathTest, OutOfOrderApplicationIsAProgrammerError) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "node/network_setup.hpp"
+#include "node/queries.hpp"
 #include "simulation/byzantine.hpp"
 #include "simulation/sim_cluster.hpp"
 #include "tests/simulation/sim_test_support.hpp"
@@ -875,8 +876,9 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
 }
 
 // A leader that holds a record past a revoked site's cut-off (taken before the revocation reached
-// it; put into its store by hand here) proposes that feed no further than the cut-off: the other
-// voters refuse the record, so an entry covering it would never commit, nor anything after it.
+// it; put into its store by hand here) proposes that feed no further than the cut-off once it
+// knows of the revocation: the record stays out of the ledger. (Proposed before it knew, the
+// ledger takes it; see the next test.)
 TEST(LedgerCluster, ALeaderProposesARevokedFeedNoFurtherThanItsCutOff) {
   const uint64_t seed = test_seeds({63}).front();
   SCOPED_TRACE(seed_trace(seed));
@@ -919,14 +921,13 @@ TEST(LedgerCluster, ALeaderProposesARevokedFeedNoFurtherThanItsCutOff) {
   }
 }
 
-// Not fixed yet (docs/ledger.md, "Known risk"): a revoked site signs a record past its cut-off,
-// and the leader stores it before the revocation reaches it, while the other voters already
-// refuse it. Its entry covering the record then never commits, nor anything after it; with
-// seed 61 the ledger stops. (A leader that stepped down for a voter without the entry was tried:
-// it livelocks when two voters took the record, as seeds 1-3 and 8 show.)
-TEST(LedgerCluster,
-     DISABLED_ARecordPastACutOffTheLeaderTookBeforeTheRevocationDoesNotStallTheLedger) {
-  const uint64_t seed = test_seeds({61}).front();
+// A revoked site signs a record past its cut-off, and the leader stores it before the revocation
+// reaches it, while the other voters already refuse it in their feeds. The leader's entry covering
+// it must still commit (the voters fetch the record by hash and keep it beside their feeds), or
+// nothing after it would: the ledger decides, and the record, ordered before the revocation,
+// stands at every node. Seed 61 stalled the ledger before this; a leader that stepped down for a
+// voter without the entry was tried and livelocked when two voters took the record (seeds 1-3, 8).
+void leader_takes_a_record_past_a_cut_off(uint64_t seed) {
   SCOPED_TRACE(seed_trace(seed));
   const SimCluster::Options o = ledger_options(seed);
   SimCluster c(o);
@@ -958,12 +959,12 @@ TEST(LedgerCluster,
   c.inject(x, leader, message_of(GossipType::push, {*sr}));
   c.run_for(150);
   EXPECT_EQ(c.head_seq(leader, x), late->ref.seq) << "the leader took the late record";
-  // The other voters refuse it (a learner may have taken it from the leader before it heard).
-  for (const auto& site : {"hq", "hq-dr", "kigali-airport"}) {
-    if (site != leader) {
-      EXPECT_LT(c.head_seq(site, x), late->ref.seq) << site;
-    }
-  }
+  // Another voter refuses it (with some seeds the third voter took it from the leader before it
+  // heard, as a learner may: the entry then commits, but the refusing voter must still apply it).
+  int refused = 0;
+  for (const auto& site : {"hq", "hq-dr", "kigali-airport"})
+    if (site != leader && c.head_seq(site, x) < late->ref.seq) ++refused;
+  ASSERT_GE(refused, 1) << "the scenario needs a voter that refuses the late record";
   c.network().heal();
   for (const auto& site : c.sites())
     if (site != x)
@@ -982,6 +983,43 @@ TEST(LedgerCluster,
                             return true;
                           }))
       << ledgers(c) << "ledger size at " << at << " was " << size;
+  // The late record is in the ledger, at one position everywhere, as the leader proposed it.
+  const auto position = c.position_of(at, x, late->ref.seq);
+  ASSERT_TRUE(position.has_value()) << ledgers(c);
+  for (const auto& site : c.sites()) {
+    if (site != x) {
+      EXPECT_EQ(c.position_of(site, x, late->ref.seq), position) << site;
+    }
+  }
+  // A site whose feed refused it keeps it beside the feed, and shows it as the ledger has it.
+  for (const auto& site : c.sites()) {
+    if (site == x || c.head_seq(site, x) >= late->ref.seq) continue;
+    c.tamper(site, [&](StoreTxn& txn) {
+      const nlohmann::json j =
+          record_json(txn, x, late->ref.seq, false, c.core(site).identity(),
+                      c.core(site).public_key(), [](std::string_view, uint64_t) { return "seen"; });
+      ASSERT_FALSE(j.is_null()) << site;
+      EXPECT_EQ(j["state"], "committed") << site;
+      EXPECT_EQ(j["position"], *position) << site;
+    });
+  }
+  // One ledger everywhere but at the revoked site, which goes on signing unheard.
+  t.run(1'000, 100);
+  c.run_for(3'000);
+  expect_invariants(c);
+  const LedgerInfo ledger = c.ledger(at);
+  for (const auto& site : c.sites()) {
+    if (site != x) {
+      EXPECT_EQ(c.ledger(site).size, ledger.size) << site;
+      EXPECT_EQ(c.ledger(site).root, ledger.root) << site;
+    }
+  }
+}
+
+// Seed 61: both other voters refuse the record; seed 8: the third voter took it from the leader
+// too.
+TEST(LedgerCluster, ARecordPastACutOffTheLeaderTookBeforeTheRevocationDoesNotStallTheLedger) {
+  for (uint64_t seed : test_seeds({61, 8})) leader_takes_a_record_past_a_cut_off(seed);
 }
 
 // The leader sends a signed head once, when it applied something new; a node down at that
