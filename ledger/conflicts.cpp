@@ -314,6 +314,30 @@ void apply_travel_document(LedgerStateStore& state, const TravelDocumentIssued& 
   }
 }
 
+// A site's revocation takes effect here. Records of its feed past the cut-off that the ledger
+// already holds stand (the ledger took them first); the revocation names them for HQ.
+void apply_site_revoked(LedgerStateStore& state, const SiteRevoked& r, const Current& cur,
+                        std::vector<ConflictAlert>& alerts) {
+  state.put_revocation(r.site, LedgerRevocation{r.seq_cutoff, cur.ref, cur.position});
+  std::vector<RecordRef> stood;
+  uint64_t more = 0;
+  for (uint64_t seq = r.seq_cutoff + 1; seq > r.seq_cutoff && state.position_of(r.site, seq);
+       ++seq) {
+    if (stood.size() < ledger_revoked_records_named_max)
+      stood.push_back(RecordRef{r.site, seq});
+    else
+      ++more;
+  }
+  if (stood.empty()) return;
+  const uint64_t n = stood.size() + more;
+  alerts.push_back(ConflictAlert{
+      ConflictKind::revoked_site_record, cur.position, cur.ref, stood, r.site,
+      "HQ revoked " + r.site + " after seq " + std::to_string(r.seq_cutoff) + " (" +
+          where(cur.position, cur.ref) + "), but the ledger had already taken " +
+          std::to_string(n) + (n == 1 ? " record" : " records") + " of its feed past that seq (" +
+          refs_text(stood) + (more > 0 ? ", ..." : "") + "): they stand; check them"});
+}
+
 }  // namespace
 
 uint64_t ledger_time_ms(const Record& record, uint64_t cluster_time_ms) {
@@ -356,7 +380,7 @@ std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const 
         } else if constexpr (std::is_same_v<T, TravelDocumentIssued>) {
           apply_travel_document(state, body);
         } else if constexpr (std::is_same_v<T, SiteRevoked>) {
-          state.put_revocation(body.site, LedgerRevocation{body.seq_cutoff, ref, position});
+          apply_site_revoked(state, body, cur, alerts);
         } else {
           // Watchlist alerts and their lifts are checked at the post against the views;
           // membership records shape the network.

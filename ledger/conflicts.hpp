@@ -66,8 +66,9 @@ enum class ConflictKind : uint8_t {
   forked_feed,  // an origin signed two different records at one seq (equivocation): raised once
                 // per origin, when the leader's evidence is committed (ledger_entry.hpp)
   permit_not_yet_valid,  // an admitted entry on a permit before its valid_from
-  revoked_site_record,   // a record of a revoked site past its cut-off, ordered after the
-                         // revocation: in the ledger as evidence, void for every other rule
+  revoked_site_record,   // a record of a revoked site past its cut-off: ordered after the
+                         // revocation, void (evidence only); ordered before it, it stands and
+                         // the revocation names it
 };
 UMUPAKA_ENUM_NAMES(ConflictKind, "single_entry_permit_reused", "entry_while_present",
                    "crossing_on_reported_document", "exit_while_absent", "permit_expired",
@@ -193,6 +194,9 @@ struct LedgerRevocation {
 // this (single entry, a handful for a multiple-entry visa), so its alerts name all earlier uses.
 inline constexpr size_t ledger_permit_uses_kept_max = 32;
 
+// How many records past its cut-off that stand a revocation's alert names (the rest are counted).
+inline constexpr size_t ledger_revoked_records_named_max = 32;
+
 // Storage of the ledger state: LMDB tables in storage/, maps in tests. Keys are person keys and
 // document keys (views.hpp) and permit ids. Every call happens inside the one storage
 // transaction that applies a record; implementations do not fail (a storage error aborts that
@@ -213,6 +217,9 @@ class LedgerStateStore {
   // The national ID a TravelDocumentIssued linked to the document (the latest in ledger order).
   virtual std::optional<std::string> linked_national_id(std::string_view document_key) const = 0;
   virtual void link_national_id(std::string_view document_key, std::string_view national_id) = 0;
+  // The global position of record (origin, seq), if the ledger holds it (positions are written
+  // before the record at that position is applied).
+  virtual std::optional<uint64_t> position_of(std::string_view origin, uint64_t seq) const = 0;
   // A site's revocation, once the ledger applied it (keyed by site id).
   virtual std::optional<LedgerRevocation> revocation(std::string_view site) const = 0;
   virtual void put_revocation(std::string_view site, const LedgerRevocation& revocation) = 0;
@@ -248,7 +255,9 @@ uint64_t ledger_time_ms(const Record& record, uint64_t cluster_time_ms);
 // ordered after it, raises revoked_site_record (related = the revocation) and nothing else; it
 // is in the ledger as evidence of the key's use and void for every rule. One ordered before the
 // revocation stands: the ledger took it before the revocation (only a leader that had not yet
-// heard of the revocation proposes one; docs/ledger.md, "Revocation in ledger order").
+// heard of the revocation proposes one; docs/ledger.md, "Revocation in ledger order"); the
+// revocation then raises revoked_site_record itself, related = those records (the first
+// ledger_revoked_records_named_max of them), for HQ to look at.
 std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const Record& record,
                                                  const RecordRef& ref, uint64_t position,
                                                  uint64_t cluster_time_ms);

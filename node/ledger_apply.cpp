@@ -70,6 +70,8 @@ class OverlayTree : public merkle::SubtreeReader {
   std::map<std::pair<uint32_t, uint64_t>, Hash> added_;
 };
 
+std::string revocation_key(std::string_view site) { return "r:" + std::string(site); }
+
 // The conflict detector's state, in the ledger_state table.
 class StoreLedgerState : public LedgerStateStore {
  public:
@@ -116,11 +118,14 @@ class StoreLedgerState : public LedgerStateStore {
   void link_national_id(std::string_view k, std::string_view nid) override {
     txn_.put_ledger_state("n:" + std::string(k), nid);
   }
+  std::optional<uint64_t> position_of(std::string_view origin, uint64_t seq) const override {
+    return txn_.position_of(origin, seq);
+  }
   std::optional<LedgerRevocation> revocation(std::string_view site) const override {
-    return get<LedgerRevocation>("r:" + std::string(site));
+    return ledger_revocation(txn_, site);
   }
   void put_revocation(std::string_view site, const LedgerRevocation& v) override {
-    put("r:" + std::string(site), v);
+    put(revocation_key(site), v);
   }
 
  private:
@@ -199,6 +204,19 @@ void raise_fork(StoreTxn& txn, std::vector<RaisedFork>& forks, const RaisedFork&
 
 }  // namespace
 
+std::optional<LedgerRevocation> ledger_revocation(const StoreTxn& txn, std::string_view site) {
+  const auto v = txn.ledger_state(revocation_key(site));
+  if (!v) return std::nullopt;
+  auto d = msgpack_visit::decode_struct<LedgerRevocation>(*v);
+  UMUPAKA_ASSERT_MSG(d.ok(), "corrupt ledger state");
+  return std::move(d).value();
+}
+
+bool void_in_ledger(const StoreTxn& txn, std::string_view origin, uint64_t seq, uint64_t position) {
+  const auto rv = ledger_revocation(txn, origin);
+  return rv && seq > rv->cutoff && position > rv->position;
+}
+
 bool fork_in_ledger(const StoreTxn& txn, std::string_view origin) {
   return fork_raised(raised_forks(txn), origin);
 }
@@ -213,11 +231,14 @@ uint64_t ledger_seq(const StoreTxn& txn, std::string_view origin) {
 }
 
 std::vector<LedgerItem> ledger_frontier(const StoreTxn& txn) {
+  // From the ledger's own tips, not the feeds' heads: the ledger may hold an origin's records
+  // only beside its feed (a revoked site's past the cut-off; a fork's other branch).
   std::vector<LedgerItem> out;
-  for (const auto& [origin, head] : txn.heads()) {
+  for (const auto& [name, value] : txn.meta_with_prefix(frontier_prefix)) {
+    const std::string_view origin = std::string_view(name).substr(frontier_prefix.size());
     const auto [seq, hash] = ledger_tip(txn, origin);
     if (seq == 0) continue;
-    out.push_back(LedgerItem{origin, seq, hash});
+    out.push_back(LedgerItem{std::string(origin), seq, hash});
   }
   return out;
 }

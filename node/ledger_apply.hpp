@@ -116,6 +116,12 @@ Result<ApplyOutcome> apply_ledger_work(StoreTxn& txn, const LedgerWork& work);
 // A stored conflict alert.
 Result<ConflictAlert> decode_conflict(std::string_view bytes);
 
+// A site's revocation as the ledger applied it (ledger state), if it did.
+std::optional<LedgerRevocation> ledger_revocation(const StoreTxn& txn, std::string_view site);
+// Whether the committed record (origin, seq) at `position` is void: past its site's cut-off and
+// ordered after the revocation (conflicts.hpp, revoked_site_record).
+bool void_in_ledger(const StoreTxn& txn, std::string_view origin, uint64_t seq, uint64_t position);
+
 // Whether the ledger raised a forked_feed alert against `origin` (a committed LedgerFork).
 bool fork_in_ledger(const StoreTxn& txn, std::string_view origin);
 

@@ -9,6 +9,7 @@
 #include "ledger/codec.hpp"
 #include "ledger/limits.hpp"
 #include "node/json_visit.hpp"
+#include "node/ledger_apply.hpp"
 
 namespace umupaka {
 
@@ -47,6 +48,8 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
     if (at && at->hash == sr->hash) {
       j["state"] = "committed";
       j["position"] = *pos;
+      // Past its site's revocation cut-off and ordered after the revocation: evidence only.
+      if (void_in_ledger(txn, origin, seq, *pos)) j["void"] = true;
     } else if (at) {
       j["state"] = "forked";
       j["committed_hash"] = to_hex(at->hash);

@@ -19,7 +19,8 @@ using RecordStateFn = std::function<const char*(std::string_view origin, uint64_
 // `version`: that version of the slot (a forked origin's; the ledger names it by hash) instead of
 // the feed's. A feed record that is not the version the ledger committed at its slot shows state
 // "forked", no position, and `committed_hash`. A slot the feed does not hold but the ledger
-// committed (kept beside the feed) shows the committed version.
+// committed (kept beside the feed) shows the committed version. A committed record that the ledger
+// made void (a revoked site's past its cut-off, ordered after the revocation) has "void": true.
 nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
                            const NodeIdentity& self, const PublicKey& self_key,
                            const RecordStateFn& state, const Hash* version = nullptr);

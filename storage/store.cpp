@@ -389,6 +389,19 @@ std::optional<std::string> StoreTxn::meta(std::string_view name) const {
   return std::string(*v);
 }
 
+std::vector<std::pair<std::string, std::string>> StoreTxn::meta_with_prefix(
+    std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (write_error_) return out;
+  auto s = txn_.scan_from(t_.meta, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.substr(0, prefix.size()) != prefix) return false;
+    out.emplace_back(std::string(k), std::string(v));
+    return true;
+  });
+  note(s);
+  return out;
+}
+
 void StoreTxn::put_meta(std::string_view name, std::string_view value) {
   note(txn_.put(t_.meta, name, value));
 }

@@ -91,6 +91,8 @@ class StoreTxn : public ViewStore {
   // Every kept version (the simulator re-verifies them).
   std::vector<SignedRecord> versions() const;
   std::optional<std::string> meta(std::string_view name) const;
+  // Every meta entry whose name starts with `prefix`, in name order (names and values).
+  std::vector<std::pair<std::string, std::string>> meta_with_prefix(std::string_view prefix) const;
 
   // --- Raft log (entries as bytes; the node encodes them) ---
   void put_raft_entry(uint64_t index, std::string_view bytes);

@@ -60,6 +60,15 @@ class MemoryLedgerState final : public LedgerStateStore {
   void link_national_id(std::string_view document_key, std::string_view national_id) override {
     links_[std::string(document_key)] = std::string(national_id);
   }
+  std::optional<uint64_t> position_of(std::string_view origin, uint64_t seq) const override {
+    const auto it = positions_.find({std::string(origin), seq});
+    if (it == positions_.end()) return std::nullopt;
+    return it->second;
+  }
+  // The ledger's rows, as the store writes them before applying: not part of the compared state.
+  void put_position(const RecordRef& ref, uint64_t position) {
+    positions_[{ref.origin, ref.seq}] = position;
+  }
   std::optional<LedgerRevocation> revocation(std::string_view site) const override {
     return find(revocations_, site);
   }
@@ -91,6 +100,7 @@ class MemoryLedgerState final : public LedgerStateStore {
   std::map<std::string, LedgerDocumentReport, std::less<>> reports_;
   std::map<std::string, std::string, std::less<>> links_;
   std::map<std::string, LedgerRevocation, std::less<>> revocations_;
+  std::map<std::pair<std::string, uint64_t>, uint64_t> positions_;
 };
 
 // --- Records ----------------------------------------------------------------------------------
@@ -198,6 +208,7 @@ class TestLedger {
     Applied a;
     a.ref = RecordRef{origin, record.header.seq.value};
     a.position = next_position_++;
+    state.put_position(a.ref, a.position);
     a.alerts = apply_in_ledger_order(state, record, a.ref, a.position, cluster_time_ms);
     return a;
   }
@@ -940,20 +951,30 @@ TEST(NoStateChange, OtherRecordTypesChangeNothing) {
 
 // A site's revocation takes effect at its position in the ledger: its records up to the cut-off
 // apply wherever they are ordered, those past it are void once ordered after the revocation (one
-// alert, no other effect), and one past it that the ledger ordered before the revocation stands.
+// alert, no other effect), and one past it that the ledger ordered before the revocation stands
+// (the revocation names it).
 TEST(SiteRevocation, TakesEffectAtItsPositionInTheLedger) {
   TestLedger l;
   // rusumo/1 and /2, past a cut-off of 1, both before its revocation: they stand.
   l.apply("rusumo", entry("rusumo", uwase_passport()));
   const auto before_revocation = l.apply("rusumo", exit_("rusumo", uwase_passport()));
   const auto rusumo_revoked = l.apply("root", SiteRevoked{"rusumo", 1, "stolen laptop"});
-  EXPECT_TRUE(rusumo_revoked.alerts.empty());
+  // The revocation names the record that stands past its cut-off.
+  ASSERT_EQ(rusumo_revoked.alerts.size(), 1u);
+  const ConflictAlert& stood = rusumo_revoked.alerts[0];
+  EXPECT_EQ(stood.kind, ConflictKind::revoked_site_record);
+  EXPECT_EQ(stood.record, rusumo_revoked.ref);
+  EXPECT_EQ(stood.related, std::vector<RecordRef>{before_revocation.ref});
+  EXPECT_EQ(stood.subject, "rusumo");
+  EXPECT_TRUE(contains(stood.explanation, "1 record of its feed past that seq (rusumo/2)"))
+      << stood.explanation;
   EXPECT_EQ(l.state.presence(document_key("RWA", "PC1234567")),
             presence_after(false, before_revocation, "rusumo", "RWA"));
   EXPECT_EQ(l.state.revocation("rusumo"),
             (LedgerRevocation{1, rusumo_revoked.ref, rusumo_revoked.position}));
 
   const auto revoked = l.apply("root", SiteRevoked{"gatuna", 2, "stolen laptop"});
+  EXPECT_TRUE(revoked.alerts.empty());  // nothing of gatuna's in the ledger yet
   const auto in = l.apply("gatuna", entry("gatuna", smith_passport()));  // gatuna/1
   EXPECT_TRUE(in.alerts.empty());
   const auto out = l.apply("gatuna", exit_("gatuna", smith_passport()));  // gatuna/2: the cut-off
@@ -978,6 +999,22 @@ TEST(SiteRevocation, TakesEffectAtItsPositionInTheLedger) {
   EXPECT_EQ(rusumo_late.alerts[0].related, std::vector<RecordRef>{rusumo_revoked.ref});
   EXPECT_EQ(l.state.presence(document_key("RWA", "PC1234567")),
             presence_after(false, before_revocation, "rusumo", "RWA"));
+}
+
+// A revocation names at most ledger_revoked_records_named_max of the records that stand past its
+// cut-off, and counts them all.
+TEST(SiteRevocation, NamesABoundedListOfTheRecordsThatStand) {
+  TestLedger l;
+  const size_t n = ledger_revoked_records_named_max + 8;
+  for (size_t i = 0; i < n; ++i) l.apply("nemba", exit_("nemba", uwase_passport()));
+  const auto revoked = l.apply("root", SiteRevoked{"nemba", 0, "stolen laptop"});
+  ASSERT_EQ(revoked.alerts.size(), 1u);
+  const ConflictAlert& a = revoked.alerts[0];
+  ASSERT_EQ(a.related.size(), ledger_revoked_records_named_max);
+  EXPECT_EQ(a.related.front(), (RecordRef{"nemba", 1}));
+  EXPECT_EQ(a.related.back(), (RecordRef{"nemba", ledger_revoked_records_named_max}));
+  EXPECT_TRUE(contains(a.explanation, std::to_string(n) + " records")) << a.explanation;
+  EXPECT_TRUE(contains(a.explanation, ", ...)")) << a.explanation;
 }
 
 TEST(NoStateChangeDeathTest, OutOfOrderApplicationIsAProgrammerError) {

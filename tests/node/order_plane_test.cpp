@@ -16,6 +16,7 @@
 #include "node/commands.hpp"
 #include "node/network_setup.hpp"
 #include "node/node_core.hpp"
+#include "node/queries.hpp"
 #include "storage/store.hpp"
 
 namespace umupaka {
@@ -311,6 +312,92 @@ TEST_F(OrderPlaneTest, AFollowerTheTransportCannotTakeMessagesForIsProbed) {
   }
   ASSERT_GE(p.status().last_index, last_before + 6);
   EXPECT_LE(apps_to["gatuna"] - streamed, 2u);
+}
+
+// The ledger's frontier (snapshots, GET /v1/ledger/frontier) comes from the ledger's own tips: an
+// origin whose committed records this node keeps only beside its feed (a revoked site's record past
+// the cut-off, fetched by hash) is named too. Listed from the feeds' heads, it was left out, and
+// a node installing such a snapshot never fetched the record.
+TEST_F(OrderPlaneTest, TheLedgerFrontierNamesAnOriginHeldOnlyBesideItsFeed) {
+  Record r;
+  r.header.network_id = "net-test";
+  r.header.origin = OriginId("gatuna");
+  r.header.seq = Seq(1);
+  r.header.hlc = Hlc::make(1'000, 0);
+  r.body = DocumentStatusChange{"RWA", "PC7654300", DocumentStatus::lost, "reported", "officer-1"};
+  const SignedRecord sr = seal(r, SigningKey::from_seed(seed_of(3)));
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    t.put_version("gatuna", 1, sr);
+                    LedgerEntry e;
+                    e.proposer = "hq";
+                    e.cluster_time_ms = 2'000;
+                    e.items.push_back(LedgerItem{"gatuna", 1, sr.hash});
+                    auto applied = apply_ledger_entry(t, 1, 0, e);
+                    if (!applied.ok()) return applied.error();
+                    EXPECT_EQ(applied->new_records, 1u);
+                    return {};
+                  })
+                  .ok());
+  auto txn = store->read();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_FALSE((*txn)->head("gatuna").has_value());
+  const std::vector<LedgerItem> want{LedgerItem{"gatuna", 1, sr.hash}};
+  EXPECT_EQ(ledger_frontier(**txn), want);
+  EXPECT_EQ(ledger_snapshot(**txn).frontier, want);
+}
+
+// A revocation ordered before a record of the revoked site past its cut-off makes that record
+// void: one revoked_site_record alert at its position, and "void": true where the API shows it.
+TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
+  std::optional<FeedHead> root_head;
+  {
+    auto txn = store->read();
+    ASSERT_TRUE(txn.ok());
+    root_head = (*txn)->head("root");
+  }
+  ASSERT_TRUE(root_head.has_value());
+  auto revocation = make_root_record(seed_of(1), "net-test", 1, root_head->hash,
+                                     SiteRevoked{"gatuna", 0, "stolen laptop"}, 5'000);
+  ASSERT_TRUE(revocation.ok()) << revocation.error().message;
+  Record r;
+  r.header.network_id = "net-test";
+  r.header.origin = OriginId("gatuna");
+  r.header.seq = Seq(1);
+  r.header.hlc = Hlc::make(6'000, 0);  // after the revocation in ledger order
+  r.body = DocumentStatusChange{"RWA", "PC7654300", DocumentStatus::lost, "reported", "officer-1"};
+  const SignedRecord late = seal(r, SigningKey::from_seed(seed_of(3)));
+  ASSERT_TRUE(
+      store
+          ->write([&](StoreTxn& t) -> Status {
+            t.put_version("root", 2, *revocation);
+            t.put_version("gatuna", 1, late);
+            LedgerEntry e;
+            e.proposer = "hq";
+            e.cluster_time_ms = 7'000;
+            e.items = {LedgerItem{"gatuna", 1, late.hash}, LedgerItem{"root", 2, revocation->hash}};
+            auto applied = apply_ledger_entry(t, 1, 0, e);
+            if (!applied.ok()) return applied.error();
+            EXPECT_EQ(applied->new_records, 3u);  // the genesis, the revocation, gatuna/1
+            EXPECT_EQ(applied->conflicts, 1u);
+            return {};
+          })
+          .ok());
+  auto txn = store->read();
+  ASSERT_TRUE(txn.ok());
+  const auto state = [](std::string_view, uint64_t) { return "seen"; };
+  const NodeIdentity self{"net-test", "hq", SiteKind::hq};
+  const PublicKey key = SigningKey::from_seed(hq_seed).public_key();
+  const nlohmann::json j = record_json(**txn, "gatuna", 1, false, self, key, state);
+  ASSERT_FALSE(j.is_null());
+  EXPECT_EQ(j["state"], "committed");
+  EXPECT_EQ(j["position"], 2u);
+  EXPECT_EQ(j.value("void", false), true);
+  const nlohmann::json rj = record_json(**txn, "root", 2, false, self, key, state);
+  EXPECT_EQ(rj["position"], 1u);
+  EXPECT_FALSE(rj.contains("void"));
+  EXPECT_TRUE(void_in_ledger(**txn, "gatuna", 1, 2));
+  EXPECT_FALSE(void_in_ledger(**txn, "gatuna", 1, 0));  // had it been ordered before
 }
 
 }  // namespace

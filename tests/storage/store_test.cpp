@@ -334,6 +334,27 @@ DocumentView document_view(std::string number) {
   return v;
 }
 
+TEST(StoreMeta, EntriesWithAPrefixComeInNameOrderAndNoOthers) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store
+                  ->write([](StoreTxn& txn) -> Status {
+                    for (const char* name :
+                         {"ledger.size", "ledger.frontier.rusumo", "ledger.frontier.gatuna",
+                          "ledger.frontier", "ledger.frontiers", "m"})
+                      txn.put_meta(name, std::string(name) + "!");
+                    return {};
+                  })
+                  .ok());
+  auto txn = snapshot(*store);
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(txn->meta_with_prefix("ledger.frontier."),
+            (Entries{{"ledger.frontier.gatuna", "ledger.frontier.gatuna!"},
+                     {"ledger.frontier.rusumo", "ledger.frontier.rusumo!"}}));
+  EXPECT_TRUE(txn->meta_with_prefix("z").empty());
+  EXPECT_EQ(txn->meta_with_prefix("").size(), 6u);
+}
+
 TEST(StoreWrite, AFunctionReturningAnErrorCommitsNothing) {
   TempDir dir;
   auto store = open_store(dir.path());
