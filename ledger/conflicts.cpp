@@ -319,23 +319,39 @@ void apply_travel_document(LedgerStateStore& state, const TravelDocumentIssued& 
 void apply_site_revoked(LedgerStateStore& state, const SiteRevoked& r, const Current& cur,
                         std::vector<ConflictAlert>& alerts) {
   state.put_revocation(r.site, LedgerRevocation{r.seq_cutoff, cur.ref, cur.position});
-  std::vector<RecordRef> stood;
-  uint64_t more = 0;
-  for (uint64_t seq = r.seq_cutoff + 1; seq > r.seq_cutoff && state.position_of(r.site, seq);
-       ++seq) {
-    if (stood.size() < ledger_revoked_records_named_max)
-      stood.push_back(RecordRef{r.site, seq});
-    else
-      ++more;
+  // The ledger holds a feed's records from seq 1 up without a gap, so those past the cut-off are
+  // seqs cut-off+1 .. last: found in O(log n) lookups (a post revoked weeks late may have
+  // millions), by doubling and then halving.
+  const auto held = [&](uint64_t seq) {
+    return seq > r.seq_cutoff && state.position_of(r.site, seq).has_value();
+  };
+  const uint64_t first = r.seq_cutoff + 1;
+  if (!held(first)) return;
+  uint64_t last = first;  // held
+  uint64_t step = 1;
+  while (last + step > last && held(last + step)) {
+    last += step;
+    step *= 2;
   }
-  if (stood.empty()) return;
-  const uint64_t n = stood.size() + more;
+  uint64_t beyond = last + step > last ? last + step : 0;  // not held (0: past the top)
+  while (last != UINT64_MAX && (beyond == 0 || beyond - last > 1)) {
+    const uint64_t mid = last + (beyond == 0 ? (UINT64_MAX - last) / 2 + 1 : (beyond - last) / 2);
+    if (held(mid))
+      last = mid;
+    else
+      beyond = mid;
+  }
+  const uint64_t n = last - r.seq_cutoff;
+  std::vector<RecordRef> stood;
+  for (uint64_t seq = first; seq <= last && stood.size() < ledger_revoked_records_named_max; ++seq)
+    stood.push_back(RecordRef{r.site, seq});
+  const bool more = n > stood.size();
   alerts.push_back(ConflictAlert{
       ConflictKind::revoked_site_record, cur.position, cur.ref, stood, r.site,
       "HQ revoked " + r.site + " after seq " + std::to_string(r.seq_cutoff) + " (" +
           where(cur.position, cur.ref) + "), but the ledger had already taken " +
           std::to_string(n) + (n == 1 ? " record" : " records") + " of its feed past that seq (" +
-          refs_text(stood) + (more > 0 ? ", ..." : "") + "): they stand; check them"});
+          refs_text(stood) + (more ? ", ..." : "") + "): they stand; check them"});
 }
 
 }  // namespace

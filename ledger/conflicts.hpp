@@ -81,7 +81,8 @@ struct ConflictAlert {
   uint64_t position = 0;           // global position of the record that raised it
   RecordRef record;                // that record
   std::vector<RecordRef> related;  // the earlier record(s) it conflicts with, in ledger order
-  std::string subject;             // person key, document key (views.hpp) or permit id
+  std::string subject;             // person key, document key (views.hpp), permit id, or the
+                                   // site (forked_feed, revoked_site_record)
   std::string explanation;         // one sentence for HQ: posts, dates, ledger positions
   template <typename S, typename V>
   static void visit(S& s, V& v) {

@@ -52,6 +52,13 @@ Status Membership::apply(const Record& r, const Hash& hash) {
     auto it = sites_.find(rv->site);
     if (it == sites_.end())
       return make_error(Errc::not_found, "no site " + rv->site + " to revoke", "site");
+    // Once: the ledger voids the site's records past the first cut-off from the revocation's
+    // position on, and a second cut-off would contradict what it already decided.
+    if (it->second.revoked_after)
+      return make_error(Errc::conflict,
+                        rv->site + " is already revoked (after seq " +
+                            std::to_string(*it->second.revoked_after) + ")",
+                        "site");
     it->second.revoked_after = rv->seq_cutoff;
     it->second.revoke_reason = rv->reason;
   } else {

@@ -34,13 +34,16 @@ uint64_t meta_u64(const StoreTxn& txn, std::string_view key) {
 }
 
 // The ledger frontier of `origin`: seq:u64 and the hash of the version the ledger holds there.
+std::pair<uint64_t, Hash> parse_ledger_tip(std::string_view v) {
+  Hash h = zero_hash;
+  UMUPAKA_ASSERT_MSG(v.size() == 8 + h.size(), "corrupt ledger frontier");
+  std::memcpy(h.data(), v.data() + 8, h.size());
+  return {bytes_u64(v), h};
+}
 std::pair<uint64_t, Hash> ledger_tip(const StoreTxn& txn, std::string_view origin) {
   const auto v = txn.meta(std::string(frontier_prefix) + std::string(origin));
   if (!v) return {0, zero_hash};
-  Hash h = zero_hash;
-  UMUPAKA_ASSERT_MSG(v->size() == 8 + h.size(), "corrupt ledger frontier");
-  std::memcpy(h.data(), v->data() + 8, h.size());
-  return {bytes_u64(*v), h};
+  return parse_ledger_tip(*v);
 }
 
 void put_ledger_tip(StoreTxn& txn, std::string_view origin, uint64_t seq, const Hash& hash) {
@@ -235,10 +238,9 @@ std::vector<LedgerItem> ledger_frontier(const StoreTxn& txn) {
   // only beside its feed (a revoked site's past the cut-off; a fork's other branch).
   std::vector<LedgerItem> out;
   for (const auto& [name, value] : txn.meta_with_prefix(frontier_prefix)) {
-    const std::string_view origin = std::string_view(name).substr(frontier_prefix.size());
-    const auto [seq, hash] = ledger_tip(txn, origin);
+    const auto [seq, hash] = parse_ledger_tip(value);
     if (seq == 0) continue;
-    out.push_back(LedgerItem{std::string(origin), seq, hash});
+    out.push_back(LedgerItem{name.substr(frontier_prefix.size()), seq, hash});
   }
   return out;
 }

@@ -1002,19 +1002,28 @@ TEST(SiteRevocation, TakesEffectAtItsPositionInTheLedger) {
 }
 
 // A revocation names at most ledger_revoked_records_named_max of the records that stand past its
-// cut-off, and counts them all.
+// cut-off, and counts them all (found by doubling and halving: every count, around the steps).
 TEST(SiteRevocation, NamesABoundedListOfTheRecordsThatStand) {
-  TestLedger l;
-  const size_t n = ledger_revoked_records_named_max + 8;
-  for (size_t i = 0; i < n; ++i) l.apply("nemba", exit_("nemba", uwase_passport()));
-  const auto revoked = l.apply("root", SiteRevoked{"nemba", 0, "stolen laptop"});
-  ASSERT_EQ(revoked.alerts.size(), 1u);
-  const ConflictAlert& a = revoked.alerts[0];
-  ASSERT_EQ(a.related.size(), ledger_revoked_records_named_max);
-  EXPECT_EQ(a.related.front(), (RecordRef{"nemba", 1}));
-  EXPECT_EQ(a.related.back(), (RecordRef{"nemba", ledger_revoked_records_named_max}));
-  EXPECT_TRUE(contains(a.explanation, std::to_string(n) + " records")) << a.explanation;
-  EXPECT_TRUE(contains(a.explanation, ", ...)")) << a.explanation;
+  const uint64_t cutoff = 3;
+  for (uint64_t held : {0, 1, 3, 4, 5, 6, 7, 8, 11, 34, 35, 36, 38, 66, 67, 100, 131}) {
+    SCOPED_TRACE("records held: " + std::to_string(held));
+    TestLedger l;
+    for (uint64_t i = 0; i < held; ++i) l.apply("nemba", exit_("nemba", uwase_passport()));
+    const auto revoked = l.apply("root", SiteRevoked{"nemba", cutoff, "stolen laptop"});
+    const uint64_t n = held > cutoff ? held - cutoff : 0;
+    if (n == 0) {
+      EXPECT_TRUE(revoked.alerts.empty());
+      continue;
+    }
+    ASSERT_EQ(revoked.alerts.size(), 1u);
+    const ConflictAlert& a = revoked.alerts[0];
+    const uint64_t named = std::min<uint64_t>(n, ledger_revoked_records_named_max);
+    ASSERT_EQ(a.related.size(), named);
+    EXPECT_EQ(a.related.front(), (RecordRef{"nemba", cutoff + 1}));
+    EXPECT_EQ(a.related.back(), (RecordRef{"nemba", cutoff + named}));
+    EXPECT_TRUE(contains(a.explanation, "taken " + std::to_string(n) + " record")) << a.explanation;
+    EXPECT_EQ(contains(a.explanation, ", ...)"), n > named) << a.explanation;
+  }
 }
 
 TEST(NoStateChangeDeathTest, OutOfOrderApplicationIsAProgrammerError) {
