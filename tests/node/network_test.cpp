@@ -427,6 +427,67 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   EXPECT_TRUE(revoked);
 }
 
+// HQ learns that a site's key was stolen earlier than it thought and revokes it with a cut-off
+// below records the ledger already committed: those stand (the ledger took them first), and the
+// revocation names them in one conflict alert, at the same position at every node. A site is
+// revoked once: a second cut-off is refused.
+TEST_F(NetworkTest, ARevocationBelowCommittedRecordsNamesThemEverywhere) {
+  const uint64_t head = write("kagitumba", 3, "S");
+  const auto committed_everywhere = [&](uint64_t seq) {
+    for (const auto& site : sites()) {
+      const json r = parse(client(site)->get("/v1/records/kagitumba/" + std::to_string(seq)));
+      if (!r.is_object() || r["state"] != "committed") return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(wait_until([&] { return committed_everywhere(head); }, 30s)) << ledgers();
+  auto root = read_root_key(network["root_key"].get<std::string>());
+  ASSERT_TRUE(root.ok());
+  const auto revoke = [&](uint64_t cutoff) {
+    const json m = parse(client("hq")->get("/v1/membership"));
+    Hash root_head{};
+    EXPECT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
+    auto rec = make_root_record(*root, network["network_id"].get<std::string>(),
+                                m["root_seq"].get<uint64_t>(), root_head,
+                                SiteRevoked{"kagitumba", cutoff, "key stolen"}, 1'800'000'000'000);
+    EXPECT_TRUE(rec.ok());
+    return client("hq")->post("/v1/membership", signed_record_json(*rec));
+  };
+  auto r = revoke(head - 2);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::vector<std::string> others{"hq", "gatuna", "rusumo", "kigali-airport"};
+  const auto alert_at = [&](const std::string& site) -> json {
+    const json c = parse(client(site)->get("/v1/conflicts"));
+    if (!c.is_object()) return nullptr;
+    for (const auto& a : c["conflicts"])
+      if (a["kind"] == "revoked_site_record") return a;
+    return nullptr;
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& site : others)
+          if (alert_at(site).is_null()) return false;
+        return true;
+      },
+      30s))
+      << ledgers();
+  const json alert = alert_at("hq");
+  EXPECT_EQ(alert["subject"], "kagitumba");
+  EXPECT_EQ(alert["record"]["origin"], "root");
+  ASSERT_EQ(alert["related"].size(), 2u) << alert.dump();
+  EXPECT_EQ(alert["related"][0]["seq"], head - 1);
+  EXPECT_EQ(alert["related"][1]["seq"], head);
+  for (const auto& site : others) EXPECT_EQ(alert_at(site), alert) << site;
+  // They stand: committed, not void.
+  const json last = parse(client("gatuna")->get("/v1/records/kagitumba/" + std::to_string(head)));
+  EXPECT_EQ(last["state"], "committed");
+  EXPECT_FALSE(last.contains("void")) << last.dump();
+  // Revoked once.
+  r = revoke(head);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(r.body.find("already revoked"), std::string::npos) << r.body;
+}
+
 TEST_F(NetworkTest, AForkedFeedIsEvidenceAndTheOriginIsQuarantinedEverywhere) {
   const uint64_t head = write("rusumo", 2, "Q");
   ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"rusumo", head}}); }, 20s));
