@@ -1,5 +1,7 @@
 #include "ledger/membership.hpp"
 
+#include <algorithm>
+
 #include "ledger/assert.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
@@ -94,6 +96,30 @@ Status Membership::admits(std::string_view origin, uint64_t seq) const {
                           " is rejected",
                       "seq");
   return {};
+}
+
+Status Membership::revocation_keeps_quorum(const SiteRevoked& revocation,
+                                           const std::vector<std::string>& raft_voters) const {
+  if (std::find(raft_voters.begin(), raft_voters.end(), revocation.site) == raft_voters.end())
+    return {};
+  std::vector<std::string> left;
+  for (const auto& v : raft_voters) {
+    const MemberSite* s = site(v);
+    if (v != revocation.site && s != nullptr && !s->revoked_after) left.push_back(v);
+  }
+  const size_t majority = raft_voters.size() / 2 + 1;
+  if (left.size() >= majority) return {};
+  std::string names;
+  for (const auto& v : left) names += (names.empty() ? "" : ", ") + v;
+  return make_error(Errc::conflict,
+                    "revoking " + revocation.site + " would leave " + std::to_string(left.size()) +
+                        " of the " + std::to_string(raft_voters.size()) +
+                        " voters of the ledger's configuration able to vote (" +
+                        (names.empty() ? "none" : names) + "), fewer than the " +
+                        std::to_string(majority) +
+                        " needed to commit its removal: certify another voter (or wait until "
+                        "an earlier revoked voter is removed) first",
+                    "site");
 }
 
 bool Membership::past_cut_off(std::string_view origin, uint64_t seq) const {

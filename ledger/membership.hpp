@@ -40,6 +40,16 @@ class Membership {
   // Applies the next root record (seq root_seq()+1, already verified and linked by the caller).
   Status apply(const Record& root_record, const Hash& hash);
 
+  // Whether the Raft configuration `raft_voters` (as the node that takes the record has it) keeps
+  // a majority of voters not revoked once `revocation` is applied, so that the leader can commit
+  // the revoked site's removal: messages from a revoked site are dropped, and a configuration
+  // change needs a majority of the configuration it changes. Errc::conflict otherwise (revoking
+  // the second of two voters, or a voter while another's removal is still pending). Empty
+  // `raft_voters` (no order plane): ok. Checked where a membership record is posted, not when
+  // one is applied: the configuration differs from node to node for a while.
+  Status revocation_keeps_quorum(const SiteRevoked& revocation,
+                                 const std::vector<std::string>& raft_voters) const;
+
   const MemberSite* site(std::string_view id) const;
   const std::map<std::string, MemberSite, std::less<>>& sites() const { return sites_; }
   // The key that verifies records of `origin` ("root" -> the root key).

@@ -779,6 +779,11 @@ struct ApiServer::Impl {
     if (rec->header.origin.value != root_origin || rec->header.network_id != m.network_id())
       return respond_error(req, 422, "invalid_field",
                            "not a root record of network " + m.network_id(), "origin");
+    // A revocation that would leave the ledger's configuration without a majority of voters
+    // able to vote could never be committed, nor anything after it.
+    if (const auto* rv = std::get_if<SiteRevoked>(&rec->body))
+      if (auto s = m.revocation_keeps_quorum(*rv, deps.network->status().order.voters); !s.ok())
+        return respond_error(req, s.error());
     std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
     const bool queued = deps.writer.submit_ingest(
         std::move(v), IngestKind::posted, [this, req](Result<std::vector<IngestResult>> r) {

@@ -21,9 +21,9 @@ namespace umupaka::sim {
 namespace {
 
 constexpr std::array<std::string_view, fault_kind_count> fault_names = {
-    "partition",  "cut-one-way", "isolate",         "crash",   "pause",
-    "clock-skew", "clock-jump",  "disk-full",       "degrade", "crash-leader",
-    "forge",      "equivocate",  "crash-after-send"};
+    "partition",  "cut-one-way", "isolate",          "crash",   "pause",
+    "clock-skew", "clock-jump",  "disk-full",        "degrade", "crash-leader",
+    "forge",      "equivocate",  "crash-after-send", "revoke"};
 
 std::optional<FaultKind> fault_kind_from_name(std::string_view name) {
   for (size_t i = 0; i < fault_names.size(); ++i)
@@ -510,6 +510,9 @@ class ScenarioParser {
       case FaultKind::forge:
       case FaultKind::equivocate:
         rule = Rule{1, 1, For::none, true, false, false};
+        break;
+      case FaultKind::revoke:
+        rule = Rule{1, 1, For::none, false, false, false};
         break;
       case FaultKind::isolate:
       case FaultKind::crash:

@@ -73,9 +73,12 @@ enum class FaultKind : uint8_t {
                      // `group2` (empty: the runner splits the others in two), the first to the rest
   crash_after_send,  // each of `sites` crashes right after its next Raft message; restarted
                      // `duration_ms` after the crash
+  revoke,  // HQ (the certifier) revokes `sites[0]`, cut-off up to 10 records below the site's head
+           // as HQ holds it; the site records on, unheard (instant; left out of the final checks
+           // past the cut-off)
 };
-inline constexpr size_t fault_kind_count = 13;
-static_assert(static_cast<size_t>(FaultKind::crash_after_send) + 1 == fault_kind_count);
+inline constexpr size_t fault_kind_count = 14;
+static_assert(static_cast<size_t>(FaultKind::revoke) + 1 == fault_kind_count);
 
 // "partition", "cut-one-way", ..., "crash-after-send": the names scenario files use.
 std::string_view fault_kind_name(FaultKind kind);
@@ -83,8 +86,9 @@ std::string_view fault_kind_name(FaultKind kind);
 struct ScenarioFault {
   FaultKind kind = FaultKind::partition;
   int64_t at_ms = 0;  // since the start of traffic
-  // How long it lasts. Instant faults (clock-jump, forge, equivocate): 0. Every other kind must
-  // end (> 0), so the final checks can expect convergence; clock-skew alone may be 0: to the end.
+  // How long it lasts. Instant faults (clock-jump, forge, equivocate, revoke): 0. Every other kind
+  // must end (> 0), so the final checks can expect convergence; clock-skew alone may be 0: to the
+  // end.
   int64_t duration_ms = 0;
   std::vector<std::string> sites;   // see FaultKind; empty only for crash-leader
   std::vector<std::string> group2;  // see FaultKind; disjoint from `sites`

@@ -707,6 +707,9 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
   if (rec->header.origin.value != root_origin || rec->header.network_id != m.network_id())
     return make_error(Errc::invalid_field, "not a root record of network " + m.network_id(),
                       "origin");
+  // As the API refuses it (api.cpp, POST /v1/membership).
+  if (const auto* rv = std::get_if<SiteRevoked>(&rec->body))
+    if (n.order) RETURN_IF_ERROR(m.revocation_keeps_quorum(*rv, n.order->status().voters));
   const VerifiedRecord v{record, std::move(rec).value()};
   std::optional<IngestResult> result;
   const uint64_t root_before = m.root_seq();

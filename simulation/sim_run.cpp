@@ -130,6 +130,11 @@ class Runner {
   // Posts a root record certifying each site that joined and is not certified yet, at the
   // certifier; while it is down or its store refuses, again a second later.
   void certify();
+  // Posts a root record revoking `site` at the certifier (a revoke fault).
+  void revoke(const std::string& site);
+  // The sites the final checks leave out as nodes, and the origins left out of convergence.
+  std::set<std::string> revoked_sites() const;
+  std::set<std::string> ignored_origins() const;
   // Every live node applied the scenario's configuration: its voters voting, the rest learners.
   // Empty when so, else the first node that differs and what it has.
   std::string conf_difference() const;
@@ -165,6 +170,9 @@ class Runner {
   std::map<uint64_t, std::vector<std::pair<std::string, std::string>>> cuts_;  // fault -> cuts
   std::map<std::string, int> disk_full_;                                       // site -> count
   std::set<std::string> liars_;  // origins that equivocated: ignored for convergence
+  // Sites HQ revoked, with their cut-offs: left out as nodes (their peers stop talking to them)
+  // and, past the cut-off, as origins.
+  std::map<std::string, uint64_t> revoked_;
   std::vector<std::pair<std::string, Hash>> forged_;  // (claimed origin, hash): never stored
   std::vector<FaultEvent> events_;
   std::vector<std::string> notes_;
@@ -291,6 +299,7 @@ void Runner::draw_faults(std::vector<ScenarioFault>& out) {
         break;
       case FaultKind::forge:
       case FaultKind::equivocate:
+      case FaultKind::revoke:
         f.sites = {pick()};
         f.duration_ms = 0;
         break;
@@ -345,14 +354,56 @@ void Runner::certify() {
   });
 }
 
+void Runner::revoke(const std::string& site) {
+  const std::string when = format_duration_ms(cluster_.now_ms() - t0_);
+  if (site == certifier_ || revoked_.count(site) || !present(site) || !live(certifier_)) {
+    notes_.push_back("revoke at " + when + ": " + site + " not revoked (" +
+                     (site == certifier_     ? "HQ does not revoke itself"
+                      : revoked_.count(site) ? "revoked already"
+                      : !present(site)       ? "not in the network yet"
+                                             : certifier_ + " is down") +
+                     ")");
+    return;
+  }
+  const Membership& m = cluster_.core(certifier_).membership();
+  // HQ may learn late that the key was stolen: the cut-off goes up to 10 records below what it
+  // holds, records the ledger may have committed already (they stand, named by the revocation).
+  const uint64_t held = cluster_.head_seq(certifier_, site);
+  const uint64_t cutoff = held - draw_.below(std::min<uint64_t>(held, 10) + 1);
+  auto root =
+      make_root_record(cluster_.root_seed(), cluster_.network_id(), m.root_seq(), m.root_head(),
+                       SiteRevoked{site, cutoff, "key compromised"}, cluster_.now_ms());
+  UMUPAKA_ASSERT_MSG(root.ok(), "a root record revoking a site");
+  auto posted = cluster_.post_membership(certifier_, *root);
+  if (!posted.ok() || posted->outcome != IngestOutcome::stored) {
+    notes_.push_back("revoke at " + when + ": " + site + " not revoked (" +
+                     (posted.ok() ? posted->reason : posted.error().message) + ")");
+    return;
+  }
+  revoked_[site] = cutoff;
+}
+
+std::set<std::string> Runner::revoked_sites() const {
+  std::set<std::string> out;
+  for (const auto& [site, cutoff] : revoked_) out.insert(site);
+  return out;
+}
+
+std::set<std::string> Runner::ignored_origins() const {
+  std::set<std::string> out = liars_;
+  for (const auto& [site, cutoff] : revoked_) out.insert(site);
+  return out;
+}
+
 std::string Runner::conf_difference() const {
   std::vector<std::string> voters, learners;
   for (const auto& site : s_.sites)
-    (site.role == VoterRole::voter ? voters : learners).push_back(site.id);
+    if (!revoked_.count(site.id))
+      (site.role == VoterRole::voter ? voters : learners).push_back(site.id);
   std::sort(voters.begin(), voters.end());
   std::sort(learners.begin(), learners.end());
   for (const auto& site : s_.sites) {
-    if (!live(site.id)) continue;
+    if (!live(site.id) || revoked_.count(site.id)) continue;
     const OrderStatus st = cluster_.order_status(site.id);
     if (st.voters != voters || st.learners != learners) {
       std::string d = site.id + " has voters [";
@@ -522,6 +573,10 @@ void Runner::schedule(const ScenarioFault& f) {
       ev.to_ms = ev.from_ms;
       break;
     }
+    case FaultKind::revoke:
+      at(start, [this, f] { revoke(f.sites.front()); });
+      ev.to_ms = ev.from_ms;
+      break;
     case FaultKind::equivocate: {
       at(start, [this, f, start] {
         const std::string& origin = f.sites.front();
@@ -649,9 +704,10 @@ RunReport Runner::run() {
     actions_.clear();
     // Every node, an equivocator's own included, ends holding every other origin's records and
     // the one ledger.
+    const std::set<std::string> sites_out = revoked_sites(), origins_out = ignored_origins();
     settled = cluster_.run_until(s_.settle_ms, 1'000, [&] {
-      return cluster_.converged({}, liars_) && cluster_.ledgers_converged({}, liars_) &&
-             conf_difference().empty();
+      return cluster_.converged(sites_out, origins_out) &&
+             cluster_.ledgers_converged(sites_out, origins_out) && conf_difference().empty();
     });
     cluster_.verify_stores();
   }
@@ -663,10 +719,14 @@ RunReport Runner::run() {
             ? std::to_string(cluster_.stats().steps) + " steps"
             : std::to_string(violations.size()) + " violation(s), first: " + violations.front());
   if (!stopped) {
+    const std::set<std::string> sites_out = revoked_sites(), origins_out = ignored_origins();
     std::string ignored;
     for (const auto& l : liars_) ignored += (ignored.empty() ? " (but the feed of " : ", ") + l;
     if (!ignored.empty()) ignored += ", who equivocated)";
-    check(r, "every node holds every record" + ignored, cluster_.converged({}, liars_));
+    for (const auto& [site, cutoff] : revoked_)
+      ignored += " (" + site + ", revoked after seq " + std::to_string(cutoff) +
+                 ": its feed past that, and its node)";
+    check(r, "every node holds every record" + ignored, cluster_.converged(sites_out, origins_out));
     std::string ledgers;
     if (!settled)
       for (const auto& site : s_.sites) {
@@ -684,7 +744,7 @@ RunReport Runner::run() {
         }
       }
     check(r, "one ledger everywhere, covering every record",
-          settled && cluster_.ledgers_converged({}, liars_),
+          settled && cluster_.ledgers_converged(sites_out, origins_out),
           settled ? "" : "not settled within " + format_duration_ms(s_.settle_ms) + ledgers);
     const std::string conf = conf_difference();
     check(r, "the scenario's voters and learners in every node's Raft configuration", conf.empty(),
@@ -695,8 +755,10 @@ RunReport Runner::run() {
       if (!live(site.id)) check(r, site.id + " is up at the end", false);
     for (const auto& a : cluster_.acknowledged()) {
       if (liars_.count(a.origin)) continue;
+      if (const auto rv = revoked_.find(a.origin); rv != revoked_.end() && a.seq > rv->second)
+        continue;
       for (const auto& site : s_.sites) {
-        if (!live(site.id)) continue;
+        if (!live(site.id) || revoked_.count(site.id)) continue;
         const auto sr = cluster_.stored_record(site.id, a.origin, a.seq);
         if (!sr || sr->hash != a.hash) {
           if (missing++ == 0) first = a.origin + "/" + std::to_string(a.seq) + " at " + site.id;
@@ -721,12 +783,48 @@ RunReport Runner::run() {
       check(r, "forged records stored nowhere", stored == 0,
             std::to_string(forged_.size()) + " forged");
     }
+    if (!revoked_.empty()) {
+      // What the ledger holds of a revoked site past its cut-off (a leader took it before it
+      // heard of the revocation) is accounted for at every node: named by the revocation as
+      // standing, or void with its own alert (docs/ledger.md, "Revocation in ledger order").
+      uint64_t past = 0, stand = 0, void_ = 0, unaccounted = 0;
+      std::string first_unaccounted;
+      for (const auto& site : s_.sites) {
+        if (!live(site.id) || revoked_.count(site.id)) continue;
+        const std::vector<ConflictAlert> alerts = cluster_.conflicts(site.id);
+        for (const auto& [origin, cutoff] : revoked_) {
+          const uint64_t in_ledger = cluster_.ledger_seq(site.id, origin);
+          for (uint64_t seq = cutoff + 1; seq <= in_ledger; ++seq) {
+            const RecordRef ref{origin, seq};
+            bool named = false, voided = false;
+            for (const auto& a : alerts) {
+              if (a.kind != ConflictKind::revoked_site_record) continue;
+              voided |= a.record == ref;
+              named |= std::find(a.related.begin(), a.related.end(), ref) != a.related.end();
+            }
+            ++past;
+            stand += named;
+            void_ += voided;
+            if (named == voided && unaccounted++ == 0)
+              first_unaccounted = site.id + ": " + origin + "/" + std::to_string(seq);
+          }
+        }
+      }
+      check(r, "records past a revocation cut-off in the ledger stand named or are void",
+            unaccounted == 0,
+            std::to_string(past) + " at the nodes (" + std::to_string(stand) + " stand, " +
+                std::to_string(void_) + " void)" +
+                (unaccounted == 0 ? "" : ", first unaccounted " + first_unaccounted));
+    }
     if (!liars_.empty() || s_.expect_evidence) {
       uint64_t without = 0;
       std::string first_without;
       for (const auto& site : s_.sites)
         for (const auto& liar : liars_) {
-          if (site.id == liar || !live(site.id)) continue;
+          // A revoked liar's records past its cut-off, evidence included, are refused: its
+          // equivocation need not reach every node.
+          if (site.id == liar || !live(site.id) || revoked_.count(site.id) || revoked_.count(liar))
+            continue;
           bool found = false;
           for (const auto& e : cluster_.evidence(site.id)) found |= e.origin == liar;
           if (!found && without++ == 0) first_without = site.id + " has none against " + liar;

@@ -648,6 +648,18 @@ TEST(LedgerCluster, RevokedLeaderIsRemovedFromTheConfiguration) {
     EXPECT_TRUE(c.run_until_settled(60'000, {victim})) << ledgers(c) << describe(c);
     expect_invariants(c);
     EXPECT_GE(c.ledger(voters[0]).size, c.acknowledged().size());
+    // Revoking one of the two voters left is refused: the other alone could never commit its
+    // removal, nor anything after it (found by the revocation swarm, seeds 22 and 36).
+    const Membership& m = c.core(voters[0]).membership();
+    auto second = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                                   SiteRevoked{voters[1], 0, "a second voter"}, c.now_ms());
+    ASSERT_TRUE(second.ok());
+    const auto refused = c.post_membership(voters[0], *second);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, Errc::conflict) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("1 of the 2 voters"), std::string::npos)
+        << refused.error().message;
+    EXPECT_FALSE(c.core(voters[0]).membership().site(voters[1])->revoked_after.has_value());
   }
 }
 

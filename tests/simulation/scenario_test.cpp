@@ -51,9 +51,9 @@ TEST(ShippedScenarios, EveryFileParses) {
     EXPECT_FALSE(s->description.empty());
     names.insert(s->name);
   }
-  const std::set<std::string> expected = {"rwanda",    "hq-outage",   "rusumo-outage",
-                                          "byzantine", "fifty-nodes", "leader-crash-peak",
-                                          "swarm",     "new-sites",   "crash-after-send"};
+  const std::set<std::string> expected = {
+      "rwanda", "hq-outage", "rusumo-outage",    "byzantine", "fifty-nodes", "leader-crash-peak",
+      "swarm",  "new-sites", "crash-after-send", "revocation"};
   EXPECT_EQ(names, expected);
 }
 
@@ -257,6 +257,7 @@ TEST(FaultKinds, NamesAreDistinct) {
     names.insert(fault_kind_name(static_cast<FaultKind>(i)));
   EXPECT_EQ(names.size(), fault_kind_count);
   EXPECT_EQ(fault_kind_name(FaultKind::crash_after_send), "crash-after-send");
+  EXPECT_EQ(fault_kind_name(FaultKind::revoke), "revoke");
 }
 
 TEST(LocalHour, RwandaIsUtcPlusTwo) {
