@@ -105,7 +105,11 @@ Status Membership::revocation_keeps_quorum(const SiteRevoked& revocation,
   std::vector<std::string> left;
   for (const auto& v : raft_voters) {
     const MemberSite* s = site(v);
-    if (v != revocation.site && s != nullptr && !s->revoked_after) left.push_back(v);
+    // (A voter the membership has made a learner since counts as gone: its demotion may be
+    // committed before the removal.)
+    if (v != revocation.site && s != nullptr && !s->revoked_after &&
+        s->entry.role == VoterRole::voter)
+      left.push_back(v);
   }
   const size_t majority = raft_voters.size() / 2 + 1;
   if (left.size() >= majority) return {};

@@ -44,9 +44,11 @@ class Membership {
   // a majority of voters not revoked once `revocation` is applied, so that the leader can commit
   // the revoked site's removal: messages from a revoked site are dropped, and a configuration
   // change needs a majority of the configuration it changes. Errc::conflict otherwise (revoking
-  // the second of two voters, or a voter while another's removal is still pending). Empty
-  // `raft_voters` (no order plane): ok. Checked where a membership record is posted, not when
-  // one is applied: the configuration differs from node to node for a while.
+  // the second of two voters, or a voter while another's removal is still pending). A site not
+  // in `raft_voters` (a learner): ok. The caller must have a configuration (api.cpp answers 503
+  // while the order plane restarts). Checked where a membership record is posted, not when
+  // one is applied: the configuration differs from node to node for a while. A voter since made
+  // a learner in the membership counts as gone (its demotion may commit first).
   Status revocation_keeps_quorum(const SiteRevoked& revocation,
                                  const std::vector<std::string>& raft_voters) const;
 

@@ -781,9 +781,15 @@ struct ApiServer::Impl {
                            "not a root record of network " + m.network_id(), "origin");
     // A revocation that would leave the ledger's configuration without a majority of voters
     // able to vote could never be committed, nor anything after it.
-    if (const auto* rv = std::get_if<SiteRevoked>(&rec->body))
-      if (auto s = m.revocation_keeps_quorum(*rv, deps.network->status().order.voters); !s.ok())
+    if (const auto* rv = std::get_if<SiteRevoked>(&rec->body)) {
+      const OrderStatus order = deps.network->status().order;
+      if (!order.enabled || order.voters.empty())
+        return respond_error(req, 503, "unavailable",
+                             "this node's ledger configuration is not known right now (the order "
+                             "plane is starting or restarting); retry");
+      if (auto s = m.revocation_keeps_quorum(*rv, order.voters); !s.ok())
         return respond_error(req, s.error());
+    }
     std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
     const bool queued = deps.writer.submit_ingest(
         std::move(v), IngestKind::posted, [this, req](Result<std::vector<IngestResult>> r) {

@@ -135,6 +135,10 @@ class Runner {
   // The sites the final checks leave out as nodes, and the origins left out of convergence.
   std::set<std::string> revoked_sites() const;
   std::set<std::string> ignored_origins() const;
+  // Empty when every live node not revoked holds each revoked site's feed up to its cut-off, in
+  // its feed and in its ledger (left out of convergence, the feed still counts that far); else
+  // the first node and site that fall short.
+  std::string revoked_short() const;
   // Every live node applied the scenario's configuration: its voters voting, the rest learners.
   // Empty when so, else the first node that differs and what it has.
   std::string conf_difference() const;
@@ -172,7 +176,12 @@ class Runner {
   std::set<std::string> liars_;  // origins that equivocated: ignored for convergence
   // Sites HQ revoked, with their cut-offs: left out as nodes (their peers stop talking to them)
   // and, past the cut-off, as origins.
-  std::map<std::string, uint64_t> revoked_;
+  struct Revoked {
+    uint64_t cutoff = 0;
+    uint64_t root_seq = 0;  // the SiteRevoked record's seq in the root feed
+  };
+  std::map<std::string, Revoked> revoked_;
+  std::map<std::string, uint64_t> liar_seq_;  // the seq each liar equivocated at (the first)
   std::vector<std::pair<std::string, Hash>> forged_;  // (claimed origin, hash): never stored
   std::vector<FaultEvent> events_;
   std::vector<std::string> notes_;
@@ -380,19 +389,34 @@ void Runner::revoke(const std::string& site) {
                      (posted.ok() ? posted->reason : posted.error().message) + ")");
     return;
   }
-  revoked_[site] = cutoff;
+  revoked_[site] = Revoked{cutoff, posted->seq};
 }
 
 std::set<std::string> Runner::revoked_sites() const {
   std::set<std::string> out;
-  for (const auto& [site, cutoff] : revoked_) out.insert(site);
+  for (const auto& [site, rv] : revoked_) out.insert(site);
   return out;
 }
 
 std::set<std::string> Runner::ignored_origins() const {
   std::set<std::string> out = liars_;
-  for (const auto& [site, cutoff] : revoked_) out.insert(site);
+  for (const auto& [site, rv] : revoked_) out.insert(site);
   return out;
+}
+
+std::string Runner::revoked_short() const {
+  for (const auto& site : s_.sites) {
+    if (!live(site.id) || revoked_.count(site.id)) continue;
+    for (const auto& [origin, rv] : revoked_) {
+      if (liars_.count(origin)) continue;
+      const uint64_t held = cluster_.head_seq(site.id, origin);
+      const uint64_t ledger = cluster_.ledger_seq(site.id, origin);
+      if (held < rv.cutoff || ledger < rv.cutoff)
+        return site.id + " holds " + origin + " to " + std::to_string(held) + ", its ledger to " +
+               std::to_string(ledger) + ", cut-off " + std::to_string(rv.cutoff);
+    }
+  }
+  return {};
 }
 
 std::string Runner::conf_difference() const {
@@ -600,6 +624,7 @@ void Runner::schedule(const ScenarioFault& f) {
           cluster_.inject(origin, r, message_of(GossipType::push, {gets_other ? other : *real}));
         }
         liars_.insert(origin);
+        liar_seq_.emplace(origin, head);
       });
       ev.to_ms = ev.from_ms;
       break;
@@ -707,7 +732,8 @@ RunReport Runner::run() {
     const std::set<std::string> sites_out = revoked_sites(), origins_out = ignored_origins();
     settled = cluster_.run_until(s_.settle_ms, 1'000, [&] {
       return cluster_.converged(sites_out, origins_out) &&
-             cluster_.ledgers_converged(sites_out, origins_out) && conf_difference().empty();
+             cluster_.ledgers_converged(sites_out, origins_out) && conf_difference().empty() &&
+             revoked_short().empty();
     });
     cluster_.verify_stores();
   }
@@ -723,10 +749,15 @@ RunReport Runner::run() {
     std::string ignored;
     for (const auto& l : liars_) ignored += (ignored.empty() ? " (but the feed of " : ", ") + l;
     if (!ignored.empty()) ignored += ", who equivocated)";
-    for (const auto& [site, cutoff] : revoked_)
-      ignored += " (" + site + ", revoked after seq " + std::to_string(cutoff) +
+    for (const auto& [site, rv] : revoked_)
+      ignored += " (" + site + ", revoked after seq " + std::to_string(rv.cutoff) +
                  ": its feed past that, and its node)";
     check(r, "every node holds every record" + ignored, cluster_.converged(sites_out, origins_out));
+    if (!revoked_.empty()) {
+      const std::string short_of = revoked_short();
+      check(r, "every node's feed and ledger hold each revoked site's records to its cut-off",
+            short_of.empty(), short_of);
+    }
     std::string ledgers;
     if (!settled)
       for (const auto& site : s_.sites) {
@@ -755,7 +786,8 @@ RunReport Runner::run() {
       if (!live(site.id)) check(r, site.id + " is up at the end", false);
     for (const auto& a : cluster_.acknowledged()) {
       if (liars_.count(a.origin)) continue;
-      if (const auto rv = revoked_.find(a.origin); rv != revoked_.end() && a.seq > rv->second)
+      if (const auto rv = revoked_.find(a.origin);
+          rv != revoked_.end() && a.seq > rv->second.cutoff)
         continue;
       for (const auto& site : s_.sites) {
         if (!live(site.id) || revoked_.count(site.id)) continue;
@@ -783,47 +815,58 @@ RunReport Runner::run() {
       check(r, "forged records stored nowhere", stored == 0,
             std::to_string(forged_.size()) + " forged");
     }
-    if (!revoked_.empty()) {
+    if (!revoked_.empty() && settled) {
       // What the ledger holds of a revoked site past its cut-off (a leader took it before it
-      // heard of the revocation) is accounted for at every node: named by the revocation as
-      // standing, or void with its own alert (docs/ledger.md, "Revocation in ledger order").
-      uint64_t past = 0, stand = 0, void_ = 0, unaccounted = 0;
-      std::string first_unaccounted;
+      // heard of the revocation, or HQ set the cut-off below what was committed), judged by its
+      // position: before the revocation's it stands (not void; named by the revocation's alert if
+      // among the first ledger_revoked_records_named_max), after it it is void
+      // (docs/ledger.md, "Revocation in ledger order").
+      uint64_t past = 0, stand = 0, void_ = 0, wrong = 0;
+      std::string first_wrong;
       for (const auto& site : s_.sites) {
         if (!live(site.id) || revoked_.count(site.id)) continue;
         const std::vector<ConflictAlert> alerts = cluster_.conflicts(site.id);
-        for (const auto& [origin, cutoff] : revoked_) {
+        for (const auto& [origin, rv] : revoked_) {
+          const auto at = cluster_.position_of(site.id, root_origin, rv.root_seq);
           const uint64_t in_ledger = cluster_.ledger_seq(site.id, origin);
-          for (uint64_t seq = cutoff + 1; seq <= in_ledger; ++seq) {
+          for (uint64_t seq = rv.cutoff + 1; seq <= in_ledger; ++seq) {
             const RecordRef ref{origin, seq};
+            const auto p = cluster_.position_of(site.id, origin, seq);
             bool named = false, voided = false;
             for (const auto& a : alerts) {
               if (a.kind != ConflictKind::revoked_site_record) continue;
               voided |= a.record == ref;
               named |= std::find(a.related.begin(), a.related.end(), ref) != a.related.end();
             }
+            const bool before = p && at && *p < *at;
+            const bool right =
+                p && at &&
+                (before ? !voided && (named || seq - rv.cutoff > ledger_revoked_records_named_max)
+                        : voided && !named);
             ++past;
-            stand += named;
-            void_ += voided;
-            if (named == voided && unaccounted++ == 0)
-              first_unaccounted = site.id + ": " + origin + "/" + std::to_string(seq);
+            stand += before;
+            void_ += !before;
+            if (!right && wrong++ == 0)
+              first_wrong = site.id + ": " + origin + "/" + std::to_string(seq);
           }
         }
       }
-      check(r, "records past a revocation cut-off in the ledger stand named or are void",
-            unaccounted == 0,
+      check(r, "records past a revocation cut-off in the ledger stand before it, void after",
+            wrong == 0,
             std::to_string(past) + " at the nodes (" + std::to_string(stand) + " stand, " +
                 std::to_string(void_) + " void)" +
-                (unaccounted == 0 ? "" : ", first unaccounted " + first_unaccounted));
+                (wrong == 0 ? "" : ", first wrong " + first_wrong));
     }
     if (!liars_.empty() || s_.expect_evidence) {
       uint64_t without = 0;
       std::string first_without;
       for (const auto& site : s_.sites)
         for (const auto& liar : liars_) {
-          // A revoked liar's records past its cut-off, evidence included, are refused: its
-          // equivocation need not reach every node.
-          if (site.id == liar || !live(site.id) || revoked_.count(site.id) || revoked_.count(liar))
+          // A revoked liar's records past its cut-off, evidence included, are refused: an
+          // equivocation there need not reach every node (one up to the cut-off must).
+          const auto rv = revoked_.find(liar);
+          if (site.id == liar || !live(site.id) || revoked_.count(site.id) ||
+              (rv != revoked_.end() && liar_seq_.at(liar) > rv->second.cutoff))
             continue;
           bool found = false;
           for (const auto& e : cluster_.evidence(site.id)) found |= e.origin == liar;
