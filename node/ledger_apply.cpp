@@ -33,13 +33,15 @@ uint64_t meta_u64(const StoreTxn& txn, std::string_view key) {
   return v ? bytes_u64(*v) : 0;
 }
 
-// The ledger frontier of `origin`: seq:u64 and the hash of the version the ledger holds there.
+// A stored ledger tip: seq:u64 and the hash of the version the ledger holds there.
 std::pair<uint64_t, Hash> parse_ledger_tip(std::string_view v) {
   Hash h = zero_hash;
   UMUPAKA_ASSERT_MSG(v.size() == 8 + h.size(), "corrupt ledger frontier");
   std::memcpy(h.data(), v.data() + 8, h.size());
   return {bytes_u64(v), h};
 }
+
+// The ledger frontier of `origin` (seq 0 and the zero hash: nothing of it in the ledger).
 std::pair<uint64_t, Hash> ledger_tip(const StoreTxn& txn, std::string_view origin) {
   const auto v = txn.meta(std::string(frontier_prefix) + std::string(origin));
   if (!v) return {0, zero_hash};

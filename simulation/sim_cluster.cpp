@@ -708,8 +708,12 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
     return make_error(Errc::invalid_field, "not a root record of network " + m.network_id(),
                       "origin");
   // As the API refuses it (api.cpp, POST /v1/membership).
-  if (const auto* rv = std::get_if<SiteRevoked>(&rec->body))
-    if (n.order) RETURN_IF_ERROR(m.revocation_keeps_quorum(*rv, n.order->status().voters));
+  if (const auto* rv = std::get_if<SiteRevoked>(&rec->body); rv != nullptr && n.order) {
+    const OrderStatus order = n.order->status();
+    if (!order.enabled || order.voters.empty())
+      return make_error(Errc::unavailable, "the ledger configuration is not known right now");
+    RETURN_IF_ERROR(m.revocation_keeps_quorum(*rv, order.voters));
+  }
   const VerifiedRecord v{record, std::move(rec).value()};
   std::optional<IngestResult> result;
   const uint64_t root_before = m.root_seq();
