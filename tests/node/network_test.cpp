@@ -169,6 +169,23 @@ class NetworkTest : public ::testing::Test {
     const std::string frame = encode_gossip(m);
     s.send(zmq::buffer(frame), zmq::send_flags::none);
   }
+  // HQ revokes `site` after seq `cutoff`: a root record made from HQ's membership head, posted to
+  // HQ's API (umupaka-admin revoke's path).
+  HttpResponse revoke(const std::string& site, uint64_t cutoff, const std::string& reason) {
+    auto root = read_root_key(network["root_key"].get<std::string>());
+    EXPECT_TRUE(root.ok());
+    if (!root.ok()) return HttpResponse{};
+    const json m = parse(client("hq")->get("/v1/membership"));
+    Hash root_head{};
+    EXPECT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
+    auto rec = make_root_record(*root, network["network_id"].get<std::string>(),
+                                m["root_seq"].get<uint64_t>(), root_head,
+                                SiteRevoked{site, cutoff, reason}, 1'800'000'000'000);
+    EXPECT_TRUE(rec.ok());
+    if (!rec.ok()) return HttpResponse{};
+    return client("hq")->post("/v1/membership", signed_record_json(*rec));
+  }
+
   Hash head_hash(const std::string& at, const std::string& origin) {
     const json f = parse(client(at)->get("/v1/feeds"));
     Hash h{};
@@ -370,19 +387,15 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   const uint64_t head = write("kagitumba", 3, "K");
   ASSERT_TRUE(wait_until([&] { return all_hold(sites(), {{"kagitumba", head}}); }, 20s));
   // HQ revokes kagitumba after its current head.
-  auto root = read_root_key(network["root_key"].get<std::string>());
-  ASSERT_TRUE(root.ok());
   const json m = parse(client("hq")->get("/v1/membership"));
-  Hash root_head{};
-  ASSERT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
-  auto rec = make_root_record(*root, network["network_id"].get<std::string>(),
-                              m["root_seq"].get<uint64_t>(), root_head,
-                              SiteRevoked{"kagitumba", head, "stolen server"}, 1'800'000'000'000);
-  ASSERT_TRUE(rec.ok());
-  auto r = client("hq")->post("/v1/membership", signed_record_json(*rec));
+  auto r = revoke("kagitumba", head, "stolen server");
   ASSERT_EQ(r.status, 201) << r.body;
   // Another record at the same seq (an admin working from a membership that moved on): 409 and
   // nothing written; above all no fork of the root feed, which would freeze the membership.
+  auto root = read_root_key(network["root_key"].get<std::string>());
+  ASSERT_TRUE(root.ok());
+  Hash root_head{};
+  ASSERT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
   auto stale = make_root_record(*root, network["network_id"].get<std::string>(),
                                 m["root_seq"].get<uint64_t>(), root_head,
                                 SiteRevoked{"rusumo", 1, "a stale view"}, 1'800'000'000'001);
@@ -441,19 +454,7 @@ TEST_F(NetworkTest, ARevocationBelowCommittedRecordsNamesThemEverywhere) {
     return true;
   };
   ASSERT_TRUE(wait_until([&] { return committed_everywhere(head); }, 30s)) << ledgers();
-  auto root = read_root_key(network["root_key"].get<std::string>());
-  ASSERT_TRUE(root.ok());
-  const auto revoke = [&](uint64_t cutoff) {
-    const json m = parse(client("hq")->get("/v1/membership"));
-    Hash root_head{};
-    EXPECT_TRUE(from_hex(m["root_head"].get<std::string>(), root_head.data(), root_head.size()));
-    auto rec = make_root_record(*root, network["network_id"].get<std::string>(),
-                                m["root_seq"].get<uint64_t>(), root_head,
-                                SiteRevoked{"kagitumba", cutoff, "key stolen"}, 1'800'000'000'000);
-    EXPECT_TRUE(rec.ok());
-    return client("hq")->post("/v1/membership", signed_record_json(*rec));
-  };
-  auto r = revoke(head - 2);
+  auto r = revoke("kagitumba", head - 2, "key stolen");
   ASSERT_EQ(r.status, 201) << r.body;
   const std::vector<std::string> others{"hq", "gatuna", "rusumo", "kigali-airport"};
   const auto alert_at = [&](const std::string& site) -> json {
@@ -483,7 +484,7 @@ TEST_F(NetworkTest, ARevocationBelowCommittedRecordsNamesThemEverywhere) {
   EXPECT_EQ(last["state"], "committed");
   EXPECT_FALSE(last.contains("void")) << last.dump();
   // Revoked once.
-  r = revoke(head);
+  r = revoke("kagitumba", head, "key stolen");
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_NE(r.body.find("already revoked"), std::string::npos) << r.body;
 }
