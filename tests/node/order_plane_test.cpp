@@ -400,5 +400,64 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
   EXPECT_FALSE(void_in_ledger(**txn, "gatuna", 1, 0));  // had it been ordered before
 }
 
+// A map that fills while an entry is applied: the put that fills it may be a position, a Merkle
+// node, a view or the ledger state, and the Merkle reads after it then find nothing. Applying must
+// not take that for a missing subtree (it once aborted the process there, and again at every
+// restart, since the committed entry is applied again): the store grows the map and the entry is
+// applied whole. 80 entries of 60 records each, from a 256 KiB map.
+TEST(LedgerApplyMapGrowth, AnEntryAppliedWhileTheMapFillsIsAppliedWhole) {
+  std::string dir = (std::filesystem::temp_directory_path() / "umupaka-apply-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  {
+    auto opened = Store::open(dir + "/store", lmdb::EnvOptions{.map_bytes = 256 << 10});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    Store& store = **opened;
+    const SigningKey key = SigningKey::from_seed(seed_of(3));
+    Hash prev{};
+    uint64_t seq = 0;
+    std::vector<Hash> hashes;  // of gatuna/1, gatuna/2, ...: the ledger's order here
+    constexpr uint64_t entries = 80, per_entry = 60;
+    for (uint64_t index = 1; index <= entries; ++index) {
+      std::vector<SignedRecord> batch;
+      for (uint64_t i = 0; i < per_entry; ++i) {
+        Record r;
+        r.header.network_id = "net-test";
+        r.header.origin = OriginId("gatuna");
+        r.header.seq = Seq(++seq);
+        r.header.prev_hash = prev;
+        r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+        r.body = DocumentStatusChange{"RWA", "PC" + std::to_string(7'000'000 + seq),
+                                      DocumentStatus::lost, "reported", "officer-1"};
+        batch.push_back(seal(r, key));
+        prev = batch.back().hash;
+        hashes.push_back(prev);
+      }
+      const Status s = store.write([&](StoreTxn& t) -> Status {
+        for (uint64_t i = 0; i < per_entry; ++i)
+          t.put_version("gatuna", seq - per_entry + 1 + i, batch[i]);
+        LedgerEntry e;
+        e.proposer = "hq";
+        e.cluster_time_ms = 2'000 + static_cast<int64_t>(index);
+        e.items.push_back(LedgerItem{"gatuna", seq, prev});
+        auto applied = apply_ledger_entry(t, index, index - 1, e);
+        if (!applied.ok()) return applied.error();
+        return {};
+      });
+      ASSERT_TRUE(s.ok()) << "entry " << index << ": " << s.error().message;
+    }
+    EXPECT_GE(store.map_grows(), 3u);
+    auto txn = store.read();
+    ASSERT_TRUE(txn.ok());
+    const LedgerSnapshot snap = ledger_snapshot(**txn);
+    EXPECT_EQ(snap.size, entries * per_entry);
+    // The root is the RFC 6962 root of the records' hashes in order, as if nothing had failed.
+    merkle::MemoryTree tree;
+    for (const Hash& h : hashes) tree.append(merkle::leaf_hash(h));
+    ASSERT_EQ(tree.size(), snap.size);
+    EXPECT_EQ(snap.root, merkle::root(tree, snap.size));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace umupaka
