@@ -1,5 +1,8 @@
 #include "ledger/ledger_entry.hpp"
 
+#include <set>
+#include <string_view>
+
 #include "ledger/msgpack_visit.hpp"
 
 namespace umupaka {
@@ -33,7 +36,16 @@ Result<LedgerSnapshot> decode_ledger_snapshot(std::string_view bytes) {
 }
 
 Result<LedgerEntry> decode_ledger_entry(std::string_view bytes) {
-  return decode_versioned<LedgerEntry>(bytes, ledger_entry_version, "ledger entry");
+  ASSIGN_OR_RETURN(LedgerEntry e,
+                   decode_versioned<LedgerEntry>(bytes, ledger_entry_version, "ledger entry"));
+  // A frontier delta names each origin once (a proposer walks the feeds' heads). Applying reads
+  // each origin's ledger tip before writing any: an origin named twice would take its records
+  // twice. Refused here, such an entry is a no-op at every node alike, even once committed.
+  std::set<std::string_view> origins;
+  for (const LedgerItem& item : e.items)
+    if (!origins.insert(item.origin).second)
+      return make_error(Errc::decode, "ledger entry names origin " + item.origin + " twice");
+  return e;
 }
 
 std::string ledger_head_signing_bytes(const LedgerHead& h) {

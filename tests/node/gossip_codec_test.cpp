@@ -63,6 +63,24 @@ TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
   EXPECT_EQ(bad_snapshot.error().code, Errc::decode);
 }
 
+// An entry naming an origin twice is refused (a voter turned leader could propose one): once
+// committed it is skipped at every node alike, never applied twice over one origin's tip.
+TEST(GossipCodec, ALedgerEntryNamingAnOriginTwiceIsRefused) {
+  LedgerEntry e;
+  e.proposer = "hq";
+  e.items.push_back(LedgerItem{"gatuna", 3, Hash{}});
+  e.items.push_back(LedgerItem{"rusumo", 3, Hash{}});
+  ASSERT_TRUE(decode_ledger_entry(encode_ledger_entry(e)).ok());
+  for (const uint64_t seq : {3, 2}) {
+    LedgerEntry twice = e;
+    twice.items.push_back(LedgerItem{"gatuna", seq, Hash{}});
+    const auto d = decode_ledger_entry(encode_ledger_entry(twice));
+    ASSERT_FALSE(d.ok()) << "seq " << seq;
+    EXPECT_EQ(d.error().code, Errc::decode);
+    EXPECT_NE(d.error().message.find("gatuna"), std::string::npos) << d.error().message;
+  }
+}
+
 // Forks travel in entries and snapshots (version 2) and come back as they were: the decoding
 // limits of the order plane admit them.
 TEST(GossipCodec, ForksRoundTripInEntriesAndSnapshots) {
