@@ -1,6 +1,7 @@
 #include "node/config.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -185,12 +186,32 @@ Status add_token(const std::string& data_dir, const std::string& token, Role rol
   const std::string line = to_hex(sha256(token)) + " " + std::string(enum_name(role)) + " " +
                            subject + " " + format_iso_instant_ms(now_ms) + "\n";
   const std::string path = data_dir + "/tokens";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("open " + path);
+  // One appender at a time, so that a failed append can be taken back: a part of a line left
+  // by a full disk would make the whole file fail to load, and the node then admits no token.
+  struct stat st {};
+  if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &st) != 0) {
+    const Error e = io_error("lock " + path);
+    ::close(fd);
+    return e;
+  }
   const ssize_t n = ::write(fd, line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size())) {
+    const Error e =
+        n < 0 ? io_error("append " + path)
+              : make_error(Errc::io, "append " + path + ": the disk took " + std::to_string(n) +
+                                         " of " + std::to_string(line.size()) + " bytes");
+    if (n > 0) {
+      (void)!::ftruncate(fd, st.st_size);
+      (void)::fsync(fd);
+    }
+    ::close(fd);
+    return e;
+  }
   const int rc = ::fsync(fd);
   ::close(fd);
-  if (n != static_cast<ssize_t>(line.size()) || rc != 0) return io_error("append " + path);
+  if (rc != 0) return io_error("fsync " + path);
   return {};
 }
 

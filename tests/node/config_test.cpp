@@ -2,7 +2,10 @@
 #include "node/config.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -95,6 +98,42 @@ TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
     EXPECT_EQ(c.error().code, Errc::invalid_field) << toml;
     EXPECT_EQ(c.error().field, field) << toml;
   }
+}
+
+// A token line the disk takes only in part (a full disk; here a file-size limit) is taken back:
+// the file keeps loading with the tokens it had, and the next token is made once there is room.
+// A torn line left behind once made every token of the node fail (401) until edited by hand.
+TEST(NodeTokens, AnAppendTheDiskTookOnlyInPartLeavesTheFileLoading) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/tokens") << "# tokens\n";  // as init leaves it
+  auto first = create_token(dir.path(), Role::officer, "officer-1", 1'800'000'000'000);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() + "/tokens").c_str(), &st), 0);
+  // Room for 40 more bytes of a ~120-byte line; SIGXFSZ ignored, so write() returns short.
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* const old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(st.st_size) + 40;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+  auto second = create_token(dir.path(), Role::officer, "officer-2", 1'800'000'000'001);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::io);
+  struct stat after {};
+  ASSERT_EQ(::stat((dir.path() + "/tokens").c_str(), &after), 0);
+  EXPECT_EQ(after.st_size, st.st_size);
+  auto loaded = load_tokens(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().subject, "officer-1");
+  auto third = create_token(dir.path(), Role::officer, "officer-3", 1'800'000'000'002);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  loaded = load_tokens(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->size(), 2u);
 }
 
 }  // namespace
