@@ -282,7 +282,8 @@ int run(int argc, char** argv) {
   certify->add_option("--node", node, "any node's API URL")->required();
   certify->add_option("--token", token, "hq-admin token")->required();
   certify->add_option("--join", join)->required();
-  certify->add_option("--role", role, "voter | learner");
+  certify->add_option("--role", role, "voter | learner")
+      ->check(CLI::IsMember({"voter", "learner"}));
 
   auto* revoke = app.add_subcommand("revoke", "revoke a site");
   revoke->add_option("--root-key", root_key)->required();

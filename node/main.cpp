@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ledger/membership.hpp"
 #include "ledger/records.hpp"
 #include "node/api.hpp"
 #include "node/command_line.hpp"
@@ -86,6 +87,21 @@ int cmd_join(const std::string& data, const std::string& genesis_path) {
   {
     auto txn = (*store)->read();
     if (!txn.ok()) return fail(txn.error());
+    // The store already holds this genesis: a join that wrote the store but not node.toml (a full
+    // disk) is finished by the same join again, and a join repeated after success changes nothing.
+    if (const auto held = (*txn)->record(root_origin, 1); held && held->hash == genesis->hash) {
+      auto m = Membership::from_genesis(*held);
+      if (!m.ok()) return fail(m.error());
+      if (cfg->network_id == m->network_id()) {
+        std::printf("already joined network %s\n", cfg->network_id.c_str());
+        return 0;
+      }
+      cfg->network_id = m->network_id();
+      if (auto s = save_config(*cfg); !s.ok()) return fail(s.error());
+      std::printf("joined network %s (node.toml completed: the last join did not write it)\n",
+                  cfg->network_id.c_str());
+      return 0;
+    }
     if (auto r = core.recover(**txn, wall_clock_ms()); !r.ok()) return fail(r.error());
   }
   auto joined = (*store)->write([&](StoreTxn& txn) { return core.join(*genesis, txn); });

@@ -589,4 +589,47 @@ TEST_F(CompactingLedgerTest, SitesCertifiedAfterTheGenesisJoinAndInstallASnapsho
 }
 
 }  // namespace
+// A join that committed the genesis to the store but could not write node.toml (a full disk)
+// left a node that could neither run nor join again ("the store belongs to network X, the
+// configuration to Y"). The same join again finishes it, and a join repeated after success
+// changes nothing. Also: a bad --role exits 2 at the admin console, as at every command.
+TEST(NodeJoin, AJoinWhoseConfigurationWasNotWrittenIsFinishedByTheSameJoin) {
+  TempDir dir;
+  const std::string d = dir.path(), node = UMUPAKA_NODE_BIN, admin = UMUPAKA_ADMIN_BIN;
+  NodeProcess p(d + "/hq", "hq", "hq");
+  ASSERT_TRUE(p.init_ok());
+  ASSERT_EQ(run_command(admin + " keygen --root-key " + d + "/root.key >/dev/null").second, 0);
+  ASSERT_EQ(run_command(admin + " network create --root-key " + d +
+                        "/root.key --network-id net-join --join " + d +
+                        "/hq/join-request.json --out " + d + "/genesis.json >/dev/null")
+                .second,
+            0);
+  const auto standalone = load_config(d + "/hq");
+  ASSERT_TRUE(standalone.ok()) << standalone.error().message;
+  const std::string join = node + " join --data " + d + "/hq --genesis " + d + "/genesis.json";
+  ASSERT_EQ(run_command(join + " >/dev/null").second, 0);
+  auto joined = load_config(d + "/hq");
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(joined->network_id, "net-join");
+  // node.toml as a failed save leaves it: the store joined, the configuration still standalone.
+  ASSERT_TRUE(save_config(*standalone).ok());
+  const auto [out, rc] = run_command(join + " 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("node.toml completed"), std::string::npos) << out;
+  joined = load_config(d + "/hq");
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(joined->network_id, "net-join");
+  const auto [again, again_rc] = run_command(join + " 2>&1");
+  EXPECT_EQ(again_rc, 0) << again;
+  EXPECT_NE(again.find("already joined"), std::string::npos) << again;
+  // The node runs in its network.
+  ASSERT_TRUE(p.start());
+  EXPECT_EQ(parse(HttpClient(p.base(), p.token("auditor", "a")).get("/v1/status"))["network_id"],
+            "net-join");
+  EXPECT_EQ(run_command(admin + " certify --root-key " + d + "/root.key --node http://x --token t" +
+                        " --join " + d + "/hq/join-request.json --role bogus 2>/dev/null")
+                .second,
+            2);
+}
+
 }  // namespace umupaka::test
