@@ -1,4 +1,4 @@
-// Every limit of Umupaka, named, in one place, with its reason (DESIGN.md §7). When a limit is
+// Every limit of Umupaka, named, in one place, with its reason. When a limit is
 // hit the caller gets Errc::limit_exceeded (or a 4xx at the API); nothing is dropped silently.
 #pragma once
 

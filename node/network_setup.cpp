@@ -34,6 +34,9 @@ Result<SignedRecord> signed_from(const json& j) {
       !j["encoded"].is_string() || !j["signature"].is_string())
     return make_error(Errc::invalid_field, "expected {\"encoded\": base64, \"signature\": hex}",
                       "record");
+  for (const auto& [key, value] : j.items())
+    if (key != "encoded" && key != "signature")
+      return make_error(Errc::invalid_field, "unknown field", key);
   SignedRecord sr;
   try {
     const auto bytes = Botan::base64_decode(j["encoded"].get<std::string>());

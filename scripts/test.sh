@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test (not the long soak
-# runs, which are behind the CTest label "soak": ctest --preset release -L soak).
+# runs, which are behind the CTest label "soak": ctest --preset soak).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh

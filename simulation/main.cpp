@@ -71,6 +71,13 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// local up / add: bad arguments or a bad network.json exit 2, anything else (a port taken, a node
+// that does not start) 1, as docs/operations.md says of every command.
+int local_failure(const umupaka::Error& e) {
+  std::fprintf(stderr, "umupaka-sim: %s\n", e.message.c_str());
+  return e.code == umupaka::Errc::invalid_field ? 2 : 1;
+}
+
 int run_command(const std::string& name, const umupaka::sim::RunOptions& base,
                 const std::string& report_dir, bool quiet) {
   const std::string path = find_scenario(name);
@@ -152,7 +159,8 @@ int main(int argc, char** argv) {
   auto* add = local->add_subcommand("add", "certify one more site (as HQ would) and start it");
   add->add_option("--dir", dir)->required();
   add->add_option("--site", site, "ID or ID:KIND")->required();
-  add->add_option("--role", role, "learner | voter (joins as a learner, promoted once caught up)");
+  add->add_option("--role", role, "learner | voter (joins as a learner, promoted once caught up)")
+      ->check(CLI::IsMember({"learner", "voter"}));
   add->add_option("--node-bin", node_bin, "umupaka-node binary");
 
   std::string scenario, report_dir, duration;
@@ -213,10 +221,7 @@ int main(int argc, char** argv) {
     o.snapshot_keep_entries = snapshot_keep_entries;
     o.group_commit_pace = pace;
     auto s = umupaka::sim::local_up(o);
-    if (!s.ok()) {
-      std::fprintf(stderr, "umupaka-sim: %s\n", s.error().message.c_str());
-      return 1;
-    }
+    if (!s.ok()) return local_failure(s.error());
     std::printf("network up: %s/network.json\n", o.dir.c_str());
     return 0;
   }
@@ -236,10 +241,7 @@ int main(int argc, char** argv) {
     o.role = role;
     o.node_binary = std::filesystem::absolute(node_bin).string();
     auto pid = umupaka::sim::local_add(o);
-    if (!pid.ok()) {
-      std::fprintf(stderr, "umupaka-sim: %s\n", pid.error().message.c_str());
-      return 1;
-    }
+    if (!pid.ok()) return local_failure(pid.error());
     std::printf("%s certified and started, pid %d\n", site.substr(0, site.find(':')).c_str(), *pid);
     return 0;
   }

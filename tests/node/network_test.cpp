@@ -404,6 +404,11 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_TRUE(status("hq")["network"]["quarantined"].empty());
   EXPECT_EQ(client("hq")->post("/v1/membership", "{\"not json").status, 400);
+  json with_extra = json::parse(signed_record_json(*stale));
+  with_extra["note"] = "an unknown field";
+  r = client("hq")->post("/v1/membership", with_extra.dump());
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_NE(r.body.find("note"), std::string::npos) << r.body;
   // Every other site knows of the revocation before the revoked one records again (a site that
   // has not heard of it yet would still take the record).
   ASSERT_TRUE(wait_until(
