@@ -2,6 +2,8 @@
 // control limits (batching, inflight window, uncommitted size).
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/consensus/network.hpp"
 
 namespace umupaka::raft::testing {
@@ -278,6 +280,58 @@ TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
     EXPECT_EQ(node->step(z).code(), Errc::decode) << static_cast<int>(t);
   }
   EXPECT_EQ(node->status().term, 0u);
+}
+
+// A term or index no honest node reaches (beyond 2^62) is refused before the core sees it: a
+// transfer_leader of term 2^64-1 was once adopted and stored, and the next election computed
+// term + 1 = 0 and stopped the node; a snapshot at index 2^64-1 overflowed the next index.
+TEST(RaftBasic, TermsAndIndexesNoHonestPeerReachesAreRefused) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  Config c;
+  c.id = "a";
+  c.storage = &storage;
+  auto node = RawNode::create(c);
+  ASSERT_TRUE(node.ok());
+  constexpr uint64_t huge = std::numeric_limits<uint64_t>::max();
+  Message m;
+  m.type = MessageType::transfer_leader;
+  m.from = "b";
+  m.term = huge;
+  EXPECT_EQ(node->step(m).code(), Errc::decode);
+  m.term = (uint64_t{1} << 62) + 1;
+  EXPECT_EQ(node->step(m).code(), Errc::decode);
+  Message app;
+  app.type = MessageType::app;
+  app.from = "b";
+  app.term = 1;
+  app.index = huge - 1;
+  EXPECT_EQ(node->step(app).code(), Errc::decode);
+  app.index = 0;
+  app.commit = huge;
+  EXPECT_EQ(node->step(app).code(), Errc::decode);
+  app.commit = 0;
+  app.entries.push_back(Entry{huge, 1, EntryType::normal, "x"});
+  EXPECT_EQ(node->step(app).code(), Errc::decode);
+  Message snap;
+  snap.type = MessageType::snap;
+  snap.from = "b";
+  snap.term = 1;
+  snap.snapshot = Snapshot{};
+  snap.snapshot->data = "s";
+  snap.snapshot->meta.index = huge;
+  snap.snapshot->meta.term = 1;
+  snap.snapshot->meta.conf_state = ConfState{{"a", "b", "c"}, {}};
+  EXPECT_EQ(node->step(snap).code(), Errc::decode);
+  EXPECT_EQ(node->status().term, 0u);
+  // The largest accepted term (here a heartbeat's) still leaves room to campaign.
+  Message beat;
+  beat.type = MessageType::heartbeat;
+  beat.from = "b";
+  beat.term = uint64_t{1} << 62;
+  ASSERT_TRUE(node->step(beat).ok());
+  EXPECT_EQ(node->status().term, uint64_t{1} << 62);
+  node->campaign();
+  EXPECT_GE(node->status().term, uint64_t{1} << 62);
 }
 
 }  // namespace
