@@ -4,6 +4,7 @@
 
 #include "ledger/assert.hpp"
 #include "ledger/countries.hpp"
+#include "ledger/limits.hpp"
 
 namespace umupaka {
 namespace {
@@ -86,6 +87,8 @@ void apply_permit_status(ViewStore& views, const PermitStatusChange& change, con
       break;
   }
   view->status_records.push_back(ref);
+  if (view->status_records.size() > limits::permit_status_records_kept)
+    view->status_records.erase(view->status_records.begin());
   views.put_permit(*view);
   const Permit& p = view->permit;
   index_person_record(views, p.document.country, p.document.number, p.national_id, ref);

@@ -60,9 +60,9 @@ struct PermitView {
   Permit permit;  // as issued
   RecordRef issued_record;
   PermitState state = PermitState::valid;
-  Date valid_until;           // as issued or extended
-  uint32_t entries_used = 0;  // admitted entries that used this permit
-  std::vector<RecordRef> status_records;
+  Date valid_until;                       // as issued or extended
+  uint32_t entries_used = 0;              // admitted entries that used this permit
+  std::vector<RecordRef> status_records;  // the most recent limits::permit_status_records_kept
   template <typename S, typename V>
   static void visit(S& s, V& v) {
     v("permit", s.permit);

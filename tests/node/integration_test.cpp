@@ -13,6 +13,7 @@
 
 #include "ledger/codec.hpp"
 #include "ledger/crypto.hpp"
+#include "ledger/limits.hpp"
 #include "node/config.hpp"
 #include "tests/node/node_process.hpp"
 
@@ -348,6 +349,49 @@ TEST_F(NodeTest, ATokenDeletedFromTheFileIsRefusedAtOnce) {
   EXPECT_EQ(admin->get("/v1/status").status, 200);
   ASSERT_EQ(std::remove(path.c_str()), 0);
   EXPECT_EQ(admin->get("/v1/status").status, 401);
+}
+
+// A permit extended again and again (an officer's loop, or a peer's records): its view keeps the
+// most recent status changes only, so it still decodes. The 65th change once stored a view no
+// read could decode, and the next read of the permit (its GET, a crossing's check) stopped the
+// node, at every node the records reached.
+TEST_F(NodeTest, APermitExtendedManyTimesStillReadsAndChecks) {
+  json permit{{"kind", "visa_on_arrival"},
+              {"holder",
+               {{"surname", "OKELLO"},
+                {"given_names", "PETER"},
+                {"nationality", "UGA"},
+                {"birth_date", "1985-05-05"},
+                {"sex", "M"}}},
+              {"document",
+               {{"kind", "passport"},
+                {"country", "UGA"},
+                {"number", "B7654321"},
+                {"expiry", "2031-01-01"}}}};
+  auto r = officer->post("/v1/permits", permit.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = parse(r)["id"];
+  for (int i = 0; i < 70; ++i) {
+    r = officer->post("/v1/permits/" + id + "/status",
+                      json{{"action", "extend"},
+                           {"valid_until", "2099-01-" + std::string(i % 28 < 9 ? "0" : "") +
+                                               std::to_string(i % 28 + 1)},
+                           {"reason", "again"}}
+                          .dump());
+    ASSERT_EQ(r.status, 201) << i << ": " << r.body;
+  }
+  r = officer->get("/v1/travellers/UGA/B7654321");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json permits = parse(r)["permits"];
+  ASSERT_EQ(permits.size(), 1u) << r.body;
+  EXPECT_EQ(permits[0]["state"], "valid");
+  EXPECT_EQ(permits[0]["status_records"].size(), limits::permit_status_records_kept);
+  r = officer->post("/v1/crossings", json{{"direction", "entry"},
+                                          {"traveller", permit["holder"]},
+                                          {"document", permit["document"]}}
+                                         .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(parse(r)["permit_id"], id);
 }
 
 // docs/operations.md: exit code 2 for bad arguments or configuration, 0 after --help.
