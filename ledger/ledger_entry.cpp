@@ -10,16 +10,12 @@ namespace umupaka {
 std::string encode_ledger_entry(const LedgerEntry& e) { return msgpack_visit::encode_struct(e); }
 
 namespace {
-// Entries and snapshots: a frontier item per origin; ids as strings, hashes as 32-byte bins.
-msgpack::unpack_limit order_unpack_limit() {
-  return msgpack::unpack_limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
-                               limits::msgpack_depth_max);
-}
 
 // A ledger entry or snapshot, of the version this code writes.
 template <typename T>
 Result<T> decode_versioned(std::string_view bytes, uint32_t version, const char* what) {
-  ASSIGN_OR_RETURN(T v, msgpack_visit::decode_struct<T>(bytes, order_unpack_limit()));
+  ASSIGN_OR_RETURN(T v,
+                   msgpack_visit::decode_struct<T>(bytes, msgpack_visit::order_unpack_limit()));
   if (v.version != version)
     return make_error(Errc::decode,
                       std::string("unknown ") + what + " version " + std::to_string(v.version));

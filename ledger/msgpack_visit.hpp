@@ -234,6 +234,14 @@ inline msgpack::unpack_limit record_unpack_limit() {
                                limits::msgpack_depth_max);
 }
 
+// The order plane's data: ledger entries, snapshots and the ledger state made of them (a
+// frontier item or a fork per origin, up to limits::gossip_array_items_max; ids as strings,
+// hashes as 32-byte bins).
+inline msgpack::unpack_limit order_unpack_limit() {
+  return msgpack::unpack_limit(limits::gossip_array_items_max, 0, limits::id_bytes_max, 64, 0,
+                               limits::msgpack_depth_max);
+}
+
 // Canonical encoding of one visitable struct.
 template <typename T>
 std::string encode_struct(const T& value) {

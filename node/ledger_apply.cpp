@@ -7,6 +7,7 @@
 #include "ledger/assert.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/conflicts.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/msgpack_visit.hpp"
 
 namespace umupaka {
@@ -159,7 +160,7 @@ constexpr std::string_view forks_key = "forks";
 std::vector<RaisedFork> raised_forks(const StoreTxn& txn) {
   const auto v = txn.ledger_state(forks_key);
   if (!v) return {};
-  auto d = msgpack_visit::decode_struct<RaisedForks>(*v);
+  auto d = msgpack_visit::decode_struct<RaisedForks>(*v, msgpack_visit::order_unpack_limit());
   UMUPAKA_ASSERT_MSG(d.ok(), "corrupt ledger state (forks)");
   return std::move(d->forks);
 }
@@ -200,11 +201,15 @@ ConflictAlert fork_alert(const RaisedFork& r) {
 }
 
 // Stores the fork's alert after the alerts already at its position, and notes the fork.
-void raise_fork(StoreTxn& txn, std::vector<RaisedFork>& forks, const RaisedFork& r) {
+// At most limits::gossip_array_items_max forks (one per origin: a snapshot names no more), so
+// that the state always decodes; past that, the same at every node, none is raised.
+bool raise_fork(StoreTxn& txn, std::vector<RaisedFork>& forks, const RaisedFork& r) {
+  if (forks.size() >= limits::gossip_array_items_max) return false;
   txn.put_conflict(r.position, next_conflict_n(txn, r.position),
                    msgpack_visit::encode_struct(fork_alert(r)));
   forks.push_back(r);
   txn.put_ledger_state(forks_key, msgpack_visit::encode_struct(RaisedForks{forks}));
+  return true;
 }
 
 }  // namespace
@@ -382,8 +387,8 @@ Result<ApplyOutcome> apply_ledger_entry(StoreTxn& txn, uint64_t index, uint64_t 
     std::vector<RaisedFork> forks = raised_forks(txn);
     for (const LedgerFork& f : entry.forks) {
       if (fork_raised(forks, f.origin)) continue;
-      raise_fork(txn, forks, RaisedFork{f, meta.size, ledger_seq(txn, f.origin)});
-      ++out.conflicts;
+      if (raise_fork(txn, forks, RaisedFork{f, meta.size, ledger_seq(txn, f.origin)}))
+        ++out.conflicts;
     }
   }
   const uint64_t first_position = meta.size;
@@ -511,8 +516,7 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
   auto raise_forks_at = [&](uint64_t position) {
     for (const RaisedFork& f : snapshot.forks)
       if (f.position == position && !fork_raised(forks, f.fork.origin)) {
-        raise_fork(txn, forks, f);
-        ++out.conflicts;
+        if (raise_fork(txn, forks, f)) ++out.conflicts;
       }
   };
   StoreLedgerState state(txn);

@@ -400,6 +400,34 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
   EXPECT_FALSE(void_in_ledger(**txn, "gatuna", 1, 0));  // had it been ordered before
 }
 
+// A snapshot may name more forks than a record's decoding limits admit (64; a network of a
+// hundred sites could see that many equivocate, and a compromised leader can claim them): the
+// install writes them, and the ledger state they make still reads (it once stopped the node at
+// the next read, and at every restart).
+TEST_F(OrderPlaneTest, ASnapshotWithManyForksInstallsAndItsStateStillReads) {
+  LedgerSnapshot snap;
+  snap.size = 0;
+  snap.root = merkle::empty_root();
+  for (int i = 0; i < 100; ++i) {
+    Hash a{}, b{};
+    a.fill(1);
+    b.fill(2);
+    snap.forks.push_back(RaisedFork{LedgerFork{"site-" + std::to_string(i), 5, a, b}, 0, 4});
+  }
+  LedgerSegment segment;  // rows [0, 0): the ledger is empty, the forks at its size
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    auto applied = apply_ledger_segment(t, 7, snap, segment);
+                    if (!applied.ok()) return applied.error();
+                    EXPECT_EQ(applied->conflicts, 100u);
+                    return {};
+                  })
+                  .ok());
+  auto txn = store->read();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_EQ(ledger_snapshot(**txn).forks.size(), 100u);
+}
+
 // A map that fills while an entry is applied: the put that fills it may be a position, a Merkle
 // node, a view or the ledger state, and the Merkle reads after it then find nothing. Applying must
 // not take that for a missing subtree (it once aborted the process there, and again at every
