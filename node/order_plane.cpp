@@ -286,27 +286,34 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   // taken as a leader's or a candidate's (committing entries, raising terms, replacing the log).
   // timeout_now comes only from the leader. Proposals and reads are never forwarded here (only
   // the leader proposes): a peer's are dropped.
+  // Raft also steps down at any message of a term above its own. A learner never campaigns, so
+  // it has no such term of its own: its answers and requests of a higher term are refused too
+  // (the voters tell of a new term), and so is a transfer_leader (a learner cannot lead).
+  const bool may_lead =
+      from->entry.role == VoterRole::voter || node_->raft().tracker().conf_state().is_voter(m.from);
   switch (m.type) {
     case raft::MessageType::app:
     case raft::MessageType::heartbeat:
     case raft::MessageType::snap:
     case raft::MessageType::timeout_now:
     case raft::MessageType::vote:
-    case raft::MessageType::pre_vote: {
-      const bool may_lead = from->entry.role == VoterRole::voter ||
-                            node_->raft().tracker().conf_state().is_voter(m.from);
+    case raft::MessageType::pre_vote:
       if (!may_lead ||
           (m.type == raft::MessageType::timeout_now && m.from != node_->raft().leader())) {
         ++messages_refused_;
         return;
       }
       break;
-    }
     case raft::MessageType::prop:
     case raft::MessageType::read_index:
       ++messages_refused_;
       return;
     default:
+      if (!may_lead &&
+          (m.term > node_->raft().term() || m.type == raft::MessageType::transfer_leader)) {
+        ++messages_refused_;
+        return;
+      }
       break;
   }
   // A snapshot whose data is not a ledger snapshot is dropped before Raft restores it (Raft

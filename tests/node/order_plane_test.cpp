@@ -233,9 +233,13 @@ TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
   ASSERT_EQ(p.status().role, "leader");
   const OrderStatus before = p.status();
   using raft::MessageType;
+  // Also its answers of a higher term (Raft steps down at any message of a higher term) and a
+  // transfer_leader.
   for (MessageType type :
        {MessageType::heartbeat, MessageType::app, MessageType::vote, MessageType::pre_vote,
-        MessageType::timeout_now, MessageType::prop, MessageType::read_index}) {
+        MessageType::timeout_now, MessageType::prop, MessageType::read_index, MessageType::app_resp,
+        MessageType::heartbeat_resp, MessageType::vote_resp, MessageType::pre_vote_resp,
+        MessageType::read_index_resp, MessageType::transfer_leader}) {
     raft::Message m;
     m.type = type;
     m.from = "gatuna";
@@ -254,7 +258,16 @@ TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
   EXPECT_EQ(after.term, before.term);
   EXPECT_EQ(after.commit, before.commit);
   EXPECT_EQ(after.last_index, before.last_index);
-  EXPECT_EQ(after.messages_refused, before.messages_refused + 7);
+  EXPECT_EQ(after.messages_refused, before.messages_refused + 13);
+  // An answer of the leader's own term is taken as ever.
+  raft::Message ack;
+  ack.type = MessageType::app_resp;
+  ack.from = "gatuna";
+  ack.to = "hq";
+  ack.term = before.term;
+  ack.index = before.last_index;
+  p.on_message(ack, 12'000);
+  EXPECT_EQ(p.status().messages_refused, after.messages_refused);
 }
 
 // A Raft message the transport could not take (the peer not connected, its queue full) is lost:
