@@ -270,17 +270,23 @@ Hash ledger_root(const StoreTxn& txn, uint64_t size) {
 Coverage covers(const StoreTxn& txn, const LedgerEntry& entry, const Membership& membership,
                 std::vector<WantedChain>* wanted, std::string_view self) {
   Coverage out = Coverage::held;
-  // A fork is acknowledged only by a node holding both records (each signature checked when
-  // stored); one it lacks is fetched by hash.
+  // A fork is acknowledged only by a node that checked an equivocation of the origin itself:
+  // it holds both records named (each signature checked when stored), or evidence of its own
+  // against the origin (found another way: two records at one seq where the leader's pair is a
+  // record and the next one that does not link to it, or the reverse). A pair of the second kind
+  // names records at seq and seq - 1: each is looked for, and fetched by hash, at both.
   if (!entry.forks.empty()) {
     const std::vector<RaisedFork> raised = raised_forks(txn);
     for (const LedgerFork& f : entry.forks) {
-      if (fork_raised(raised, f.origin)) continue;
-      for (const Hash& h : {f.a, f.b})
-        if (!txn.version(f.origin, f.seq, h)) {
-          out = Coverage::missing;
-          if (wanted) wanted->push_back(WantedChain{f.origin, f.seq, h, f.seq - 1});
-        }
+      if (fork_raised(raised, f.origin) || txn.has_evidence(f.origin)) continue;
+      for (const Hash& h : {f.a, f.b}) {
+        if (txn.version(f.origin, f.seq, h) || (f.seq > 1 && txn.version(f.origin, f.seq - 1, h)))
+          continue;
+        out = Coverage::missing;
+        if (!wanted) continue;
+        wanted->push_back(WantedChain{f.origin, f.seq, h, f.seq - 1});
+        if (f.seq > 1) wanted->push_back(WantedChain{f.origin, f.seq - 1, h, f.seq - 2});
+      }
     }
   }
   for (const LedgerItem& item : entry.items) {

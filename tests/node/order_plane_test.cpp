@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -411,6 +412,97 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
   EXPECT_FALSE(rj.contains("void"));
   EXPECT_TRUE(void_in_ledger(**txn, "gatuna", 1, 2));
   EXPECT_FALSE(void_in_ledger(**txn, "gatuna", 1, 0));  // had it been ordered before
+}
+
+// A leader may name a fork by a record and the next one that does not link to it (the pair its
+// node found: seq n and n + 1, filed at n + 1), while another voter found the same origin's
+// equivocation as two records at one seq. That voter once never acknowledged the entry (it held
+// neither record at n + 1 and could not fetch one of seq n as n + 1), stalling the ledger: its own
+// evidence against the origin now suffices, and without evidence the pair's records are looked
+// for, and fetched by hash, at both seqs.
+TEST_F(OrderPlaneTest, AForkNamedAsABrokenLinkIsHeldByAVoterThatFoundItAnotherWay) {
+  const SigningKey gatuna = SigningKey::from_seed(seed_of(3));
+  const auto make = [&](uint64_t seq, const Hash& prev, const std::string& number) {
+    Record r;
+    r.header.network_id = "net-test";
+    r.header.origin = OriginId("gatuna");
+    r.header.seq = Seq(seq);
+    r.header.prev_hash = prev;
+    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
+    return seal(r, gatuna);
+  };
+  const SignedRecord one = make(1, Hash{}, "PC1000001");
+  const SignedRecord two = make(2, one.hash, "PC1000002");
+  const SignedRecord two_other = make(2, one.hash, "PC1000003");    // equivocation at seq 2
+  const SignedRecord three = make(3, two_other.hash, "PC1000004");  // on the other branch
+  LedgerEntry e;
+  e.proposer = "hq";
+  e.forks.push_back(LedgerFork{"gatuna", 3, two.hash, three.hash});  // the broken link, at 3
+  const auto check = [&](std::vector<WantedChain>* wanted) {
+    auto txn = store->read();
+    EXPECT_TRUE(txn.ok());
+    return covers(**txn, e, core->membership(), wanted, "hq");
+  };
+  // Holding gatuna/1 and /2 only: missing; both records asked for at seq 3 and seq 2.
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    t.put_version("gatuna", 1, one);
+                    t.put_version("gatuna", 2, two);
+                    return {};
+                  })
+                  .ok());
+  std::vector<WantedChain> wanted;
+  EXPECT_EQ(check(&wanted), Coverage::missing);
+  EXPECT_NE(std::find(wanted.begin(), wanted.end(), WantedChain{"gatuna", 2, three.hash, 1}),
+            wanted.end());
+  EXPECT_NE(std::find(wanted.begin(), wanted.end(), WantedChain{"gatuna", 3, three.hash, 2}),
+            wanted.end());
+  // gatuna/3 fetched: both records held, at seq 2 and seq 3.
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    t.put_version("gatuna", 3, three);
+                    return {};
+                  })
+                  .ok());
+  EXPECT_EQ(check(nullptr), Coverage::held);
+}
+
+TEST_F(OrderPlaneTest, AVotersOwnEvidenceAgainstTheOriginHoldsAForkNamedOtherwise) {
+  const SigningKey gatuna = SigningKey::from_seed(seed_of(3));
+  const auto make = [&](uint64_t seq, const Hash& prev, const std::string& number) {
+    Record r;
+    r.header.network_id = "net-test";
+    r.header.origin = OriginId("gatuna");
+    r.header.seq = Seq(seq);
+    r.header.prev_hash = prev;
+    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
+    return seal(r, gatuna);
+  };
+  const SignedRecord one = make(1, Hash{}, "PC1000001");
+  const SignedRecord two = make(2, one.hash, "PC1000002");
+  const SignedRecord two_other = make(2, one.hash, "PC1000003");
+  Hash named_a{}, named_b{};  // a pair this node never saw
+  named_a.fill(0x5a);
+  named_b.fill(0x5b);
+  LedgerEntry e;
+  e.proposer = "hq";
+  e.forks.push_back(LedgerFork{"gatuna", 3, named_a, named_b});
+  const auto check = [&] {
+    auto txn = store->read();
+    EXPECT_TRUE(txn.ok());
+    return covers(**txn, e, core->membership(), nullptr, "hq");
+  };
+  EXPECT_EQ(check(), Coverage::missing);
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    t.put_version("gatuna", 1, one);
+                    t.put_evidence("gatuna", 2, two, two_other);
+                    return {};
+                  })
+                  .ok());
+  EXPECT_EQ(check(), Coverage::held);
 }
 
 // A snapshot may name more forks than a record's decoding limits admit (64; a network of a
