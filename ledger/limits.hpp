@@ -88,9 +88,9 @@ inline constexpr unsigned lmdb_readers_max = 256;
 inline constexpr size_t alert_candidates_per_birth_date_max = 256;
 // Permits held by one traveller examined for validity.
 inline constexpr size_t permits_per_holder_max = 256;
-// Status-change records a permit's view keeps (the most recent; the traveller's history keeps
-// every one): a view decodes under the record's limits (64 array items), and a permit extended
-// without end would otherwise store a view no read can decode.
+// Status-change records a permit's view keeps (the most recent; GET /v1/travellers lists every
+// one as `permit_changes`): a permit extended without end would otherwise grow its view, read at
+// every check of its holder, without bound.
 inline constexpr size_t permit_status_records_kept = 32;
 
 static_assert(group_commit_records_max <= write_queue_depth_max);

@@ -88,7 +88,8 @@ void apply_permit_status(ViewStore& views, const PermitStatusChange& change, con
   }
   view->status_records.push_back(ref);
   if (view->status_records.size() > limits::permit_status_records_kept)
-    view->status_records.erase(view->status_records.begin());
+    view->status_records.erase(view->status_records.begin(),
+                               view->status_records.end() - limits::permit_status_records_kept);
   views.put_permit(*view);
   const Permit& p = view->permit;
   index_person_record(views, p.document.country, p.document.number, p.national_id, ref);

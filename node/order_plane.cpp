@@ -112,6 +112,14 @@ Status OrderPlane::start() {
     if (auto hs = txn->meta(meta_hard_state)) {
       auto d = msgpack_visit::decode_struct<raft::HardState>(*hs);
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft hard state");
+      // A term no honest node reaches (one an older build adopted from a forged message) would
+      // overflow at the next election: a clear error at start, not a crash after it.
+      if (d->term > (uint64_t{1} << 62) || d->commit > (uint64_t{1} << 62))
+        return make_error(Errc::storage,
+                          "the stored Raft hard state holds a term or commit index "
+                          "beyond 2^62 (adopted from a forged message by an older "
+                          "build); restore this site's store from a backup "
+                          "taken before it");
       hard_state = *d;
     }
     if (auto sn = txn->meta(meta_snapshot)) {

@@ -81,7 +81,7 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
     for (auto& r : found) refs.insert(std::move(r));
   }
   // Learn national IDs from the crossings themselves (a card crossing carries one).
-  std::vector<std::pair<uint64_t, json>> crossings, documents, other;
+  std::vector<std::pair<uint64_t, json>> crossings, documents, permit_changes, other;
   std::optional<Crossing> latest;
   uint64_t latest_hlc = 0;
   std::set<std::string> permit_ids, alert_ids;
@@ -101,7 +101,7 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
     } else if (const auto* p = std::get_if<Permit>(&rec->body)) {
       permit_ids.insert(p->permit_id);
     } else if (std::holds_alternative<PermitStatusChange>(rec->body)) {
-      // shown through the permit's view
+      permit_changes.emplace_back(hlc, std::move(item));  // every one (the view keeps the last)
     } else if (std::holds_alternative<TravelDocumentIssued>(rec->body) ||
                std::holds_alternative<DocumentStatusChange>(rec->body)) {
       documents.emplace_back(hlc, std::move(item));
@@ -137,6 +137,7 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
   for (const auto& id : permit_ids)
     if (auto pv = txn.permit(id)) permits.push_back(json_visit::to_json(*pv));
   j["permits"] = std::move(permits);
+  j["permit_changes"] = by_time(permit_changes);
   json alerts = json::array();
   for (const auto& id : alert_ids)
     if (auto av = txn.alert(id)) alerts.push_back(json_visit::to_json(*av));

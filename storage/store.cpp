@@ -54,7 +54,12 @@ std::string date_key(Date d) {
 template <typename T>
 std::optional<T> decode_view(std::optional<std::string_view> v) {
   if (!v) return std::nullopt;
-  auto decoded = decode_struct<T>(*v);
+  // Up to gossip_array_items_max items: a permit's view of an older build kept every status
+  // change (more than a record's 64 items), and still reads (the next change trims it).
+  auto decoded = decode_struct<T>(
+      *v, msgpack::unpack_limit(limits::gossip_array_items_max, limits::msgpack_map_pairs_max,
+                                limits::msgpack_str_bytes_max, limits::msgpack_bin_bytes_max, 0,
+                                limits::msgpack_depth_max));
   // Our own tables hold only what we wrote: a decode failure is corruption, not input.
   UMUPAKA_ASSERT_MSG(decoded.ok(), "corrupt view entry");
   return std::move(decoded).value();

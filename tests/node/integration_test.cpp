@@ -386,6 +386,7 @@ TEST_F(NodeTest, APermitExtendedManyTimesStillReadsAndChecks) {
   ASSERT_EQ(permits.size(), 1u) << r.body;
   EXPECT_EQ(permits[0]["state"], "valid");
   EXPECT_EQ(permits[0]["status_records"].size(), limits::permit_status_records_kept);
+  EXPECT_EQ(parse(r)["permit_changes"].size(), 70u);  // every one, as recorded
   r = officer->post("/v1/crossings", json{{"direction", "entry"},
                                           {"traveller", permit["holder"]},
                                           {"document", permit["document"]}}
