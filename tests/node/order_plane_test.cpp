@@ -86,6 +86,18 @@ class OrderPlaneTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
   }
 
+  // gatuna's record at `seq` after `prev` (a document reported lost), signed with its key.
+  static SignedRecord gatuna_record(uint64_t seq, const Hash& prev, const std::string& number) {
+    Record r;
+    r.header.network_id = "net-test";
+    r.header.origin = OriginId("gatuna");
+    r.header.seq = Seq(seq);
+    r.header.prev_hash = prev;
+    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
+    return seal(r, SigningKey::from_seed(seed_of(3)));
+  }
+
   std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
   const SecretSeed hq_seed = seed_of(2);
   std::unique_ptr<Store> store;
@@ -421,21 +433,10 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
 // evidence against the origin now suffices, and without evidence the pair's records are looked
 // for, and fetched by hash, at both seqs.
 TEST_F(OrderPlaneTest, AForkNamedAsABrokenLinkIsHeldByAVoterThatFoundItAnotherWay) {
-  const SigningKey gatuna = SigningKey::from_seed(seed_of(3));
-  const auto make = [&](uint64_t seq, const Hash& prev, const std::string& number) {
-    Record r;
-    r.header.network_id = "net-test";
-    r.header.origin = OriginId("gatuna");
-    r.header.seq = Seq(seq);
-    r.header.prev_hash = prev;
-    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
-    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
-    return seal(r, gatuna);
-  };
-  const SignedRecord one = make(1, Hash{}, "PC1000001");
-  const SignedRecord two = make(2, one.hash, "PC1000002");
-  const SignedRecord two_other = make(2, one.hash, "PC1000003");    // equivocation at seq 2
-  const SignedRecord three = make(3, two_other.hash, "PC1000004");  // on the other branch
+  const SignedRecord one = gatuna_record(1, Hash{}, "PC1000001");
+  const SignedRecord two = gatuna_record(2, one.hash, "PC1000002");
+  const SignedRecord two_other = gatuna_record(2, one.hash, "PC1000003");  // equivocation at seq 2
+  const SignedRecord three = gatuna_record(3, two_other.hash, "PC1000004");  // on the other branch
   LedgerEntry e;
   e.proposer = "hq";
   e.forks.push_back(LedgerFork{"gatuna", 3, two.hash, three.hash});  // the broken link, at 3
@@ -469,20 +470,9 @@ TEST_F(OrderPlaneTest, AForkNamedAsABrokenLinkIsHeldByAVoterThatFoundItAnotherWa
 }
 
 TEST_F(OrderPlaneTest, AVotersOwnEvidenceAgainstTheOriginHoldsAForkNamedOtherwise) {
-  const SigningKey gatuna = SigningKey::from_seed(seed_of(3));
-  const auto make = [&](uint64_t seq, const Hash& prev, const std::string& number) {
-    Record r;
-    r.header.network_id = "net-test";
-    r.header.origin = OriginId("gatuna");
-    r.header.seq = Seq(seq);
-    r.header.prev_hash = prev;
-    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
-    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
-    return seal(r, gatuna);
-  };
-  const SignedRecord one = make(1, Hash{}, "PC1000001");
-  const SignedRecord two = make(2, one.hash, "PC1000002");
-  const SignedRecord two_other = make(2, one.hash, "PC1000003");
+  const SignedRecord one = gatuna_record(1, Hash{}, "PC1000001");
+  const SignedRecord two = gatuna_record(2, one.hash, "PC1000002");
+  const SignedRecord two_other = gatuna_record(2, one.hash, "PC1000003");
   Hash named_a{}, named_b{};  // a pair this node never saw
   named_a.fill(0x5a);
   named_b.fill(0x5b);
