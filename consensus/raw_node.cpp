@@ -45,11 +45,9 @@ namespace {
 // an assertion deep in the core.
 Status check_shape(const Message& m) {
   if (m.from.empty()) return make_error(Errc::decode, "message without sender");
-  // Terms and indexes grow by one per election or entry: no honest node comes near 2^62 (a
-  // thousand a second for 146 million years). A larger one from a peer would be adopted, stored,
-  // and overflow `term + 1` or `index + 1` in the core at the next election or snapshot: every
-  // node that took it would stop, and again at each restart.
-  constexpr uint64_t number_max = uint64_t{1} << 62;
+  // No term or index beyond term_index_max: adopted and stored, it would stop the node at its
+  // next election or snapshot, and again at each restart.
+  constexpr uint64_t number_max = term_index_max;
   bool too_big = m.term > number_max || m.log_term > number_max || m.index > number_max ||
                  m.commit > number_max || m.reject_hint > number_max;
   for (const Entry& e : m.entries) too_big = too_big || e.term > number_max || e.index > number_max;

@@ -23,6 +23,11 @@ using NodeId = std::string;
 using Term = uint64_t;
 // A position in the replicated log, from 1; 0 is the empty prefix.
 using LogIndex = uint64_t;
+// The largest term or index a peer's message may carry (RawNode::step refuses more) and a stored
+// hard state may hold. Both grow by one per election or entry: no honest node comes near 2^62
+// (a thousand a second for 146 million years), and a larger value would overflow `+ 1` in the
+// core at the next election or snapshot, stopping every node that adopted it.
+inline constexpr uint64_t term_index_max = uint64_t{1} << 62;
 
 // --- Log entries -----------------------------------------------------------------------------
 

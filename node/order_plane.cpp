@@ -114,7 +114,7 @@ Status OrderPlane::start() {
       if (!d.ok()) return make_error(Errc::storage, "corrupt Raft hard state");
       // A term no honest node reaches (one an older build adopted from a forged message) would
       // overflow at the next election: a clear error at start, not a crash after it.
-      if (d->term > (uint64_t{1} << 62) || d->commit > (uint64_t{1} << 62))
+      if (d->term > raft::term_index_max || d->commit > raft::term_index_max)
         return make_error(Errc::storage,
                           "the stored Raft hard state holds a term or commit index "
                           "beyond 2^62 (adopted from a forged message by an older "

@@ -113,7 +113,9 @@ TEST(RaftMembership, AChangeUncommittedWhenTheLeaderFailsCommitsUnderTheNextOne)
        {NodeId("airport"), NodeId("dr-site"), NodeId("gatuna"), NodeId("hq"), NodeId("rubavu")}) {
     const ConfState cs = net.status(id).conf_state;
     // (The new nodes replay the log from index 1, without the genesis voters of index 0.)
-    if (id != "gatuna" && id != "rubavu") EXPECT_EQ(cs.voters, three) << id;
+    if (id != "gatuna" && id != "rubavu") {
+      EXPECT_EQ(cs.voters, three) << id;
+    }
     EXPECT_EQ(cs.learners, (std::vector<NodeId>{"gatuna", "rubavu"})) << id;
   }
 }

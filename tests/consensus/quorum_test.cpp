@@ -248,7 +248,9 @@ TEST(RaftLearners, LearnersGrantsAndAcksDoNotMakeAQuorum) {
       net.inject(grant);
     }
     EXPECT_NE(net.status("hq").role, Role::leader) << net.describe();
-    if (pre_vote) EXPECT_EQ(net.status("hq").term, st.term) << "became a candidate";
+    if (pre_vote) {
+      EXPECT_EQ(net.status("hq").term, st.term) << "became a candidate";
+    }
   }
 
   Network net(NetworkOptions{.seed = 31}, three, learners);
