@@ -238,10 +238,16 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   IngestResult out{IngestOutcome::stored, origin, seq, {}, std::nullopt};
   if (!quarantined(origin) && !past_cut_off) {
     out = ingest(in, txn);
-    // Kept as a version only on a gap (until the feed catches up) or an equivocation (the fork,
-    // now proven); anything else is the feed's answer.
-    if (out.outcome != IngestOutcome::gap && out.outcome != IngestOutcome::equivocation) return out;
-    if (out.outcome == IngestOutcome::gap) out.outcome = IngestOutcome::stored;
+    // Kept as a version only on a gap (until the feed catches up), an equivocation (the fork,
+    // now proven), or a record of this site's own feed the feed refuses (signed with its key on
+    // another machine since this node started: the ledger named it all the same, and every node
+    // must apply it alike); anything else is the feed's answer.
+    const bool own_refused = origin == identity_.site && out.outcome == IngestOutcome::rejected;
+    if (out.outcome != IngestOutcome::gap && out.outcome != IngestOutcome::equivocation &&
+        !own_refused)
+      return out;
+    if (out.outcome == IngestOutcome::gap || own_refused)
+      out = {IngestOutcome::stored, origin, seq, {}, std::nullopt};
   }
   txn.put_version(origin, seq, in.signed_record);
   return out;

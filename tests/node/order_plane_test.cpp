@@ -495,6 +495,43 @@ TEST_F(OrderPlaneTest, AVotersOwnEvidenceAgainstTheOriginHoldsAForkNamedOtherwis
   EXPECT_EQ(check(), Coverage::held);
 }
 
+// A ledger entry may name records of this site's own feed signed with its key on another machine
+// since this node started (a stolen key): the feed refuses them, but fetched because the ledger
+// named them they are kept beside it, so this node applies the entry as every other node does.
+// They were refused outright, and this node's ledger stopped there until a restart.
+TEST_F(OrderPlaneTest, OwnRecordsSignedElsewhereThatTheLedgerNamesAreKeptBesideTheFeed) {
+  {
+    auto txn = store->read();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(core->recover(**txn, 1'800'000'000'000).ok());  // this node starts
+  }
+  Record r;
+  r.header.network_id = "net-test";
+  r.header.origin = OriginId("hq");
+  r.header.seq = Seq(1);
+  r.header.hlc = Hlc::make(1'900'000'000'000, 0);  // long after this node started
+  r.body = DocumentStatusChange{"RWA", "PC7654300", DocumentStatus::lost, "reported", "officer-1"};
+  const SignedRecord sr = seal(r, SigningKey::from_seed(hq_seed));
+  IngestResult feed, version;
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    feed = core->ingest(VerifiedRecord{sr, r}, t);
+                    version = core->ingest_version(VerifiedRecord{sr, r}, t);
+                    return {};
+                  })
+                  .ok());
+  EXPECT_EQ(feed.outcome, IngestOutcome::rejected);  // gossip's copy: refused by the feed
+  EXPECT_EQ(version.outcome, IngestOutcome::stored);
+  auto txn = store->read();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_FALSE((*txn)->head("hq").has_value());
+  EXPECT_TRUE((*txn)->version("hq", 1, sr.hash).has_value());
+  LedgerEntry e;
+  e.proposer = "kigali-airport";
+  e.items.push_back(LedgerItem{"hq", 1, sr.hash});
+  EXPECT_EQ(covers(**txn, e, core->membership(), nullptr, "hq"), Coverage::held);
+}
+
 // A snapshot may name more forks than a record's decoding limits admit (64; a network of a
 // hundred sites could see that many equivocate, and a compromised leader can claim them): the
 // install writes them, and the ledger state they make still reads (it once stopped the node at
