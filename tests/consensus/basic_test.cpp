@@ -217,12 +217,17 @@ TEST(RaftBasic, AnAcknowledgementBeyondTheLogIsIgnored) {
   EXPECT_TRUE(net.applied("airport", "after"));
 }
 
-TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
-  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+// Node "a" of the three voters a, b, c, on `storage` (which holds that configuration).
+Result<RawNode> node_a(MemoryStorage& storage) {
   Config c;
   c.id = "a";
   c.storage = &storage;
-  auto node = RawNode::create(c);
+  return RawNode::create(c);
+}
+
+TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  auto node = node_a(storage);
   ASSERT_TRUE(node.ok());
   EXPECT_FALSE(node->has_ready());
   node->campaign();  // pre-vote: no term change, only messages
@@ -253,10 +258,7 @@ TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
 
 TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
   MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
-  Config c;
-  c.id = "a";
-  c.storage = &storage;
-  auto node = RawNode::create(c);
+  auto node = node_a(storage);
   ASSERT_TRUE(node.ok());
   Message m;
   m.type = MessageType::hup;
@@ -287,10 +289,7 @@ TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
 // term + 1 = 0 and stopped the node; a snapshot at index 2^64-1 overflowed the next index.
 TEST(RaftBasic, TermsAndIndexesNoHonestPeerReachesAreRefused) {
   MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
-  Config c;
-  c.id = "a";
-  c.storage = &storage;
-  auto node = RawNode::create(c);
+  auto node = node_a(storage);
   ASSERT_TRUE(node.ok());
   constexpr uint64_t huge = std::numeric_limits<uint64_t>::max();
   Message m;
