@@ -189,10 +189,18 @@ ConflictAlert fork_alert(const RaisedFork& r) {
   a.position = r.position;
   a.record = RecordRef{f.origin, f.seq};
   a.subject = f.origin;
-  a.explanation = f.origin + " signed two different records as its record " +
-                  std::to_string(f.seq) + " (hashes " + to_hex(f.a).substr(0, 16) + "…, " +
-                  to_hex(f.b).substr(0, 16) +
-                  "…): its key was used twice or its store was copied. Its feed is frozen in the "
+  // The pair is two records at seq, or record seq-1 and a record seq that does not link to it
+  // (NodeCore::ingest, gossip.cpp's receive_evidence); the fork names only the hashes, so the
+  // text says both.
+  const std::string n = std::to_string(f.seq);
+  const std::string pair = f.seq > 1 ? "two different records " + n + ", or a record " + n +
+                                           " that does not link to its record " +
+                                           std::to_string(f.seq - 1)
+                                     : "two different records " + n;
+  a.explanation = f.origin + " signed two records that cannot both be in its feed at record " + n +
+                  " (hashes " + to_hex(f.a).substr(0, 16) + "…, " + to_hex(f.b).substr(0, 16) +
+                  "…: " + pair +
+                  "): its key was used twice or its store was copied. Its feed is frozen in the "
                   "ledger at record " +
                   std::to_string(frozen_at) +
                   " and both records are kept as evidence; revoke the site's key and certify it "

@@ -1137,6 +1137,12 @@ TEST(LedgerCluster, AForkIsOneConflictAlertEverywhereAlsoAfterAnInstall) {
     EXPECT_EQ(at_hq[0].subject, liar);
     EXPECT_EQ(at_hq[0].record.seq, head.seq + 1);
     EXPECT_NE(at_hq[0].explanation.find("frozen in the ledger"), std::string::npos);
+    const std::string n = std::to_string(head.seq + 1);
+    EXPECT_NE(
+        at_hq[0].explanation.find("two different records " + n + ", or a record " + n +
+                                  " that does not link to its record " + std::to_string(head.seq)),
+        std::string::npos)
+        << at_hq[0].explanation;
     for (const auto& site : c.sites()) {
       std::vector<ConflictAlert> forks;
       for (const auto& alert : c.conflicts(site))
