@@ -854,6 +854,11 @@ bool SimCluster::run_until_settled(int64_t timeout_ms, const std::set<std::strin
 
 bool SimCluster::live(const std::string& site) const { return node(site).live(); }
 
+bool SimCluster::paused(const std::string& site) const {
+  const Node& n = node(site);
+  return n.live() && n.paused_until > now_ms_;
+}
+
 uint64_t SimCluster::ledger_seq(const std::string& site, const std::string& origin) const {
   const Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "ledger_seq of a crashed site");
@@ -882,6 +887,13 @@ std::optional<SignedRecord> SimCluster::stored_record(const std::string& site,
   const Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "stored_record of a crashed site");
   return snapshot(n)->record(origin, seq);
+}
+
+bool SimCluster::holds_version(const std::string& site, const std::string& origin, uint64_t seq,
+                               const Hash& hash) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "holds_version of a crashed site");
+  return snapshot(n)->version(origin, seq, hash).has_value();
 }
 
 std::vector<StoreTxn::EvidenceEntry> SimCluster::evidence(const std::string& site) const {

@@ -229,12 +229,18 @@ class SimCluster {
   int64_t now_ms() const { return now_ms_; }
   const std::vector<std::string>& sites() const { return site_ids_; }
   bool live(const std::string& site) const;
+  // Live but paused (pause): its process runs nothing until the pause ends.
+  bool paused(const std::string& site) const;
   // The heads of every feed the node holds, by origin. Precondition: live.
   std::vector<FrontierEntry> heads(const std::string& site) const;
   // The head seq of `origin` at `site` (0: none). Precondition: live.
   uint64_t head_seq(const std::string& site, const std::string& origin) const;
   std::optional<SignedRecord> stored_record(const std::string& site, const std::string& origin,
                                             uint64_t seq) const;
+  // Whether the node holds the version of (origin, seq) whose hash is `hash`: in its feed, its
+  // evidence or beside the feed (StoreTxn::version). Precondition: live.
+  bool holds_version(const std::string& site, const std::string& origin, uint64_t seq,
+                     const Hash& hash) const;
   std::vector<StoreTxn::EvidenceEntry> evidence(const std::string& site) const;
   // True if every live node outside `ignore` holds identical heads for every origin outside
   // `ignore`.
