@@ -396,7 +396,8 @@ std::vector<ConflictAlert> apply_in_ledger_order(LedgerStateStore& state, const 
         } else if constexpr (std::is_same_v<T, TravelDocumentIssued>) {
           apply_travel_document(state, body);
         } else if constexpr (std::is_same_v<T, SiteRevoked>) {
-          apply_site_revoked(state, body, cur, alerts);
+          // Only HQ's root feed revokes (validate_header; checked again: it voids a feed).
+          if (ref.origin == root_origin) apply_site_revoked(state, body, cur, alerts);
         } else {
           // Watchlist alerts and their lifts are checked at the post against the views;
           // membership records shape the network.

@@ -1,12 +1,14 @@
 #include "node/gossip.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "ledger/assert.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/msgpack_visit.hpp"
 #include "ledger/record.hpp"
+#include "ledger/validate.hpp"
 
 namespace umupaka {
 
@@ -314,7 +316,10 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
   }
   switch (m.type) {
     case GossipType::swim:
-      if (!m.swim || !detector_.on_message(*m.swim, now_ms).ok()) ++stats_.messages_invalid;
+      // The SWIM sender is the authenticated peer (a relay acks in its own name): otherwise one
+      // member could answer our probes for another, dead one.
+      if (!m.swim || m.swim->from != from || !detector_.on_message(*m.swim, now_ms).ok())
+        ++stats_.messages_invalid;
       pump_swim(now_ms);
       return;
     case GossipType::digest:
@@ -438,6 +443,9 @@ std::optional<VerifiedRecord> GossipCore::verify_one(const WireRecord& w, bool c
   if (w.encoded.size() > limits::record_encoded_bytes_max) return std::nullopt;
   auto r = decode_record(w.encoded);
   if (!r.ok()) return std::nullopt;
+  // The rules its origin's node checked before signing (a member may sign anything with its key:
+  // a seq 0, a membership body outside the root feed, a field the store cannot index).
+  if (!validate_record(*r).ok()) return std::nullopt;
   const RecordHeader& h = r->header;
   if (!membership_.joined() || h.network_id != membership_.network_id()) return std::nullopt;
   if (!any_origin_state && quarantine_.count(h.origin.value)) return std::nullopt;
@@ -573,15 +581,29 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
 }
 
 void GossipCore::receive_evidence(const GossipMessage& m) {
+  // An honest peer sends one pair per origin (answer_digest, the flood in on_stored), each of two
+  // different records. Anything else, or a pair that fails its checks, ends the message: a peer
+  // cannot make this thread verify thousands of signatures with one frame.
+  std::set<std::string, std::less<>> origins;
   for (const WireEvidence& e : m.evidence) {
+    auto h = decode_record(e.a.encoded);
+    if (!h.ok() ||
+        record_hash(e.a.encoded, e.a.signature) == record_hash(e.b.encoded, e.b.signature)) {
+      ++stats_.messages_invalid;
+      return;
+    }
+    const std::string& origin = h->header.origin.value;
+    if (!origins.insert(origin).second) {
+      ++stats_.messages_invalid;
+      return;
+    }
     // Evidence against an origin already quarantined here is old news, not an error.
-    if (auto h = decode_record(e.a.encoded); h.ok() && quarantine_.count(h->header.origin.value))
-      continue;
+    if (quarantine_.count(origin)) continue;
     auto a = verify_one(e.a, true);
-    auto b = verify_one(e.b, true);
+    auto b = a ? verify_one(e.b, true) : std::nullopt;
     if (!a || !b) {
       ++stats_.messages_invalid;
-      continue;
+      return;
     }
     const RecordHeader& ha = a->record.header;
     const RecordHeader& hb = b->record.header;
@@ -591,7 +613,7 @@ void GossipCore::receive_evidence(const GossipMessage& m) {
                              hb.prev_hash != a->signed_record.hash;
     if (!same_slot && !broken_link) {
       ++stats_.messages_invalid;
-      continue;
+      return;
     }
     IngestBatch batch;
     batch.from = m.from;

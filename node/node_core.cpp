@@ -230,6 +230,8 @@ IngestResult NodeCore::ingest_version(const VerifiedRecord& in, StoreTxn& txn) {
   const Membership& m = staged_membership_ ? *staged_membership_ : membership_;
   if (!m.joined() || in.record.header.network_id != m.network_id())
     return IngestResult{IngestOutcome::rejected, origin, seq, "record of another network", {}};
+  if (auto s = validate_header(in.record.header, in.record.body); !s.ok())
+    return IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, {}};
   // Past a revocation cut-off the feed refuses it, but the ledger named it (a leader proposed it
   // before it heard of the revocation): kept beside the feed, for the ledger only.
   const bool past_cut_off = m.past_cut_off(origin, seq);
@@ -304,6 +306,9 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   const Membership& m = staged_membership_ ? *staged_membership_ : membership_;
   if (!m.joined()) return reject("this node has not joined a network");
   if (r.header.network_id != m.network_id()) return reject("record of another network");
+  // (The gossip core checked it whole; the header again here, whatever the caller: a seq 0
+  // would find no record at its slot below.)
+  if (auto s = validate_header(r.header, r.body); !s.ok()) return reject(s.error().message);
   if (quarantined(origin)) return reject(origin + " is quarantined for equivocation");
   // A peer offering records of our own feed beyond our head holds records this store lost
   // (restored from a backup): noted, so recording stops (execute) until the store holds all the

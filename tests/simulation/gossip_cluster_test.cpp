@@ -272,6 +272,129 @@ TEST(GossipCluster, ForgedRecordIsNeverStored) {
   expect_invariants(c);
 }
 
+// A member signs, with its own key, records its node would never have sealed: seq 0 (found no
+// record at its slot: the writer aborted), a revocation outside HQ's root feed (voided another
+// site's feed in the ledger), a document number too long for the store's index (failed every
+// write it was batched with). Every peer refuses them as it refuses a forged signature; the
+// member's real next record takes the slot, and nothing else is quarantined.
+TEST(GossipCluster, ARecordBreakingTheRulesItsOriginChecksIsRefusedByEveryPeer) {
+  const uint64_t seed = test_seeds({101}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const FrontierEntry head = head_of(c, "gatuna", "gatuna");
+  const auto base = c.stored_record("gatuna", "gatuna", head.seq);
+  ASSERT_TRUE(base.has_value());
+  const SigningKey key = c.signing_key("gatuna");
+  auto signed_as = [&](auto change) {
+    auto r = decode_record(base->encoded);
+    UMUPAKA_ASSERT(r.ok());
+    r->header.seq = Seq(head.seq + 1);
+    r->header.prev_hash = head.hash;
+    change(*r);
+    return seal(*r, key);
+  };
+  const SignedRecord seq_zero = signed_as([](Record& r) {
+    r.header.seq = Seq(0);
+    r.header.prev_hash = zero_hash;
+  });
+  const SignedRecord revocation = signed_as([](Record& r) {
+    r.body = SiteRevoked{"rusumo", 0, "forged"};
+  });
+  const SignedRecord long_number = signed_as([](Record& r) {
+    auto* crossing = std::get_if<Crossing>(&r.body);
+    UMUPAKA_ASSERT(crossing != nullptr);
+    crossing->document.number = std::string(600, 'A');
+  });
+  std::vector<uint64_t> rejected;
+  for (const auto& site : c.sites()) rejected.push_back(c.gossip(site).stats().records_rejected);
+  c.inject("gatuna", "hq", message_of(GossipType::push, {seq_zero}));
+  c.inject("gatuna", "rusumo", message_of(GossipType::push, {revocation}));
+  c.inject("gatuna", "kagitumba", message_of(GossipType::push, {long_number}));
+  c.inject("gatuna", "kigali-airport", message_of(GossipType::records, {seq_zero, revocation}));
+  c.run_for(3'000);
+
+  for (size_t i = 0; i < c.sites().size(); ++i) {
+    const std::string& site = c.sites()[i];
+    if (site == "hq" || site == "rusumo" || site == "kagitumba" || site == "kigali-airport") {
+      EXPECT_GE(c.gossip(site).stats().records_rejected, rejected[i] + 1) << site;
+    }
+    EXPECT_EQ(c.head_seq(site, "gatuna"), head.seq) << site;
+  }
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const auto real = c.stored_record("gatuna", "gatuna", head.seq + 1);
+  ASSERT_TRUE(real.has_value());
+  for (const auto& site : c.sites()) {
+    const auto held = c.stored_record(site, "gatuna", head.seq + 1);
+    ASSERT_TRUE(held.has_value()) << site;
+    EXPECT_EQ(held->hash, real->hash) << site;
+    EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+  }
+  expect_everyone_holds_acknowledged(c);
+  expect_invariants(c);
+}
+
+// One evidence frame cannot make a node check thousands of signatures: 2,000 pairs of one
+// record twice, or of a real record and a forged one, cost at most one pair's checks, and the
+// frame is refused. (Each pair was checked, both records, before the pair was judged.)
+TEST(GossipCluster, AFloodOfBogusEvidenceInOneFrameCostsOnePairsChecks) {
+  const uint64_t seed = test_seeds({103}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+  const FrontierEntry head = head_of(c, "gatuna", "gatuna");
+  const auto real = c.stored_record("gatuna", "gatuna", head.seq);
+  ASSERT_TRUE(real.has_value());
+  SecretSeed wrong{};
+  wrong.fill(9);
+  const SignedRecord forged = reseal(*real, head.seq, real->hash, 1, SigningKey::from_seed(wrong));
+  const WireRecord r{real->encoded, real->signature}, f{forged.encoded, forged.signature};
+  for (const WireRecord& other : {r, f}) {
+    GossipMessage m;
+    m.type = GossipType::evidence;
+    m.evidence.assign(2'000, WireEvidence{r, other});
+    const auto before = c.gossip("rusumo").stats();
+    c.inject("hq", "rusumo", std::move(m));
+    c.run_for(500);
+    const auto after = c.gossip("rusumo").stats();
+    EXPECT_LE(after.signatures_verified - before.signatures_verified, 2u);
+    EXPECT_EQ(after.messages_invalid - before.messages_invalid, 1u);
+  }
+  for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+  expect_invariants(c);
+}
+
+// A SWIM message names its sender; it must be the peer the transport authenticated, or one
+// member could answer our probes of another (a dead one would never be suspected).
+TEST(GossipCluster, ASwimMessageInAnotherMembersNameIsRefused) {
+  const uint64_t seed = test_seeds({104}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  c.run_for(2'000);
+  GossipMessage m;
+  m.type = GossipType::swim;
+  m.swim = swim::Message{swim::MessageType::ping, "gatuna", "rusumo", 1, "rusumo", {}};
+  const uint64_t before = c.gossip("rusumo").stats().messages_invalid;
+  c.inject("hq", "rusumo", m);
+  c.run_for(100);
+  EXPECT_EQ(c.gossip("rusumo").stats().messages_invalid, before + 1);
+  // The same ping in its own sender's name is answered as ever.
+  m.from = "gatuna";
+  c.inject("gatuna", "rusumo", m);
+  c.run_for(100);
+  EXPECT_EQ(c.gossip("rusumo").stats().messages_invalid, before + 1);
+  expect_invariants(c);
+}
+
 // A `versions` answer that nobody asked for is refused, even when its records are truly signed
 // by their origin (a second version of a slot): versions are taken only as the chains a node
 // fetched by hash because its committed ledger names them.
