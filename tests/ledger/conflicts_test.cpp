@@ -949,6 +949,19 @@ TEST(NoStateChange, OtherRecordTypesChangeNothing) {
   EXPECT_TRUE(l.state == before);
 }
 
+// Only HQ's root feed revokes: a revocation that any other feed carried (the gossip plane
+// refuses one, validate_header; this is the ledger's own guard) changes nothing.
+TEST(SiteRevocation, OneOutsideTheRootFeedHasNoEffect) {
+  TestLedger l;
+  l.apply("rusumo", entry("rusumo", uwase_passport()));
+  const MemoryLedgerState state = l.state;
+  const auto forged = l.apply("gatuna", SiteRevoked{"rusumo", 0, "forged"});
+  EXPECT_TRUE(forged.alerts.empty());
+  EXPECT_FALSE(l.state.revocation("rusumo").has_value());
+  EXPECT_TRUE(l.state == state);
+  EXPECT_TRUE(l.apply("rusumo", exit_("rusumo", uwase_passport())).alerts.empty());
+}
+
 // A site's revocation takes effect at its position in the ledger: its records up to the cut-off
 // apply wherever they are ordered, those past it are void once ordered after the revocation (one
 // alert, no other effect), and one past it that the ledger ordered before the revocation stands
