@@ -72,6 +72,9 @@ inline constexpr size_t api_list_items_max = 1000;
 // Records attached to one traveller that a query reads back (oldest beyond this are counted, not
 // listed): a frequent border resident crosses twice a day, ~1,500 records in two years.
 inline constexpr size_t traveller_records_max = 2000;
+// Index entries one traveller query scans to find those newest records (an entry is a record's
+// reference: 100,000 is ~5 MB and a few tens of ms; past it the key order decides).
+inline constexpr size_t traveller_index_scan_max = 100'000;
 // Bearer tokens per node: a post has tens of officers, HQ a few hundred users.
 inline constexpr size_t tokens_max = 10000;
 

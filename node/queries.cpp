@@ -3,7 +3,10 @@
 #include <botan/base64.h>
 
 #include <algorithm>
+#include <queue>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "ledger/checks.hpp"
 #include "ledger/codec.hpp"
@@ -19,6 +22,38 @@ namespace {
 
 std::string base64(std::string_view bytes) {
   return Botan::base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// The `max` most recent records (by HLC) indexed under `key`, and whether there were more. The
+// index lists them by (origin, seq), and within one feed seq order is clock order, so the newest
+// come off the ends of each origin's run: a merge from the ends reads only the records it keeps.
+std::pair<std::vector<RecordRef>, bool> newest_records(const StoreTxn& txn, const std::string& key,
+                                                       size_t max) {
+  std::vector<RecordRef> all = txn.traveller_records(key, limits::traveller_index_scan_max);
+  if (all.size() <= max) return {std::move(all), false};
+  auto hlc_of = [&](const RecordRef& r) -> uint64_t {
+    const auto sr = txn.record(r.origin, r.seq);
+    if (!sr) return 0;
+    const auto rec = decode_record(sr->encoded);
+    return rec.ok() ? rec->header.hlc.value : 0;
+  };
+  std::vector<std::pair<size_t, size_t>> runs;  // [begin, end) of each origin's run in `all`
+  for (size_t i = 0; i < all.size(); ++i)
+    if (i == 0 || all[i].origin != all[i - 1].origin)
+      runs.emplace_back(i, i + 1);
+    else
+      runs.back().second = i + 1;
+  std::priority_queue<std::pair<uint64_t, size_t>> newest;  // (clock of a run's last, run)
+  for (size_t r = 0; r < runs.size(); ++r) newest.emplace(hlc_of(all[runs[r].second - 1]), r);
+  std::vector<RecordRef> out;
+  while (out.size() < max && !newest.empty()) {
+    const size_t r = newest.top().second;
+    newest.pop();
+    auto& [begin, end] = runs[r];
+    out.push_back(std::move(all[--end]));
+    if (end > begin) newest.emplace(hlc_of(all[end - 1]), r);
+  }
+  return {std::move(out), true};
 }
 
 }  // namespace
@@ -75,44 +110,50 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
 
   std::set<RecordRef> refs;
   bool truncated = false;
-  for (const auto& k : keys) {
-    auto found = txn.traveller_records(k, limits::traveller_records_max + 1);
-    if (found.size() > limits::traveller_records_max) truncated = true;
-    for (auto& r : found) refs.insert(std::move(r));
-  }
-  // Learn national IDs from the crossings themselves (a card crossing carries one).
   std::vector<std::pair<uint64_t, json>> crossings, documents, permit_changes, other;
   std::optional<Crossing> latest;
   uint64_t latest_hlc = 0;
   std::set<std::string> permit_ids, alert_ids;
-  for (const auto& ref : refs) {
-    const auto sr = txn.record(ref.origin, ref.seq);
-    if (!sr) continue;
-    auto rec = decode_record(sr->encoded);
-    if (!rec.ok()) continue;
-    json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
-    const uint64_t hlc = rec->header.hlc.value;
-    if (const auto* c = std::get_if<Crossing>(&rec->body)) {
-      if (hlc >= latest_hlc) {
-        latest = *c;
-        latest_hlc = hlc;
+  // The newest records under `key` not yet taken, sorted into the lists.
+  auto take = [&](const std::string& key) {
+    auto [found, more] = newest_records(txn, key, limits::traveller_records_max);
+    truncated |= more;
+    for (auto& ref : found) {
+      if (!refs.insert(ref).second) continue;
+      const auto sr = txn.record(ref.origin, ref.seq);
+      if (!sr) continue;
+      auto rec = decode_record(sr->encoded);
+      if (!rec.ok()) continue;
+      json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
+      const uint64_t hlc = rec->header.hlc.value;
+      if (const auto* c = std::get_if<Crossing>(&rec->body)) {
+        if (hlc >= latest_hlc) {
+          latest = *c;
+          latest_hlc = hlc;
+        }
+        crossings.emplace_back(hlc, std::move(item));
+      } else if (const auto* p = std::get_if<Permit>(&rec->body)) {
+        permit_ids.insert(p->permit_id);
+      } else if (std::holds_alternative<PermitStatusChange>(rec->body)) {
+        permit_changes.emplace_back(hlc, std::move(item));  // every one (the view keeps the last)
+      } else if (std::holds_alternative<TravelDocumentIssued>(rec->body) ||
+                 std::holds_alternative<DocumentStatusChange>(rec->body)) {
+        documents.emplace_back(hlc, std::move(item));
+      } else {
+        other.emplace_back(hlc, std::move(item));
       }
-      crossings.emplace_back(hlc, std::move(item));
-    } else if (const auto* p = std::get_if<Permit>(&rec->body)) {
-      permit_ids.insert(p->permit_id);
-    } else if (std::holds_alternative<PermitStatusChange>(rec->body)) {
-      permit_changes.emplace_back(hlc, std::move(item));  // every one (the view keeps the last)
-    } else if (std::holds_alternative<TravelDocumentIssued>(rec->body) ||
-               std::holds_alternative<DocumentStatusChange>(rec->body)) {
-      documents.emplace_back(hlc, std::move(item));
-    } else {
-      other.emplace_back(hlc, std::move(item));
     }
-  }
+  };
+  for (const auto& k : keys) take(k);
+  // Learn a national ID from the crossings themselves (a card crossing carries one), and take
+  // the records it links too (the views index every crossing under it, and presence is kept
+  // by it): one link, not a chain of them.
   std::optional<std::string> nid = doc ? doc->national_id : std::nullopt;
   if (!nid && latest && latest->national_id) nid = latest->national_id;
-  if (nid && std::find(keys.begin(), keys.end(), national_id_key(*nid)) == keys.end())
+  if (nid && std::find(keys.begin(), keys.end(), national_id_key(*nid)) == keys.end()) {
     keys.push_back(national_id_key(*nid));
+    take(keys.back());
+  }
   for (const auto& k : keys) {
     for (auto& id : txn.permits_of(k)) permit_ids.insert(id);
     for (auto& id : txn.alerts_of(k)) alert_ids.insert(id);

@@ -395,6 +395,46 @@ TEST_F(NodeTest, APermitExtendedManyTimesStillReadsAndChecks) {
   EXPECT_EQ(parse(r)["permit_id"], id);
 }
 
+// A Rwandan leaves on one passport and comes back on a new one, both crossings carrying her
+// national ID: the old passport's picture lists both (the national ID links them, and presence,
+// kept by it, names the second), not only the one typed on that passport.
+TEST_F(NodeTest, TheTravellersPictureListsTheCrossingsHerNationalIdLinks) {
+  json out = typed_crossing("RWA", "PC100001", "UWIMANA", "exit");
+  out["national_id"] = "1199580012345678";
+  auto r = officer->post("/v1/crossings", out.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json in = typed_crossing("RWA", "PC200002", "UWIMANA", "entry");
+  in["national_id"] = "1199580012345678";
+  r = officer->post("/v1/crossings", in.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string back = parse(r)["hash"];
+  const json t = parse(officer->get("/v1/travellers/RWA/PC100001"));
+  EXPECT_EQ(t["document"]["national_id"], "1199580012345678") << t.dump();
+  ASSERT_EQ(t["crossings"].size(), 2u) << t.dump();
+  EXPECT_EQ(t["crossings"][0]["body"]["direction"], "exit") << t.dump();
+  EXPECT_EQ(t["crossings"][1]["hash"], back) << t.dump();
+  EXPECT_EQ(t["presence"]["inside"], true) << t.dump();
+  EXPECT_EQ(t["records_truncated"], false);
+}
+
+// A commuter past the 2,000 records a picture lists: the newest 2,000 are listed (the oldest
+// dropped), no more, and the picture says it was cut.
+TEST_F(NodeTest, APictureCutAtItsLimitListsTheNewestRecords) {
+  std::string first, last;
+  const size_t n = limits::traveller_records_max + 1;
+  for (size_t i = 0; i < n; ++i) {
+    auto r = officer->post("/v1/crossings",
+                           ug_crossing("B1000001", i % 2 == 0 ? "entry" : "exit").dump());
+    ASSERT_EQ(r.status, 201) << i << ": " << r.body;
+    (i == 0 ? first : last) = parse(r)["hash"];
+  }
+  const json t = parse(officer->get("/v1/travellers/UGA/B1000001"));
+  EXPECT_EQ(t["records_truncated"], true);
+  ASSERT_EQ(t["crossings"].size(), limits::traveller_records_max);
+  EXPECT_NE(t["crossings"][0]["hash"], first);
+  EXPECT_EQ(t["crossings"].back()["hash"], last);
+}
+
 // docs/operations.md: exit code 2 for bad arguments or configuration, 0 after --help.
 TEST(NodeCommandLine, BadArgumentsExitWithTwo) {
   const std::string node = UMUPAKA_NODE_BIN;
