@@ -1051,16 +1051,29 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
           .port(port)
           .request_handler([&m, router = std::shared_ptr<router_t>(m.make_router())](
                                req_t req) -> restinio::request_handling_status_t {
-            try {
-              return (*router)(req);
-            } catch (const std::exception& e) {
+            // RESTinio's (a path or query it cannot decode) and nlohmann's (JSON it cannot
+            // parse or read) are the request's fault: 400. Anything else (out of memory, a
+            // system error, a bug) is the node's: 500 and a log line, as docs/api.md says.
+            auto answer = [&](int status, const char* code, const std::string& message) {
               try {
-                m.respond_error(req, 400, "bad_request",
-                                std::string("the request is not understood: ") + e.what());
+                m.respond_error(req, status, code, message);
               } catch (const std::exception&) {
                 // Already answered: nothing more to say on this connection.
               }
               return restinio::request_accepted();
+            };
+            try {
+              return (*router)(req);
+            } catch (const restinio::exception_t& e) {
+              return answer(400, "bad_request",
+                            std::string("the request is not understood: ") + e.what());
+            } catch (const nlohmann::json::exception& e) {
+              return answer(400, "bad_request",
+                            std::string("the request is not understood: ") + e.what());
+            } catch (const std::exception& e) {
+              spdlog::error("api: {} {}: {}", std::string(req->header().method().c_str()),
+                            std::string(req->header().request_target()), e.what());
+              return answer(500, "internal", std::string("the node failed: ") + e.what());
             }
           })
           .max_pipelined_requests(32)

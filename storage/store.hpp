@@ -26,6 +26,7 @@
 //   ledger_state     key                           -> the ledger's deterministic state
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -177,7 +178,7 @@ class Store {
   Status write(const std::function<Status(StoreTxn&)>& fn);
 
   const lmdb::Env& env() const { return *env_; }
-  uint64_t map_grows() const { return map_grows_; }
+  uint64_t map_grows() const { return map_grows_.load(std::memory_order_relaxed); }
 
   // Fault injection (the simulator's full disk): while set, every write runs fn, then aborts
   // and returns `failure`, as a commit refused by the disk does: nothing of it is written.
@@ -187,7 +188,7 @@ class Store {
   Store() = default;
   std::unique_ptr<lmdb::Env> env_;
   Tables tables_{};
-  uint64_t map_grows_ = 0;
+  std::atomic<uint64_t> map_grows_{0};  // read by API threads (GET /v1/status)
   std::optional<Error> injected_;
 };
 
