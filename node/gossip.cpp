@@ -361,7 +361,16 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
     if (std::find(m.quarantined.begin(), m.quarantined.end(), origin) == m.quarantined.end())
       ev.evidence.push_back(e);
   if (!ev.evidence.empty()) send(from, std::move(ev), now_ms);
-  send_missing(from, m.frontier, feeds, now_ms);
+  // What the peer lacks, at most once per digest_answer_interval_ms: a digest of a few bytes can
+  // ask for up to batch_bytes_max. The reply that pipelines a catch-up (it follows a batch of
+  // ours marked `more`) is answered at once, a batch for each.
+  Peer& p = peers_.at(from);
+  if ((m.reply && p.more_outstanding) || now_ms - p.missing_sent_ms >= digest_answer_interval_ms) {
+    p.missing_sent_ms = now_ms;
+    send_missing(from, m.frontier, feeds, now_ms);
+  } else {
+    ++stats_.digests_refused;
+  }
   if (!m.reply) {
     GossipMessage r;
     r.type = GossipType::digest;
@@ -435,6 +444,7 @@ void GossipCore::send_missing(const std::string& to, const std::vector<FrontierE
     }
     if (m.more) break;
   }
+  p.more_outstanding = m.more;
   if (!m.records.empty()) send(to, std::move(m), now_ms);
 }
 

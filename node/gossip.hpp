@@ -219,6 +219,7 @@ struct GossipStats {
   uint64_t digests_skipped = 0;      // anti-entropy rounds with nothing new on either side
   uint64_t fetch_requests = 0;       // fetches of a forked feed's records by hash
   uint64_t fetches_refused = 0;      // a peer's fetches asked faster than a node asks (see below)
+  uint64_t digests_refused = 0;      // a peer's digests not answered with records (too soon)
   uint64_t versions_received = 0;    // records that answered them and were verified
 };
 
@@ -254,6 +255,8 @@ inline constexpr int64_t catch_up_interval_ms = 250;
 // per catch_up_interval_ms, and an answer may be up to batch_bytes_max for a few bytes asked, so
 // faster fetches (a misbehaving peer) would make this node send without bound on unmetered links.
 inline constexpr int64_t fetch_answer_interval_ms = catch_up_interval_ms / 2;
+// Likewise for what a peer's digests show it lacks (but a catch-up's pipelined reply, below).
+inline constexpr int64_t digest_answer_interval_ms = catch_up_interval_ms / 2;
 
 class GossipCore {
  public:
@@ -324,6 +327,8 @@ class GossipCore {
     int64_t catch_up_sent_ms = INT64_MIN / 2;
     int64_t fetch_sent_ms = INT64_MIN / 2;
     int64_t fetch_answered_ms = INT64_MIN / 2;  // when a fetch of this peer's was last answered
+    int64_t missing_sent_ms = INT64_MIN / 2;    // when a digest of this peer's was last answered
+    bool more_outstanding = false;              // the last batch sent it was marked `more`
     // origin -> (highest seq sent, when): records in flight to this peer.
     std::map<std::string, std::pair<uint64_t, int64_t>, std::less<>> in_flight;
   };
