@@ -264,6 +264,11 @@ void SimCluster::start_order(Node& n) {
         return true;
       },
       [this, np](const std::string& to, raft::Message m) {
+        // What only a leader sends names it leader of its term, though it may crash or step
+        // down before the end of the step, when the other checks look.
+        if (m.type == raft::MessageType::app || m.type == raft::MessageType::heartbeat ||
+            m.type == raft::MessageType::snap || m.type == raft::MessageType::timeout_now)
+          note_leader(*np, m.term);
         if (m.type != raft::MessageType::pre_vote && m.type != raft::MessageType::pre_vote_resp) {
           np->max_term_sent = std::max(np->max_term_sent, m.term);
           if (m.type == raft::MessageType::vote_resp && !m.reject) {
@@ -965,6 +970,19 @@ void SimCluster::check_invariants() {
   }
 }
 
+void SimCluster::note_leader(const Node& n, uint64_t term) {
+  auto [it, inserted] = leaders_.emplace(term, n.site.id);
+  if (inserted) {
+    ++stats_.leader_changes;
+    std::string t = "E" + n.site.id + '\0';
+    append_u64(t, term);
+    trace(t);
+  } else if (it->second != n.site.id) {
+    violation(n, "is leader in term " + std::to_string(term) + ", where " + it->second +
+                     " was leader: two leaders in one term");
+  }
+}
+
 // Raft's safety, from outside (Raft paper §5.2, §5.4): one leader per term; a commit index that
 // never goes back within a boot; committed entries identical at every node (log matching and
 // state-machine safety, compared through the entries as each node persisted them).
@@ -974,18 +992,7 @@ void SimCluster::check_raft(Node& n) {
   const uint64_t term = brief->hard_state.term;
   const uint64_t commit = brief->hard_state.commit;
   if (term > stats_.max_term) stats_.max_term = term;
-  if (brief->role == raft::Role::leader) {
-    auto [it, inserted] = leaders_.emplace(term, n.site.id);
-    if (inserted) {
-      ++stats_.leader_changes;
-      std::string t = "E" + n.site.id + '\0';
-      append_u64(t, term);
-      trace(t);
-    } else if (it->second != n.site.id) {
-      violation(n, "is leader in term " + std::to_string(term) + ", where " + it->second +
-                       " was leader: two leaders in one term");
-    }
-  }
+  if (brief->role == raft::Role::leader) note_leader(n, term);
   if (commit < n.commit_seen)
     violation(n, "its Raft commit index went back from " + std::to_string(n.commit_seen) + " to " +
                      std::to_string(commit));
@@ -995,15 +1002,10 @@ void SimCluster::check_raft(Node& n) {
   for (const auto& [index, bytes] : txn->raft_entries(n.raft_checked + 1)) {
     if (index > commit) break;
     const uint64_t d = digest64(bytes);
-    if (index > committed_entries_.size() + 1) {
-      // After an installed snapshot the log starts past entries no node reported yet: they are
-      // compared from the nodes that hold them (the snapshot's sender kept them until checked).
-      n.raft_checked = index;
-      continue;
-    }
-    if (index > committed_entries_.size()) {
-      committed_entries_.push_back(d);
-    } else if (committed_entries_[index - 1] != d) {
+    // Keyed by index: entries a node compacted before they were looked at (or that an installed
+    // snapshot skipped) leave gaps, and the entries after them are still compared.
+    const auto [at, first] = committed_entries_.emplace(index, d);
+    if (!first && at->second != d) {
       violation(n, "committed Raft entry " + std::to_string(index) +
                        " differs from the one other nodes committed");
       break;

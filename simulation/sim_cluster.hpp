@@ -329,6 +329,8 @@ class SimCluster {
 
   void check_invariants();
   void check_node(Node& n, bool full);
+  // `n` is leader in `term`: at most one site is (Raft's election safety).
+  void note_leader(const Node& n, uint64_t term);
   void check_raft(Node& n);
   void check_ledger(Node& n);
   void violation(const Node& n, const std::string& what);
@@ -342,8 +344,8 @@ class SimCluster {
   LatencySeries commit_;
   std::map<std::string, std::vector<int64_t>, std::less<>> ack_ms_;  // origin -> by seq - 1
   std::map<uint64_t, std::string> leaders_;                          // term -> leader
-  std::vector<uint64_t> committed_entries_;  // digest of the committed Raft entry at index - 1
-  std::vector<Hash> canon_positions_;        // the agreed ledger: record hash at each position
+  std::map<uint64_t, uint64_t> committed_entries_;  // index -> digest of the committed entry
+  std::vector<Hash> canon_positions_;  // the agreed ledger: record hash at each position
   merkle::MemoryTree canon_tree_;
   // Records whose signature verified with the key, by some node's gossip core (RecordVerifier)
   // or by a check: (key, hash of the record's bytes and signature).
