@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
@@ -148,8 +149,18 @@ Result<MDB_dbi> Env::open_table(const std::string& name) {
   return dbi;
 }
 
+// A transaction begins only when no growth waits (grow): the shared mutex lets new readers in
+// ahead of a waiting writer, so steady overlapping reads (API and network threads) could hold a
+// growth off until grow_wait_ms and fail the write. (A thread that waits here while it holds a
+// transaction of its own is let in once that growth gives up, after grow_wait_ms.)
+std::shared_lock<std::shared_timed_mutex> Env::lock_for_txn() {
+  while (grow_pending_.load(std::memory_order_acquire))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  return std::shared_lock(resize_mutex_);
+}
+
 Result<Txn> Env::begin_read() {
-  std::shared_lock lock(resize_mutex_);
+  std::shared_lock lock = lock_for_txn();
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) return translate(rc, "begin read");
@@ -157,7 +168,7 @@ Result<Txn> Env::begin_read() {
 }
 
 Result<Txn> Env::begin_write() {
-  std::shared_lock lock(resize_mutex_);
+  std::shared_lock lock = lock_for_txn();
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return translate(rc, "begin write");
@@ -185,7 +196,10 @@ Error Env::write_failure(int rc, std::string_view what) const {
 
 Status Env::grow() {
   std::unique_lock lock(resize_mutex_, std::defer_lock);
-  if (!lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_)))
+  grow_pending_.store(true, std::memory_order_release);
+  const bool locked = lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_));
+  grow_pending_.store(false, std::memory_order_release);
+  if (!locked)
     return make_error(Errc::storage,
                       "grow map: a transaction stayed open for " + std::to_string(grow_wait_ms_) +
                           " ms (one of this thread's own?); nothing of this write was recorded");

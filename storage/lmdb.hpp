@@ -7,6 +7,7 @@
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -102,7 +103,9 @@ class Env {
   std::string dir_;
   size_t map_bytes_ = 0;
   int stale_readers_cleared_ = 0;
+  std::shared_lock<std::shared_timed_mutex> lock_for_txn();
   mutable std::shared_timed_mutex resize_mutex_;
+  std::atomic<bool> grow_pending_{false};  // a growth waits for the open transactions
   uint32_t grow_wait_ms_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/assert.hpp"
@@ -691,6 +693,36 @@ TEST(StoreMapGrowth, GrowingUnderThisThreadsOwnReadFailsInsteadOfHanging) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   auto txn = snapshot(*store);
   EXPECT_EQ(txn->count_of(txn->tables().documents), 20000u);
+}
+
+// Reads that overlap without a gap (API and network threads under load) do not hold a growth of
+// the map off: the readers' shared lock lets new readers in ahead of a waiting growth, so new
+// transactions wait while one is pending, and the write that filled the map succeeds.
+TEST(StoreMapGrowth, OverlappingReadsOnOtherThreadsDoNotStarveAGrowth) {
+  TempDir dir;
+  auto store = open_store(dir.path(), lmdb::EnvOptions{.map_bytes = 1 << 20, .grow_wait_ms = 1000});
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t)
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto txn = store->read();
+        if (!txn.ok()) continue;
+        (void)(*txn)->head("gatuna");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a request's read
+        ++reads;
+      }
+    });
+  while (reads.load() < 20) std::this_thread::yield();
+  const Status s = store->write([](StoreTxn& txn) -> Status {
+    for (int i = 0; i < 20000; ++i) txn.put_document(document_view("L" + std::to_string(i)));
+    return {};
+  });
+  stop = true;
+  for (auto& t : readers) t.join();
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_GT(store->map_grows(), 0u);
 }
 
 // The node's writer keeps each command's outcome as a per-item result and returns ok from the
