@@ -547,14 +547,19 @@ struct ApiServer::Impl {
     return Botan::base64_encode(reinterpret_cast<const uint8_t*>(b.data()), b.size());
   }
 
-  // A numeric query parameter: nullopt when absent; Errc::invalid_field naming it when the query
-  // string does not parse or the value is not a decimal number in 0 .. 2^64-1.
+  // A numeric query parameter: nullopt when absent; Errc::invalid_field naming it when it is
+  // given without a value or more than once, or is not a decimal number in 0 .. 2^64-1, and
+  // naming `query` when the query string does not parse.
   static Result<std::optional<uint64_t>> query_u64(const req_t& req, const char* name) {
     const auto q = restinio::try_parse_query<restinio::parse_query_traits::restinio_defaults>(
         req->header().query());
     if (!q)
       return make_error(Errc::invalid_field,
-                        "the query string does not parse: " + q.error().description(), name);
+                        "the query string does not parse: " + q.error().description(), "query");
+    if (q->tag() && *q->tag() == name)
+      return make_error(Errc::invalid_field, std::string(name) + " needs a value", name);
+    if (std::count_if(q->begin(), q->end(), [&](const auto& kv) { return kv.first == name; }) > 1)
+      return make_error(Errc::invalid_field, std::string(name) + " is given more than once", name);
     if (!q->has(name)) return std::optional<uint64_t>{};
     const auto v = (*q)[name];
     uint64_t out = 0;
