@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <csignal>
@@ -785,6 +786,9 @@ struct ApiServer::Impl {
     if (rec->header.origin.value != root_origin || rec->header.network_id != m.network_id())
       return respond_error(req, 422, "invalid_field",
                            "not a root record of network " + m.network_id(), "origin");
+    // Every peer checks it whole (GossipCore::verify_one): one they all refuse, taken here, would
+    // stop the root feed everywhere but here. (umupaka-admin checks before signing.)
+    if (auto s = validate_record(*rec); !s.ok()) return respond_error(req, s.error());
     // A revocation that would leave the ledger's configuration without a majority of voters
     // able to vote could never be committed, nor anything after it.
     if (const auto* rv = std::get_if<SiteRevoked>(&rec->body)) {

@@ -354,19 +354,19 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
     if (e.origin == self_) own_seq_claimed_ = std::max(own_seq_claimed_, e.seq);
     if (e.origin == root_origin) root_seq_claimed_ = std::max(root_seq_claimed_, e.seq);
   }
-  // Evidence the peer has not got (it was down during the flood): the repair path.
-  GossipMessage ev;
-  ev.type = GossipType::evidence;
-  for (const auto& [origin, e] : evidence_)
-    if (std::find(m.quarantined.begin(), m.quarantined.end(), origin) == m.quarantined.end())
-      ev.evidence.push_back(e);
-  if (!ev.evidence.empty()) send(from, std::move(ev), now_ms);
   // What the peer lacks, at most once per digest_answer_interval_ms: a digest of a few bytes can
   // ask for up to batch_bytes_max. The reply that pipelines a catch-up (it follows a batch of
   // ours marked `more`) is answered at once, a batch for each.
   Peer& p = peers_.at(from);
   if ((m.reply && p.more_outstanding) || now_ms - p.missing_sent_ms >= digest_answer_interval_ms) {
     p.missing_sent_ms = now_ms;
+    // Evidence the peer has not got (it was down during the flood): the repair path.
+    GossipMessage ev;
+    ev.type = GossipType::evidence;
+    for (const auto& [origin, e] : evidence_)
+      if (std::find(m.quarantined.begin(), m.quarantined.end(), origin) == m.quarantined.end())
+        ev.evidence.push_back(e);
+    if (!ev.evidence.empty()) send(from, std::move(ev), now_ms);
     send_missing(from, m.frontier, feeds, now_ms);
   } else {
     ++stats_.digests_refused;
@@ -591,13 +591,14 @@ void GossipCore::receive_records(const std::string& from, const GossipMessage& m
 }
 
 void GossipCore::receive_evidence(const GossipMessage& m) {
-  // An honest peer sends one pair per origin (answer_digest, the flood in on_stored), each of two
-  // different records. Anything else, or a pair that fails its checks, ends the message: a peer
-  // cannot make this thread verify thousands of signatures with one frame.
+  // An honest peer sends one pair per origin (answer_digest, the flood in on_ingested), each of
+  // two different records. Anything else, or a pair that fails its checks, ends the message: a
+  // peer cannot make this thread verify thousands of signatures with one frame.
   std::set<std::string, std::less<>> origins;
   for (const WireEvidence& e : m.evidence) {
     auto h = decode_record(e.a.encoded);
-    if (!h.ok() ||
+    auto h2 = decode_record(e.b.encoded);
+    if (!h.ok() || !h2.ok() ||
         record_hash(e.a.encoded, e.a.signature) == record_hash(e.b.encoded, e.b.signature)) {
       ++stats_.messages_invalid;
       return;
@@ -607,8 +608,13 @@ void GossipCore::receive_evidence(const GossipMessage& m) {
       ++stats_.messages_invalid;
       return;
     }
-    // Evidence against an origin already quarantined here is old news, not an error.
+    // Evidence against an origin already quarantined here is old news, not an error; against one
+    // this node does not admit at those seqs (revoked since, or not yet certified here), a pair
+    // an honest peer may well hold: skipped, and the rest of the message still read.
     if (quarantine_.count(origin)) continue;
+    if (!membership_.admits(origin, h->header.seq.value).ok() ||
+        !membership_.admits(h2->header.origin.value, h2->header.seq.value).ok())
+      continue;
     auto a = verify_one(e.a, true);
     auto b = a ? verify_one(e.b, true) : std::nullopt;
     if (!a || !b) {

@@ -277,6 +277,13 @@ std::vector<IngestResult> NodeCore::ingest_batch(const std::vector<VerifiedRecor
       for (const VerifiedRecord& v : records) {
         const std::string& origin = v.record.header.origin.value;
         const uint64_t seq = v.record.header.seq.value;
+        // Whole, as every peer will check it (GossipCore::verify_one): one they all refuse
+        // would stop the root feed everywhere but here.
+        if (auto s = validate_record(v.record); !s.ok()) {
+          out.push_back(
+              IngestResult{IngestOutcome::rejected, origin, seq, s.error().message, std::nullopt});
+          continue;
+        }
         if (const auto held = txn.record(origin, seq); held && held->hash != v.signed_record.hash) {
           out.push_back(IngestResult{IngestOutcome::rejected, origin, seq,
                                      "this node already holds another record " + origin + "/" +

@@ -14,6 +14,7 @@
 #include "ledger/ledger_entry.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/record.hpp"
+#include "ledger/validate.hpp"
 #include "node/frame_route.hpp"
 #include "node/network_setup.hpp"
 #include "node/store_feeds.hpp"
@@ -713,6 +714,7 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
   if (rec->header.origin.value != root_origin || rec->header.network_id != m.network_id())
     return make_error(Errc::invalid_field, "not a root record of network " + m.network_id(),
                       "origin");
+  RETURN_IF_ERROR(validate_record(*rec));  // as the API (api.cpp, POST /v1/membership)
   // As the API refuses it (api.cpp, POST /v1/membership).
   if (const auto* rv = std::get_if<SiteRevoked>(&rec->body); rv != nullptr && n.order) {
     const OrderStatus order = n.order->status();

@@ -49,7 +49,7 @@ Txn::~Txn() { abort(); }
 void Txn::abort() {
   if (txn_ != nullptr) mdb_txn_abort(txn_);
   txn_ = nullptr;
-  if (lock_.owns_lock()) lock_.unlock();
+  release_lock();
 }
 
 uint64_t Txn::id() const { return static_cast<uint64_t>(mdb_txn_id(txn_)); }
@@ -58,7 +58,7 @@ Status Txn::commit() {
   UMUPAKA_ASSERT(txn_ != nullptr);
   const int rc = mdb_txn_commit(txn_);  // frees the transaction whatever the outcome
   txn_ = nullptr;
-  if (lock_.owns_lock()) lock_.unlock();
+  release_lock();
   if (rc != 0) return env_ != nullptr ? env_->write_failure(rc, "commit") : translate(rc, "commit");
   return {};
 }
@@ -149,14 +149,29 @@ Result<MDB_dbi> Env::open_table(const std::string& name) {
   return dbi;
 }
 
+namespace {
+// Transactions this thread holds open (of any environment): one that holds one and begins
+// another is let straight in, as the growth waits for its first anyway.
+thread_local int txns_open_here = 0;
+}  // namespace
+
 // A transaction begins only when no growth waits (grow): the shared mutex lets new readers in
 // ahead of a waiting writer, so steady overlapping reads (API and network threads) could hold a
-// growth off until grow_wait_ms and fail the write. (A thread that waits here while it holds a
-// transaction of its own is let in once that growth gives up, after grow_wait_ms.)
+// growth off until grow_wait_ms and fail the write. A thread that already holds a transaction
+// (the network thread reads the feeds while the order plane's read is open) does not wait: it
+// would wait for a growth that waits for it.
 std::shared_lock<std::shared_timed_mutex> Env::lock_for_txn() {
-  while (grow_pending_.load(std::memory_order_acquire))
+  while (txns_open_here == 0 && grows_pending_.load(std::memory_order_acquire) > 0)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  return std::shared_lock(resize_mutex_);
+  std::shared_lock lock(resize_mutex_);
+  ++txns_open_here;
+  return lock;
+}
+
+void Txn::release_lock() {
+  if (!lock_.owns_lock()) return;
+  lock_.unlock();
+  --txns_open_here;
 }
 
 Result<Txn> Env::begin_read() {
@@ -196,9 +211,9 @@ Error Env::write_failure(int rc, std::string_view what) const {
 
 Status Env::grow() {
   std::unique_lock lock(resize_mutex_, std::defer_lock);
-  grow_pending_.store(true, std::memory_order_release);
-  const bool locked = lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_));
-  grow_pending_.store(false, std::memory_order_release);
+  grows_pending_.fetch_add(1, std::memory_order_acq_rel);  // (the writer and network threads
+  const bool locked = lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_));  // may both)
+  grows_pending_.fetch_sub(1, std::memory_order_acq_rel);
   if (!locked)
     return make_error(Errc::storage,
                       "grow map: a transaction stayed open for " + std::to_string(grow_wait_ms_) +

@@ -58,6 +58,7 @@ class Txn {
   MDB_txn* txn_ = nullptr;
   const Env* env_ = nullptr;
   bool read_only_ = true;
+  void release_lock();
   std::shared_lock<std::shared_timed_mutex> lock_;
 };
 
@@ -105,7 +106,7 @@ class Env {
   int stale_readers_cleared_ = 0;
   std::shared_lock<std::shared_timed_mutex> lock_for_txn();
   mutable std::shared_timed_mutex resize_mutex_;
-  std::atomic<bool> grow_pending_{false};  // a growth waits for the open transactions
+  std::atomic<int> grows_pending_{0};  // growths waiting for the open transactions
   uint32_t grow_wait_ms_ = 0;
 };
 

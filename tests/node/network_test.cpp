@@ -404,6 +404,26 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_TRUE(status("hq")["network"]["quarantined"].empty());
   EXPECT_EQ(client("hq")->post("/v1/membership", "{\"not json").status, 400);
+  {
+    // A root record that breaks the rules (a control character in its reason), signed with the
+    // root key by hand rather than by umupaka-admin: 422 naming the field, nothing written
+    // (every peer would refuse it, and the root feed would stop everywhere but here).
+    const json now = parse(client("hq")->get("/v1/membership"));
+    Hash now_head{};
+    ASSERT_TRUE(from_hex(now["root_head"].get<std::string>(), now_head.data(), now_head.size()));
+    Record bad;
+    bad.header.network_id = network["network_id"].get<std::string>();
+    bad.header.origin = OriginId(root_origin);
+    bad.header.seq = Seq(now["root_seq"].get<uint64_t>() + 1);
+    bad.header.prev_hash = now_head;
+    bad.header.hlc = Hlc::make(1'800'000'000'002, 0);
+    bad.body = SiteRevoked{"kagitumba", 1, "bell \x07"};
+    r = client("hq")->post("/v1/membership",
+                           signed_record_json(seal(bad, SigningKey::from_seed(*root))));
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(parse(r).value("field", ""), "reason") << r.body;
+    EXPECT_EQ(parse(client("hq")->get("/v1/membership"))["root_seq"], now["root_seq"]);
+  }
   json with_extra = json::parse(signed_record_json(*stale));
   with_extra["note"] = "an unknown field";
   r = client("hq")->post("/v1/membership", with_extra.dump());

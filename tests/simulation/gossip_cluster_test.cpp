@@ -369,6 +369,25 @@ TEST(GossipCluster, AFloodOfBogusEvidenceInOneFrameCostsOnePairsChecks) {
     EXPECT_EQ(after.messages_invalid - before.messages_invalid, 1u);
   }
   for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+  // A pair this node does not admit (an origin revoked since, or not certified here yet: an
+  // honest peer may hold one) is skipped, and the pairs after it are still read.
+  SecretSeed other{};
+  other.fill(11);
+  auto stranger = decode_record(real->encoded);
+  ASSERT_TRUE(stranger.ok());
+  stranger->header.origin = OriginId("nemba");
+  const SignedRecord s1 = seal(*stranger, SigningKey::from_seed(other));
+  stranger->header.hlc = Hlc{stranger->header.hlc.value + 1};
+  const SignedRecord s2 = seal(*stranger, SigningKey::from_seed(other));
+  const SignedRecord twin = reseal(*real, head.seq, decode_record(real->encoded)->header.prev_hash,
+                                   1, c.signing_key("gatuna"));
+  GossipMessage m;
+  m.type = GossipType::evidence;
+  m.evidence = {WireEvidence{{s1.encoded, s1.signature}, {s2.encoded, s2.signature}},
+                WireEvidence{r, {twin.encoded, twin.signature}}};
+  c.inject("hq", "rusumo", std::move(m));
+  c.run_for(500);
+  EXPECT_EQ(c.core("rusumo").quarantine().count("gatuna"), 1u);
   expect_invariants(c);
 }
 

@@ -725,6 +725,34 @@ TEST(StoreMapGrowth, OverlappingReadsOnOtherThreadsDoNotStarveAGrowth) {
   EXPECT_GT(store->map_grows(), 0u);
 }
 
+// A thread that holds a read and begins another (the network thread reads the feeds while the
+// order plane's read is open) is not held back by a pending growth: the growth waits for its
+// first read, so holding the second back would stall both until grow_wait_ms.
+TEST(StoreMapGrowth, ASecondReadOfAThreadHoldingOneIsNotHeldBackByAGrowth) {
+  TempDir dir;
+  auto store = open_store(dir.path(), lmdb::EnvOptions{.map_bytes = 1 << 20, .grow_wait_ms = 2000});
+  std::atomic<bool> holding{false};
+  std::chrono::steady_clock::duration second_read_took{};
+  std::thread reader([&] {
+    auto first = store->read();
+    ASSERT_TRUE(first.ok());
+    holding = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the growth is pending now
+    const auto t0 = std::chrono::steady_clock::now();
+    auto second = store->read();
+    second_read_took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(second.ok());
+  });
+  while (!holding.load()) std::this_thread::yield();
+  const Status s = store->write([](StoreTxn& txn) -> Status {
+    for (int i = 0; i < 20000; ++i) txn.put_document(document_view("L" + std::to_string(i)));
+    return {};
+  });
+  reader.join();
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_LT(second_read_took, std::chrono::milliseconds(1000));
+}
+
 // The node's writer keeps each command's outcome as a per-item result and returns ok from the
 // write function (node/writer.cpp). An append that failed on a full map must still make
 // Store::write grow the map and run the batch again, not fail the whole batch.
