@@ -34,9 +34,17 @@ Error translate(int rc, std::string_view what) {
   }
 }
 
+namespace {
+// Transactions this thread holds open (of any environment): one that holds one and begins
+// another is let straight in, as the growth waits for its first anyway (Env::lock_for_txn).
+thread_local int txns_open_here = 0;
+}  // namespace
+
 Txn::Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_timed_mutex> lock,
          const Env* env)
-    : txn_(txn), env_(env), read_only_(read_only), lock_(std::move(lock)) {}
+    : txn_(txn), env_(env), read_only_(read_only), lock_(std::move(lock)) {
+  if (lock_.owns_lock()) ++txns_open_here;
+}
 
 Txn::Txn(Txn&& o) noexcept
     : txn_(std::exchange(o.txn_, nullptr)),
@@ -149,12 +157,6 @@ Result<MDB_dbi> Env::open_table(const std::string& name) {
   return dbi;
 }
 
-namespace {
-// Transactions this thread holds open (of any environment): one that holds one and begins
-// another is let straight in, as the growth waits for its first anyway.
-thread_local int txns_open_here = 0;
-}  // namespace
-
 // A transaction begins only when no growth waits (grow): the shared mutex lets new readers in
 // ahead of a waiting writer, so steady overlapping reads (API and network threads) could hold a
 // growth off until grow_wait_ms and fail the write. A thread that already holds a transaction
@@ -163,9 +165,7 @@ thread_local int txns_open_here = 0;
 std::shared_lock<std::shared_timed_mutex> Env::lock_for_txn() {
   while (txns_open_here == 0 && grows_pending_.load(std::memory_order_acquire) > 0)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  std::shared_lock lock(resize_mutex_);
-  ++txns_open_here;
-  return lock;
+  return std::shared_lock(resize_mutex_);
 }
 
 void Txn::release_lock() {
@@ -211,8 +211,9 @@ Error Env::write_failure(int rc, std::string_view what) const {
 
 Status Env::grow() {
   std::unique_lock lock(resize_mutex_, std::defer_lock);
-  grows_pending_.fetch_add(1, std::memory_order_acq_rel);  // (the writer and network threads
-  const bool locked = lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_));  // may both)
+  // Counted: the writer and the network thread may both be growing.
+  grows_pending_.fetch_add(1, std::memory_order_acq_rel);
+  const bool locked = lock.try_lock_for(std::chrono::milliseconds(grow_wait_ms_));
   grows_pending_.fetch_sub(1, std::memory_order_acq_rel);
   if (!locked)
     return make_error(Errc::storage,
