@@ -2,8 +2,9 @@
 // API threads submit commands, the network thread submits received records; the writer takes
 // every waiting item (up to limits::group_commit_records_max records), executes them in order
 // inside one LMDB write transaction, commits it durably (fsync), and only then calls each item's
-// callback. An item's failure (bad input) fails only that item; a failed commit (disk full) fails
-// the whole batch and nothing of it is acknowledged.
+// callback. The batch itself is run_group_commit (group_commit.hpp), which the simulator runs too.
+// An item's failure (bad input) fails only that item; a failed commit (disk full) fails the whole
+// batch and nothing of it is acknowledged.
 //
 // Pacing (off by default): with pace P > 0, after a batch whose transaction took D the writer
 // gathers for P x D more (at most limits::group_commit_pace_wait_max_ms) before the next, unless a
@@ -23,8 +24,7 @@
 #include <thread>
 #include <variant>
 
-#include "node/ledger_apply.hpp"
-#include "node/node_core.hpp"
+#include "node/group_commit.hpp"
 #include "storage/store.hpp"
 
 namespace umupaka {
@@ -84,17 +84,11 @@ class Writer {
   Stats stats() const;
 
  private:
-  struct Ingest {
-    std::vector<VerifiedRecord> records;
-    IngestKind kind = IngestKind::feed;
-  };
-  using Apply = LedgerWork;
   struct Item {
-    std::variant<Command, Ingest, Apply> work;
+    WriteWork work;
     Callback done;
     IngestCallback ingest_done;
     ApplyCallback apply_done;
-    size_t weight() const;
   };
   bool enqueue(Item item);
   void run();

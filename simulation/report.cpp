@@ -227,6 +227,9 @@ std::string render_summary(const RunReport& r) {
                    std::to_string(r.max_term) + ", " + std::to_string(r.snapshot_installs) +
                    " snapshot installs");
   line("crashes", std::to_string(r.crashes));
+  line("writers", std::to_string(r.write_batches) + " group commits of " +
+                      std::to_string(r.write_ms) + " ms, " + std::to_string(r.mixed_batches) +
+                      " of them mixed");
   line("lag", pcts(r.lag));
   line("commit", pcts(r.commit));
 
@@ -312,6 +315,9 @@ std::string render_json(const RunReport& r) {
       {"snapshot_installs", r.snapshot_installs},
       {"max_term", r.max_term},
       {"crashes", r.crashes},
+      {"write_ms", r.write_ms},
+      {"write_batches", r.write_batches},
+      {"mixed_batches", r.mixed_batches},
       {"lag", to_json(r.lag)},
       {"commit", to_json(r.commit)},
       {"per_site", std::move(per_site)},

@@ -61,6 +61,11 @@ struct RunReport {
   uint64_t snapshot_installs = 0;
   uint64_t max_term = 0;
   uint64_t crashes = 0;
+  // The nodes' writers: how long a group commit took (SimClusterOptions::write_ms), how many
+  // ran, and how many of them held items of more than one kind (commands, received records,
+  // ledger applies).
+  uint32_t write_ms = 0;
+  uint64_t write_batches = 0, mixed_batches = 0;
   Percentiles lag, commit;  // every site together
   std::vector<SiteSeries> per_site;
   std::vector<FaultEvent> faults;

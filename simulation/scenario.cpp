@@ -272,8 +272,8 @@ class ScenarioParser {
   Result<Scenario> parse() {
     RETURN_IF_ERROR(root_.keys({"name", "description", "start", "duration", "settle",
                                 "traffic_scale", "tick_ms", "raft_tick_ms", "election_ticks",
-                                "snapshot_entries", "snapshot_keep_entries", "links", "sites",
-                                "generate", "faults", "swarm", "expect"}));
+                                "write_ms", "snapshot_entries", "snapshot_keep_entries", "links",
+                                "sites", "generate", "faults", "swarm", "expect"}));
     RETURN_IF_ERROR(top_level());
     RETURN_IF_ERROR(links());
     RETURN_IF_ERROR(sites());
@@ -318,6 +318,7 @@ class ScenarioParser {
     RETURN_IF_ERROR(root_.unsigned_integer("tick_ms", s_.tick_ms, 1, 1000));
     RETURN_IF_ERROR(root_.unsigned_integer("raft_tick_ms", s_.raft_tick_ms, 10, 10'000));
     RETURN_IF_ERROR(root_.unsigned_integer("election_ticks", s_.election_ticks, 2, 1000));
+    RETURN_IF_ERROR(root_.unsigned_integer("write_ms", s_.write_ms, 0, 1000));
     RETURN_IF_ERROR(
         root_.unsigned_integer("snapshot_entries", s_.snapshot_entries, 0, 100'000'000));
     RETURN_IF_ERROR(

@@ -116,6 +116,9 @@ struct Scenario {
   int64_t settle_ms = 600'000;  // after traffic and faults end, time to converge before the checks
   double traffic_scale = 1.0;   // global multiplier on every site's traffic
   uint32_t tick_ms = 20, raft_tick_ms = 100, election_ticks = 10;
+  // How long a node's group commit takes (SimClusterOptions::write_ms). A swarm run draws its own
+  // for each seed (swarm_write_ms).
+  uint32_t write_ms = 1;
   // Log compaction at every node (node.toml [raft] snapshot_entries, snapshot_keep_entries).
   // (The defaults are OrderOptions's.)
   uint64_t snapshot_entries = 10'000;

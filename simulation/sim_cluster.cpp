@@ -16,6 +16,7 @@
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/frame_route.hpp"
+#include "node/group_commit.hpp"
 #include "node/network_setup.hpp"
 #include "node/store_feeds.hpp"
 #include "simulation/seeds.hpp"
@@ -78,6 +79,13 @@ uint64_t LatencySeries::count() const {
 
 // --- Nodes -----------------------------------------------------------------------------------
 
+struct SimCluster::PendingWrite {
+  WriteWork work;
+  std::shared_ptr<IngestBatch> batch;  // an ingest from the gossip core: told on_ingested
+  OrderPlane::ApplyDone apply_done;    // an apply the order plane submitted
+  std::optional<Result<WriteResult>>* waiter = nullptr;  // record(), post_membership()
+};
+
 struct SimCluster::Node {
   SimSite site;
   size_t index = 0;
@@ -88,12 +96,10 @@ struct SimCluster::Node {
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<GossipCore> gossip;
   std::unique_ptr<OrderPlane> order;  // empty while crashed or when Options::order is off
-  // Applies the order plane submitted, run after its call returns (as the writer runs them later).
-  struct PendingApply {
-    LedgerWork work;
-    OrderPlane::ApplyDone done;
-  };
-  std::deque<PendingApply> applies;
+  // The node's writer (node/writer.hpp): work queued for group commit, taken in batches by
+  // write_turn at write_due_ms and run by run_group_commit, as production's Writer runs it.
+  std::deque<PendingWrite> writes;
+  int64_t write_due_ms = INT64_MAX;
   uint64_t boot = 0;  // starts and restarts so far
   // When the site was set up (add_site; the start for the others): records acknowledged before
   // are not part of its latencies (it receives them when it installs, not when they were new).
@@ -260,9 +266,8 @@ void SimCluster::start_order(Node& n) {
   Node* np = &n;
   n.order = std::make_unique<OrderPlane>(
       oo, n.core->membership(), n.seed, *n.store,
-      [np](LedgerWork work, OrderPlane::ApplyDone done) {
-        np->applies.push_back(Node::PendingApply{std::move(work), std::move(done)});
-        return true;
+      [this, np](LedgerWork work, OrderPlane::ApplyDone done) {
+        return enqueue_write(*np, PendingWrite{std::move(work), {}, std::move(done)});
       },
       [this, np](const std::string& to, raft::Message m) {
         // What only a leader sends names it leader of its term, though it may crash or step
@@ -353,42 +358,134 @@ void SimCluster::start_order(Node& n) {
 
 int64_t SimCluster::wall_ms(const Node& n) const { return now_ms_ + n.clock_offset; }
 
-// Calls into the node's order plane (fn), then runs the applies it submitted, then the gossip
-// work it caused; a crash on send (SimCrash) crashes the node there.
+// Calls into the node's order plane (fn), then sends and queues the gossip work it caused; a
+// crash on send (SimCrash) crashes the node there. The applies it submits are queued for the
+// node's writer (write_turn), as production's are.
 void SimCluster::drive_order(Node& n, const std::function<void()>& fn) {
+  if (call_order(n, fn)) pump(n);
+}
+
+bool SimCluster::call_order(Node& n, const std::function<void()>& fn) {
   n.raft_touched = true;
   try {
     fn();
-    while (n.live() && !n.applies.empty()) {
-      Node::PendingApply a = std::move(n.applies.front());
-      n.applies.pop_front();
-      std::optional<Result<ApplyOutcome>> r;
-      // As Writer::run: the apply's own failure is its result; the transaction commits.
-      const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
-        r.emplace(apply_ledger_work(txn, a.work));
-        return {};
-      });
-      if (!committed.ok()) {
-        ++stats_.writes_failed;
-        r.emplace(committed.error());
-      } else {
-        n.dirty = true;
-      }
-      if ((*r).ok() && (*r)->applied && a.work.snapshot) ++stats_.snapshot_installs;
-      if ((*r).ok() && (*r)->applied) {
-        std::string t = "L" + n.site.id + '\0';
-        append_u64(t, a.work.index);
-        append_u64(t, (*r)->size);
-        t.append(reinterpret_cast<const char*>((*r)->root.data()), 32);
-        trace(t);
-      }
-      a.done(std::move(*r));
-    }
+    return true;
   } catch (const SimCrash&) {
     crash(n.site.id);
-    return;
+    return false;
   }
+}
+
+size_t SimCluster::writes_queued(const std::string& site) const {
+  const Node& n = node(site);
+  UMUPAKA_ASSERT_MSG(n.live(), "writes_queued of a crashed site");
+  return n.writes.size();
+}
+
+bool SimCluster::enqueue_write(Node& n, PendingWrite w) {
+  // As Writer::enqueue: a full queue refuses (the API answers 503, the gossip core fetches the
+  // records again, the order plane retries the apply).
+  if (n.writes.size() >= limits::write_queue_depth_max) return false;
+  n.writes.push_back(std::move(w));
+  if (n.write_due_ms == INT64_MAX) n.write_due_ms = now_ms_ + options_.write_ms;
+  return true;
+}
+
+void SimCluster::write_turn(Node& n) {
+  UMUPAKA_ASSERT(n.live() && !n.writes.empty());
+  // As Writer::run: every waiting item, up to group_commit_records_max records.
+  std::vector<PendingWrite> batch;
+  std::vector<WriteWork> work;
+  size_t weight = 0;
+  while (!n.writes.empty() &&
+         joins_batch(batch.size(), weight, write_weight(n.writes.front().work))) {
+    weight += write_weight(n.writes.front().work);
+    batch.push_back(std::move(n.writes.front()));
+    n.writes.pop_front();
+    work.push_back(std::move(batch.back().work));
+  }
+  n.write_due_ms = n.writes.empty() ? INT64_MAX : now_ms_ + options_.write_ms;
+  GroupCommitOutcome out = run_group_commit(*n.core, *n.store, work, [&] { return wall_ms(n); });
+  ++stats_.write_batches;
+  std::set<size_t> kinds;
+  for (const auto& w : work) kinds.insert(w.index());
+  if (kinds.size() > 1) ++stats_.mixed_batches;
+  if (out.committed.ok()) {
+    n.dirty = true;
+  } else if (n.disk_full) {
+    ++stats_.writes_failed;
+  } else {
+    violation(n, "a group commit failed: " + out.committed.error().message);
+  }
+  const auto result = [&](size_t i) -> WriteResult {
+    if (out.committed.ok()) return std::move(out.results[i]);
+    if (std::holds_alternative<Command>(work[i])) return Result<Recorded>(out.committed.error());
+    if (std::holds_alternative<LedgerWork>(work[i]))
+      return Result<ApplyOutcome>(out.committed.error());
+    return std::vector<IngestResult>{};  // as the runtime hands the gossip core a failed ingest
+  };
+  // The officers' answers first: the writer's own callbacks give them (api.cpp).
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (batch[i].waiter != nullptr) {
+      if (out.committed.ok())
+        batch[i].waiter->emplace(result(i));
+      else
+        batch[i].waiter->emplace(out.committed.error());
+    }
+  // Then the network thread's share, in the order its loop takes the writer's notifications
+  // (NetworkRuntime): applies done, a changed membership, the records this node originated,
+  // ingest results.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].apply_done) continue;
+    auto r = std::get<Result<ApplyOutcome>>(result(i));
+    const auto& a = std::get<LedgerWork>(work[i]);
+    if (r.ok() && r->applied) {
+      if (a.snapshot) ++stats_.snapshot_installs;
+      std::string t = "L" + n.site.id + '\0';
+      append_u64(t, a.index);
+      append_u64(t, r->size);
+      t.append(reinterpret_cast<const char*>(r->root.data()), 32);
+      trace(t);
+    }
+    if (!n.live() || !call_order(n, [&] { batch[i].apply_done(std::move(r)); })) return;
+  }
+  if (!n.live()) return;
+  if (out.membership_changed) set_membership(n);
+  if (!out.local.empty()) n.gossip->on_committed(out.local, now_ms_);
+  std::optional<StoreFeeds> feeds;
+  bool ingested = false;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].batch) continue;
+    const IngestBatch& b = *batch[i].batch;
+    auto rs = std::get<std::vector<IngestResult>>(result(i));
+    ingested = true;
+    if (out.committed.ok()) {
+      std::string t = "I" + n.site.id + '\0';
+      for (const IngestResult& r : rs) {
+        t += r.origin + '\0';
+        append_u64(t, r.seq);
+        t.push_back(static_cast<char>(r.outcome));
+      }
+      trace(t);
+    }
+    // As NetworkRuntime: results of a failed ingest reach the gossip core for evidence only.
+    if (rs.size() != b.records.size() && b.kind != IngestKind::evidence) continue;
+    if (!feeds) feeds.emplace(snapshot(n), &n.frontier_cache);
+    n.gossip->on_ingested(b, rs, *feeds, now_ms_);
+  }
+  if (ingested && out.committed.ok()) ++stats_.ingest_commits;
+  feeds.reset();
   pump(n);
+}
+
+Result<WriteResult> SimCluster::write_and_wait(Node& n, WriteWork work) {
+  std::optional<Result<WriteResult>> result;
+  if (!enqueue_write(n, PendingWrite{std::move(work), {}, {}, &result}))
+    return make_error(Errc::unavailable, "write queue full; retry");
+  // The writer works through what was queued before, in batches, the last of them with this.
+  while (!result && n.live()) write_turn(n);
+  if (!result) return make_error(Errc::unavailable, "the site crashed before the write committed");
+  return std::move(*result);
 }
 
 void SimCluster::set_membership(Node& n, bool start) {
@@ -425,35 +522,19 @@ const SimCluster::Node& SimCluster::node(const std::string& site) const {
 Result<Recorded> SimCluster::record(const std::string& site, const Command& command) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "record at a crashed site");
-  std::optional<Result<Recorded>> result;
-  std::vector<SignedRecord> local;
-  // As Writer::run, for a batch of one command.
-  const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
-    local.clear();
-    n.core->begin_batch();
-    result.emplace(n.core->execute(command, txn, wall_ms(n)));
-    if (result->ok()) {
-      // Empty after a put that filled the map: the write runs again once it has grown.
-      auto sr = txn.record((*result)->ref.origin, (*result)->ref.seq);
-      UMUPAKA_ASSERT(sr.has_value() || txn.write_error());
-      if (sr) local.push_back(std::move(*sr));
-    }
-    return {};
-  });
-  if (!committed.ok()) {
-    n.core->commit_failed();
+  // As the API: the command joins the writer's queue and the officer waits for its batch, which
+  // may hold received records and ledger applies too; the new record reaches the gossip core
+  // through the commit hook's path (write_turn).
+  auto written = write_and_wait(n, command);
+  Result<Recorded> result =
+      written.ok() ? std::get<Result<Recorded>>(std::move(written).value()) : written.error();
+  if (!result.ok()) {
     ++stats_.commands_refused;
-    if (n.disk_full) ++stats_.writes_failed;
-    return committed.error();
-  }
-  n.core->commit_succeeded();
-  n.dirty = true;
-  if (!result->ok()) {
-    ++stats_.commands_refused;
-    return std::move(*result);
+    check_invariants();
+    return result;
   }
   ++stats_.records_recorded;
-  const Recorded& r = result->value();
+  const Recorded& r = result.value();
   Acknowledged ack{r.ref.origin, r.ref.seq, r.hash};
   acknowledged_.push_back(ack);
   auto& times = ack_ms_[ack.origin];
@@ -464,11 +545,8 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
   append_u64(t, ack.seq);
   t.append(reinterpret_cast<const char*>(ack.hash.data()), ack.hash.size());
   trace(t);
-  // The commit hook's path: the new record goes to the gossip core, which pushes it.
-  n.gossip->on_committed(local, now_ms_);
-  pump(n);
   check_invariants();
-  return std::move(*result);
+  return result;
 }
 
 int64_t SimCluster::next_event_ms() const {
@@ -477,6 +555,8 @@ int64_t SimCluster::next_event_ms() const {
   for (const auto& n : nodes_) {
     if (!n->live()) continue;
     next = std::min(next, std::max(n->next_tick_ms, n->paused_until));
+    if (n->write_due_ms != INT64_MAX)
+      next = std::min(next, std::max(n->write_due_ms, n->paused_until));
     // Records waiting for their push (GossipConfig::push_interval_ms), as the runtime's poll
     // wakes for them.
     if (const auto due = n->gossip->push_due_ms())
@@ -499,6 +579,9 @@ void SimCluster::step() {
       pump(*n);
     }
   }
+  // Each node's writer: one batch per step when due (a batch's callbacks may queue more).
+  for (auto& n : nodes_)
+    if (n->live() && n->write_due_ms <= now_ms_ && n->paused_until <= now_ms_) write_turn(*n);
   for (auto& n : nodes_) {
     if (!n->live() || n->next_tick_ms > now_ms_ || n->paused_until > now_ms_) continue;
     tick(*n);
@@ -595,68 +678,16 @@ void SimCluster::tick(Node& n) {
 }
 
 void SimCluster::pump(Node& n) {
-  // As the runtime does after each round (NetworkRuntime's flush).
+  // As the runtime does after each round (NetworkRuntime's flush): messages out, received
+  // records to the writer (their results come back through write_turn).
+  if (!n.live()) return;
   n.core->note_peer_claims(n.gossip->claims());
-  while (n.live()) {
-    for (auto& o : n.gossip->take_messages())
-      net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);
-    auto batches = n.gossip->take_ingest();
-    if (batches.empty()) return;
-    ingest(n, std::move(batches));
-  }
-}
-
-void SimCluster::ingest(Node& n, std::vector<IngestBatch> batches) {
-  // Group commit as Writer::run: items in order, up to group_commit_records_max records per
-  // transaction (an item larger than that alone).
-  size_t i = 0;
-  while (i < batches.size()) {
-    size_t j = i, weight = 0;
-    while (j < batches.size()) {
-      const size_t w = std::max<size_t>(1, batches[j].records.size());
-      if (j > i && weight + w > limits::group_commit_records_max) break;
-      weight += w;
-      ++j;
-    }
-    std::vector<std::vector<IngestResult>> results;
-    const uint64_t root_before = n.core->membership().root_seq();
-    const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
-      results.clear();
-      n.core->begin_batch();
-      for (size_t k = i; k < j; ++k) {
-        const IngestBatch& b = batches[k];
-        results.push_back(n.core->ingest_batch(b.records, b.kind, txn));
-      }
-      return {};
-    });
-    if (!committed.ok()) {
-      // Production hands the gossip core no results then (the records are fetched again).
-      n.core->commit_failed();
-      if (n.disk_full)
-        ++stats_.writes_failed;
-      else
-        violation(n, "an ingest commit failed: " + committed.error().message);
-      i = j;
-      continue;
-    }
-    n.core->commit_succeeded();
-    n.dirty = true;
-    ++stats_.ingest_commits;
-    // The commit hook: a changed membership reaches the gossip core first (connect_peers).
-    if (n.core->membership().root_seq() != root_before) set_membership(n);
-    for (size_t k = i; k < j; ++k) {
-      const auto& rs = results[k - i];
-      std::string t = "I" + n.site.id + '\0';
-      for (const IngestResult& r : rs) {
-        t += r.origin + '\0';
-        append_u64(t, r.seq);
-        t.push_back(static_cast<char>(r.outcome));
-      }
-      trace(t);
-      const StoreFeeds feeds(snapshot(n), &n.frontier_cache);
-      n.gossip->on_ingested(batches[k], rs, feeds, now_ms_);
-    }
-    i = j;
+  for (auto& o : n.gossip->take_messages())
+    net_.send(n.site.id, o.to, encode_gossip(o.message), now_ms_);
+  for (auto& batch : n.gossip->take_ingest()) {
+    auto shared = std::make_shared<IngestBatch>(std::move(batch));
+    // A full queue drops them: they are fetched again (NetworkRuntime's ingest_refused).
+    enqueue_write(n, PendingWrite{IngestWork{shared->records, shared->kind}, shared});
   }
 }
 
@@ -666,7 +697,8 @@ void SimCluster::crash(const std::string& site) {
   check_node(n, false);  // the last look at its store before it goes
   ++stats_.crashes;
   n.order.reset();
-  n.applies.clear();
+  n.writes.clear();  // queued, never committed: lost with the process
+  n.write_due_ms = INT64_MAX;
   n.held.clear();
   n.paused_until = 0;
   n.crash_after_send = false;
@@ -722,28 +754,19 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
       return make_error(Errc::unavailable, "the ledger configuration is not known right now");
     RETURN_IF_ERROR(m.revocation_keeps_quorum(*rv, order.voters));
   }
-  const VerifiedRecord v{record, std::move(rec).value()};
-  std::optional<IngestResult> result;
-  const uint64_t root_before = m.root_seq();
-  const Status committed = n.store->write([&](StoreTxn& txn) -> Status {
-    n.core->begin_batch();
-    result = n.core->ingest(v, txn);
-    return {};
-  });
-  if (!committed.ok()) {
-    n.core->commit_failed();
-    return committed.error();
-  }
-  n.core->commit_succeeded();
-  n.dirty = true;
-  if (n.core->membership().root_seq() != root_before) set_membership(n);
-  std::string t = "M" + site + '\0' + result->origin + '\0';
-  append_u64(t, result->seq);
-  t.push_back(static_cast<char>(result->outcome));
+  // As the API: one posted record through the writer's queue, waited for.
+  IngestWork work{{VerifiedRecord{record, std::move(rec).value()}}, IngestKind::posted};
+  auto written = write_and_wait(n, std::move(work));
+  if (!written.ok()) return written.error();
+  auto results = std::get<std::vector<IngestResult>>(std::move(written).value());
+  const IngestResult result = results.front();
+  std::string t = "M" + site + '\0' + result.origin + '\0';
+  append_u64(t, result.seq);
+  t.push_back(static_cast<char>(result.outcome));
   trace(t);
-  pump(n);
+  if (n.live()) pump(n);
   check_invariants();
-  return *result;
+  return result;
 }
 
 void SimCluster::tamper(const std::string& site, const std::function<void(StoreTxn&)>& fn) {

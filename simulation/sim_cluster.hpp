@@ -6,29 +6,36 @@
 // is one run, and trace_hash() proves it.
 //
 // How each node is driven: exactly as production drives it, single-threaded.
-//   - A command (record) runs NodeCore::execute inside one Store::write with begin_batch and
-//     commit_succeeded/commit_failed around it, as the Writer does for a batch of one; after the
-//     commit, the commit hook's path: GossipCore::on_committed with the new record.
+//   - Every write goes through the node's writer queue, and the writer's batches run as
+//     production's Writer runs them: run_group_commit (node/group_commit.hpp), items of every
+//     kind mixed, up to limits::group_commit_records_max records, in one Store::write. A batch
+//     runs Options::write_ms after work reached an idle writer (the time a commit takes), the
+//     next write_ms later while work waits. After it, in the order NetworkRuntime's loop takes
+//     the writer's notifications: the commands' results, the applies' (the order plane's
+//     ApplyDone), a changed membership (set_membership), the records this node originated
+//     (GossipCore::on_committed: the commit hook's path), the ingest results
+//     (GossipCore::on_ingested; a failed ingest's only for evidence, as the runtime).
+//   - A command (record) joins the queue and waits for its batch: the writer runs batches at
+//     once, at the current time, until the command's is done (an officer waits for the disk;
+//     the simulated clock does not move meanwhile).
+//   - The order plane's applies (LedgerWork) join the queue: they stay outstanding while the
+//     node goes on receiving Raft messages and ticking, as in production.
 //   - A frame due at a node is decoded (decode_gossip) and handed to GossipCore::on_message with
 //     a FeedReader over a fresh read snapshot of the node's store (NetworkRuntime's StoreFeeds).
 //   - Every node is ticked every Options::tick_ms (NetworkOptions::tick_ms in production).
 //   - After every call into a gossip core, its take_messages() are encoded (encode_gossip) and
-//     sent through the SimNetwork, and its take_ingest() batches are ingested as the Writer does:
-//     group commits of at most limits::group_commit_records_max records, each one Store::write
-//     with begin_batch, NodeCore::ingest (or record_evidence for evidence), commit_succeeded;
-//     then, as the network thread does with the writer's notifications: set_membership when the
-//     membership changed, and on_ingested with the results and a fresh snapshot. This repeats
-//     until the core has nothing more to say. (In production the ingest completes later, on the
-//     writer thread; doing it at once is one of the interleavings production allows.)
+//     sent through the SimNetwork, and its take_ingest() batches join the writer's queue (a
+//     full queue drops them, as the runtime does: they are fetched again).
 //
-// Crashes: crash(site) drops the node's in-memory state (GossipCore, NodeCore) and closes its
-// store; messages due at a crashed node are dropped. restart(site) reopens the store, recovers a
-// new NodeCore from it (NodeCore::recover), and starts a new GossipCore (seeded anew from the
-// boot count) with set_membership and set_quarantine. Committed data survives the crash: the
-// stores run with lmdb::EnvOptions{.sync = false} for speed, and without fsync LMDB still hands
-// every committed transaction to the OS (the page cache) before mdb_txn_commit returns, so a
-// process crash loses nothing; only an OS crash or power loss would, and this harness does not
-// model those (that would need a simulated disk).
+// Crashes: crash(site) drops the node's in-memory state (GossipCore, NodeCore, the writer's
+// queue: never committed, never acknowledged) and closes its store; messages due at a crashed node
+// are dropped. restart(site) reopens the store, recovers a new NodeCore from it
+// (NodeCore::recover), and starts a new GossipCore (seeded anew from the boot count) with
+// set_membership and set_quarantine. Committed data survives the crash: the stores run with
+// lmdb::EnvOptions{.sync = false} for speed, and without fsync LMDB still hands every committed
+// transaction to the OS (the page cache) before mdb_txn_commit returns, so a process crash loses
+// nothing; only an OS crash or power loss would, and this harness does not model those (that would
+// need a simulated disk).
 //
 // Invariants, checked after every step and every action (LogCabin's invariants, TigerBeetle's
 // checks): what must always hold and what may only grow. Violations are recorded (not thrown) in
@@ -62,6 +69,7 @@
 #include "ledger/records.hpp"
 #include "node/commands.hpp"
 #include "node/gossip.hpp"
+#include "node/group_commit.hpp"
 #include "node/node_core.hpp"
 #include "node/order_plane.hpp"
 #include "simulation/sim_network.hpp"
@@ -94,6 +102,10 @@ struct SimClusterOptions {
   // The simulated clock at the start: also the wall time the records carry. 2026-03-02 06:00 UTC.
   int64_t start_ms = 1'772'431'200'000;
   uint32_t tick_ms = 20;
+  // How long a node's group commit takes: work queued at an idle writer is committed write_ms
+  // later, with whatever else was queued by then; while work waits, one batch every write_ms.
+  // (A command waits for its batch at once: record() does not advance the clock.)
+  uint32_t write_ms = 1;
   // The order plane (Raft among the voters, the ledger) at every node, as production runs it.
   bool order = true;
   uint32_t raft_tick_ms = 100;  // OrderOptions::tick_ms
@@ -135,10 +147,12 @@ struct SimClusterStats {
   uint64_t frames_to_crashed = 0;  // due at a crashed node: dropped
   uint64_t frames_invalid = 0;     // decode_gossip refused them
   uint64_t frames_refused = 0;     // from a site the receiver does not know (ZAP refuses)
-  uint64_t ingest_commits = 0;
-  uint64_t records_recorded = 0;  // commands that recorded a record
-  uint64_t commands_refused = 0;  // commands the core refused
-  uint64_t records_checked = 0;   // stored records verified by the invariant checks
+  uint64_t ingest_commits = 0;     // group commits that stored received records
+  uint64_t write_batches = 0;      // group commits run (and failed) by the nodes' writers
+  uint64_t mixed_batches = 0;      // of them, with items of more than one kind
+  uint64_t records_recorded = 0;   // commands that recorded a record
+  uint64_t commands_refused = 0;   // commands the core refused
+  uint64_t records_checked = 0;    // stored records verified by the invariant checks
   uint64_t crashes = 0;
   uint64_t leader_changes = 0;     // a new (term, leader) seen
   uint64_t snapshot_installs = 0;  // snapshot installs completed (docs/ledger.md, "Snapshots")
@@ -164,9 +178,10 @@ class SimCluster {
   // invariants hold the cluster to it. Precondition: the site is live.
   Result<Recorded> record(const std::string& site, const Command& command);
 
-  // Advances the clock to the next event (a delivery or a tick) and handles everything due then:
-  // deliveries first, in (time, seq) order, then ticks, in site order; then checks the
-  // invariants. Does nothing if no event is pending (every node crashed, nothing in flight).
+  // Advances the clock to the next event (a delivery, a push, a writer's batch or a tick) and
+  // handles everything due then: deliveries first, in (time, seq) order, then pushes, then one
+  // batch of each writer due, then ticks, in site order; then checks the invariants. Does nothing
+  // if no event is pending (every node crashed, nothing in flight).
   void step();
   // Steps through every event up to now_ms() + ms, then sets the clock to that time.
   void run_for(int64_t ms);
@@ -214,9 +229,11 @@ class SimCluster {
   void inject(const std::string& from, const std::string& to, GossipMessage message);
 
   // A root-signed membership record from the admin tool, through the path of POST /v1/membership:
-  // opened against the node's root key, then ingested as a VerifiedRecord in one Store::write;
-  // a membership change reaches the node's gossip core through the commit hook's path. Errors:
-  // open_record's, Errc::invalid_field (not a root record of this network), or the commit's.
+  // opened against the node's root key and checked whole, then ingested (IngestKind::posted)
+  // through the writer's queue, waited for as record() waits; a membership change reaches the
+  // node's gossip core through the commit hook's path. Errors: open_record's, validate_record's,
+  // Errc::invalid_field (not a root record of this network), Errc::unavailable (the writer's
+  // queue full, or the node crashed first), or the commit's.
   Result<IngestResult> post_membership(const std::string& site, const SignedRecord& record);
 
   // Runs `fn` in one write transaction of the site's store, behind its node core's back (a disk
@@ -231,6 +248,9 @@ class SimCluster {
   bool live(const std::string& site) const;
   // Live but paused (pause): its process runs nothing until the pause ends.
   bool paused(const std::string& site) const;
+  // Items waiting in the site's writer queue (commands, received records, ledger applies).
+  // Precondition: live.
+  size_t writes_queued(const std::string& site) const;
   // The heads of every feed the node holds, by origin. Precondition: live.
   std::vector<FrontierEntry> heads(const std::string& site) const;
   // The head seq of `origin` at `site` (0: none). Precondition: live.
@@ -307,6 +327,7 @@ class SimCluster {
 
  private:
   struct Node;
+  struct PendingWrite;
 
   Node& node(const std::string& site);
   const Node& node(const std::string& site) const;
@@ -325,7 +346,13 @@ class SimCluster {
   void tick(Node& n);
   // Sends the core's messages and ingests its batches until it has nothing more to say.
   void pump(Node& n);
-  void ingest(Node& n, std::vector<IngestBatch> batches);
+  // The node's writer: queue (false when full, as Writer::enqueue), one batch, and queue and wait
+  // (record, post_membership; an error if the queue is full or the node crashed first).
+  bool enqueue_write(Node& n, PendingWrite w);
+  void write_turn(Node& n);
+  Result<WriteResult> write_and_wait(Node& n, WriteWork work);
+  // Calls into the order plane; false if that crashed the node (SimCrash).
+  bool call_order(Node& n, const std::function<void()>& fn);
 
   void check_invariants();
   void check_node(Node& n, bool full);

@@ -202,6 +202,7 @@ SimCluster::Options Runner::cluster_options() const {
   c.tick_ms = s_.tick_ms;
   c.raft_tick_ms = s_.raft_tick_ms;
   c.election_ticks = s_.election_ticks;
+  c.write_ms = (o_.swarm || s_.swarm.enabled) ? swarm_write_ms(o_.seed) : s_.write_ms;
   c.snapshot_entries = o_.snapshot_entries.value_or(s_.snapshot_entries);
   c.snapshot_keep_entries = o_.snapshot_keep_entries.value_or(s_.snapshot_keep_entries);
   const int64_t duration = o_.duration_ms > 0 ? o_.duration_ms : s_.duration_ms;
@@ -932,6 +933,9 @@ RunReport Runner::run() {
   r.snapshot_installs = cluster_.stats().snapshot_installs;
   r.max_term = cluster_.stats().max_term;
   r.crashes = cluster_.stats().crashes;
+  r.write_ms = cluster_options().write_ms;
+  r.write_batches = cluster_.stats().write_batches;
+  r.mixed_batches = cluster_.stats().mixed_batches;
   r.network = cluster_.network().stats();
   std::sort(events_.begin(), events_.end(),
             [](const FaultEvent& a, const FaultEvent& b) { return a.from_ms < b.from_ms; });
@@ -944,6 +948,11 @@ RunReport Runner::run() {
 }
 
 }  // namespace
+
+uint32_t swarm_write_ms(uint64_t seed) {
+  static constexpr uint32_t choices[] = {0, 1, 2, 5, 10, 20};
+  return choices[derive(seed, "write_ms", 0) % std::size(choices)];
+}
 
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
   Runner runner(scenario, options);

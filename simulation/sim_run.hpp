@@ -46,6 +46,11 @@ struct RunOptions {
 
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options);
 
+// The group commit time (SimClusterOptions::write_ms) a swarm run with `seed` gives every node:
+// one of 0, 1, 2, 5, 10 and 20 ms, from an instant commit to a slow disk's, drawn from the seed
+// apart from the faults' draws.
+uint32_t swarm_write_ms(uint64_t seed);
+
 struct SwarmFailure {
   uint64_t seed = 0;
   std::string first_violation;  // or the first failed check
