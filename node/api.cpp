@@ -303,10 +303,26 @@ struct ApiServer::Impl {
   }
 
   // --- reads ---
+  // A read transaction whose store reported an error (an LMDB failure or corruption:
+  // StoreTxn::write_error, which every read notes) found nothing where there may be something: its
+  // answer would be a false 404 or a short page. It gets 500 `storage` instead, and a log line.
+  // Called after a handler's reads, before it answers.
+  bool read_failed(const req_t& req, const StoreTxn& txn) {
+    const auto& e = txn.write_error();
+    if (!e) return false;
+    spdlog::error("{}: the store could not be read: {}", req->header().path(), e->message);
+    respond_error(req, 500, "storage", "the store could not be read: " + e->message);
+    return true;
+  }
+
   void get_record(const req_t& req, const params_t& params) {
     auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor});
     if (!who) return;
     const std::string origin{params["origin"]};
+    if (!valid_site_id(origin))
+      return respond_error(req, 422, "invalid_field",
+                           "origin must be a site id: lower-case letters, digits and '-'",
+                           "origin");
     const std::string_view seq_text = params["seq"];
     uint64_t seq = 0;
     const auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq);
@@ -317,6 +333,7 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
                          state_fn());
+    if (read_failed(req, **txn)) return;
     if (j.is_null())
       return respond_error(req, 404, "not_found",
                            "no record " + origin + "/" + std::to_string(seq) + " at this node");
@@ -338,6 +355,7 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     json j = traveller_picture(**txn, deps.core.identity(), country, number,
                                date_of_instant_ms(deps.clock()), state_fn());
+    if (read_failed(req, **txn)) return;
     log_access(*who, "traveller", document_key(country, number));
     respond(req, 200, j);
   }
@@ -349,6 +367,7 @@ struct ApiServer::Impl {
     json feeds = json::array();
     for (const auto& [origin, head] : (*txn)->heads())
       feeds.push_back({{"origin", origin}, {"seq", head.seq}, {"hash", to_hex(head.hash)}});
+    if (read_failed(req, **txn)) return;
     respond(req, 200, json{{"feeds", feeds}});
   }
 
@@ -580,7 +599,9 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     json f = json::object();
     for (const auto& item : ledger_frontier(**txn)) f[item.origin] = item.seq;
-    respond(req, 200, json{{"size", read_ledger_meta(**txn).size}, {"frontier", f}});
+    const uint64_t size = read_ledger_meta(**txn).size;
+    if (read_failed(req, **txn)) return;
+    respond(req, 200, json{{"size", size}, {"frontier", f}});
   }
 
   void get_ledger_head(const req_t& req) {
@@ -588,6 +609,7 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const auto h = (*txn)->meta("ledger.head");
+    if (read_failed(req, **txn)) return;
     if (!h) return respond_error(req, 404, "not_found", "no signed ledger head yet");
     auto head = decode_ledger_head(*h);
     if (!head.ok()) return respond_error(req, head.error());
@@ -619,6 +641,7 @@ struct ApiServer::Impl {
       items.push_back(record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
                                   deps.core.public_key(), state_fn(), &ref->hash));
     }
+    if (read_failed(req, **txn)) return;
     const uint64_t last = start + items.size();
     // The records carry people's data: each page read is logged, as every such read is.
     if (!items.empty())
@@ -649,8 +672,10 @@ struct ApiServer::Impl {
     const std::optional<uint64_t> position = *asked_position;
     StoreSubtrees tree(**txn);
     auto proof = merkle::inclusion_proof(tree, *position, size);
-    if (!proof.ok()) return respond_error(req, proof.error());
     const auto ref = (*txn)->at_position(*position);
+    const Hash root = ledger_root(**txn, size);
+    if (read_failed(req, **txn)) return;
+    if (!proof.ok()) return respond_error(req, proof.error());
     if (!ref)
       return respond_error(req, 500, "internal", "the ledger has no record at that position");
     json path = json::array();
@@ -663,7 +688,7 @@ struct ApiServer::Impl {
                  {"record_hash", to_hex(ref->hash)},
                  {"leaf_hash", to_hex(merkle::leaf_hash(ref->hash))},
                  {"audit_path", path},
-                 {"root", to_hex(ledger_root(**txn, size))}});
+                 {"root", to_hex(root)}});
   }
 
   void get_consistency(const req_t& req) {
@@ -683,14 +708,16 @@ struct ApiServer::Impl {
       return respond_error(req, 422, "invalid_field", need, "from");
     StoreSubtrees tree(**txn);
     auto proof = merkle::consistency_proof(tree, *from, *to);
+    const Hash from_root = ledger_root(**txn, *from), to_root = ledger_root(**txn, *to);
+    if (read_failed(req, **txn)) return;
     if (!proof.ok()) return respond_error(req, proof.error());
     json p = json::array();
     for (const auto& h : *proof) p.push_back(to_hex(h));
     respond(req, 200,
             json{{"from", *from},
                  {"to", *to},
-                 {"from_root", to_hex(ledger_root(**txn, *from))},
-                 {"to_root", to_hex(ledger_root(**txn, *to))},
+                 {"from_root", to_hex(from_root)},
+                 {"to_root", to_hex(to_root)},
                  {"proof", p}});
   }
 
@@ -731,6 +758,7 @@ struct ApiServer::Impl {
         while (!alerts.empty() && alerts.back().position != cut) alerts.pop_back();
       }
     }
+    if (read_failed(req, **txn)) return;
     json out = json::array();
     for (const auto& c : alerts) out.push_back(json_visit::to_json(c));
     const json next =
@@ -955,6 +983,8 @@ struct ApiServer::Impl {
                    auto txn = deps.store.read();
                    if (!txn.ok()) return respond_error(req, txn.error());
                    auto result = deps.core.check(*body, **txn, deps.clock());
+                   // A verdict from a store that could not be read could pass a stolen passport.
+                   if (read_failed(req, **txn)) return;
                    if (!result.ok()) return respond_error(req, result.error());
                    respond(req, 200,
                            json{{"verdict", enum_name(result->verdict)},

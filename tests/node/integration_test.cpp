@@ -93,6 +93,17 @@ TEST_F(NodeTest, RecordsACrossingFromTheMrzAndServesAVerifiableRecord) {
   EXPECT_EQ(officer->get("/v1/records/gatuna/2").status, 404);
 }
 
+// An origin that is no site id is refused as input (it was looked up, and not found: a 404).
+TEST_F(NodeTest, ARecordOfAnOriginThatIsNoSiteIdIsRefusedAsInput) {
+  for (const std::string origin :
+       {std::string(600, 'a'), std::string("Gatuna"), std::string("a_b")}) {
+    auto r = officer->get("/v1/records/" + origin + "/1");
+    EXPECT_EQ(r.status, 422) << origin.size() << " " << r.body;
+    EXPECT_EQ(parse(r)["field"], "origin") << r.body;
+  }
+  EXPECT_EQ(officer->get("/v1/records/gatuna/1").status, 404);
+}
+
 TEST_F(NodeTest, PermitsAlertsAndDocumentsChangeWhatTheChecksSay) {
   // A foreigner without a visa is referred; with a visa on arrival, admitted.
   auto r = officer->post("/v1/checks", json{{"direction", "entry"},
