@@ -1,8 +1,8 @@
 // One group commit, without a thread: the body of the writer's loop (writer.hpp), shared by the
 // Writer, which runs it on its thread, and the simulator's writer (simulation/sim_cluster.hpp),
-// which runs it at simulated times. So the simulator executes a node's writes exactly as
-// production does: the same batches of mixed items (commands, received records, ledger applies)
-// in one transaction, the same begin_batch / commit_succeeded / commit_failed around it.
+// which runs it at simulated times. So the simulator executes a node's writes with production's
+// batch code: mixed items (commands, received records, ledger applies) in one transaction, the
+// same begin_batch / commit_succeeded / commit_failed around it.
 #pragma once
 
 #include <cstddef>
@@ -51,7 +51,7 @@ struct GroupCommitOutcome {
 // Runs every item of `batch`, in order, in one Store::write (durable when the store syncs): each
 // item's own failure (bad input) is its result and the transaction still commits; a failed
 // commit (disk full) fails the whole batch. Commands take their wall time from `wall_ms`, called
-// once per command.
+// once per command in each run of the transaction (it runs again after a map growth).
 GroupCommitOutcome run_group_commit(NodeCore& core, Store& store, std::span<WriteWork> batch,
                                     const std::function<int64_t()>& wall_ms);
 

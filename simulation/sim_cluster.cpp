@@ -376,10 +376,19 @@ bool SimCluster::call_order(Node& n, const std::function<void()>& fn) {
   }
 }
 
-size_t SimCluster::writes_queued(const std::string& site) const {
+SimCluster::WritesQueued SimCluster::writes_queued(const std::string& site) const {
   const Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "writes_queued of a crashed site");
-  return n.writes.size();
+  WritesQueued q;
+  for (const auto& w : n.writes) {
+    if (std::holds_alternative<Command>(w.work))
+      ++q.commands;
+    else if (std::holds_alternative<LedgerWork>(w.work))
+      ++q.applies;
+    else
+      ++q.ingests;
+  }
+  return q;
 }
 
 bool SimCluster::enqueue_write(Node& n, PendingWrite w) {
@@ -522,6 +531,11 @@ const SimCluster::Node& SimCluster::node(const std::string& site) const {
 Result<Recorded> SimCluster::record(const std::string& site, const Command& command) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "record at a crashed site");
+  // A paused process answers nobody (its writer does not run either).
+  if (n.paused_until > now_ms_) {
+    ++stats_.commands_refused;
+    return make_error(Errc::unavailable, "the site is paused");
+  }
   // As the API: the command joins the writer's queue and the officer waits for its batch, which
   // may hold received records and ledger applies too; the new record reaches the gossip core
   // through the commit hook's path (write_turn).
@@ -740,6 +754,7 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
                                                  const SignedRecord& record) {
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "post_membership at a crashed site");
+  if (n.paused_until > now_ms_) return make_error(Errc::unavailable, "the site is paused");
   const Membership& m = n.core->membership();
   auto rec = open_record(record, m.root_key());
   if (!rec.ok()) return rec.error();

@@ -157,7 +157,7 @@ struct SimClusterStats {
   uint64_t leader_changes = 0;     // a new (term, leader) seen
   uint64_t snapshot_installs = 0;  // snapshot installs completed (docs/ledger.md, "Snapshots")
   uint64_t max_term = 0;
-  uint64_t writes_failed = 0;  // store writes refused by an injected full disk
+  uint64_t writes_failed = 0;  // group commits refused by an injected full disk
 };
 
 class SimCluster {
@@ -173,9 +173,11 @@ class SimCluster {
 
   // --- Driving --------------------------------------------------------------------------------
 
-  // Records `command` at `site` now (see the header comment). An error is the core's refusal (or
-  // a failed commit); nothing was recorded then. On success the record is acknowledged: the
-  // invariants hold the cluster to it. Precondition: the site is live.
+  // Records `command` at `site` now (see the header comment). An error is the core's refusal, a
+  // failed commit, or Errc::unavailable (the site paused, its writer's queue full, or the site
+  // crashed in a completion before the command's batch); nothing was recorded then. On success
+  // the record is acknowledged: the invariants hold the cluster to it. Precondition: the site is
+  // live.
   Result<Recorded> record(const std::string& site, const Command& command);
 
   // Advances the clock to the next event (a delivery, a push, a writer's batch or a tick) and
@@ -248,9 +250,11 @@ class SimCluster {
   bool live(const std::string& site) const;
   // Live but paused (pause): its process runs nothing until the pause ends.
   bool paused(const std::string& site) const;
-  // Items waiting in the site's writer queue (commands, received records, ledger applies).
-  // Precondition: live.
-  size_t writes_queued(const std::string& site) const;
+  // Items waiting in the site's writer queue, by kind. Precondition: live.
+  struct WritesQueued {
+    size_t commands = 0, ingests = 0, applies = 0;
+  };
+  WritesQueued writes_queued(const std::string& site) const;
   // The heads of every feed the node holds, by origin. Precondition: live.
   std::vector<FrontierEntry> heads(const std::string& site) const;
   // The head seq of `origin` at `site` (0: none). Precondition: live.
@@ -344,7 +348,7 @@ class SimCluster {
   int64_t next_event_ms() const;
   void deliver(Delivery d);
   void tick(Node& n);
-  // Sends the core's messages and ingests its batches until it has nothing more to say.
+  // Sends the core's messages and queues its ingest batches for the writer.
   void pump(Node& n);
   // The node's writer: queue (false when full, as Writer::enqueue), one batch, and queue and wait
   // (record, post_membership; an error if the queue is full or the node crashed first).

@@ -95,7 +95,7 @@ TEST_F(NodeTest, RecordsACrossingFromTheMrzAndServesAVerifiableRecord) {
 
 // An origin that is no site id is refused as input (it was looked up, and not found: a 404).
 TEST_F(NodeTest, ARecordOfAnOriginThatIsNoSiteIdIsRefusedAsInput) {
-  for (const std::string origin :
+  for (const std::string& origin :
        {std::string(600, 'a'), std::string("Gatuna"), std::string("a_b")}) {
     auto r = officer->get("/v1/records/" + origin + "/1");
     EXPECT_EQ(r.status, 422) << origin.size() << " " << r.body;

@@ -83,6 +83,7 @@ class Traffic {
       for (auto& p : posts_) {
         if (!cluster_.live(p.site)) continue;
         for (auto& event : p.generator->next(date_of_instant_ms(cluster_.now_ms()))) {
+          if (!cluster_.live(p.site)) break;  // (a write's completion may crash it)
           auto r = cluster_.record(p.site, Command{std::move(event.body), "officer-" + p.site});
           (r.ok() ? recorded : refused)++;
         }
