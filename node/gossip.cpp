@@ -110,6 +110,19 @@ void GossipCore::set_membership(const Membership& m,
       ++it;
     }
   }
+  // Held records of a site revoked since, past its cut-off, will never be stored (the
+  // revocation refuses them): they go, freeing the table for records that can be.
+  for (const auto& [id, site] : m.sites()) {
+    if (!site.revoked_after) continue;
+    auto p = pending_.find(id);
+    if (p == pending_.end()) continue;
+    auto& slot = p->second;
+    for (auto it = slot.upper_bound(*site.revoked_after); it != slot.end();) {
+      it = slot.erase(it);
+      --pending_count_;
+    }
+    if (slot.empty()) pending_.erase(p);
+  }
   for (const auto& id : wanted) {
     if (peers_.count(id)) continue;
     auto l = links.find(id);

@@ -301,6 +301,8 @@ class GossipCore {
 
   std::vector<PeerStatus> peers() const;
   const GossipStats& stats() const { return stats_; }
+  // Out-of-order records held right now, waiting for their predecessors (pending_records_max).
+  size_t records_held() const { return pending_count_; }
   // Highest seq of `origin` that some peer reported holding (for "seen" states).
   uint64_t seen_by_peers(std::string_view origin) const;
   // What peers' digests claimed, kept as they arrive: seen_by_peers(self), the distinct peers

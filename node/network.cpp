@@ -400,6 +400,7 @@ struct NetworkRuntime::Impl {
     if (order) s.order = order->status();
     s.peers = gossip.peers();
     s.gossip = gossip.stats();
+    s.records_held = gossip.records_held();
     s.counters = counters;
     for (const auto& [id, site] : membership.sites())
       s.seen_by_peers[id] = gossip.seen_by_peers(id);

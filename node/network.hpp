@@ -59,6 +59,7 @@ struct NetworkCounters {
 struct NetworkStatus {
   std::vector<PeerStatus> peers;
   GossipStats gossip;
+  uint64_t records_held = 0;  // out-of-order records held for their predecessors (GossipCore)
   NetworkCounters counters;
   std::map<std::string, uint64_t, std::less<>> quarantine;
   std::map<std::string, uint64_t, std::less<>> seen_by_peers;  // origin -> highest seq a peer holds

@@ -529,6 +529,46 @@ TEST(GossipCluster, RecordPastRevocationCutOffIsNeverStored) {
   expect_invariants(c);
 }
 
+// Records of a post that a node holds out of order (their predecessor not there yet) when HQ's
+// revocation of the post arrives: those past its cut-off can never be stored, and are let go.
+TEST(GossipCluster, HeldRecordsPastARevocationCutOffAreLetGo) {
+  const uint64_t seed = test_seeds({315}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const std::string revoked = "rusumo";
+  c.network().partition({revoked},
+                        {"hq", "kigali-airport", "gatuna", "rubavu-corniche", "kagitumba"});
+  const uint64_t cutoff = c.head_seq("hq", revoked);
+  traffic.run(2'000, 100);  // the post, cut off, records past what HQ will make its cut-off
+  ASSERT_GE(c.head_seq(revoked, revoked), cutoff + 3);
+  // A peer relays two of them to Gatuna, without the one before: Gatuna holds them.
+  const auto r2 = c.stored_record(revoked, revoked, cutoff + 2);
+  const auto r3 = c.stored_record(revoked, revoked, cutoff + 3);
+  ASSERT_TRUE(r2 && r3);
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {*r2, *r3}));
+  c.run_for(50);
+  ASSERT_EQ(c.gossip("gatuna").records_held(), 2u);
+
+  const Membership& m = c.core("hq").membership();
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteRevoked{revoked, cutoff, "post closed"}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto posted = c.post_membership("hq", *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  ASSERT_TRUE(c.run_until(10'000, 20, [&] {
+    const MemberSite* s = c.core("gatuna").membership().site(revoked);
+    return s != nullptr && s->revoked_after.has_value();
+  }));
+  EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
+  EXPECT_EQ(c.head_seq("gatuna", revoked), cutoff);
+  expect_invariants(c);
+}
+
 // (g) Equivocation: two records of one origin at the same seq, both signed with its key, arrive
 // at two different nodes. Every node ends up with the origin quarantined and the evidence stored.
 TEST(GossipCluster, EquivocationQuarantinesTheOriginEverywhere) {
