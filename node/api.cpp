@@ -655,6 +655,18 @@ struct ApiServer::Impl {
                   items.empty() ? (*after ? json(**after) : json(nullptr)) : json(last - 1)}});
   }
 
+  // Whether a proof at `size` is covered by the latest signed head this node holds: its size
+  // (null before any), and whether the proof's size is at most it (checkable against the signed
+  // root directly when equal, through a consistency proof to it when smaller). The head trails
+  // the ledger by up to head_interval_ms (docs/ledger.md).
+  void add_signed_head(json& j, const StoreTxn& txn, uint64_t size) {
+    std::optional<uint64_t> head_size;
+    if (const auto h = txn.meta("ledger.head"))
+      if (auto head = decode_ledger_head(*h); head.ok()) head_size = head->size;
+    j["signed_head_size"] = head_size ? json(*head_size) : json(nullptr);
+    j["covered_by_signed_head"] = head_size && size <= *head_size;
+  }
+
   void get_inclusion(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     const auto asked_position = query_u64(req, "position");
@@ -681,15 +693,17 @@ struct ApiServer::Impl {
       return respond_error(req, 500, "internal", "the ledger has no record at that position");
     json path = json::array();
     for (const auto& h : *proof) path.push_back(to_hex(h));
-    respond(req, 200,
-            json{{"position", *position},
-                 {"size", size},
-                 {"origin", ref->origin},
-                 {"seq", ref->seq},
-                 {"record_hash", to_hex(ref->hash)},
-                 {"leaf_hash", to_hex(merkle::leaf_hash(ref->hash))},
-                 {"audit_path", path},
-                 {"root", to_hex(root)}});
+    json out{{"position", *position},
+             {"size", size},
+             {"origin", ref->origin},
+             {"seq", ref->seq},
+             {"record_hash", to_hex(ref->hash)},
+             {"leaf_hash", to_hex(merkle::leaf_hash(ref->hash))},
+             {"audit_path", path},
+             {"root", to_hex(root)}};
+    add_signed_head(out, **txn, size);
+    if (read_failed(req, **txn)) return;
+    respond(req, 200, out);
   }
 
   void get_consistency(const req_t& req) {
@@ -714,12 +728,14 @@ struct ApiServer::Impl {
     if (!proof.ok()) return respond_error(req, proof.error());
     json p = json::array();
     for (const auto& h : *proof) p.push_back(to_hex(h));
-    respond(req, 200,
-            json{{"from", *from},
-                 {"to", *to},
-                 {"from_root", to_hex(from_root)},
-                 {"to_root", to_hex(to_root)},
-                 {"proof", p}});
+    json out{{"from", *from},
+             {"to", *to},
+             {"from_root", to_hex(from_root)},
+             {"to_root", to_hex(to_root)},
+             {"proof", p}};
+    add_signed_head(out, **txn, *to);
+    if (read_failed(req, **txn)) return;
+    respond(req, 200, out);
   }
 
   void get_conflicts(const req_t& req) {

@@ -170,6 +170,9 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
       path.push_back(y);
     }
     EXPECT_TRUE(merkle::verify_inclusion(leaf, p, h.size, path, h.root)) << p;
+    // Its size is the signed head's (a later head may have been signed since).
+    EXPECT_EQ(pr["covered_by_signed_head"], true) << pr;
+    EXPECT_GE(pr["signed_head_size"].get<uint64_t>(), h.size) << pr;
   }
   const json cp =
       parse(learner.get("/v1/ledger/proof/consistency?from=10&to=" + std::to_string(h.size)));
@@ -182,6 +185,7 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
     proof.push_back(y);
   }
   EXPECT_TRUE(merkle::verify_consistency(10, h.size, r1, h.root, proof));
+  EXPECT_EQ(cp["covered_by_signed_head"], true) << cp;
 
   // Bad parameters: a clear 422 naming the parameter, never a dropped connection or a silent
   // default.
