@@ -158,7 +158,10 @@ std::vector<std::string> GossipCore::alive_peers() const {
 }
 
 std::vector<std::string> GossipCore::pick(std::vector<std::string> from, size_t n) {
-  std::shuffle(from.begin(), from.end(), rng_);
+  // Fisher-Yates with modulo draws, not std::shuffle: the same choice on every standard library
+  // (the engine's output is fixed by the standard, shuffle's use of it is not), so a simulator
+  // seed replays anywhere.
+  for (size_t k = from.size(); k > 1; --k) std::swap(from[k - 1], from[rng_() % k]);
   if (from.size() > n) from.resize(n);
   std::sort(from.begin(), from.end());
   return from;

@@ -158,8 +158,15 @@ const std::vector<PostProfile>& profiles_table() {
   return table;
 }
 
+// Draws by modulo and by the engine's top 53 bits, not <random>'s distributions: the same
+// traffic from a seed on every standard library (the engine's output is fixed by the standard,
+// the distributions' use of it is not).
 std::string pick(std::mt19937_64& rng, const std::vector<const char*>& v) {
-  return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  return v[rng() % v.size()];
+}
+
+double unit(std::mt19937_64& rng) {  // [0, 1)
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
 std::string digits(std::mt19937_64& rng, size_t n) {
@@ -232,7 +239,7 @@ TrafficGenerator::TrafficGenerator(const PostProfile& profile, uint64_t seed, si
 
 TrafficGenerator::Traveller TrafficGenerator::make_person(Date today) {
   Traveller p;
-  double r = std::uniform_real_distribution<double>(0, 1)(rng_), acc = 0;
+  double r = unit(rng_), acc = 0;
   p.nationality = profile_.nationalities.back().code;
   for (const auto& n : profile_.nationalities) {
     acc += n.share;
@@ -262,7 +269,7 @@ TrafficGenerator::Traveller TrafficGenerator::make_person(Date today) {
   // border residents (CEPGL) on a border pass, which has no MRZ.
   const bool id_card_country = nat == "RWA" || nat == "KEN" || nat == "UGA";
   const bool pass_country = nat == "COD" || nat == "BDI";
-  const bool local = std::uniform_real_distribution<double>(0, 1)(rng_) < profile_.id_card_share;
+  const bool local = unit(rng_) < profile_.id_card_share;
   if (local && id_card_country) {
     p.document_kind = DocumentKind::national_id_card;
     p.document_number = digits(rng_, 9);
@@ -283,9 +290,7 @@ TrafficGenerator::Traveller TrafficGenerator::make_person(Date today) {
   return p;
 }
 
-size_t TrafficGenerator::pick_person() {
-  return std::uniform_int_distribution<size_t>(0, people_.size() - 1)(rng_);
-}
+size_t TrafficGenerator::pick_person() { return rng_() % people_.size(); }
 
 std::vector<TrafficEvent> TrafficGenerator::next(Date today) {
   if (population_date_.days == 0) {
