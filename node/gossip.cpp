@@ -206,6 +206,9 @@ void GossipCore::pump_swim(int64_t now_ms) {
 void GossipCore::hold(VerifiedRecord record, const std::string& from, int64_t now_ms) {
   const std::string origin = record.record.header.origin.value;
   const uint64_t seq = record.record.header.seq.value;
+  // Past a revocation cut-off it can never be stored (a batch ingested before the revocation
+  // reached this core may report it as a gap after set_membership let the others go).
+  if (membership_.past_cut_off(origin, seq)) return;
   auto& slot = pending_[origin];
   if (slot.count(seq)) return;
   if (pending_count_ >= pending_records_max || slot.size() >= pending_per_origin_max) {

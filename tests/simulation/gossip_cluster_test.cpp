@@ -569,6 +569,49 @@ TEST(GossipCluster, HeldRecordsPastARevocationCutOffAreLetGo) {
   expect_invariants(c);
 }
 
+// The same records reported as a gap by a batch that commits with the revocation itself (the
+// membership change reaches the gossip core first, then the gap): they are not held either.
+TEST(GossipCluster, RecordsFoundMissingTheirPredecessorInTheRevocationsBatchAreNotHeld) {
+  const uint64_t seed = test_seeds({316}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
+  traffic.run(1'000, 100);
+  ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
+
+  const std::string revoked = "rusumo";
+  c.network().partition({revoked},
+                        {"hq", "kigali-airport", "gatuna", "rubavu-corniche", "kagitumba"});
+  const uint64_t cutoff = c.head_seq("gatuna", revoked);
+  traffic.run(2'000, 100);
+  ASSERT_GE(c.head_seq(revoked, revoked), cutoff + 3);
+  const auto r2 = c.stored_record(revoked, revoked, cutoff + 2);
+  const auto r3 = c.stored_record(revoked, revoked, cutoff + 3);
+  ASSERT_TRUE(r2 && r3);
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {*r2, *r3}));
+  // Delivered and queued for Gatuna's writer, not yet written.
+  bool queued = false;
+  for (int i = 0; i < 100 && !queued; ++i) {
+    c.step();
+    queued = c.writes_queued("gatuna").ingests > 0;
+  }
+  ASSERT_TRUE(queued);
+  // The revocation, posted at Gatuna, joins the same batch, after them.
+  const Membership& m = c.core("gatuna").membership();
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteRevoked{revoked, cutoff, "post closed"}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto posted = c.post_membership("gatuna", *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+  EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
+  c.run_for(2'000);
+  EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
+  EXPECT_EQ(c.head_seq("gatuna", revoked), cutoff);
+  expect_invariants(c);
+}
+
 // (g) Equivocation: two records of one origin at the same seq, both signed with its key, arrive
 // at two different nodes. Every node ends up with the origin quarantined and the evidence stored.
 TEST(GossipCluster, EquivocationQuarantinesTheOriginEverywhere) {
