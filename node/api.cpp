@@ -404,6 +404,10 @@ struct ApiServer::Impl {
     if (!txn.ok()) return respond_error(req, txn.error());
     const auto ws = deps.writer.stats();
     const NodeIdentity& id = deps.core.identity();
+    json counts = counts_json(**txn), own_feed = own_feed_json(**txn),
+         network = network_json(**txn), ledger = ledger_json(**txn);
+    // Counts or heads read as 0 from a store that failed would mislead whoever watches.
+    if (read_failed(req, **txn)) return;
     respond(req, 200,
             json{{"node", id.site},
                  {"site", id.site},
@@ -412,8 +416,8 @@ struct ApiServer::Impl {
                  {"public_keys",
                   {{"signing", to_hex(deps.core.public_key())},
                    {"transport", deps.transport_public_key}}},
-                 {"counts", counts_json(**txn)},
-                 {"own_feed", own_feed_json(**txn)},
+                 {"counts", counts},
+                 {"own_feed", own_feed},
                  {"writer",
                   {{"batches", ws.batches},
                    {"records", ws.records},
@@ -429,8 +433,8 @@ struct ApiServer::Impl {
                    {"map_grows", deps.store.map_grows()},
                    {"stale_readers_cleared", deps.store.env().stale_readers_cleared()}}},
                  {"started_at", format_iso_instant_ms(started_ms)},
-                 {"network", network_json(**txn)},
-                 {"ledger", ledger_json(**txn)},
+                 {"network", network},
+                 {"ledger", ledger},
                  {"version", "0.1.0"}});
   }
 
@@ -613,7 +617,10 @@ struct ApiServer::Impl {
     if (read_failed(req, **txn)) return;
     if (!h) return respond_error(req, 404, "not_found", "no signed ledger head yet");
     auto head = decode_ledger_head(*h);
-    if (!head.ok()) return respond_error(req, head.error());
+    // This node's own table: a head that does not decode is a fault of the store, not of input.
+    if (!head.ok())
+      return respond_error(req, 500, "storage",
+                           "the stored ledger head does not decode: " + head.error().message);
     respond(req, 200, head_json(*head));
   }
 
@@ -676,6 +683,7 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
+    if (read_failed(req, **txn)) return;  // (a size of 0 would answer 422)
     const uint64_t size = asked_size->value_or(meta.size);
     const std::string need =
         "need 0 <= position < size <= ledger size (" + std::to_string(meta.size) + ")";
@@ -715,6 +723,7 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
+    if (read_failed(req, **txn)) return;  // (a size of 0 would answer 422)
     const std::optional<uint64_t> from = *asked_from, to = *asked_to;
     const std::string need =
         "need 0 < from <= to <= ledger size (" + std::to_string(meta.size) + ")";
@@ -753,7 +762,10 @@ struct ApiServer::Impl {
       alerts.clear();
       for (const auto& bytes : (*txn)->conflicts_from(first, limit)) {
         auto c = decode_conflict(bytes);
-        if (!c.ok()) return c.error();
+        // This node's own table: a fault of the store (500), not of input.
+        if (!c.ok())
+          return make_error(Errc::storage,
+                            "a stored conflict alert does not decode: " + c.error().message);
         alerts.push_back(std::move(c).value());
       }
       return {};

@@ -175,7 +175,10 @@ uint32_t next_conflict_n(const StoreTxn& txn, uint64_t position) {
   uint32_t n = 0;
   for (const auto& bytes : txn.conflicts_from(position, SIZE_MAX)) {
     auto c = decode_conflict(bytes);
-    if (!c.ok() || c->position != position) break;
+    // This node's own table: a row that does not decode is corruption (docs/decisions.md), not a
+    // free index to write over.
+    UMUPAKA_ASSERT_MSG(c.ok(), "a stored conflict alert does not decode");
+    if (c->position != position) break;
     ++n;
   }
   return n;

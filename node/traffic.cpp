@@ -278,7 +278,9 @@ TrafficGenerator::Traveller TrafficGenerator::make_person(Date today) {
     p.document_number = "CEPGL" + digits(rng_, 7);
   } else {
     p.document_kind = DocumentKind::passport;
-    p.document_number = letters(rng_, 2) + digits(rng_, 7);
+    // Two statements: the operands of + are drawn in an unspecified order.
+    p.document_number = letters(rng_, 2);
+    p.document_number += digits(rng_, 7);
   }
   // Most documents valid for years; about 1 in 150 expired (a check that should fire).
   p.expiry = Date{today.days + (rng_() % 150 == 0 ? -static_cast<int32_t>(rng_() % 400 + 1)

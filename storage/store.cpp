@@ -258,7 +258,9 @@ std::optional<SignedRecord> StoreTxn::version(std::string_view origin, uint64_t 
   k.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   const auto v = get(t_.versions, k);
   if (!v) return std::nullopt;
-  return decode_stored_record(*v);
+  auto sr = decode_stored_record(*v);
+  UMUPAKA_ASSERT_MSG(sr.has_value(), "a stored version does not decode");
+  return sr;
 }
 
 std::vector<SignedRecord> StoreTxn::versions() const {
@@ -413,6 +415,7 @@ void StoreTxn::put_meta(std::string_view name, std::string_view value) {
 
 size_t StoreTxn::count_of(MDB_dbi table) const {
   auto n = txn_.count(table);
+  if (!n.ok()) note(n.error());
   return n.ok() ? n.value() : 0;
 }
 
