@@ -665,13 +665,20 @@ struct ApiServer::Impl {
   // Whether a proof at `size` is covered by the latest signed head this node holds: its size
   // (null before any), and whether the proof's size is at most it (checkable against the signed
   // root directly when equal, through a consistency proof to it when smaller). The head trails
-  // the ledger by up to head_interval_ms (docs/ledger.md).
-  void add_signed_head(json& j, const StoreTxn& txn, uint64_t size) {
+  // the ledger by up to head_interval_ms while a leader signs heads (docs/ledger.md). A stored
+  // head that does not decode is a fault of the store (500, as GET /v1/ledger/head answers).
+  Status add_signed_head(json& j, const StoreTxn& txn, uint64_t size) {
     std::optional<uint64_t> head_size;
-    if (const auto h = txn.meta("ledger.head"))
-      if (auto head = decode_ledger_head(*h); head.ok()) head_size = head->size;
+    if (const auto h = txn.meta("ledger.head")) {
+      auto head = decode_ledger_head(*h);
+      if (!head.ok())
+        return make_error(Errc::storage,
+                          "the stored ledger head does not decode: " + head.error().message);
+      head_size = head->size;
+    }
     j["signed_head_size"] = head_size ? json(*head_size) : json(nullptr);
     j["covered_by_signed_head"] = head_size && size <= *head_size;
+    return {};
   }
 
   void get_inclusion(const req_t& req) {
@@ -709,8 +716,9 @@ struct ApiServer::Impl {
              {"leaf_hash", to_hex(merkle::leaf_hash(ref->hash))},
              {"audit_path", path},
              {"root", to_hex(root)}};
-    add_signed_head(out, **txn, size);
+    const Status head = add_signed_head(out, **txn, size);
     if (read_failed(req, **txn)) return;
+    if (!head.ok()) return respond_error(req, head.error());
     respond(req, 200, out);
   }
 
@@ -742,8 +750,9 @@ struct ApiServer::Impl {
              {"from_root", to_hex(from_root)},
              {"to_root", to_hex(to_root)},
              {"proof", p}};
-    add_signed_head(out, **txn, *to);
+    const Status head = add_signed_head(out, **txn, *to);
     if (read_failed(req, **txn)) return;
+    if (!head.ok()) return respond_error(req, head.error());
     respond(req, 200, out);
   }
 

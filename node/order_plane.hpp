@@ -2,7 +2,7 @@
 // Runs on the network thread (production) or the simulator's loop: one thread. Persistence is
 // LMDB (Raft log and hard state, fsync'd before any message that depends on them is sent);
 // application goes through the caller's SubmitApply (production: the writer thread; the simulator:
-// at once), whose completion must come back on the same thread.
+// its writer queue, at a later step), whose completion must come back on the same thread.
 //
 // - The leader proposes, every interval, the frontier it holds beyond what it proposed before.
 // - A voter acknowledges an append only when it durably holds every record the entries cover:

@@ -106,10 +106,10 @@ int swarm_command(const std::string& name, const umupaka::sim::RunOptions& base,
   o.scenario_path = name;
   const auto result = umupaka::sim::run_swarm(
       *scenario, o, first_seed, seeds, stop_on_failure, [&](const umupaka::sim::RunReport& r) {
-        std::printf("seed %llu: %s  %.1f s  records=%llu  trace=%s\n",
+        std::printf("seed %llu: %s  %.1f s  records=%llu  write_ms=%u  trace=%s\n",
                     static_cast<unsigned long long>(r.seed), r.passed() ? "ok  " : "FAIL",
                     r.wall_seconds, static_cast<unsigned long long>(r.records_acknowledged),
-                    r.trace_hex.c_str());
+                    r.write_ms, r.trace_hex.c_str());
         std::fflush(stdout);
         if (!r.passed() && !report_dir.empty())
           (void)umupaka::sim::write_report(r, report_dir + "/seed-" + std::to_string(r.seed));

@@ -147,11 +147,11 @@ struct SimClusterStats {
   uint64_t frames_to_crashed = 0;  // due at a crashed node: dropped
   uint64_t frames_invalid = 0;     // decode_gossip refused them
   uint64_t frames_refused = 0;     // from a site the receiver does not know (ZAP refuses)
-  uint64_t ingest_commits = 0;     // group commits that stored received records
+  uint64_t ingest_commits = 0;     // committed group commits with received records in them
   uint64_t write_batches = 0;      // group commits run (and failed) by the nodes' writers
   uint64_t mixed_batches = 0;      // of them, with items of more than one kind
   uint64_t records_recorded = 0;   // commands that recorded a record
-  uint64_t commands_refused = 0;   // commands the core refused
+  uint64_t commands_refused = 0;   // commands not recorded (refused, failed, paused, queue full)
   uint64_t records_checked = 0;    // stored records verified by the invariant checks
   uint64_t crashes = 0;
   uint64_t leader_changes = 0;     // a new (term, leader) seen
@@ -234,8 +234,8 @@ class SimCluster {
   // opened against the node's root key and checked whole, then ingested (IngestKind::posted)
   // through the writer's queue, waited for as record() waits; a membership change reaches the
   // node's gossip core through the commit hook's path. Errors: open_record's, validate_record's,
-  // Errc::invalid_field (not a root record of this network), Errc::unavailable (the writer's
-  // queue full, or the node crashed first), or the commit's.
+  // Errc::invalid_field (not a root record of this network), Errc::unavailable (the site
+  // paused, the writer's queue full, or the node crashed first), or the commit's.
   Result<IngestResult> post_membership(const std::string& site, const SignedRecord& record);
 
   // Runs `fn` in one write transaction of the site's store, behind its node core's back (a disk

@@ -597,6 +597,9 @@ TEST(GossipCluster, RecordsFoundMissingTheirPredecessorInTheRevocationsBatchAreN
     queued = c.writes_queued("gatuna").ingests > 0;
   }
   ASSERT_TRUE(queued);
+  // Not written yet (else they would be held now: written alone, they are a gap).
+  ASSERT_EQ(c.gossip("gatuna").records_held(), 0u);
+  const uint64_t gaps = c.gossip("gatuna").stats().records_gap;
   // The revocation, posted at Gatuna, joins the same batch, after them.
   const Membership& m = c.core("gatuna").membership();
   auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
@@ -605,6 +608,9 @@ TEST(GossipCluster, RecordsFoundMissingTheirPredecessorInTheRevocationsBatchAreN
   auto posted = c.post_membership("gatuna", *root);
   ASSERT_TRUE(posted.ok()) << posted.error().message;
   EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+  // They were found missing their predecessor in that batch (written after the revocation, in
+  // a batch of their own, they would have been refused, not a gap).
+  EXPECT_EQ(c.gossip("gatuna").stats().records_gap, gaps + 2);
   EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
   c.run_for(2'000);
   EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);

@@ -104,6 +104,9 @@ RunReport sample_report() {
   r.leader_changes = 4;
   r.max_term = 5;
   r.crashes = 1;
+  r.write_ms = 5;
+  r.write_batches = 900;
+  r.mixed_batches = 12;
   r.faults = {
       {.from_ms = 600'000, .to_ms = 1'200'000, .kind = "partition", .detail = "rusumo | rest"},
       {.from_ms = 1'800'000, .to_ms = 1'800'000, .kind = "crash", .detail = "hq"}};
@@ -268,6 +271,9 @@ TEST(RenderJson, ParsesAndHoldsTheFields) {
   EXPECT_EQ(j["leader_changes"], 4u);
   EXPECT_EQ(j["max_term"], 5u);
   EXPECT_EQ(j["crashes"], 1u);
+  EXPECT_EQ(j["write_ms"], 5u);
+  EXPECT_EQ(j["write_batches"], 900u);
+  EXPECT_EQ(j["mixed_batches"], 12u);
   EXPECT_EQ(j["lag"]["count"], 7u);
   EXPECT_EQ(j["lag"]["p50"], 90.0);
   EXPECT_EQ(j["commit"]["p99"], 400.0);
@@ -358,6 +364,7 @@ TEST(RenderSummary, ShowsTheRunAndEndsWithTheTrace) {
   EXPECT_NE(s.find("1:01:01"), std::string::npos);
   EXPECT_NE(s.find("292.9x"), std::string::npos);  // 3661 s / 12.5 s
   EXPECT_NE(s.find("1200 acknowledged, 3 refused"), std::string::npos);
+  EXPECT_NE(s.find("900 group commits of 5 ms, 12 of them mixed"), std::string::npos);
   EXPECT_NE(s.find("rusumo | rest"), std::string::npos);
   EXPECT_NE(s.find("ok    no acknowledged record lost"), std::string::npos);
   EXPECT_NE(s.find("ledgers agree: root 1a2b"), std::string::npos);

@@ -303,6 +303,7 @@ TEST(Parse, MinimalTakesDefaults) {
   EXPECT_EQ(s->tick_ms, 20u);
   EXPECT_EQ(s->raft_tick_ms, 100u);
   EXPECT_EQ(s->election_ticks, 10u);
+  EXPECT_EQ(s->write_ms, 1u);
   ASSERT_EQ(s->links.size(), 1u);
   EXPECT_EQ(s->links[0].spec.latency_ms, 20u);
   EXPECT_EQ(s->links[0].spec.jitter_ms, 0u);
@@ -316,6 +317,12 @@ TEST(Parse, MinimalTakesDefaults) {
   // crashed the draw).
   EXPECT_EQ(s->swarm.kinds.size(), fault_kind_count);
   EXPECT_FALSE(s->expect_evidence);
+}
+
+TEST(Parse, WriteMsZeroIsAnInstantCommit) {
+  auto s = parse_scenario("write_ms = 0\n" + minimal, "dir/minimal.toml");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->write_ms, 0u);
 }
 
 TEST(Parse, FaultsOfEveryKind) {
@@ -615,6 +622,7 @@ TEST(Errors, FaultShapes) {
 TEST(Errors, TypesAndSyntax) {
   expect_error("tick_ms = \"20\"\n" + minimal, "tick_ms", "must be an integer");
   expect_error("raft_tick_ms = 1\n" + minimal, "raft_tick_ms", "must be in 10..10000");
+  expect_error("write_ms = 1001\n" + minimal, "write_ms", "must be in 0..1000");
   expect_error("duration = \"1h\"\n[links.wan]\nswim = \"wan\"\n[sites]\nid = \"hq\"\n", "sites",
                "must be an array of tables ([[sites]])");
   expect_error("duration = \"1h\"\n[links]\n", "links", "at least one link class");
