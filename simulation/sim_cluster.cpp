@@ -755,6 +755,9 @@ Result<IngestResult> SimCluster::post_membership(const std::string& site,
   Node& n = node(site);
   UMUPAKA_ASSERT_MSG(n.live(), "post_membership at a crashed site");
   if (n.paused_until > now_ms_) return make_error(Errc::unavailable, "the site is paused");
+  // As the API: a node held after a restore posts no membership record (made from an old root
+  // head, it would fork the membership).
+  RETURN_IF_ERROR(n.core->restore_hold_status());
   const Membership& m = n.core->membership();
   auto rec = open_record(record, m.root_key());
   if (!rec.ok()) return rec.error();

@@ -235,7 +235,8 @@ class SimCluster {
   // through the writer's queue, waited for as record() waits; a membership change reaches the
   // node's gossip core through the commit hook's path. Errors: open_record's, validate_record's,
   // Errc::invalid_field (not a root record of this network), Errc::unavailable (the site
-  // paused, the writer's queue full, or the node crashed first), or the commit's.
+  // paused or held after a restore, the writer's queue full, or the node crashed first), or the
+  // commit's.
   Result<IngestResult> post_membership(const std::string& site, const SignedRecord& record);
 
   // Runs `fn` in one write transaction of the site's store, behind its node core's back (a disk

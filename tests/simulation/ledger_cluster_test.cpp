@@ -860,6 +860,16 @@ TEST(LedgerCluster, ANodeStartedOnARestoredStoreRecordsOnceAMajorityOfPeersSpoke
   EXPECT_NE(r.error().message.find("0 of the 6 heard so far, 4 needed"), std::string::npos)
       << r.error().message;
   EXPECT_FALSE(c.core(origin).restore_hold_status().ok());  // membership posts too (the API)
+  {
+    const Membership& m = c.core(origin).membership();
+    SiteEntry e = m.site("nemba")->entry;
+    auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                                 SiteCertified{e}, c.now_ms());
+    ASSERT_TRUE(root.ok()) << root.error().message;
+    const auto posted = c.post_membership(origin, *root);
+    ASSERT_FALSE(posted.ok());
+    EXPECT_EQ(posted.error().code, Errc::unavailable) << posted.error().message;
+  }
   claim(head + 5);
   ASSERT_TRUE(c.run_until(20'000, 100, [&] { return c.core(origin).peers_heard() >= 4; }));
   r = c.record(origin, cmd);
