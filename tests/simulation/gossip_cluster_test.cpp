@@ -529,6 +529,34 @@ TEST(GossipCluster, RecordPastRevocationCutOffIsNeverStored) {
   expect_invariants(c);
 }
 
+// Rusumo, cut off from every other site, records past `cutoff` (its head as the others hold it);
+// `past` gets its records cutoff + 2 and cutoff + 3, which a peer can relay without cutoff + 1.
+void cut_off_rusumo_recording_past(SimCluster& c, Traffic& traffic, uint64_t& cutoff,
+                                   std::vector<SignedRecord>& past) {
+  c.network().partition({"rusumo"},
+                        {"hq", "kigali-airport", "gatuna", "rubavu-corniche", "kagitumba"});
+  cutoff = c.head_seq("gatuna", "rusumo");
+  traffic.run(2'000, 100);
+  ASSERT_GE(c.head_seq("rusumo", "rusumo"), cutoff + 3);
+  for (const uint64_t seq : {cutoff + 2, cutoff + 3}) {
+    const auto r = c.stored_record("rusumo", "rusumo", seq);
+    ASSERT_TRUE(r.has_value()) << seq;
+    past.push_back(*r);
+  }
+}
+
+// HQ's revocation of `site` at `cutoff`, posted at `at` (POST /v1/membership's path).
+void post_revocation(SimCluster& c, const std::string& at, const std::string& site,
+                     uint64_t cutoff) {
+  const Membership& m = c.core(at).membership();
+  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
+                               SiteRevoked{site, cutoff, "post closed"}, c.now_ms());
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  const auto posted = c.post_membership(at, *root);
+  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+}
+
 // Records of a post that a node holds out of order (their predecessor not there yet) when HQ's
 // revocation of the post arrives: those past its cut-off can never be stored, and are let go.
 TEST(GossipCluster, HeldRecordsPastARevocationCutOffAreLetGo) {
@@ -540,32 +568,21 @@ TEST(GossipCluster, HeldRecordsPastARevocationCutOffAreLetGo) {
   traffic.run(1'000, 100);
   ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
 
-  const std::string revoked = "rusumo";
-  c.network().partition({revoked},
-                        {"hq", "kigali-airport", "gatuna", "rubavu-corniche", "kagitumba"});
-  const uint64_t cutoff = c.head_seq("hq", revoked);
-  traffic.run(2'000, 100);  // the post, cut off, records past what HQ will make its cut-off
-  ASSERT_GE(c.head_seq(revoked, revoked), cutoff + 3);
-  // A peer relays two of them to Gatuna, without the one before: Gatuna holds them.
-  const auto r2 = c.stored_record(revoked, revoked, cutoff + 2);
-  const auto r3 = c.stored_record(revoked, revoked, cutoff + 3);
-  ASSERT_TRUE(r2 && r3);
-  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {*r2, *r3}));
+  uint64_t cutoff = 0;
+  std::vector<SignedRecord> past;
+  ASSERT_NO_FATAL_FAILURE(cut_off_rusumo_recording_past(c, traffic, cutoff, past));
+  // A peer relays them to Gatuna, without the one before: Gatuna holds them.
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, past));
   c.run_for(50);
   ASSERT_EQ(c.gossip("gatuna").records_held(), 2u);
 
-  const Membership& m = c.core("hq").membership();
-  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
-                               SiteRevoked{revoked, cutoff, "post closed"}, c.now_ms());
-  ASSERT_TRUE(root.ok()) << root.error().message;
-  auto posted = c.post_membership("hq", *root);
-  ASSERT_TRUE(posted.ok()) << posted.error().message;
+  ASSERT_NO_FATAL_FAILURE(post_revocation(c, "hq", "rusumo", cutoff));
   ASSERT_TRUE(c.run_until(10'000, 20, [&] {
-    const MemberSite* s = c.core("gatuna").membership().site(revoked);
+    const MemberSite* s = c.core("gatuna").membership().site("rusumo");
     return s != nullptr && s->revoked_after.has_value();
   }));
   EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
-  EXPECT_EQ(c.head_seq("gatuna", revoked), cutoff);
+  EXPECT_EQ(c.head_seq("gatuna", "rusumo"), cutoff);
   expect_invariants(c);
 }
 
@@ -580,16 +597,10 @@ TEST(GossipCluster, RecordsFoundMissingTheirPredecessorInTheRevocationsBatchAreN
   traffic.run(1'000, 100);
   ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
 
-  const std::string revoked = "rusumo";
-  c.network().partition({revoked},
-                        {"hq", "kigali-airport", "gatuna", "rubavu-corniche", "kagitumba"});
-  const uint64_t cutoff = c.head_seq("gatuna", revoked);
-  traffic.run(2'000, 100);
-  ASSERT_GE(c.head_seq(revoked, revoked), cutoff + 3);
-  const auto r2 = c.stored_record(revoked, revoked, cutoff + 2);
-  const auto r3 = c.stored_record(revoked, revoked, cutoff + 3);
-  ASSERT_TRUE(r2 && r3);
-  c.inject("kagitumba", "gatuna", message_of(GossipType::push, {*r2, *r3}));
+  uint64_t cutoff = 0;
+  std::vector<SignedRecord> past;
+  ASSERT_NO_FATAL_FAILURE(cut_off_rusumo_recording_past(c, traffic, cutoff, past));
+  c.inject("kagitumba", "gatuna", message_of(GossipType::push, past));
   // Delivered and queued for Gatuna's writer, not yet written.
   bool queued = false;
   for (int i = 0; i < 100 && !queued; ++i) {
@@ -601,20 +612,14 @@ TEST(GossipCluster, RecordsFoundMissingTheirPredecessorInTheRevocationsBatchAreN
   ASSERT_EQ(c.gossip("gatuna").records_held(), 0u);
   const uint64_t gaps = c.gossip("gatuna").stats().records_gap;
   // The revocation, posted at Gatuna, joins the same batch, after them.
-  const Membership& m = c.core("gatuna").membership();
-  auto root = make_root_record(c.root_seed(), c.network_id(), m.root_seq(), m.root_head(),
-                               SiteRevoked{revoked, cutoff, "post closed"}, c.now_ms());
-  ASSERT_TRUE(root.ok()) << root.error().message;
-  auto posted = c.post_membership("gatuna", *root);
-  ASSERT_TRUE(posted.ok()) << posted.error().message;
-  EXPECT_EQ(posted->outcome, IngestOutcome::stored) << posted->reason;
+  ASSERT_NO_FATAL_FAILURE(post_revocation(c, "gatuna", "rusumo", cutoff));
   // They were found missing their predecessor in that batch (written after the revocation, in
   // a batch of their own, they would have been refused, not a gap).
   EXPECT_EQ(c.gossip("gatuna").stats().records_gap, gaps + 2);
   EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
   c.run_for(2'000);
   EXPECT_EQ(c.gossip("gatuna").records_held(), 0u);
-  EXPECT_EQ(c.head_seq("gatuna", revoked), cutoff);
+  EXPECT_EQ(c.head_seq("gatuna", "rusumo"), cutoff);
   expect_invariants(c);
 }
 
