@@ -416,9 +416,9 @@ void SimCluster::write_turn(Node& n) {
   n.write_due_ms = n.writes.empty() ? INT64_MAX : now_ms_ + options_.write_ms;
   GroupCommitOutcome out = run_group_commit(*n.core, *n.store, work, [&] { return wall_ms(n); });
   ++stats_.write_batches;
-  std::set<size_t> kinds;
-  for (const auto& w : work) kinds.insert(w.index());
-  if (kinds.size() > 1) ++stats_.mixed_batches;
+  if (std::any_of(work.begin(), work.end(),
+                  [&](const WriteWork& w) { return w.index() != work.front().index(); }))
+    ++stats_.mixed_batches;
   if (out.committed.ok()) {
     n.dirty = true;
   } else if (n.disk_full) {

@@ -649,8 +649,8 @@ void Runner::serve(Source& src) {
       commands.push_back(Command{std::move(e.body), "officer-" + src.site});
   }
   for (auto& c : commands) {
-    // A paused process answers no officer until the pause ends: turned away, as when down.
-    if (!live(src.site) || cluster_.paused(src.site)) {
+    // (A paused site's record() turns the officer away itself: Errc::unavailable, counted.)
+    if (!live(src.site)) {
       ++refused_;
       continue;
     }
