@@ -220,7 +220,8 @@ std::string render_summary(const RunReport& r) {
   line("sites", std::to_string(r.sites.size()) + ", " + std::to_string(r.voters.size()) +
                     " voters" + (voters.empty() ? "" : " (" + voters + ")"));
   line("records", std::to_string(r.records_acknowledged) + " acknowledged, " +
-                      std::to_string(r.commands_refused) + " refused");
+                      std::to_string(r.commands_refused) + " refused, " +
+                      std::to_string(r.commands_lost) + " lost in a crash");
   line("ledger", std::to_string(r.ledger_size) + " records, " + std::to_string(r.conflicts_raised) +
                      " conflicts raised");
   line("raft", std::to_string(r.leader_changes) + " leader changes, max term " +
@@ -309,6 +310,7 @@ std::string render_json(const RunReport& r) {
       {"voters", r.voters},
       {"records_acknowledged", r.records_acknowledged},
       {"commands_refused", r.commands_refused},
+      {"commands_lost", r.commands_lost},
       {"ledger_size", r.ledger_size},
       {"conflicts_raised", r.conflicts_raised},
       {"leader_changes", r.leader_changes},

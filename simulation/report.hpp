@@ -55,7 +55,8 @@ struct RunReport {
   std::vector<std::string> voters;
   uint64_t records_acknowledged = 0;
   uint64_t commands_refused = 0;
-  uint64_t ledger_size = 0;  // the largest ledger at the end
+  uint64_t commands_lost = 0;  // queued at a crashed site, never answered
+  uint64_t ledger_size = 0;    // the largest ledger at the end
   uint64_t conflicts_raised = 0;
   uint64_t leader_changes = 0;
   uint64_t snapshot_installs = 0;

@@ -434,13 +434,17 @@ void SimCluster::write_turn(Node& n) {
     return std::vector<IngestResult>{};  // as the runtime hands the gossip core a failed ingest
   };
   // The officers' answers first: the writer's own callbacks give them (api.cpp).
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (batch[i].waiter != nullptr) {
-      if (out.committed.ok())
-        batch[i].waiter->emplace(result(i));
-      else
-        batch[i].waiter->emplace(out.committed.error());
-    }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const bool command = std::holds_alternative<Command>(work[i]);
+    if (batch[i].waiter == nullptr && !command) continue;
+    WriteResult r = result(i);
+    if (command) answer(n, std::get<Result<Recorded>>(r));
+    if (batch[i].waiter == nullptr) continue;
+    if (out.committed.ok())
+      batch[i].waiter->emplace(std::move(r));
+    else
+      batch[i].waiter->emplace(out.committed.error());
+  }
   // Then the network thread's share, in the order its loop takes the writer's notifications
   // (NetworkRuntime): applies done, a changed membership, the records this node originated,
   // ingest results.
@@ -528,27 +532,33 @@ const SimCluster::Node& SimCluster::node(const std::string& site) const {
 
 // --- Driving ---------------------------------------------------------------------------------
 
-Result<Recorded> SimCluster::record(const std::string& site, const Command& command) {
-  Node& n = node(site);
-  UMUPAKA_ASSERT_MSG(n.live(), "record at a crashed site");
+Status SimCluster::enqueue_command(Node& n, const Command& command,
+                                   std::optional<Result<WriteResult>>* waiter) {
+  UMUPAKA_ASSERT_MSG(n.live(), "a command at a crashed site");
   // A paused process answers nobody (its writer does not run either).
   if (n.paused_until > now_ms_) {
     ++stats_.commands_refused;
     return make_error(Errc::unavailable, "the site is paused");
   }
-  // As the API: the command joins the writer's queue and the officer waits for its batch, which
-  // may hold received records and ledger applies too; the new record reaches the gossip core
-  // through the commit hook's path (write_turn).
-  auto written = write_and_wait(n, command);
-  Result<Recorded> result =
-      written.ok() ? std::get<Result<Recorded>>(std::move(written).value()) : written.error();
+  // As the API: the command joins the writer's queue; its batch may hold received records and
+  // ledger applies too, and the new record reaches the gossip core through the commit hook's
+  // path (write_turn).
+  if (!enqueue_write(n, PendingWrite{command, {}, {}, waiter})) {
+    ++stats_.commands_refused;
+    return make_error(Errc::unavailable, "write queue full; retry");
+  }
+  return {};
+}
+
+// A command's batch is done (write_turn): the officer is answered.
+void SimCluster::answer(Node& n, const Result<Recorded>& result) {
   if (!result.ok()) {
     ++stats_.commands_refused;
-    check_invariants();
-    return result;
+    return;
   }
   ++stats_.records_recorded;
   const Recorded& r = result.value();
+  UMUPAKA_ASSERT(r.ref.origin == n.site.id);
   Acknowledged ack{r.ref.origin, r.ref.seq, r.hash};
   acknowledged_.push_back(ack);
   auto& times = ack_ms_[ack.origin];
@@ -559,8 +569,23 @@ Result<Recorded> SimCluster::record(const std::string& site, const Command& comm
   append_u64(t, ack.seq);
   t.append(reinterpret_cast<const char*>(ack.hash.data()), ack.hash.size());
   trace(t);
+}
+
+Status SimCluster::submit(const std::string& site, const Command& command) {
+  return enqueue_command(node(site), command, nullptr);
+}
+
+Result<Recorded> SimCluster::record(const std::string& site, const Command& command) {
+  Node& n = node(site);
+  std::optional<Result<WriteResult>> written;
+  RETURN_IF_ERROR(enqueue_command(n, command, &written));
+  // The writer works through what was queued before, in batches, the last of them with this.
+  while (!written && n.live()) write_turn(n);
   check_invariants();
-  return result;
+  if (!written)
+    return make_error(Errc::unavailable, "the site crashed before the command's batch committed");
+  if (!written->ok()) return written->error();
+  return std::get<Result<Recorded>>(std::move(*written).value());
 }
 
 int64_t SimCluster::next_event_ms() const {
@@ -711,7 +736,11 @@ void SimCluster::crash(const std::string& site) {
   check_node(n, false);  // the last look at its store before it goes
   ++stats_.crashes;
   n.order.reset();
-  n.writes.clear();  // queued, never committed: lost with the process
+  // Queued, never committed: lost with the process, and the officers waiting never answered.
+  stats_.commands_lost += static_cast<uint64_t>(
+      std::count_if(n.writes.begin(), n.writes.end(),
+                    [](const PendingWrite& w) { return std::holds_alternative<Command>(w.work); }));
+  n.writes.clear();
   n.write_due_ms = INT64_MAX;
   n.held.clear();
   n.paused_until = 0;

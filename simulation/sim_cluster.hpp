@@ -15,9 +15,10 @@
 //     ApplyDone), a changed membership (set_membership), the records this node originated
 //     (GossipCore::on_committed: the commit hook's path), the ingest results
 //     (GossipCore::on_ingested; a failed ingest's only for evidence, as the runtime).
-//   - A command (record) joins the queue and waits for its batch: the writer runs batches at
-//     once, at the current time, until the command's is done (an officer waits for the disk;
-//     the simulated clock does not move meanwhile).
+//   - An officer's command joins the queue. submit() leaves it there: it is answered when its
+//     batch commits, write_ms or more later, and a crash before then loses it unanswered, as a
+//     killed process loses its queue. record() waits for it: the writer runs batches at once, at
+//     the current time, until the command's is done (the simulated clock does not move).
 //   - The order plane's applies (LedgerWork) join the queue: they stay outstanding while the
 //     node goes on receiving Raft messages and ticking, as in production.
 //   - A frame due at a node is decoded (decode_gossip) and handed to GossipCore::on_message with
@@ -104,7 +105,8 @@ struct SimClusterOptions {
   uint32_t tick_ms = 20;
   // How long a node's group commit takes: work queued at an idle writer is committed write_ms
   // later, with whatever else was queued by then; while work waits, one batch every write_ms.
-  // (A command waits for its batch at once: record() does not advance the clock.)
+  // (record() waits for its command's batch at once, without advancing the clock; submit()
+  // leaves the command queued until its batch is due.)
   uint32_t write_ms = 1;
   // The order plane (Raft among the voters, the ledger) at every node, as production runs it.
   bool order = true;
@@ -152,6 +154,7 @@ struct SimClusterStats {
   uint64_t mixed_batches = 0;      // of them, with items of more than one kind
   uint64_t records_recorded = 0;   // commands that recorded a record
   uint64_t commands_refused = 0;   // commands not recorded (refused, failed, paused, queue full)
+  uint64_t commands_lost = 0;      // commands queued at a crash: never answered, never recorded
   uint64_t records_checked = 0;    // stored records verified by the invariant checks
   uint64_t crashes = 0;
   uint64_t leader_changes = 0;     // a new (term, leader) seen
@@ -179,6 +182,12 @@ class SimCluster {
   // the record is acknowledged: the invariants hold the cluster to it. Precondition: the site is
   // live.
   Result<Recorded> record(const std::string& site, const Command& command);
+  // Queues `command` at `site`'s writer and returns at once, as an officer's request arrives
+  // while the node works: it is answered when its batch commits (acknowledged then, or counted
+  // in commands_refused), or lost unanswered if the site crashes first (commands_lost). An error
+  // is Errc::unavailable (the site paused, or its writer's queue full): nothing was queued.
+  // Precondition: the site is live.
+  Status submit(const std::string& site, const Command& command);
 
   // Advances the clock to the next event (a delivery, a push, a writer's batch or a tick) and
   // handles everything due then: deliveries first, in (time, seq) order, then pushes, then one
@@ -354,6 +363,9 @@ class SimCluster {
   // The node's writer: queue (false when full, as Writer::enqueue), one batch, and queue and wait
   // (record, post_membership; an error if the queue is full or the node crashed first).
   bool enqueue_write(Node& n, PendingWrite w);
+  Status enqueue_command(Node& n, const Command& command,
+                         std::optional<Result<WriteResult>>* waiter);
+  void answer(Node& n, const Result<Recorded>& result);
   void write_turn(Node& n);
   Result<WriteResult> write_and_wait(Node& n, WriteWork work);
   // Calls into the order plane; false if that crashed the node (SimCrash).

@@ -649,12 +649,14 @@ void Runner::serve(Source& src) {
       commands.push_back(Command{std::move(e.body), "officer-" + src.site});
   }
   for (auto& c : commands) {
-    // (A paused site's record() turns the officer away itself: Errc::unavailable, counted.)
     if (!live(src.site)) {
       ++refused_;
       continue;
     }
-    (void)cluster_.record(src.site, c);  // refusals are counted by the cluster
+    // Queued at the site's writer and answered when its batch commits (or lost unanswered if the
+    // site crashes first); a paused site or a full queue turns the officer away at once. The
+    // cluster counts every outcome.
+    (void)cluster_.submit(src.site, c);
   }
   src.next_ms = next_arrival(src, now);
 }
@@ -923,6 +925,7 @@ RunReport Runner::run() {
   r.simulated_ms = cluster_.now_ms() - t0_;
   r.records_acknowledged = cluster_.acknowledged().size();
   r.commands_refused = cluster_.stats().commands_refused + refused_;
+  r.commands_lost = cluster_.stats().commands_lost;
   for (const auto& site : s_.sites) {
     if (!live(site.id)) continue;
     const LedgerInfo l = cluster_.ledger(site.id);

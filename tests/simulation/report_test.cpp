@@ -99,6 +99,7 @@ RunReport sample_report() {
   r.voters = {"hq"};
   r.records_acknowledged = 1200;
   r.commands_refused = 3;
+  r.commands_lost = 2;
   r.ledger_size = 1199;
   r.conflicts_raised = 2;
   r.leader_changes = 4;
@@ -266,6 +267,7 @@ TEST(RenderJson, ParsesAndHoldsTheFields) {
   EXPECT_EQ(j["voters"], json::array({"hq"}));
   EXPECT_EQ(j["records_acknowledged"], 1200u);
   EXPECT_EQ(j["commands_refused"], 3u);
+  EXPECT_EQ(j["commands_lost"], 2u);
   EXPECT_EQ(j["ledger_size"], 1199u);
   EXPECT_EQ(j["conflicts_raised"], 2u);
   EXPECT_EQ(j["leader_changes"], 4u);
@@ -363,7 +365,7 @@ TEST(RenderSummary, ShowsTheRunAndEndsWithTheTrace) {
   EXPECT_EQ(s.find("FAIL"), std::string::npos);
   EXPECT_NE(s.find("1:01:01"), std::string::npos);
   EXPECT_NE(s.find("292.9x"), std::string::npos);  // 3661 s / 12.5 s
-  EXPECT_NE(s.find("1200 acknowledged, 3 refused"), std::string::npos);
+  EXPECT_NE(s.find("1200 acknowledged, 3 refused, 2 lost in a crash"), std::string::npos);
   EXPECT_NE(s.find("900 group commits of 5 ms, 12 of them mixed"), std::string::npos);
   EXPECT_NE(s.find("rusumo | rest"), std::string::npos);
   EXPECT_NE(s.find("ok    no acknowledged record lost"), std::string::npos);
