@@ -110,6 +110,7 @@ struct Metrics {
   std::atomic<uint64_t> crossings_by_verdict[3] = {};
   std::atomic<uint64_t> traveller_queries{0};
   std::atomic<uint64_t> unauthorized{0};
+  std::atomic<uint64_t> store_read_failures{0};  // reads answered 500 `storage` (and /metrics')
 };
 
 }  // namespace
@@ -310,6 +311,7 @@ struct ApiServer::Impl {
   bool read_failed(const req_t& req, const StoreTxn& txn) {
     const auto& e = txn.write_error();
     if (!e) return false;
+    metrics.store_read_failures++;
     spdlog::error("{}: the store could not be read: {}", req->header().path(), e->message);
     respond_error(req, 500, "storage", "the store could not be read: " + e->message);
     return true;
@@ -897,6 +899,13 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return respond_error(req, txn.error());
     const json counts = counts_json(**txn);
+    // A store that failed to read is counted, not shown as 0 records: the gauge is left out then
+    // (a scraper sees it missing), and the node still answers with everything else it knows.
+    const bool read_ok = !(*txn)->write_error();
+    if (!read_ok) {
+      metrics.store_read_failures++;
+      spdlog::error("/metrics: the store could not be read: {}", (*txn)->write_error()->message);
+    }
     const auto ws = deps.writer.stats();
     std::string out;
     auto metric = [&](const char* name, const char* type, const char* help, uint64_t v,
@@ -904,8 +913,11 @@ struct ApiServer::Impl {
       out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
       out += std::string(name) + labels + " " + std::to_string(v) + "\n";
     };
-    metric("umupaka_records_stored", "gauge", "Records held in all feeds.",
-           counts["records"].get<uint64_t>());
+    if (read_ok)
+      metric("umupaka_records_stored", "gauge", "Records held in all feeds.",
+             counts["records"].get<uint64_t>());
+    metric("umupaka_store_read_failures_total", "counter",
+           "Reads of the store that failed (answered 500 storage).", metrics.store_read_failures);
     metric("umupaka_records_recorded_total", "counter", "Records recorded through this API.",
            metrics.records_recorded);
     out +=
