@@ -110,7 +110,7 @@ struct Metrics {
   std::atomic<uint64_t> crossings_by_verdict[3] = {};
   std::atomic<uint64_t> traveller_queries{0};
   std::atomic<uint64_t> unauthorized{0};
-  std::atomic<uint64_t> store_read_failures{0};  // reads answered 500 `storage` (and /metrics')
+  std::atomic<uint64_t> store_read_failures{0};  // read_error's, and /metrics' own
 };
 
 }  // namespace
@@ -311,10 +311,15 @@ struct ApiServer::Impl {
   bool read_failed(const req_t& req, const StoreTxn& txn) {
     const auto& e = txn.write_error();
     if (!e) return false;
-    metrics.store_read_failures++;
-    spdlog::error("{}: the store could not be read: {}", req->header().path(), e->message);
-    respond_error(req, 500, "storage", "the store could not be read: " + e->message);
+    read_error(req, make_error(Errc::storage, "the store could not be read: " + e->message));
     return true;
+  }
+  // Every read that fails in the store answers here (a read transaction that could not begin,
+  // a failed read, an own table's entry that does not decode): counted, logged, answered 500.
+  void read_error(const req_t& req, const Error& e) {
+    metrics.store_read_failures++;
+    spdlog::error("{}: {}", req->header().path(), e.message);
+    respond_error(req, e);
   }
 
   void get_record(const req_t& req, const params_t& params) {
@@ -332,7 +337,7 @@ struct ApiServer::Impl {
       return respond_error(req, 422, "invalid_field", "seq must be a whole number from 0 to 2^64-1",
                            "seq");
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
                          state_fn());
     if (read_failed(req, **txn)) return;
@@ -354,7 +359,7 @@ struct ApiServer::Impl {
       return respond_error(req, 422, "invalid_field", "not a document number", "number");
     metrics.traveller_queries++;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     json j = traveller_picture(**txn, deps.core.identity(), country, number,
                                date_of_instant_ms(deps.clock()), state_fn());
     if (read_failed(req, **txn)) return;
@@ -365,7 +370,7 @@ struct ApiServer::Impl {
   void get_feeds(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     json feeds = json::array();
     for (const auto& [origin, head] : (*txn)->heads())
       feeds.push_back({{"origin", origin}, {"seq", head.seq}, {"hash", to_hex(head.hash)}});
@@ -403,7 +408,7 @@ struct ApiServer::Impl {
   void get_status(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const auto ws = deps.writer.stats();
     const NodeIdentity& id = deps.core.identity();
     json counts = counts_json(**txn), own_feed = own_feed_json(**txn),
@@ -603,7 +608,7 @@ struct ApiServer::Impl {
   void get_ledger_frontier(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     json f = json::object();
     for (const auto& item : ledger_frontier(**txn)) f[item.origin] = item.seq;
     const uint64_t size = read_ledger_meta(**txn).size;
@@ -614,15 +619,15 @@ struct ApiServer::Impl {
   void get_ledger_head(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const auto h = (*txn)->meta("ledger.head");
     if (read_failed(req, **txn)) return;
     if (!h) return respond_error(req, 404, "not_found", "no signed ledger head yet");
     auto head = decode_ledger_head(*h);
     // This node's own table: a head that does not decode is a fault of the store, not of input.
     if (!head.ok())
-      return respond_error(req, 500, "storage",
-                           "the stored ledger head does not decode: " + head.error().message);
+      return read_error(req, make_error(Errc::storage, "the stored ledger head does not decode: " +
+                                                           head.error().message));
     respond(req, 200, head_json(*head));
   }
 
@@ -640,7 +645,7 @@ struct ApiServer::Impl {
                            "limit must be 1 .. " + std::to_string(limits::api_list_items_max),
                            "limit");
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
     // after = 2^64-1 is past any ledger: an empty page, not a wrap to the start.
     const uint64_t start = !*after ? 0 : **after == UINT64_MAX ? UINT64_MAX : **after + 1;
@@ -690,7 +695,7 @@ struct ApiServer::Impl {
     const auto asked_size = query_u64(req, "size");
     if (!asked_size.ok()) return respond_error(req, asked_size.error());
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
     if (read_failed(req, **txn)) return;  // (a size of 0 would answer 422)
     const uint64_t size = asked_size->value_or(meta.size);
@@ -720,7 +725,7 @@ struct ApiServer::Impl {
              {"root", to_hex(root)}};
     const Status head = add_signed_head(out, **txn, size);
     if (read_failed(req, **txn)) return;
-    if (!head.ok()) return respond_error(req, head.error());
+    if (!head.ok()) return read_error(req, head.error());
     respond(req, 200, out);
   }
 
@@ -731,7 +736,7 @@ struct ApiServer::Impl {
     const auto asked_to = query_u64(req, "to");
     if (!asked_to.ok()) return respond_error(req, asked_to.error());
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);
     if (read_failed(req, **txn)) return;  // (a size of 0 would answer 422)
     const std::optional<uint64_t> from = *asked_from, to = *asked_to;
@@ -754,7 +759,7 @@ struct ApiServer::Impl {
              {"proof", p}};
     const Status head = add_signed_head(out, **txn, *to);
     if (read_failed(req, **txn)) return;
-    if (!head.ok()) return respond_error(req, head.error());
+    if (!head.ok()) return read_error(req, head.error());
     respond(req, 200, out);
   }
 
@@ -766,7 +771,7 @@ struct ApiServer::Impl {
     if (!after.ok()) return respond_error(req, after.error());
     const uint64_t first = !*after ? 0 : **after == UINT64_MAX ? UINT64_MAX : **after + 1;
     auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
+    if (!txn.ok()) return read_error(req, txn.error());
     const size_t page = limits::api_list_items_max;
     std::vector<ConflictAlert> alerts;
     const auto read = [&](size_t limit) -> Status {
@@ -782,7 +787,7 @@ struct ApiServer::Impl {
       return {};
     };
     if (!*after || **after != UINT64_MAX)
-      if (const Status s = read(page + 1); !s.ok()) return respond_error(req, s.error());
+      if (const Status s = read(page + 1); !s.ok()) return read_error(req, s.error());
     if (alerts.size() > page) {
       const uint64_t cut = alerts[page].position;
       if (alerts.front().position != cut) {
@@ -792,7 +797,7 @@ struct ApiServer::Impl {
       } else {
         // One position holds more than a page: this page is that position, whole.
         for (size_t limit = 2 * page;; limit *= 2) {
-          if (const Status s = read(limit + 1); !s.ok()) return respond_error(req, s.error());
+          if (const Status s = read(limit + 1); !s.ok()) return read_error(req, s.error());
           if (alerts.size() <= limit || alerts.back().position != cut) break;
         }
         while (!alerts.empty() && alerts.back().position != cut) alerts.pop_back();
@@ -896,15 +901,17 @@ struct ApiServer::Impl {
   }
 
   void get_metrics(const req_t& req) {
-    auto txn = deps.store.read();
-    if (!txn.ok()) return respond_error(req, txn.error());
-    const json counts = counts_json(**txn);
     // A store that failed to read is counted, not shown as 0 records: the gauge is left out then
     // (a scraper sees it missing), and the node still answers with everything else it knows.
-    const bool read_ok = !(*txn)->write_error();
-    if (!read_ok) {
+    std::optional<uint64_t> records;
+    if (auto txn = deps.store.read(); !txn.ok()) {
+      metrics.store_read_failures++;
+      spdlog::error("/metrics: the store could not be read: {}", txn.error().message);
+    } else if (const json counts = counts_json(**txn); (*txn)->write_error()) {
       metrics.store_read_failures++;
       spdlog::error("/metrics: the store could not be read: {}", (*txn)->write_error()->message);
+    } else {
+      records = counts["records"].get<uint64_t>();
     }
     const auto ws = deps.writer.stats();
     std::string out;
@@ -913,11 +920,10 @@ struct ApiServer::Impl {
       out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
       out += std::string(name) + labels + " " + std::to_string(v) + "\n";
     };
-    if (read_ok)
-      metric("umupaka_records_stored", "gauge", "Records held in all feeds.",
-             counts["records"].get<uint64_t>());
+    if (records) metric("umupaka_records_stored", "gauge", "Records held in all feeds.", *records);
     metric("umupaka_store_read_failures_total", "counter",
-           "Reads of the store that failed (answered 500 storage).", metrics.store_read_failures);
+           "Reads of the store that failed: answered 500, or left out of /metrics.",
+           metrics.store_read_failures);
     metric("umupaka_records_recorded_total", "counter", "Records recorded through this API.",
            metrics.records_recorded);
     out +=
@@ -1031,7 +1037,7 @@ struct ApiServer::Impl {
                    auto body = read_request<CrossingRequest>(req);
                    if (!body) return;
                    auto txn = deps.store.read();
-                   if (!txn.ok()) return respond_error(req, txn.error());
+                   if (!txn.ok()) return read_error(req, txn.error());
                    auto result = deps.core.check(*body, **txn, deps.clock());
                    // A verdict from a store that could not be read could pass a stolen passport.
                    if (read_failed(req, **txn)) return;

@@ -178,7 +178,8 @@ class SimCluster {
 
   // Records `command` at `site` now (see the header comment). An error is the core's refusal, a
   // failed commit, or Errc::unavailable (the site paused, its writer's queue full, or the site
-  // crashed in a completion before the command's batch); nothing was recorded then. On success
+  // crashed in a completion before the command's batch: counted in commands_lost, not
+  // commands_refused); nothing was recorded then. On success
   // the record is acknowledged: the invariants hold the cluster to it. Precondition: the site is
   // live.
   Result<Recorded> record(const std::string& site, const Command& command);
@@ -360,8 +361,9 @@ class SimCluster {
   void tick(Node& n);
   // Sends the core's messages and queues its ingest batches for the writer.
   void pump(Node& n);
-  // The node's writer: queue (false when full, as Writer::enqueue), one batch, and queue and wait
-  // (record, post_membership; an error if the queue is full or the node crashed first).
+  // The node's writer: queue (false when full, as Writer::enqueue); queue an officer's command
+  // (refused, and counted, when paused or full); answer a command whose batch is done; one batch;
+  // and queue and wait (post_membership; an error if the queue is full or the node crashed first).
   bool enqueue_write(Node& n, PendingWrite w);
   Status enqueue_command(Node& n, const Command& command,
                          std::optional<Result<WriteResult>>* waiter);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +27,7 @@ class Draw {
  public:
   explicit Draw(uint64_t seed) : rng_(seed) {}
   double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double exponential() { return neg_log_uniform(rng_()); }                    // mean 1
   uint64_t below(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
   int64_t between(int64_t lo, int64_t hi) {  // [lo, hi]
     return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo) + 1));
@@ -67,8 +68,7 @@ int64_t next_arrival(Source& s, int64_t from) {
     const int64_t hour_end = (t / hour_ms + 1) * hour_ms;
     const double rate = rate_per_second(s, t);
     if (rate > 0) {
-      const double u = s.draw.uniform();
-      const double gap_ms = -std::log(1.0 - u) / rate * 1000.0;
+      const double gap_ms = s.draw.exponential() / rate * 1000.0;
       if (t + gap_ms < static_cast<double>(hour_end))
         return std::max<int64_t>(t + 1, t + static_cast<int64_t>(gap_ms));
     }
@@ -185,7 +185,8 @@ class Runner {
   std::vector<std::pair<std::string, Hash>> forged_;  // (claimed origin, hash): never stored
   std::vector<FaultEvent> events_;
   std::vector<std::string> notes_;
-  uint64_t refused_ = 0;
+  uint64_t refused_ = 0;    // commands at a crashed site
+  uint64_t submitted_ = 0;  // commands offered to a live site (SimCluster::submit)
   // Where HQ's root key certifies joining sites: the first founding site of kind hq, else the
   // first founding voter. One place, so that root records form one chain.
   std::string certifier_;
@@ -656,6 +657,7 @@ void Runner::serve(Source& src) {
     // Queued at the site's writer and answered when its batch commits (or lost unanswered if the
     // site crashes first); a paused site or a full queue turns the officer away at once. The
     // cluster counts every outcome.
+    ++submitted_;
     (void)cluster_.submit(src.site, c);
   }
   src.next_ms = next_arrival(src, now);
@@ -761,6 +763,15 @@ RunReport Runner::run() {
       ignored += " (" + site + ", revoked after seq " + std::to_string(rv.cutoff) +
                  ": its feed past that, and its node)";
     check(r, "every node holds every record" + ignored, cluster_.converged(sites_out, origins_out));
+    // No officer left waiting: each command a live site took was answered (recorded or refused)
+    // or lost unanswered in a crash.
+    const SimClusterStats& cs = cluster_.stats();
+    const uint64_t accounted = cs.records_recorded + cs.commands_refused + cs.commands_lost;
+    check(r, "every command a live site took was answered or lost in a crash",
+          accounted == submitted_,
+          std::to_string(submitted_) + " taken, " + std::to_string(cs.records_recorded) +
+              " recorded, " + std::to_string(cs.commands_refused) + " refused, " +
+              std::to_string(cs.commands_lost) + " lost");
     if (!revoked_.empty()) {
       const std::string short_of = revoked_short();
       check(r, "every node's feed and ledger hold each revoked site's records to its cut-off",

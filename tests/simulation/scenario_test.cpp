@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "node/traffic.hpp"
+#include "simulation/seeds.hpp"
 
 namespace umupaka::sim {
 namespace {
@@ -640,6 +643,25 @@ TEST(Load, MissingFileIsAnIoError) {
   auto s = load_scenario(scenario_dir + "/no-such-scenario.toml");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Errc::io);
+}
+
+// The arrivals' exponential gaps are drawn without the maths library (neg_log_uniform): exact
+// at the ends and at powers of two, within 1e-15 of -std::log elsewhere, and with mean 1.
+TEST(Seeds, ExponentialDrawsNeedNoMathsLibrary) {
+  EXPECT_EQ(neg_log_uniform(~uint64_t{0}), 0.0);                               // u = 1
+  EXPECT_EQ(neg_log_uniform((uint64_t{1} << 63) - 2048), 0.6931471805599453);  // u = 1/2
+  EXPECT_NEAR(neg_log_uniform(0), 53 * 0.6931471805599453, 1e-13);             // u = 2^-53
+  uint64_t state = 1;
+  double sum = 0;
+  const int n = 200'000;
+  for (int i = 0; i < n; ++i) {
+    state = splitmix64(state);
+    const double u = static_cast<double>((state >> 11) + 1) * 0x1.0p-53;
+    const double got = neg_log_uniform(state);
+    ASSERT_NEAR(got, -std::log(u), 1e-15 + 1e-14 * got) << "bits " << state;
+    sum += got;
+  }
+  EXPECT_NEAR(sum / n, 1.0, 0.01);
 }
 
 }  // namespace
