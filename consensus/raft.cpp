@@ -436,15 +436,26 @@ void Raft::handle_append_entries(const Message& m) {
 }
 
 void Raft::handle_heartbeat(const Message& m) {
-  log_.commit_to(std::min(m.commit, log_.last_index()));
   Message resp = make_message(MessageType::heartbeat_resp, m.from);
   resp.context = m.context;
-  // A leader never tells a follower to commit beyond what it acknowledged: this log lost entries
-  // it had acknowledged (its store put back from a backup; etcd panics here). Said so, with what
-  // it holds, so that the leader sends them again.
   if (m.commit > log_.last_index()) {
+    // A leader never tells a follower to commit beyond what it acknowledged: this log lost
+    // entries it had acknowledged (its store put back from a backup; etcd panics here). Said so,
+    // with what it holds, so that the leader sends them again; nothing is committed meanwhile
+    // (what it holds may differ from the leader's log too).
     resp.reject = true;
     resp.reject_hint = log_.last_index();
+  } else if (m.log_term != 0 && m.commit > log_.committed() &&
+             log_.term_or_zero(m.commit) != m.log_term) {
+    // This log holds another entry where the leader's is committed: one a deposed leader sent,
+    // kept by a store put back from a backup taken before the leader's replaced it. Committed,
+    // it would be applied although the cluster never committed it. Said so; the leader probes
+    // this log from below and overwrites it. (log_term 0: a heartbeat that does not say, from a
+    // leader that no longer holds that entry's term; trusted as before.)
+    resp.reject = true;
+    resp.reject_hint = m.commit - 1;
+  } else {
+    log_.commit_to(m.commit);
   }
   send(std::move(resp));
 }
@@ -585,6 +596,20 @@ void Raft::send_read_index_confirmation(const Message& m) {
   const auto* acks = read_only_.recv_ack(id_, m.context);
   UMUPAKA_RAFT_ASSERT(acks != nullptr);
   bcast_heartbeat_with_context(m.context);
+  answer_reads_won();  // the leader alone is the quorum now (the configuration shrank)
+}
+
+// Pending reads whose acknowledgements already make a quorum of the current configuration are
+// answered now, the newest such and every one before it: when a removal shrank the voters, the
+// acknowledgements a read waited for may never come (the removed voter's are refused).
+void Raft::answer_reads_won() {
+  std::string newest;
+  for (const std::string& context : read_only_.contexts()) {
+    const auto* acks = read_only_.acks(context);
+    if (acks != nullptr && tracker_.ack_result(*acks) == VoteResult::won) newest = context;
+  }
+  if (newest.empty()) return;
+  for (const ReadIndexStatus& rs : read_only_.advance(newest)) respond_read(rs.request, rs.index);
 }
 
 void Raft::release_pending_reads() {
@@ -784,8 +809,10 @@ void Raft::send_heartbeat(const NodeId& to, const std::string& context) {
   const Progress* pr = tracker_.progress(to);
   UMUPAKA_RAFT_ASSERT(pr != nullptr);
   Message m = make_message(MessageType::heartbeat, to);
-  // Never tell a follower to commit past what it is known to hold.
+  // Never tell a follower to commit past what it is known to hold, and say the term of the entry
+  // there, so that a follower holding another entry at that index does not commit it.
   m.commit = std::min(pr->match(), log_.committed());
+  m.log_term = log_.term_or_zero(m.commit);
   m.context = context;
   send(std::move(m));
 }
@@ -831,6 +858,7 @@ ConfState Raft::switch_to_config() {
     }
   }
   if (!lead_transferee_.empty() && !tracker_.is_voter(lead_transferee_)) abort_leader_transfer();
+  answer_reads_won();
   return cs;
 }
 

@@ -128,6 +128,7 @@ class Raft {
   Status handle_read_index(const Message& m);
   void send_read_index_confirmation(const Message& m);
   void release_pending_reads();
+  void answer_reads_won();
   void respond_read(const Message& request, LogIndex index);
   bool committed_entry_in_current_term() const;
   void handle_append_response(const Message& m, Progress& pr);

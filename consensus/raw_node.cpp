@@ -84,6 +84,12 @@ Status RawNode::step(Message m) {
     return make_error(Errc::step_local_msg, "a peer may not send a local message type");
   }
   if (Status shape = check_shape(m); !shape.ok()) return shape;
+  // A snapshot replaces the configuration. Installed while a Ready is outstanding, the caller
+  // would then apply that Ready's older configuration changes on top of the snapshot's (and lose
+  // a voter it re-added since, say). Refused until advance(); the leader sends it again.
+  if (m.type == MessageType::snap && ready_outstanding_)
+    return make_error(Errc::snapshot_temporarily_unavailable,
+                      "a snapshot is installed only between Readies (after advance())");
   if (is_response_message(m.type) && raft_.tracker().progress(m.from) == nullptr) {
     return make_error(Errc::step_peer_not_found, "response from outside the configuration");
   }

@@ -28,7 +28,10 @@
 //
 // ready() may not be called again before advance(); has_ready() is false meanwhile. tick, step
 // and the requests may be called between ready() and advance(); their output comes in the next
-// Ready. rd.soft_state, when present, is informational (leader and role changed).
+// Ready. (A snap message is the exception: step refuses it until advance(), with
+// Errc::snapshot_temporarily_unavailable, so that a Ready's configuration changes are never
+// applied on top of a newer snapshot's configuration.) rd.soft_state, when present, is
+// informational (leader and role changed).
 //
 // PROPOSALS on a node that is not the leader are forwarded to the leader it knows, and
 // propose() returns ok: forwarding is best effort, and a proposal is known to be accepted only

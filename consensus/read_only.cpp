@@ -21,6 +21,11 @@ const std::map<NodeId, bool>* ReadOnly::recv_ack(const NodeId& id, const std::st
   return &it->second.acks;
 }
 
+const std::map<NodeId, bool>* ReadOnly::acks(const std::string& context) const {
+  const auto it = pending_.find(context);
+  return it == pending_.end() ? nullptr : &it->second.acks;
+}
+
 std::vector<ReadIndexStatus> ReadOnly::advance(const std::string& context) {
   std::vector<ReadIndexStatus> out;
   const auto pos = std::find(queue_.begin(), queue_.end(), context);

@@ -34,6 +34,9 @@ class ReadOnly {
   std::vector<ReadIndexStatus> advance(const std::string& context);
   // The newest pending context, or empty.
   std::string last_pending_context() const;
+  // The pending contexts, oldest first, and the acknowledgements of one (nullptr if not pending).
+  const std::deque<std::string>& contexts() const { return queue_; }
+  const std::map<NodeId, bool>* acks(const std::string& context) const;
   size_t pending_count() const { return queue_.size(); }
   void clear() {
     pending_.clear();

@@ -19,7 +19,8 @@ enum class Errc : uint8_t {
   compacted,             // the index is below the storage's first index (compacted away)
   unavailable,           // the index is above the storage's last index
   snapshot_out_of_date,  // MemoryStorage: a snapshot not newer than the one held
-  snapshot_temporarily_unavailable,  // the storage is still building a snapshot; retry later
+  snapshot_temporarily_unavailable,  // the storage is still building a snapshot, or a snap
+                                     // message came while a Ready was outstanding; retry later
   // Proposals and requests (raw_node.hpp).
   no_leader,            // this node is not the leader and knows of none to forward to
   proposal_dropped,     // the leader refuses for now: leadership transfer in progress, or it

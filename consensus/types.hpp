@@ -186,7 +186,8 @@ struct Message {
   NodeId from;
   NodeId to;
   Term term = 0;      // 0 for messages local to the receiver (forwarded prop and read_index)
-  Term log_term = 0;  // app: term of `index`; vote: candidate's last term; app_resp: hint term
+  Term log_term = 0;  // app: term of `index`; vote: candidate's last term; app_resp: hint term;
+                      // heartbeat: term of the entry at `commit` (0: not said)
   LogIndex index = 0;
   std::vector<Entry> entries;
   LogIndex commit = 0;

@@ -256,6 +256,31 @@ TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
   node->advance(rd);
 }
 
+// A snapshot arriving between ready() and advance() is refused: installed then, the caller would
+// apply the outstanding Ready's older configuration changes on top of the snapshot's own. After
+// advance() the same snapshot is installed.
+TEST(RaftBasic, ASnapshotIsNotInstalledWhileAReadyIsOutstanding) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  auto node = node_a(storage);
+  ASSERT_TRUE(node.ok());
+  node->campaign();
+  ASSERT_TRUE(node->has_ready());
+  const Ready rd = node->ready();
+  Message snap;
+  snap.type = MessageType::snap;
+  snap.from = "b";
+  snap.term = 1;
+  snap.snapshot = Snapshot{SnapshotMeta{20, 1, ConfState{{"a", "b", "c"}, {}}}, "state"};
+  EXPECT_EQ(node->step(snap).code(), Errc::snapshot_temporarily_unavailable);
+  node->advance(rd);
+  ASSERT_TRUE(node->step(snap).ok());
+  ASSERT_TRUE(node->has_ready());
+  const Ready after = node->ready();
+  ASSERT_TRUE(after.snapshot.has_value());
+  EXPECT_EQ(after.snapshot->meta.index, 20u);
+  node->advance(after);
+}
+
 TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
   MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
   auto node = node_a(storage);

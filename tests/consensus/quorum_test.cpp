@@ -219,6 +219,47 @@ TEST(RaftLearners, ALearnerThatLostAcknowledgedEntriesIsSentThemAgain) {
   EXPECT_TRUE(net.applied("gatuna", "after-restore"));
 }
 
+// A learner's store put back from a backup that holds entries of a deposed leader, never
+// committed, where the cluster has since committed others (which the learner had acknowledged).
+// The leader's heartbeat names the term of the entry it says is committed; the learner, holding
+// another there, commits nothing of its own, says so, and the leader overwrites its log (it
+// committed and applied the deposed leader's entry before: a ledger unlike every other).
+TEST(RaftLearners, ALearnerRestoredWithADeposedLeadersEntriesNeverCommitsThem) {
+  Network net(NetworkOptions{.seed = 32, .check_quorum = false}, three, {"gatuna"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "first").ok());
+  net.stabilize();
+  // hq keeps only the learner: its next entries reach gatuna and no voter.
+  net.cut("hq", "airport");
+  net.cut("hq", "dr-site");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(net.propose("hq", "doomed-" + std::to_string(i)).ok());
+  net.stabilize();
+  const MemoryStorage backup = *net.peer("gatuna").storage;
+  ASSERT_GT(backup.last_index(), net.peer("airport").storage->last_index() + 4);
+  // A new leader, hq cut off from everyone: gatuna takes its entries over the doomed ones.
+  net.isolate("hq");
+  ASSERT_TRUE(elect_until(net, "airport"));
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(net.propose("airport", "winner-" + std::to_string(i)).ok());
+  net.stabilize();
+  ASSERT_TRUE(net.applied("gatuna", "winner-1"));
+  ASSERT_LT(net.peer("gatuna").storage->last_index(), backup.last_index());
+  net.crash("gatuna");
+  net.restore("gatuna", backup);
+  net.restart("gatuna");
+  for (int t = 0; t < 5; ++t) {
+    net.tick("airport");
+    net.stabilize();
+  }
+  ASSERT_TRUE(net.propose("airport", "after-restore").ok());
+  net.stabilize();
+  EXPECT_TRUE(net.ok()) << net.describe();
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  EXPECT_TRUE(net.applied("gatuna", "winner-1"));
+  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
+  EXPECT_EQ(net.peer("gatuna").storage->last_index(), net.peer("airport").storage->last_index());
+}
+
 // Learners' grants never count, even when they arrive (forged, or from a learner that believes
 // it is a voter): a candidate among three voters with two down is not elected by five learners'
 // votes, nor passes its pre-vote with them; and a read the leader must confirm is not confirmed

@@ -302,6 +302,28 @@ TEST(RaftReadIndex, NewLeaderWaitsForAnEntryOfItsTerm) {
   EXPECT_GE(index, 1u);
 }
 
+// A read waits for a voter that goes quiet (its heartbeat responses lost; its append responses
+// still come, so its own removal commits). Once the removal leaves the leader the only voter, the
+// leader alone is the quorum: the read is answered then, not left pending until it is deposed.
+TEST(RaftReadIndex, AReadPendingWhenAVoterIsRemovedIsAnsweredByTheSmallerQuorum) {
+  Network net(NetworkOptions{.seed = 56}, {"airport", "hq"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "w1").ok());
+  net.stabilize();
+  net.set_filter([](Message& m) { return m.type != MessageType::heartbeat_resp; });
+  ASSERT_TRUE(net.read_index("hq", "read-before-removal").ok());
+  net.run(5);
+  ASSERT_FALSE(has_read(net, "hq", "read-before-removal", nullptr));
+  ASSERT_TRUE(
+      net.propose_conf_change("hq", ConfChange{ConfChangeType::remove_node, "airport", ""}).ok());
+  net.run(10);
+  ASSERT_EQ(net.status("hq").conf_state.voters, std::vector<NodeId>{"hq"}) << net.describe();
+  EXPECT_EQ(net.status("hq").role, Role::leader);
+  LogIndex index = 0;
+  EXPECT_TRUE(has_read(net, "hq", "read-before-removal", &index)) << net.describe();
+  EXPECT_GE(index, 2u);  // the commit index when the read arrived: w1 at least
+}
+
 TEST(RaftReadIndex, SingleVoterAnswersAtOnce) {
   Network net(NetworkOptions{.seed = 55}, {"hq"});
   ASSERT_TRUE(elect_until(net, "hq"));
