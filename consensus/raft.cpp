@@ -445,13 +445,11 @@ void Raft::handle_heartbeat(const Message& m) {
     // (what it holds may differ from the leader's log too).
     resp.reject = true;
     resp.reject_hint = log_.last_index();
-  } else if (m.log_term != 0 && m.commit > log_.committed() &&
-             log_.term_or_zero(m.commit) != m.log_term) {
+  } else if (m.commit > log_.committed() && log_.term_or_zero(m.commit) != m.log_term) {
     // This log holds another entry where the leader's is committed: one a deposed leader sent,
     // kept by a store put back from a backup taken before the leader's replaced it. Committed,
     // it would be applied although the cluster never committed it. Said so; the leader probes
-    // this log from below and overwrites it. (log_term 0: a heartbeat that does not say, from a
-    // leader that no longer holds that entry's term; trusted as before.)
+    // this log from below and overwrites it.
     resp.reject = true;
     resp.reject_hint = m.commit - 1;
   } else {
@@ -596,7 +594,9 @@ void Raft::send_read_index_confirmation(const Message& m) {
   const auto* acks = read_only_.recv_ack(id_, m.context);
   UMUPAKA_RAFT_ASSERT(acks != nullptr);
   bcast_heartbeat_with_context(m.context);
-  answer_reads_won();  // the leader alone is the quorum now (the configuration shrank)
+  // A read held for an entry of this term (release_pending_reads) may find the voters shrunk
+  // to the leader alone since: its own acknowledgement is the quorum then.
+  answer_reads_won();
 }
 
 // Pending reads whose acknowledgements already make a quorum of the current configuration are
@@ -810,9 +810,11 @@ void Raft::send_heartbeat(const NodeId& to, const std::string& context) {
   UMUPAKA_RAFT_ASSERT(pr != nullptr);
   Message m = make_message(MessageType::heartbeat, to);
   // Never tell a follower to commit past what it is known to hold, and say the term of the entry
-  // there, so that a follower holding another entry at that index does not commit it.
+  // there, so that a follower holding another entry at that index does not commit it. An entry
+  // compacted away has no term here: then no commit at all (the follower needs the snapshot).
   m.commit = std::min(pr->match(), log_.committed());
   m.log_term = log_.term_or_zero(m.commit);
+  if (m.log_term == 0) m.commit = 0;
   m.context = context;
   send(std::move(m));
 }

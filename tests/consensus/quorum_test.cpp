@@ -260,6 +260,56 @@ TEST(RaftLearners, ALearnerRestoredWithADeposedLeadersEntriesNeverCommitsThem) {
   EXPECT_EQ(net.peer("gatuna").storage->last_index(), net.peer("airport").storage->last_index());
 }
 
+// The same, with the leader's log compacted past the deposed leader's entries, and its snapshots
+// lost on the way for a while: the heartbeats it sends meanwhile name no term for an index it no
+// longer holds, so they commit nothing (they carried commit = the learner's old match, and the
+// learner committed the deposed leader's entry there).
+TEST(RaftLearners, ALearnerRestoredBehindACompactedLeaderCommitsNothingUntilTheSnapshot) {
+  Network net(NetworkOptions{.seed = 33,
+                             .check_quorum = false,
+                             .snapshot_every_entries = 4,
+                             .compact_keep_entries = 0},
+              three, {"gatuna"});
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "first").ok());
+  net.stabilize();
+  net.cut("hq", "airport");
+  net.cut("hq", "dr-site");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(net.propose("hq", "doomed-" + std::to_string(i)).ok());
+  net.stabilize();
+  const MemoryStorage backup = *net.peer("gatuna").storage;
+  net.isolate("hq");
+  ASSERT_TRUE(elect_until(net, "airport"));
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(net.propose("airport", "winner-" + std::to_string(i)).ok());
+  net.stabilize();
+  ASSERT_TRUE(net.applied("gatuna", "winner-11"));
+  ASSERT_GT(net.peer("airport").storage->first_index(), backup.last_index() + 1)
+      << "the leader must have compacted past the doomed entries";
+  net.crash("gatuna");
+  net.restore("gatuna", backup);
+  net.restart("gatuna");
+  net.set_filter([](Message& m) { return m.type != MessageType::snap; });
+  for (int t = 0; t < 10; ++t) {
+    net.tick("airport");
+    net.stabilize();
+  }
+  EXPECT_TRUE(net.ok()) << net.describe();
+  EXPECT_EQ(net.status("gatuna").commit, backup.hard_state().commit);
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  net.set_filter(nullptr);
+  for (int t = 0; t < 5; ++t) {
+    net.tick("airport");
+    net.stabilize();
+  }
+  ASSERT_TRUE(net.propose("airport", "after-restore").ok());
+  net.stabilize();
+  EXPECT_TRUE(net.ok()) << net.describe();
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
+  EXPECT_EQ(net.status("gatuna").commit, net.status("airport").commit);
+}
+
 // Learners' grants never count, even when they arrive (forged, or from a learner that believes
 // it is a voter): a candidate among three voters with two down is not elected by five learners'
 // votes, nor passes its pre-vote with them; and a read the leader must confirm is not confirmed
