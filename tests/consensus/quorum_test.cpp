@@ -219,6 +219,46 @@ TEST(RaftLearners, ALearnerThatLostAcknowledgedEntriesIsSentThemAgain) {
   EXPECT_TRUE(net.applied("gatuna", "after-restore"));
 }
 
+// hq leads, cut off from the other voters but not from the learner gatuna: six entries reach
+// gatuna and no voter ("doomed-0".."doomed-5"). gatuna's store then is the backup. airport is
+// elected, hq cut off from everyone, and commits `winners` entries ("winner-0"..), which gatuna
+// takes over the doomed ones. Then gatuna's store is put back to the backup and it restarts.
+void restore_a_learner_holding_a_deposed_leaders_entries(Network& net, int winners,
+                                                         MemoryStorage& backup) {
+  ASSERT_TRUE(elect_until(net, "hq"));
+  ASSERT_TRUE(net.propose("hq", "first").ok());
+  net.stabilize();
+  net.cut("hq", "airport");
+  net.cut("hq", "dr-site");
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(net.propose("hq", "doomed-" + std::to_string(i)).ok());
+  net.stabilize();
+  backup = *net.peer("gatuna").storage;
+  ASSERT_GT(backup.last_index(), net.peer("airport").storage->last_index() + 4);
+  net.isolate("hq");
+  ASSERT_TRUE(elect_until(net, "airport"));
+  for (int i = 0; i < winners; ++i)
+    ASSERT_TRUE(net.propose("airport", "winner-" + std::to_string(i)).ok());
+  net.stabilize();
+  ASSERT_TRUE(net.applied("gatuna", "winner-" + std::to_string(winners - 1)));
+  net.crash("gatuna");
+  net.restore("gatuna", backup);
+  net.restart("gatuna");
+}
+
+// `beats` heartbeat rounds of `leader`, each delivered in full.
+void beat(Network& net, const NodeId& leader, int beats) {
+  for (int t = 0; t < beats; ++t) {
+    net.tick(leader);
+    net.stabilize();
+  }
+}
+
+bool applied_any_doomed(Network& net, const NodeId& id) {
+  for (int i = 0; i < 6; ++i)
+    if (net.applied(id, "doomed-" + std::to_string(i))) return true;
+  return false;
+}
+
 // A learner's store put back from a backup that holds entries of a deposed leader, never
 // committed, where the cluster has since committed others (which the learner had acknowledged).
 // The leader's heartbeat names the term of the entry it says is committed; the learner, holding
@@ -226,35 +266,15 @@ TEST(RaftLearners, ALearnerThatLostAcknowledgedEntriesIsSentThemAgain) {
 // committed and applied the deposed leader's entry before: a ledger unlike every other).
 TEST(RaftLearners, ALearnerRestoredWithADeposedLeadersEntriesNeverCommitsThem) {
   Network net(NetworkOptions{.seed = 32, .check_quorum = false}, three, {"gatuna"});
-  ASSERT_TRUE(elect_until(net, "hq"));
-  ASSERT_TRUE(net.propose("hq", "first").ok());
-  net.stabilize();
-  // hq keeps only the learner: its next entries reach gatuna and no voter.
-  net.cut("hq", "airport");
-  net.cut("hq", "dr-site");
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(net.propose("hq", "doomed-" + std::to_string(i)).ok());
-  net.stabilize();
-  const MemoryStorage backup = *net.peer("gatuna").storage;
-  ASSERT_GT(backup.last_index(), net.peer("airport").storage->last_index() + 4);
-  // A new leader, hq cut off from everyone: gatuna takes its entries over the doomed ones.
-  net.isolate("hq");
-  ASSERT_TRUE(elect_until(net, "airport"));
-  for (int i = 0; i < 2; ++i)
-    ASSERT_TRUE(net.propose("airport", "winner-" + std::to_string(i)).ok());
-  net.stabilize();
-  ASSERT_TRUE(net.applied("gatuna", "winner-1"));
-  ASSERT_LT(net.peer("gatuna").storage->last_index(), backup.last_index());
-  net.crash("gatuna");
-  net.restore("gatuna", backup);
-  net.restart("gatuna");
-  for (int t = 0; t < 5; ++t) {
-    net.tick("airport");
-    net.stabilize();
-  }
+  MemoryStorage backup;
+  // Two winners: the backup's log reaches past them (the heartbeat's commit is within it).
+  ASSERT_NO_FATAL_FAILURE(restore_a_learner_holding_a_deposed_leaders_entries(net, 2, backup));
+  ASSERT_LT(net.peer("airport").storage->last_index(), backup.last_index());
+  beat(net, "airport", 5);
   ASSERT_TRUE(net.propose("airport", "after-restore").ok());
   net.stabilize();
   EXPECT_TRUE(net.ok()) << net.describe();
-  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
   EXPECT_TRUE(net.applied("gatuna", "winner-1"));
   EXPECT_TRUE(net.applied("gatuna", "after-restore"));
   EXPECT_EQ(net.peer("gatuna").storage->last_index(), net.peer("airport").storage->last_index());
@@ -270,42 +290,21 @@ TEST(RaftLearners, ALearnerRestoredBehindACompactedLeaderCommitsNothingUntilTheS
                              .snapshot_every_entries = 4,
                              .compact_keep_entries = 0},
               three, {"gatuna"});
-  ASSERT_TRUE(elect_until(net, "hq"));
-  ASSERT_TRUE(net.propose("hq", "first").ok());
-  net.stabilize();
-  net.cut("hq", "airport");
-  net.cut("hq", "dr-site");
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(net.propose("hq", "doomed-" + std::to_string(i)).ok());
-  net.stabilize();
-  const MemoryStorage backup = *net.peer("gatuna").storage;
-  net.isolate("hq");
-  ASSERT_TRUE(elect_until(net, "airport"));
-  for (int i = 0; i < 12; ++i)
-    ASSERT_TRUE(net.propose("airport", "winner-" + std::to_string(i)).ok());
-  net.stabilize();
-  ASSERT_TRUE(net.applied("gatuna", "winner-11"));
+  MemoryStorage backup;
+  ASSERT_NO_FATAL_FAILURE(restore_a_learner_holding_a_deposed_leaders_entries(net, 12, backup));
   ASSERT_GT(net.peer("airport").storage->first_index(), backup.last_index() + 1)
       << "the leader must have compacted past the doomed entries";
-  net.crash("gatuna");
-  net.restore("gatuna", backup);
-  net.restart("gatuna");
   net.set_filter([](Message& m) { return m.type != MessageType::snap; });
-  for (int t = 0; t < 10; ++t) {
-    net.tick("airport");
-    net.stabilize();
-  }
+  beat(net, "airport", 10);
   EXPECT_TRUE(net.ok()) << net.describe();
   EXPECT_EQ(net.status("gatuna").commit, backup.hard_state().commit);
-  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
   net.set_filter(nullptr);
-  for (int t = 0; t < 5; ++t) {
-    net.tick("airport");
-    net.stabilize();
-  }
+  beat(net, "airport", 5);
   ASSERT_TRUE(net.propose("airport", "after-restore").ok());
   net.stabilize();
   EXPECT_TRUE(net.ok()) << net.describe();
-  for (int i = 0; i < 6; ++i) EXPECT_FALSE(net.applied("gatuna", "doomed-" + std::to_string(i)));
+  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
   EXPECT_TRUE(net.applied("gatuna", "after-restore"));
   EXPECT_EQ(net.status("gatuna").commit, net.status("airport").commit);
 }
