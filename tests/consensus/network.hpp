@@ -510,10 +510,12 @@ class Network {
     }
     Peer& to = peers_.at(m.to);
     const MessageType type = m.type;
-    (void)to.node->step(std::move(m));
+    const bool stepped = to.node->step(std::move(m)).ok();
     process_ready(to);
+    // A snapshot the receiver refused (RawNode::step) is reported lost, as a real transport
+    // learns from the receiver's answer; the leader sends it again.
     if (type == MessageType::snap && sender && sender->node) {
-      sender->node->report_snapshot(to.id, true);
+      sender->node->report_snapshot(to.id, stepped);
       process_ready(*sender);
     }
   }
