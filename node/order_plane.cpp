@@ -577,6 +577,9 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
   LedgerEntry e;
   e.proposer = opt_.self;
   e.cluster_time_ms = static_cast<uint64_t>(wall_ms);
+  // What counts as proposed changes only if Raft takes the entry (below).
+  auto proposed_before = proposed_;
+  auto proposed_forks_before = proposed_forks_;
   for (const auto& [origin, head] : (*txn)->heads()) {
     // An origin that equivocated is frozen in the ledger where it stood: its feed here may be
     // either branch, and its records are no longer accepted anyway.
@@ -619,7 +622,14 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
     if (proposed_forks_.empty()) idle_snapshot_ = snapshot;
     return;
   }
-  if (node_->propose(encode_ledger_entry(e)).ok()) ++proposals_;
+  if (node_->propose(encode_ledger_entry(e)).ok()) {
+    ++proposals_;
+    return;
+  }
+  // Refused (a leadership transfer under way, the uncommitted-size limit): nothing of it is
+  // proposed, so the next round proposes it again, quiet feeds included.
+  proposed_ = std::move(proposed_before);
+  proposed_forks_ = std::move(proposed_forks_before);
 }
 
 void OrderPlane::process_ready() {
