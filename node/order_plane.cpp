@@ -577,9 +577,6 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
   LedgerEntry e;
   e.proposer = opt_.self;
   e.cluster_time_ms = static_cast<uint64_t>(wall_ms);
-  // What counts as proposed changes only if Raft takes the entry (below).
-  auto proposed_before = proposed_;
-  auto proposed_forks_before = proposed_forks_;
   for (const auto& [origin, head] : (*txn)->heads()) {
     // An origin that equivocated is frozen in the ledger where it stood: its feed here may be
     // either branch, and its records are no longer accepted anyway.
@@ -597,10 +594,7 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
     }
     uint64_t& known = proposed_[origin];
     known = std::max(known, ledger_seq(**txn, origin));
-    if (seq > known) {
-      e.items.push_back(LedgerItem{origin, seq, hash});
-      known = seq;
-    }
+    if (seq > known) e.items.push_back(LedgerItem{origin, seq, hash});  // known: if Raft takes it
   }
   // Forks this leader holds evidence of and the ledger has not raised: one per origin.
   std::set<std::string, std::less<>> forked;
@@ -615,21 +609,18 @@ void OrderPlane::maybe_propose(int64_t wall_ms) {
     LedgerFork f{ev.origin, ev.seq, ev.a.hash, ev.b.hash};
     if (f.b < f.a) std::swap(f.a, f.b);
     e.forks.push_back(std::move(f));
-    proposed_forks_[ev.origin] = wall_ms;
   }
   if (e.items.empty() && e.forks.empty()) {
     // (A fork waiting to be proposed again keeps this snapshot from counting as idle.)
     if (proposed_forks_.empty()) idle_snapshot_ = snapshot;
     return;
   }
-  if (node_->propose(encode_ledger_entry(e)).ok()) {
-    ++proposals_;
-    return;
-  }
-  // Refused (a leadership transfer under way, the uncommitted-size limit): nothing of it is
-  // proposed, so the next round proposes it again, quiet feeds included.
-  proposed_ = std::move(proposed_before);
-  proposed_forks_ = std::move(proposed_forks_before);
+  // Counted as proposed only if Raft takes the entry: one it refuses (a leadership transfer under
+  // way, the uncommitted-size limit) is proposed again next round, quiet feeds included.
+  if (!node_->propose(encode_ledger_entry(e)).ok()) return;
+  ++proposals_;
+  for (const LedgerItem& item : e.items) proposed_[item.origin] = item.seq;
+  for (const LedgerFork& f : e.forks) proposed_forks_[f.origin] = wall_ms;
 }
 
 void OrderPlane::process_ready() {

@@ -26,8 +26,7 @@ namespace {
 class Draw {
  public:
   explicit Draw(uint64_t seed) : rng_(seed) {}
-  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double exponential() { return neg_log_uniform(rng_()); }                    // mean 1
+  double exponential() { return neg_log_uniform(rng_()); }  // mean 1
   uint64_t below(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
   int64_t between(int64_t lo, int64_t hi) {  // [lo, hi]
     return lo + static_cast<int64_t>(below(static_cast<uint64_t>(hi - lo) + 1));
