@@ -107,6 +107,7 @@ struct SimCluster::Node {
   // Faults.
   int64_t clock_offset = 0;
   bool disk_full = false;
+  uint32_t write_ms = 0;  // set_write_ms (0: Options::write_ms)
   int64_t paused_until = 0;
   std::vector<Delivery> held;  // frames that arrived during a pause
   bool crash_after_send = false;
@@ -396,7 +397,7 @@ bool SimCluster::enqueue_write(Node& n, PendingWrite w) {
   // records again, the order plane retries the apply).
   if (n.writes.size() >= limits::write_queue_depth_max) return false;
   n.writes.push_back(std::move(w));
-  if (n.write_due_ms == INT64_MAX) n.write_due_ms = now_ms_ + options_.write_ms;
+  if (n.write_due_ms == INT64_MAX) n.write_due_ms = now_ms_ + write_ms(n);
   return true;
 }
 
@@ -413,7 +414,7 @@ void SimCluster::write_turn(Node& n) {
     n.writes.pop_front();
     work.push_back(std::move(batch.back().work));
   }
-  n.write_due_ms = n.writes.empty() ? INT64_MAX : now_ms_ + options_.write_ms;
+  n.write_due_ms = n.writes.empty() ? INT64_MAX : now_ms_ + write_ms(n);
   GroupCommitOutcome out = run_group_commit(*n.core, *n.store, work, [&] { return wall_ms(n); });
   ++stats_.write_batches;
   if (std::any_of(work.begin(), work.end(),
@@ -836,6 +837,15 @@ void SimCluster::set_clock_offset(const std::string& site, int64_t offset_ms) {
 }
 
 int64_t SimCluster::clock_offset(const std::string& site) const { return node(site).clock_offset; }
+
+void SimCluster::set_write_ms(const std::string& site, uint32_t ms) {
+  node(site).write_ms = ms;
+  trace({"W", site, std::to_string(ms)});
+}
+
+uint32_t SimCluster::write_ms(const Node& n) const {
+  return n.write_ms != 0 ? n.write_ms : options_.write_ms;
+}
 
 void SimCluster::set_disk_full(const std::string& site, bool full) {
   Node& n = node(site);

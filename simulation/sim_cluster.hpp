@@ -227,6 +227,11 @@ class SimCluster {
   // Disk full: every write of the site's store fails with Errc::disk_full (nothing written)
   // until cleared. Commands are refused, ingests and applies retried, Raft stops at the site.
   void set_disk_full(const std::string& site, bool full);
+  // A writer backed up: each of the site's group commits (records, ledger applies, commands)
+  // takes `ms` from now on (0: Options::write_ms again). Raft's own writes, synchronous in the
+  // order plane, are not slowed: the site's records fall behind its Raft log, as a site's do
+  // after a long outage (far more records to fetch than entries). Kept across a restart.
+  void set_write_ms(const std::string& site, uint32_t ms);
   // A long pause (GC, a hung VM): the site runs nothing for `ms`; frames due at it wait and are
   // delivered when it resumes. Precondition: live.
   void pause(const std::string& site, int64_t ms);
@@ -365,6 +370,7 @@ class SimCluster {
   // (refused, and counted, when paused or full); answer a command whose batch is done; one batch;
   // and queue and wait (post_membership; an error if the queue is full or the node crashed first).
   bool enqueue_write(Node& n, PendingWrite w);
+  uint32_t write_ms(const Node& n) const;  // a group commit's duration at n
   Status enqueue_command(Node& n, const Command& command,
                          std::optional<Result<WriteResult>>* waiter);
   void answer(Node& n, const Result<Recorded>& result);
