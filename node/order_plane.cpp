@@ -326,18 +326,72 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   }
   // A snapshot whose data is not a ledger snapshot is dropped before Raft restores it (Raft
   // would replace the log with it; nothing could install it).
-  if (m.type == raft::MessageType::snap &&
-      (!m.snapshot || !decode_ledger_snapshot(m.snapshot->data).ok())) {
-    spdlog::warn("a Raft snapshot from {} without a valid ledger snapshot: dropped", m.from);
-    return;
+  std::optional<LedgerSnapshot> snapshot;
+  if (m.type == raft::MessageType::snap) {
+    auto decoded = m.snapshot ? decode_ledger_snapshot(m.snapshot->data)
+                              : Result<LedgerSnapshot>(make_error(Errc::decode, "no data"));
+    if (!decoded.ok()) {
+      spdlog::warn("a Raft snapshot from {} without a valid ledger snapshot: dropped", m.from);
+      return;
+    }
+    snapshot = std::move(decoded).value();
   }
+  // Only what Raft would take is held back: a message of an older term is refused by Raft below,
+  // and holding it would keep memory for nothing.
+  if (m.term >= node_->raft().term() && hold_back(m, snapshot)) return;
+  const auto s = node_->step(std::move(m));
+  (void)s;  // stale or foreign messages are refused by Raft itself
+  process_ready();
+}
+
+bool OrderPlane::voter_elect() const {
+  const MemberSite* site = membership_.site(opt_.self);
+  return site != nullptr && !site->revoked_after && site->entry.role == VoterRole::voter;
+}
+
+bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>& snapshot) {
   // The voter rule: an append is acknowledged only once its records are durably held here. It
-  // holds from a conf change that makes this node a voter on, even before that change is applied.
-  // (Only for an append Raft would take: one of an older term is refused by Raft below, and
-  // holding it would keep memory for nothing.)
-  if (m.type == raft::MessageType::app && !m.entries.empty() && m.term >= node_->raft().term()) {
-    bool check = voter_ || voter_from_index_ != 0;
-    std::unique_ptr<StoreTxn> txn;
+  // holds from a conf change that makes this node a voter on, even before that change is
+  // applied, and at a learner the membership certifies as a voter (a voter-elect): the leader
+  // promotes it on its acknowledgements, which then say that it holds the records, not only the
+  // entries. A learner takes in the root records an entry or a snapshot covers before it
+  // acknowledges it (one of them may certify it as a voter), so that it acknowledges nothing
+  // past a certification unchecked (docs/ledger.md, "Membership").
+  bool check = voter_ || voter_from_index_ != 0 || voter_elect();
+  // The root records `items` name beyond this node's membership.
+  auto root_beyond = [&](const std::vector<LedgerItem>& items) {
+    LedgerEntry part;
+    for (const LedgerItem& item : items)
+      if (item.origin == root_origin && item.seq > membership_.root_seq())
+        part.items.push_back(item);
+    return part;
+  };
+  std::unique_ptr<StoreTxn> txn;
+  // Whether `entry` must wait: records missing (fetched), or root records held but not yet in
+  // the membership (it follows the store by a moment: retried on the next tick).
+  auto must_wait = [&](const LedgerEntry& entry, bool whole) -> std::optional<bool> {
+    if (!txn) {
+      auto t = store_.read();
+      if (!t.ok()) return std::nullopt;  // cannot check: not acknowledged; sent again
+      txn = std::move(t).value();
+    }
+    std::vector<WantedChain> wanted;
+    const bool missing = covers(*txn, entry, membership_, &wanted, opt_.self) == Coverage::missing;
+    if (missing) {
+      if (!wanted.empty())
+        spdlog::debug("ledger entry from {} names records of a forked feed: fetching them", m.from);
+      catch_up_(m.from, wanted);
+    }
+    return missing || !whole;
+  };
+  std::optional<bool> wait;
+  if (m.type == raft::MessageType::snap && !check && snapshot) {
+    if (LedgerEntry part = root_beyond(snapshot->frontier); !part.items.empty())
+      wait = must_wait(part, false);
+    else
+      wait = false;
+  } else if (m.type == raft::MessageType::app) {
+    wait = false;
     for (const raft::Entry& e : m.entries) {
       if (e.type == raft::EntryType::conf_change) {
         if (auto cc = raft::decode_conf_change(e.data); cc.ok() && makes_voter(*cc, opt_.self)) {
@@ -346,35 +400,29 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
         }
         continue;
       }
-      if (!check || e.data.empty()) continue;
-      if (!txn) {
-        auto t = store_.read();
-        if (!t.ok()) return;  // cannot check: not acknowledged; the leader sends it again
-        txn = std::move(t).value();
-      }
+      if (e.data.empty()) continue;
       auto le = decode_ledger_entry(e.data);
       if (!le.ok()) continue;
-      std::vector<WantedChain> wanted;
-      if (covers(*txn, *le, membership_, &wanted, opt_.self) == Coverage::missing) {
-        if (!wanted.empty())
-          spdlog::debug("ledger entry {} from {} names records of a forked feed: fetching them",
-                        e.index, m.from);
-        const std::string leader = m.from;
-        if (const uint64_t b = entries_bytes(m);
-            held_.size() < held_appends_max && held_bytes_ + b <= held_bytes_max) {
-          held_.push_back(std::move(m));
-          held_bytes_ += b;
-        } else {
-          ++messages_refused_;  // not acknowledged: the leader sends it again
-        }
-        catch_up_(leader, wanted);
-        return;
+      if (check) {
+        wait = must_wait(*le, true);
+      } else if (LedgerEntry part = root_beyond(le->items); !part.items.empty()) {
+        wait = must_wait(part, false);
       }
+      if (wait != false) break;
     }
+  } else {
+    return false;
   }
-  const auto s = node_->step(std::move(m));
-  (void)s;  // stale or foreign messages are refused by Raft itself
-  process_ready();
+  if (!wait) return true;  // the store could not be read: dropped, the leader sends it again
+  if (!*wait) return false;
+  if (const uint64_t b = entries_bytes(m);
+      held_.size() < held_appends_max && held_bytes_ + b <= held_bytes_max) {
+    held_.push_back(std::move(m));
+    held_bytes_ += b;
+  } else {
+    ++messages_refused_;  // not acknowledged: the leader sends it again
+  }
+  return true;
 }
 
 uint64_t OrderPlane::entries_bytes(const raft::Message& m) {
@@ -780,7 +828,8 @@ void OrderPlane::maybe_change_conf() {
     if (cs.is_voter(id) && !quorum_active(without(cs.voters, id))) continue;
     change = raft::ConfChange{raft::ConfChangeType::remove_node, id, {}};
   }
-  // 2. Promote a learner certified as a voter, once its log has caught up.
+  // 2. Promote a learner certified as a voter, once its log has caught up, past the entry that
+  // took its certification into the ledger (so it also holds the records: promotion_gate()).
   for (const auto& id : want_voters) {
     if (change) break;
     if (!cs.is_learner(id)) continue;
@@ -788,6 +837,7 @@ void OrderPlane::maybe_change_conf() {
     if (p == nullptr || !p->recent_active || p->match == 0 ||
         p->match + promote_lag_max < st.commit)
       continue;
+    if (const uint64_t gate = promotion_gate(); gate == 0 || p->match < gate) continue;
     std::vector<std::string> voters = cs.voters;
     voters.push_back(id);
     if (!quorum_active(voters)) continue;
@@ -821,6 +871,19 @@ void OrderPlane::maybe_change_conf() {
                                                                        : "add learner",
                change->node, membership_.root_seq());
   process_ready();
+}
+
+uint64_t OrderPlane::promotion_gate() {
+  if (promotion_gate_root_seq_ != membership_.root_seq()) {
+    promotion_gate_root_seq_ = membership_.root_seq();
+    promotion_gate_ = 0;
+  }
+  if (promotion_gate_ != 0) return promotion_gate_;
+  auto txn = store_.read();
+  if (!txn.ok()) return 0;
+  if (ledger_seq(**txn, root_origin) < promotion_gate_root_seq_) return 0;  // not committed yet
+  promotion_gate_ = std::max<uint64_t>(read_ledger_meta(**txn).applied_index, 1);
+  return promotion_gate_;
 }
 
 // Entries applied at once through the writer (pipelined; they apply strictly in order).

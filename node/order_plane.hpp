@@ -172,6 +172,16 @@ class OrderPlane {
  private:
   void process_ready();
   void retry_held();
+  // Whether `m` waits before Raft steps it (the voter rule, and a learner's root records): held
+  // (or refused when the held appends are full) or dropped; false: step it now.
+  bool hold_back(raft::Message& m, const std::optional<LedgerSnapshot>& snapshot);
+  // A learner the membership certifies as a voter (not yet promoted): it keeps the voter rule.
+  bool voter_elect() const;
+  // Leader: the index a learner's log must reach before it is promoted (0: none yet). That of
+  // the applied entry by which this leader's ledger took in its membership: the learner
+  // acknowledged it only with that membership (hold_back), so as a voter-elect, and checked every
+  // append after it by the voter rule.
+  uint64_t promotion_gate();
   void pump_apply();
   void maybe_propose(int64_t wall_ms);
   void on_applied(Result<ApplyOutcome> r);
@@ -258,6 +268,9 @@ class OrderPlane {
   // none): the voter rule applies to the entries after it already, as the leader counts their
   // acknowledgements once it has applied the change.
   uint64_t voter_from_index_ = 0;
+  // Leader: promotion_gate() for the membership at root seq promotion_gate_root_seq_.
+  uint64_t promotion_gate_root_seq_ = 0;
+  uint64_t promotion_gate_ = 0;
   int64_t next_conf_ms_ = 0;
   int64_t now_ms_ = 0;
   // Compaction and install.

@@ -283,6 +283,43 @@ TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
   EXPECT_EQ(p.status().messages_refused, after.messages_refused);
 }
 
+// A learner certified as a voter is promoted only once the leader's ledger took in the
+// certification and the learner's log reached that entry: a learner acknowledges an entry naming
+// root records only with them in its membership, so from there on it acknowledges as a
+// voter-elect, by the voter rule. Here the certification is held (the membership) but never
+// applied: however caught up gatuna's log, the leader does not promote it.
+TEST_F(OrderPlaneTest, ALearnerIsNotPromotedBeforeItsCertificationIsInTheLedger) {
+  OrderPlane& p = *plane;
+  int64_t t = 10'000;
+  for (; t < 12'000 && p.status().role != "leader"; t += 50) p.tick(t, t);
+  ASSERT_EQ(p.status().role, "leader");
+  ASSERT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
+  Membership m = core->membership();  // gatuna certified again, as a voter
+  SiteEntry g = m.site("gatuna")->entry;
+  g.role = VoterRole::voter;
+  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+                               SiteCertified{g}, 2'000);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto rec = open_record(*root, m.root_key());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+  plane->on_membership(m);
+  // gatuna acknowledges all the leader's log, every tick, for 2 s.
+  for (int i = 0; i < 40; ++i) {
+    t += 50;
+    p.tick(t, t);
+    raft::Message ack;
+    ack.type = raft::MessageType::app_resp;
+    ack.from = "gatuna";
+    ack.to = "hq";
+    ack.term = p.status().term;
+    ack.index = p.status().last_index;
+    p.on_message(ack, t);
+  }
+  EXPECT_EQ(p.status().voters, std::vector<std::string>{"hq"});
+  EXPECT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
+}
+
 // A Raft message the transport could not take (the peer not connected, its queue full) is lost:
 // the leader stops streaming appends to that follower and probes it (one append until it
 // answers) instead of filling a queue that does not drain, as etcd's ReportUnreachable.

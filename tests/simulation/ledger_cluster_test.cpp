@@ -526,6 +526,66 @@ TEST(LedgerCluster, LearnerCertifiedAsVoterBecomesARaftVoter) {
   }
 }
 
+// A post that was down for a while is certified as a voter as it comes back: its Raft log
+// catches up at the first heartbeat, its records only as gossip brings them. It is promoted only
+// once it holds the records too (the voter rule it keeps as a voter-elect, and the leader's
+// promotion gate); promoted on its log alone, the new voter would hold back every append until
+// it had fetched them, and with another voter down the ledger would stop for that long.
+TEST(LedgerCluster, ALearnerComingBackIsPromotedOnlyOnceItHoldsTheRecords) {
+  for (uint64_t seed : test_seeds({75, 79})) {
+    SCOPED_TRACE(seed_trace(seed));
+    SimCluster c(ledger_options(seed));
+    // Officers at the other posts only: a command waits for its batch, which would hurry
+    // gatuna's writer.
+    std::vector<SimSite> others = posts(ledger_options(seed));
+    std::erase_if(others, [](const SimSite& s) { return s.id == "gatuna"; });
+    Traffic t(c, others, seed);
+    t.run(2'000, 100);
+    c.crash("gatuna");
+    t.run(60'000, 100);
+    c.set_write_ms("gatuna", 100);  // its records come back slower than its log
+    c.restart("gatuna");
+    // Certified at a voter that is not the leader and cannot reach gatuna: the leader hears of
+    // it at once, gatuna only later, by anti-entropy behind the records it lacks.
+    std::string first = leader_of(c);
+    for (int i = 0; i < 20 && first.empty(); ++i) {
+      t.run(100, 100);
+      first = leader_of(c);
+    }
+    const std::string at = first == "hq" ? "hq-dr" : "hq";
+    c.network().partition({at}, {"gatuna"});
+    recertify(c, at, "gatuna", VoterRole::voter);
+    // At the first step where the leader has it as a voter: the records of its ledger that
+    // gatuna lacks.
+    std::optional<uint64_t> missing;
+    for (int i = 0; i < 3'000 && !missing; ++i) {
+      t.run(20, 20);
+      const std::string leader = leader_of(c);
+      if (leader.empty()) continue;
+      const std::vector<std::string> voters = c.order_status(leader).voters;
+      if (std::find(voters.begin(), voters.end(), "gatuna") == voters.end()) continue;
+      uint64_t n = 0;
+      for (const FrontierEntry& head : c.heads(leader)) {
+        const uint64_t in_ledger = c.ledger_seq(leader, head.origin);
+        const uint64_t held = c.head_seq("gatuna", head.origin);
+        if (in_ledger > held) n += in_ledger - held;
+      }
+      missing = n;
+    }
+    ASSERT_TRUE(missing.has_value()) << confs(c) << ledgers(c);
+    // At most what the entries it may still lag by name (promote_lag_max: 16 entries, some 320
+    // ms of traffic, 13-15 records with these seeds); promoted on its log alone it lacked 160-660.
+    EXPECT_LE(*missing, 40u) << ledgers(c);
+    c.network().heal();
+    c.set_write_ms("gatuna", 0);
+    const std::vector<std::string> voters = {"gatuna", "hq", "hq-dr", "kigali-airport"};
+    const std::vector<std::string> learners = {"nemba", "rubavu-corniche", "rusumo"};
+    for (int i = 0; i < 60 && !conf_everywhere(c, voters, learners); ++i) t.run(500, 100);
+    EXPECT_TRUE(conf_everywhere(c, voters, learners)) << confs(c);
+    expect_settled(c);
+  }
+}
+
 // A voter certified again as a learner (how HQ demotes a site: `umupaka-admin certify --role
 // learner`), here the leader itself: it is demoted through the log once the two others answer,
 // hands leadership to one of them, never leads again, and keeps receiving the ledger; a restart
