@@ -92,6 +92,8 @@ Result<LedgerSegment> read_ledger_segment(const StoreTxn& txn, uint64_t from, ui
 // row names a record this store holds with that hash (else Errc::unavailable: fetch it, retry),
 // and the new Merkle tree is a prefix of the snapshot's (its root equal to the snapshot's at the
 // end, or the segment's consistency proof verifies; else Errc::invalid_field: ask another peer).
+// A segment that no longer starts at this ledger's size (it moved since the segment was asked
+// for): Errc::conflict, ask again.
 // The segment that reaches the snapshot's size completes the install: the ledger frontier becomes
 // the snapshot's, and the applied index `index` (outcome.applied).
 Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,

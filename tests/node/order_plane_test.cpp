@@ -597,6 +597,32 @@ TEST_F(OrderPlaneTest, ASnapshotWithManyForksInstallsAndItsStateStillReads) {
   EXPECT_EQ(ledger_snapshot(**txn).forks.size(), 100u);
 }
 
+// A segment asked at the ledger's size that arrives once the ledger has moved (an earlier one,
+// queued before the order plane restarted, landed first) is stale, Errc::conflict: asked again,
+// and not counted against the peer (Errc::invalid_field moves the install to another peer). One
+// that does not fit the snapshot is the peer's fault, as before.
+TEST_F(OrderPlaneTest, ASegmentOvertakenByTheLedgerIsStaleNotThePeersFault) {
+  LedgerSnapshot snap;
+  snap.size = 4;
+  snap.root = merkle::empty_root();
+  LedgerSegment stale;
+  stale.from = 2;
+  stale.size = 4;
+  LedgerSegment wrong = stale;
+  wrong.from = 0;
+  wrong.size = 5;
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& t) -> Status {
+                    auto a = apply_ledger_segment(t, 7, snap, stale);
+                    EXPECT_EQ(a.ok() ? Errc::ok : a.error().code, Errc::conflict);
+                    auto b = apply_ledger_segment(t, 7, snap, wrong);
+                    EXPECT_EQ(b.ok() ? Errc::ok : b.error().code, Errc::invalid_field);
+                    return {};
+                  })
+                  .ok());
+  EXPECT_EQ(read_ledger_meta(**store->read()).size, 0u);
+}
+
 // A map that fills while an entry is applied: the put that fills it may be a position, a Merkle
 // node, a view or the ledger state, and the Merkle reads after it then find nothing. Applying must
 // not take that for a missing subtree (it once aborted the process there, and again at every
