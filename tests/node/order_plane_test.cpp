@@ -98,6 +98,21 @@ class OrderPlaneTest : public ::testing::Test {
     return seal(r, SigningKey::from_seed(seed_of(3)));
   }
 
+  // The membership with gatuna certified again, as a voter, told to the order plane (the root
+  // record is not stored: held nowhere but in the membership).
+  void certify_gatuna_as_voter() {
+    Membership m = core->membership();
+    SiteEntry g = m.site("gatuna")->entry;
+    g.role = VoterRole::voter;
+    auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+                                 SiteCertified{g}, 2'000);
+    ASSERT_TRUE(root.ok()) << root.error().message;
+    auto rec = open_record(*root, m.root_key());
+    ASSERT_TRUE(rec.ok()) << rec.error().message;
+    ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+    plane->on_membership(m);
+  }
+
   std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
   const SecretSeed hq_seed = seed_of(2);
   std::unique_ptr<Store> store;
@@ -200,16 +215,7 @@ TEST_F(OrderPlaneTest, AHeadBeyondTheLedgerOrWithAnotherRootIsNotServed) {
 // beyond the ledger (of a wrong root, refused once the ledger reaches it) does not keep out the
 // heads another voter signs meanwhile; a signer's farther heads wait behind its nearest.
 TEST_F(OrderPlaneTest, AVotersHeadJustBeyondTheLedgerDoesNotKeepOutAnothers) {
-  Membership m = core->membership();  // gatuna certified again, as a voter
-  SiteEntry g = m.site("gatuna")->entry;
-  g.role = VoterRole::voter;
-  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
-                               SiteCertified{g}, 2'000);
-  ASSERT_TRUE(root.ok()) << root.error().message;
-  auto rec = open_record(*root, m.root_key());
-  ASSERT_TRUE(rec.ok()) << rec.error().message;
-  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
-  plane->on_membership(m);
+  ASSERT_NO_FATAL_FAILURE(certify_gatuna_as_voter());
   const auto head_by = [&](const std::string& signer, const SecretSeed& seed, uint64_t size) {
     LedgerHead h;
     h.network_id = "net-test";
@@ -294,16 +300,7 @@ TEST_F(OrderPlaneTest, ALearnerIsNotPromotedBeforeItsCertificationIsInTheLedger)
   for (; t < 12'000 && p.status().role != "leader"; t += 50) p.tick(t, t);
   ASSERT_EQ(p.status().role, "leader");
   ASSERT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
-  Membership m = core->membership();  // gatuna certified again, as a voter
-  SiteEntry g = m.site("gatuna")->entry;
-  g.role = VoterRole::voter;
-  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
-                               SiteCertified{g}, 2'000);
-  ASSERT_TRUE(root.ok()) << root.error().message;
-  auto rec = open_record(*root, m.root_key());
-  ASSERT_TRUE(rec.ok()) << rec.error().message;
-  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
-  plane->on_membership(m);
+  ASSERT_NO_FATAL_FAILURE(certify_gatuna_as_voter());
   // gatuna acknowledges all the leader's log, every tick, for 2 s.
   for (int i = 0; i < 40; ++i) {
     t += 50;
