@@ -50,6 +50,8 @@ Txn::Txn(Txn&& o) noexcept
     : txn_(std::exchange(o.txn_, nullptr)),
       env_(o.env_),
       read_only_(o.read_only_),
+      reads_left_(o.reads_left_),
+      reads_failed_(o.reads_failed_),
       lock_(std::move(o.lock_)) {}
 
 Txn::~Txn() { abort(); }
@@ -78,7 +80,7 @@ Result<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_view k
       env_ != nullptr ? static_cast<size_t>(mdb_env_get_maxkeysize(env_->raw())) : 511;
   if (key.empty() || key.size() > key_max) return std::optional<std::string_view>{};
   MDB_val k = as_val(key), v{};
-  const int rc = mdb_get(txn_, dbi, &k, &v);
+  const int rc = read_fails() ? EIO : mdb_get(txn_, dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
   if (rc != 0) return translate(rc, "get");
   return std::optional<std::string_view>{as_view(v)};
@@ -110,7 +112,7 @@ Status Txn::del(MDB_dbi dbi, std::string_view key) {
 
 Result<size_t> Txn::count(MDB_dbi dbi) const {
   MDB_stat st{};
-  const int rc = mdb_stat(txn_, dbi, &st);
+  const int rc = read_fails() ? EIO : mdb_stat(txn_, dbi, &st);
   if (rc != 0) return translate(rc, "stat");
   return static_cast<size_t>(st.ms_entries);
 }

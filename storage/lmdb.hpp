@@ -8,6 +8,7 @@
 #include <lmdb.h>
 
 #include <atomic>
+#include <cerrno>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -52,12 +53,32 @@ class Txn {
   Status commit();
   void abort();
 
+  // Fault injection (Store::inject_read_failure): the next `reads` reads succeed (a get, a count,
+  // each step of a scan), then every read fails as LMDB's own would (EIO: Errc::storage), each
+  // one counted in `*failed`.
+  void fail_reads_after(uint64_t reads, std::atomic<uint64_t>* failed) {
+    reads_left_ = reads;
+    reads_failed_ = failed;
+  }
+
  private:
   friend class Env;
   Txn(MDB_txn* txn, bool read_only, std::shared_lock<std::shared_timed_mutex> lock, const Env* env);
   MDB_txn* txn_ = nullptr;
   const Env* env_ = nullptr;
   bool read_only_ = true;
+  mutable uint64_t reads_left_ = UINT64_MAX;  // fail_reads_after (UINT64_MAX: never)
+  std::atomic<uint64_t>* reads_failed_ = nullptr;
+  // Whether the read about to be made fails by injection (fail_reads_after).
+  bool read_fails() const {
+    if (reads_left_ == UINT64_MAX) return false;
+    if (reads_left_ > 0) {
+      --reads_left_;
+      return false;
+    }
+    if (reads_failed_ != nullptr) reads_failed_->fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   void release_lock();
   std::shared_lock<std::shared_timed_mutex> lock_;
 };
@@ -121,14 +142,14 @@ Status Txn::scan_prefix(MDB_dbi dbi, std::string_view prefix, size_t limit, Fn&&
   int rc = mdb_cursor_open(txn_, dbi, &cur);
   if (rc != 0) return translate(rc, "cursor open");
   MDB_val k = as_val(prefix), v{};
-  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  rc = read_fails() ? EIO : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   size_t n = 0;
   while (rc == 0 && n < limit) {
     const std::string_view key = as_view(k);
     if (key.substr(0, prefix.size()) != prefix) break;
     ++n;
     if (!fn(key, as_view(v))) break;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    rc = read_fails() ? EIO : mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);
   if (rc != 0 && rc != MDB_NOTFOUND) return translate(rc, "cursor scan");
@@ -141,10 +162,10 @@ Status Txn::scan_from(MDB_dbi dbi, std::string_view from, Fn&& fn) const {
   int rc = mdb_cursor_open(txn_, dbi, &cur);
   if (rc != 0) return translate(rc, "cursor open");
   MDB_val k = as_val(from), v{};
-  rc = mdb_cursor_get(cur, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  rc = read_fails() ? EIO : mdb_cursor_get(cur, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == 0) {
     if (!fn(as_view(k), as_view(v))) break;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    rc = read_fails() ? EIO : mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);
   if (rc != 0 && rc != MDB_NOTFOUND) return translate(rc, "cursor scan");

@@ -516,10 +516,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
 
 Result<std::unique_ptr<StoreTxn>> Store::read() const {
   ASSIGN_OR_RETURN(lmdb::Txn txn, env_->begin_read());
-  auto out = std::make_unique<StoreTxn>(std::move(txn), tables_);
-  if (read_failure_.load(std::memory_order_relaxed))
-    out->note(make_error(Errc::io, "read failed (injected)"));
-  return out;
+  if (const uint64_t after = read_failure_after_.load(std::memory_order_relaxed);
+      after != UINT64_MAX)
+    txn.fail_reads_after(after, &injected_read_failures_);
+  return std::make_unique<StoreTxn>(std::move(txn), tables_);
 }
 
 Status Store::write(const std::function<Status(StoreTxn&)>& fn) {

@@ -154,7 +154,6 @@ class StoreTxn : public ViewStore {
   lmdb::Txn& txn() { return txn_; }
 
  private:
-  friend class Store;  // Store::read starts a transaction failed under inject_read_failure
   void note(Status s) const;
   std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
   std::vector<std::string> suffixes(MDB_dbi dbi, std::string_view prefix, size_t limit) const;
@@ -184,10 +183,16 @@ class Store {
   // Fault injection (the simulator's full disk): while set, every write runs fn, then aborts
   // and returns `failure`, as a commit refused by the disk does: nothing of it is written.
   void inject_write_failure(std::optional<Error> failure) { injected_ = std::move(failure); }
-  // Fault injection (tests of the API's failed reads): while on, every read transaction (read())
-  // starts failed, as one whose first read LMDB refused: it finds nothing and reports Errc::io in
-  // write_error(). Safe to switch while other threads read.
-  void inject_read_failure(bool on) { read_failure_.store(on, std::memory_order_relaxed); }
+  // Fault injection (tests of the API's failed reads): while set, in every read transaction
+  // begun (read()) the first `after_reads` reads succeed and every one after fails, as reads LMDB
+  // refuses (lmdb::Txn::fail_reads_after); nullopt: off. Safe to switch while other threads read.
+  void inject_read_failure(std::optional<uint64_t> after_reads) {
+    read_failure_after_.store(after_reads.value_or(UINT64_MAX), std::memory_order_relaxed);
+  }
+  // Reads failed so far by that injection.
+  uint64_t injected_read_failures() const {
+    return injected_read_failures_.load(std::memory_order_relaxed);
+  }
 
  private:
   Store() = default;
@@ -195,7 +200,8 @@ class Store {
   Tables tables_{};
   std::atomic<uint64_t> map_grows_{0};  // read by API threads (GET /v1/status)
   std::optional<Error> injected_;
-  std::atomic<bool> read_failure_{false};
+  std::atomic<uint64_t> read_failure_after_{UINT64_MAX};
+  mutable std::atomic<uint64_t> injected_read_failures_{0};
 };
 
 // Stored form of a sealed record in the feeds table.

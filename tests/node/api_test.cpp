@@ -116,7 +116,7 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
   };
   answers();
 
-  node.store().inject_read_failure(true);
+  node.store().inject_read_failure(0);
   for (const auto& [path, status] : reads) {
     r = auditor.get(path);
     EXPECT_EQ(r.status, 500) << path << ": " << r.body;
@@ -133,10 +133,86 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
       std::string::npos)
       << r.body;
 
-  node.store().inject_read_failure(false);
+  node.store().inject_read_failure(std::nullopt);
   answers();
   r = auditor.get("/metrics");
   EXPECT_NE(r.body.find("umupaka_records_stored 1\n"), std::string::npos) << r.body;
+}
+
+// A read may fail at any point of a request, not only at its first: for every read-only request
+// and every n, the request whose reads fail from the (n+1)-th on answers 500 `storage`, or, when it
+// made no more than n reads, exactly what it answers when every read succeeds. Never a false 404,
+// a shortened page, a count or a check's verdict made on part of the data, nor a crash.
+TEST(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
+  TempDir dir;
+  const std::string data = dir.path() + "/node";
+  InProcessNode node;
+  const Status started = node.start(data);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  auto officer_token = create_token(data, Role::officer, "officer-7", wall_ms());
+  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_ms());
+  ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
+  HttpClient officer(node.base(), *officer_token);
+  HttpClient auditor(node.base(), *auditor_token);
+  ASSERT_TRUE(
+      wait_until([&] { return officer.get("/healthz").status == 200; }, std::chrono::seconds(10)));
+  // Travellers with several records each, one of them with a document reported lost.
+  for (int i = 0; i < 3; ++i) {
+    for (const char* direction : {"entry", "exit"}) {
+      auto r = officer.post(
+          "/v1/crossings",
+          typed_crossing("UGA", "UG700000" + std::to_string(i), "MUGISHA", direction).dump());
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
+  }
+  auto r = officer.post("/v1/travel-documents/UGA/UG7000001/status",
+                        json{{"status", "lost"}, {"reason", "reported at the desk"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+
+  struct Request {
+    std::string path;
+    std::string check;  // POST /v1/checks of this document number, if not empty
+    bool whole = true;  // compare the whole body (not for /v1/status: it tells the time)
+  };
+  const std::vector<Request> requests = {
+      {"/v1/records/gatuna/3", "", true},
+      {"/v1/records/gatuna/99", "", true},  // 404 when the reads succeed
+      {"/v1/travellers/UGA/UG7000001", "", true},
+      {"/v1/travellers/UGA/UG7000009", "", true},
+      {"/v1/feeds", "", true},
+      {"/v1/status", "", false},
+      {"/v1/ledger?after=0&limit=10", "", true},
+      {"/v1/ledger/frontier", "", true},
+      {"/v1/ledger/head", "", true},
+      {"/v1/conflicts", "", true},
+      {"/v1/checks", "UG7000001", true},
+      {"/v1/checks", "UG7000002", true}};
+  const auto send = [&](const Request& q) {
+    return q.check.empty() ? auditor.get(q.path) : officer.post(q.path, check_of(q.check).dump());
+  };
+  for (const Request& q : requests) {
+    const std::string what = q.path + " " + q.check;
+    const auto whole = send(q);
+    ASSERT_NE(whole.status, 500) << what << ": " << whole.body;
+    bool done = false;
+    for (uint64_t n = 0; n < 10'000 && !done; ++n) {
+      node.store().inject_read_failure(n);
+      const uint64_t failed_before = node.store().injected_read_failures();
+      r = send(q);
+      node.store().inject_read_failure(std::nullopt);
+      if (node.store().injected_read_failures() == failed_before) {
+        done = true;  // n reads or fewer: every one succeeded
+        EXPECT_EQ(r.status, whole.status) << what << " after " << n << " reads: " << r.body;
+        if (q.whole) {
+          EXPECT_EQ(r.body, whole.body) << what << " after " << n << " reads";
+        }
+      } else {
+        EXPECT_EQ(r.status, 500) << what << ", reads failing after " << n << ": " << r.body;
+        EXPECT_EQ(parse(r)["code"], "storage") << what << ": " << r.body;
+      }
+    }
+    EXPECT_TRUE(done) << what;
+  }
 }
 
 }  // namespace
