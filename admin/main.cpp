@@ -25,6 +25,7 @@
 #include "ledger/merkle.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
+#include "node/clock.hpp"
 #include "node/command_line.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
@@ -36,12 +37,6 @@ namespace {
 using namespace umupaka;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int fail(const Error& e) {
   std::fprintf(stderr, "umupaka-admin: %s%s%s\n", e.message.c_str(),
@@ -74,7 +69,7 @@ int submit_root_record(const std::string& root_key, const std::string& node,
   auto seed = read_root_key(root_key);
   if (!seed.ok()) return fail(seed.error());
   HttpClient client(node, token);
-  auto r = umupaka::submit_root_record(client, *seed, std::move(body), now_ms());
+  auto r = umupaka::submit_root_record(client, *seed, std::move(body), wall_clock_ms());
   if (!r.ok()) return fail(std::string(what) + ": " + r.error().message);
   std::printf("%s: %s\n", what, r->c_str());
   return 0;
@@ -340,7 +335,7 @@ int run(int argc, char** argv) {
     for (auto& e : sites)
       e.role =
           std::find(v.begin(), v.end(), e.site) != v.end() ? VoterRole::voter : VoterRole::learner;
-    auto g = make_genesis(*seed, network_id, sites, now_ms());
+    auto g = make_genesis(*seed, network_id, sites, wall_clock_ms());
     if (!g.ok()) return fail(g.error());
     if (auto s = write_genesis(out, *g); !s.ok()) return fail(s.error());
     std::printf("genesis of %s with %zu sites (%zu voters) written to %s\n", network_id.c_str(),

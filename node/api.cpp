@@ -20,6 +20,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
+#include "node/clock.hpp"
 #include "node/json_visit.hpp"
 #include "node/ledger_apply.hpp"
 #include "node/network_setup.hpp"
@@ -453,9 +454,7 @@ struct ApiServer::Impl {
     const Membership m = deps.network->membership();
     std::map<std::string, uint64_t> mine;
     for (const auto& [o, h] : txn.heads()) mine[o] = h.seq;
-    const int64_t now_steady = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count();
+    const int64_t now_steady = steady_clock_ms();
     json peers = json::array();
     for (const PeerStatus& p : ns.peers) {
       json behind = json::object();

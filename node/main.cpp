@@ -16,6 +16,7 @@
 #include "ledger/membership.hpp"
 #include "ledger/records.hpp"
 #include "node/api.hpp"
+#include "node/clock.hpp"
 #include "node/command_line.hpp"
 #include "node/config.hpp"
 #include "node/network.hpp"
@@ -27,12 +28,6 @@
 namespace {
 
 using namespace umupaka;
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int fail(const Error& e) {
   std::fprintf(stderr, "umupaka-node: %s%s%s\n", e.message.c_str(),

@@ -11,23 +11,12 @@
 
 #include "ledger/assert.hpp"
 #include "ledger/limits.hpp"
+#include "node/clock.hpp"
 #include "node/frame_route.hpp"
 #include "node/store_feeds.hpp"
 
 namespace umupaka {
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
 // A peer we cannot send to although its messages reach us is dialled again after this long, and
@@ -127,8 +116,8 @@ struct NetworkRuntime::Impl {
         [impl](const std::string& peer, const std::vector<WantedChain>& wanted) {
           if (peer.empty()) return;
           auto feeds = impl->feeds();
-          impl->gossip.request_catch_up(peer, *feeds, steady_ms());
-          if (!wanted.empty()) impl->gossip.request_versions(peer, wanted, steady_ms());
+          impl->gossip.request_catch_up(peer, *feeds, steady_clock_ms());
+          if (!wanted.empty()) impl->gossip.request_versions(peer, wanted, steady_clock_ms());
         },
         [impl](const std::string& to, const LedgerSegment& segment, bool request) {
           GossipMessage g;
@@ -180,7 +169,7 @@ struct NetworkRuntime::Impl {
     }
     for (const auto& [id, endpoint] : wanted)
       if (!connected.count(id)) dial(id, endpoint);
-    gossip.set_membership(membership, opt.links, opt.default_link, steady_ms());
+    gossip.set_membership(membership, opt.links, opt.default_link, steady_clock_ms());
   }
 
   void dial(const std::string& id, const std::string& endpoint) {
@@ -207,7 +196,7 @@ struct NetworkRuntime::Impl {
       unreachable_since.erase(to);
       redialled_at.erase(to);
     } else {
-      unreachable_since.try_emplace(to, steady_ms());
+      unreachable_since.try_emplace(to, steady_clock_ms());
     }
   }
 
@@ -223,7 +212,7 @@ struct NetworkRuntime::Impl {
     const auto u = unreachable_since.find(from);
     const auto c = connected.find(from);
     if (u == unreachable_since.end() || c == connected.end()) return;
-    const int64_t now = steady_ms();
+    const int64_t now = steady_clock_ms();
     if (now - u->second < after_ms) return;
     const auto r = redialled_at.find(from);
     if (r != redialled_at.end() && now - r->second < after_ms) return;
@@ -315,13 +304,13 @@ struct NetworkRuntime::Impl {
           // The order plane writes: no read transaction of this thread may be open (growing the
           // LMDB map waits for every transaction to end, this thread's own too).
           feeds.reset();
-          if (order) deliver_to_order(*order, std::move(m).value(), user, steady_ms());
+          if (order) deliver_to_order(*order, std::move(m).value(), user, steady_clock_ms());
           continue;
         case FrameRoute::gossip:
           break;
       }
       if (!feeds) feeds = this->feeds();
-      gossip.on_message(user, std::move(m).value(), *feeds, steady_ms());
+      gossip.on_message(user, std::move(m).value(), *feeds, steady_clock_ms());
     }
   }
 
@@ -414,10 +403,10 @@ struct NetworkRuntime::Impl {
   static constexpr int64_t status_publish_ms = 50;
 
   void loop() {
-    int64_t next_tick = steady_ms();
+    int64_t next_tick = steady_clock_ms();
     int64_t next_publish = 0;
     while (running) {
-      const int64_t now = steady_ms();
+      const int64_t now = steady_clock_ms();
       int64_t wake_at = std::min(next_tick, gossip.push_due_ms().value_or(next_tick));
       if (order) wake_at = std::min(wake_at, order->next_due_ms());
       const long timeout = std::max<int64_t>(0, wake_at - now);
@@ -460,8 +449,8 @@ struct NetworkRuntime::Impl {
         std::lock_guard lock(mu);
         membership_snapshot = membership;
       }
-      if (!local.empty()) gossip.on_committed(local, steady_ms());
-      gossip.flush_pushes(steady_ms());
+      if (!local.empty()) gossip.on_committed(local, steady_clock_ms());
+      gossip.flush_pushes(steady_clock_ms());
       for (auto& d : done) {
         if (!feeds) feeds = this->feeds();
         if (d.results.size() == d.batch.records.size() || d.batch.kind == IngestKind::evidence) {
@@ -482,24 +471,24 @@ struct NetworkRuntime::Impl {
                 "took back {} records of this site's own feed from {} (up to seq {}): this store "
                 "had lost them (restored from a backup?); recording resumes once it holds them all",
                 own, d.batch.from, own_last);
-          gossip.on_ingested(d.batch, d.results, *feeds, steady_ms());
+          gossip.on_ingested(d.batch, d.results, *feeds, steady_clock_ms());
         }
       }
       if (items[0].revents & ZMQ_POLLIN) handle_in(feeds);
-      if (steady_ms() >= next_tick) {
+      if (steady_clock_ms() >= next_tick) {
         if (!feeds) feeds = this->feeds();
-        gossip.on_tick(*feeds, steady_ms());
+        gossip.on_tick(*feeds, steady_clock_ms());
         redial_idle();
-        next_tick = steady_ms() + opt.tick_ms;
+        next_tick = steady_clock_ms() + opt.tick_ms;
       }
       if (order) {
         feeds.reset();  // the order plane opens its own snapshots and writes
-        order->tick(steady_ms(), wall_ms());
+        order->tick(steady_clock_ms(), wall_clock_ms());
       }
       flush(feeds);
-      if (steady_ms() >= next_publish) {
+      if (steady_clock_ms() >= next_publish) {
         publish();
-        next_publish = steady_ms() + status_publish_ms;
+        next_publish = steady_clock_ms() + status_publish_ms;
       }
     }
   }

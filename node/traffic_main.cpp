@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "node/clock.hpp"
 #include "node/command_line.hpp"
 #include "node/http_client.hpp"
 #include "node/json_visit.hpp"
@@ -26,12 +27,6 @@ namespace {
 using namespace umupaka;
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* path_of(const CommandBody& b) {
   if (std::holds_alternative<CrossingRequest>(b)) return "/v1/crossings";
@@ -98,7 +93,7 @@ int main(int argc, char** argv) {
   const auto kind = enum_from_name<SiteKind>(kind_name).value_or(SiteKind::border_post);
   const PostProfile& profile = profile_for(post, kind);
   TrafficGenerator gen(profile, seed, population);
-  const Date today = date_of_instant_ms(now_ms());
+  const Date today = date_of_instant_ms(wall_clock_ms());
 
   if (watchlist > 0) {
     if (admin_token.empty()) {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "ledger/validate.hpp"
+#include "node/clock.hpp"
 #include "node/config.hpp"
 #include "node/http_client.hpp"
 #include "node/membership_client.hpp"
@@ -25,12 +26,6 @@ namespace umupaka::sim {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string kind_for(const std::string& id) {
   if (id == "hq" || id.rfind("hq-", 0) == 0 || id.rfind("dr-", 0) == 0) return "hq";
@@ -198,7 +193,8 @@ Status local_up(const LocalUpOptions& o) {
   // The network: a root key, the genesis, every node joined; one admin token for all.
   const std::string root_path = o.dir + "/root-key.json";
   ASSIGN_OR_RETURN(SecretSeed root, create_root_key(root_path));
-  ASSIGN_OR_RETURN(SignedRecord genesis, make_genesis(root, o.network_id, entries, now_ms()));
+  ASSIGN_OR_RETURN(SignedRecord genesis,
+                   make_genesis(root, o.network_id, entries, wall_clock_ms()));
   const std::string genesis_path = o.dir + "/genesis.json";
   RETURN_IF_ERROR(write_genesis(genesis_path, genesis));
   uint8_t raw[24];
@@ -214,7 +210,7 @@ Status local_up(const LocalUpOptions& o) {
     const std::string data = o.dir + "/" + id;
     RETURN_IF_ERROR(run_and_wait({o.node_binary, "join", "--data", data, "--genesis", genesis_path},
                                  o.dir + "/" + id + ".log"));
-    RETURN_IF_ERROR(add_token(data, admin_token, Role::hq_admin, "hq-admin", now_ms()));
+    RETURN_IF_ERROR(add_token(data, admin_token, Role::hq_admin, "hq-admin", wall_clock_ms()));
     const std::string restart = o.node_binary + " run --data " + data;
     const int pid = spawn(split_words(restart), o.dir + "/" + id + ".log");
     out["sites"].push_back({{"id", id},
@@ -283,12 +279,12 @@ Result<int> local_add(const LocalAddOptions& o) {
   entry.role = *role;
   ASSIGN_OR_RETURN(SecretSeed root, read_root_key(n["root_key"].get<std::string>()));
   HttpClient hq(first["api"].get<std::string>(), n["admin_token"].get<std::string>());
-  if (auto c = submit_root_record(hq, root, SiteCertified{entry}, now_ms()); !c.ok())
+  if (auto c = submit_root_record(hq, root, SiteCertified{entry}, wall_clock_ms()); !c.ok())
     return c.error();
   RETURN_IF_ERROR(run_and_wait(
       {o.node_binary, "join", "--data", data, "--genesis", n["genesis"].get<std::string>()}, log));
-  RETURN_IF_ERROR(
-      add_token(data, n["admin_token"].get<std::string>(), Role::hq_admin, "hq-admin", now_ms()));
+  RETURN_IF_ERROR(add_token(data, n["admin_token"].get<std::string>(), Role::hq_admin, "hq-admin",
+                            wall_clock_ms()));
   const std::string restart = o.node_binary + " run --data " + data;
   const int pid = spawn(split_words(restart), log);
   n["sites"].push_back({{"id", id},

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ledger/assert.hpp"
+#include "node/clock.hpp"
 #include "node/config.hpp"
 #include "node/node_core.hpp"
 #include "node/writer.hpp"
@@ -22,12 +23,6 @@ namespace umupaka::test {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A standalone node served in this process (as umupaka-node run serves one, without a network).
 class InProcessNode {
@@ -44,11 +39,11 @@ class InProcessNode {
                                        SigningKey::from_seed(seed));
     {
       ASSIGN_OR_RETURN(auto txn, store_->read());
-      RETURN_IF_ERROR(core_->recover(*txn, wall_ms()));
+      RETURN_IF_ERROR(core_->recover(*txn, wall_clock_ms()));
     }
-    writer_ = std::make_unique<Writer>(*core_, *store_, wall_ms);
+    writer_ = std::make_unique<Writer>(*core_, *store_, wall_clock_ms);
     server_ = std::make_unique<ApiServer>(
-        ApiDeps{config_, *core_, *store_, *writer_, transport, wall_ms, nullptr});
+        ApiDeps{config_, *core_, *store_, *writer_, transport, wall_clock_ms, nullptr});
     return server_->start("127.0.0.1", port_, 2);
   }
   ~InProcessNode() {
@@ -83,8 +78,8 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
   InProcessNode node;
   const Status started = node.start(data);
   ASSERT_TRUE(started.ok()) << started.error().message;
-  auto officer_token = create_token(data, Role::officer, "officer-7", wall_ms());
-  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_ms());
+  auto officer_token = create_token(data, Role::officer, "officer-7", wall_clock_ms());
+  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_clock_ms());
   ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
   HttpClient officer(node.base(), *officer_token);
   HttpClient auditor(node.base(), *auditor_token);
@@ -149,8 +144,8 @@ TEST(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
   InProcessNode node;
   const Status started = node.start(data);
   ASSERT_TRUE(started.ok()) << started.error().message;
-  auto officer_token = create_token(data, Role::officer, "officer-7", wall_ms());
-  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_ms());
+  auto officer_token = create_token(data, Role::officer, "officer-7", wall_clock_ms());
+  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_clock_ms());
   ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
   HttpClient officer(node.base(), *officer_token);
   HttpClient auditor(node.base(), *auditor_token);

@@ -14,6 +14,7 @@
 
 #include "ledger/date.hpp"
 #include "ledger/limits.hpp"
+#include "node/clock.hpp"
 #include "node/config.hpp"
 #include "node/traffic.hpp"
 
@@ -21,12 +22,6 @@ namespace umupaka::test {
 namespace {
 
 using std::chrono::milliseconds;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 TEST(Writer, PaceWaitIsThePaceTimesTheLastTransactionAtMostTheCap) {
   EXPECT_EQ(Writer::pace_wait(0, milliseconds(5)), Writer::Duration::zero());
@@ -57,16 +52,16 @@ Answered run_officers(uint32_t pace, size_t map_bytes = 0, int each = 40) {
                   SigningKey::from_seed(*seed));
     {
       auto txn = (*store)->read();
-      EXPECT_TRUE(core.recover(**txn, wall_ms()).ok());
+      EXPECT_TRUE(core.recover(**txn, wall_clock_ms()).ok());
     }
-    Writer writer(core, **store, wall_ms, pace);
+    Writer writer(core, **store, wall_clock_ms, pace);
     constexpr int officers = 4;
     std::atomic<uint64_t> answered{0}, recorded{0};
     std::vector<std::thread> threads;
     for (int o = 0; o < officers; ++o)
       threads.emplace_back([&, o] {
         TrafficGenerator gen(profile_for("gatuna", SiteKind::border_post), 7 + o, 1000);
-        const Date today = date_of_instant_ms(wall_ms());
+        const Date today = date_of_instant_ms(wall_clock_ms());
         int sent = 0;
         while (sent < each)
           for (auto& ev : gen.next(today)) {
