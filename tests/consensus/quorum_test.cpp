@@ -259,6 +259,16 @@ bool applied_any_doomed(Network& net, const NodeId& id) {
   return false;
 }
 
+// After the restore: the leader's next entry reaches the learner, which applied none of the
+// deposed leader's.
+void expect_the_learner_follows_again(Network& net) {
+  ASSERT_TRUE(net.propose("airport", "after-restore").ok());
+  net.stabilize();
+  EXPECT_TRUE(net.ok()) << net.describe();
+  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
+  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
+}
+
 // A learner's store put back from a backup that holds entries of a deposed leader, never
 // committed, where the cluster has since committed others (which the learner had acknowledged).
 // The leader's heartbeat names the term of the entry it says is committed; the learner, holding
@@ -271,12 +281,8 @@ TEST(RaftLearners, ALearnerRestoredWithADeposedLeadersEntriesNeverCommitsThem) {
   ASSERT_NO_FATAL_FAILURE(restore_a_learner_holding_a_deposed_leaders_entries(net, 2, backup));
   ASSERT_LT(net.peer("airport").storage->last_index(), backup.last_index());
   beat(net, "airport", 5);
-  ASSERT_TRUE(net.propose("airport", "after-restore").ok());
-  net.stabilize();
-  EXPECT_TRUE(net.ok()) << net.describe();
-  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
+  ASSERT_NO_FATAL_FAILURE(expect_the_learner_follows_again(net));
   EXPECT_TRUE(net.applied("gatuna", "winner-1"));
-  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
   EXPECT_EQ(net.peer("gatuna").storage->last_index(), net.peer("airport").storage->last_index());
 }
 
@@ -301,11 +307,7 @@ TEST(RaftLearners, ALearnerRestoredBehindACompactedLeaderCommitsNothingUntilTheS
   EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
   net.set_filter(nullptr);
   beat(net, "airport", 5);
-  ASSERT_TRUE(net.propose("airport", "after-restore").ok());
-  net.stabilize();
-  EXPECT_TRUE(net.ok()) << net.describe();
-  EXPECT_FALSE(applied_any_doomed(net, "gatuna"));
-  EXPECT_TRUE(net.applied("gatuna", "after-restore"));
+  ASSERT_NO_FATAL_FAILURE(expect_the_learner_follows_again(net));
   EXPECT_EQ(net.status("gatuna").commit, net.status("airport").commit);
 }
 
