@@ -511,7 +511,39 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
       if (dbi.error().code != Errc::map_full || !s->env_->grow().ok()) return dbi.error();
     }
   }
+  RETURN_IF_ERROR(s->check_format(dir));
   return s;
+}
+
+Status Store::check_format(const std::string& dir) {
+  static constexpr std::string_view key = "store.format";
+  bool fresh = false;
+  {
+    ASSIGN_OR_RETURN(auto txn, read());
+    if (const auto f = txn->meta(key)) {
+      if (*f == std::to_string(store_format)) return {};
+      return make_error(Errc::conflict, "the store in " + dir + " is of format " + *f +
+                                            "; this build reads format " +
+                                            std::to_string(store_format) +
+                                            " only (docs/operations.md, \"Store format\")");
+    }
+    if (txn->write_error()) return *txn->write_error();
+    ASSIGN_OR_RETURN(const size_t metas, txn->txn().count(tables_.meta));
+    ASSIGN_OR_RETURN(const size_t heads, txn->txn().count(tables_.heads));
+    ASSIGN_OR_RETURN(const size_t log, txn->txn().count(tables_.raft_log));
+    fresh = metas == 0 && heads == 0 && log == 0;
+  }
+  if (!fresh)
+    return make_error(Errc::conflict,
+                      "the store in " + dir +
+                          " was written by a build that recorded no store format; this build "
+                          "reads format " +
+                          std::to_string(store_format) +
+                          " only (docs/operations.md, \"Store format\")");
+  return write([&](StoreTxn& txn) -> Status {
+    txn.put_meta(key, std::to_string(store_format));
+    return {};
+  });
 }
 
 Result<std::unique_ptr<StoreTxn>> Store::read() const {

@@ -24,6 +24,10 @@
 //   merkle           level:u32 index:u64           -> hash(32) (perfect subtrees, RFC 6962)
 //   conflicts        position:u64 '\0' n:u32        -> a conflict alert (msgpack)
 //   ledger_state     key                           -> the ledger's deterministic state
+//
+// The meta entry "store.format" names the layout above (and the encodings of what the tables
+// hold) that the store was created with: store_format. A store of another format, or one
+// written before formats were recorded, is refused at open rather than misread.
 #pragma once
 
 #include <atomic>
@@ -162,9 +166,14 @@ class StoreTxn : public ViewStore {
   mutable std::optional<Error> write_error_;
 };
 
+// The store's layout and encodings, recorded at creation (meta "store.format"). Raised by any
+// change that a build of the previous format would misread.
+inline constexpr uint32_t store_format = 1;
+
 class Store {
  public:
-  // Opens or creates the store in `dir`.
+  // Opens or creates the store in `dir`. Errc::conflict for a store of another format
+  // (store_format) or one of a build that recorded none.
   static Result<std::unique_ptr<Store>> open(const std::string& dir,
                                              const lmdb::EnvOptions& options = {});
 
@@ -196,6 +205,8 @@ class Store {
 
  private:
   Store() = default;
+  // At open: records store_format in a new store, refuses another (see open).
+  Status check_format(const std::string& dir);
   std::unique_ptr<lmdb::Env> env_;
   Tables tables_{};
   std::atomic<uint64_t> map_grows_{0};  // read by API threads (GET /v1/status)

@@ -354,7 +354,50 @@ TEST(StoreMeta, EntriesWithAPrefixComeInNameOrderAndNoOthers) {
             (Entries{{"ledger.frontier.gatuna", "ledger.frontier.gatuna!"},
                      {"ledger.frontier.rusumo", "ledger.frontier.rusumo!"}}));
   EXPECT_TRUE(txn->meta_with_prefix("z").empty());
-  EXPECT_EQ(txn->meta_with_prefix("").size(), 6u);
+  EXPECT_EQ(txn->meta_with_prefix("").size(), 7u);  // and store.format
+}
+
+// A store records its format when it is created. One of another format, or one with data but no
+// format (a build before formats were recorded), is refused at open with an error that says so,
+// rather than misread; nothing in it is changed.
+TEST(StoreFormat, AStoreOfAnotherFormatOrOfNoneIsRefusedAtOpen) {
+  TempDir dir;
+  Feed feed("gatuna", 1);
+  {
+    auto store = open_store(dir.path());
+    EXPECT_EQ(snapshot(*store)->meta("store.format"), std::to_string(store_format));
+    ASSERT_TRUE(append_all(*store, next_records(feed, 2)).ok());
+  }
+  EXPECT_TRUE(Store::open(dir.path()).ok());  // its own format
+  const auto set_format = [&](std::optional<std::string> value) {
+    auto env = lmdb::Env::open(dir.path(), {});
+    ASSERT_TRUE(env.ok());
+    auto meta = (*env)->open_table("meta");
+    ASSERT_TRUE(meta.ok());
+    auto txn = (*env)->begin_write();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(
+        (value ? txn->put(*meta, "store.format", *value) : txn->del(*meta, "store.format")).ok());
+    ASSERT_TRUE(txn->commit().ok());
+  };
+  ASSERT_NO_FATAL_FAILURE(set_format(std::to_string(store_format + 1)));
+  auto other = Store::open(dir.path());
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, Errc::conflict);
+  EXPECT_NE(other.error().message.find("of format " + std::to_string(store_format + 1)),
+            std::string::npos)
+      << other.error().message;
+  ASSERT_NO_FATAL_FAILURE(set_format(std::nullopt));
+  auto none = Store::open(dir.path());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, Errc::conflict);
+  EXPECT_NE(none.error().message.find("recorded no store format"), std::string::npos)
+      << none.error().message;
+  // Refused, not rewritten: the format is still missing, the records still there.
+  ASSERT_NO_FATAL_FAILURE(set_format(std::to_string(store_format)));
+  auto again = Store::open(dir.path());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(snapshot(**again)->head("gatuna")->seq, 2u);
 }
 
 TEST(StoreWrite, AFunctionReturningAnErrorCommitsNothing) {
