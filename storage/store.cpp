@@ -481,9 +481,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
     const char* name;
   };
   Tables& t = s->tables_;
-  const Named tables[] = {{&t.feeds, "feeds"},
+  // meta first: a store of another format is refused before anything is created in it.
+  const Named tables[] = {{&t.meta, "meta"},
+                          {&t.feeds, "feeds"},
                           {&t.heads, "heads"},
-                          {&t.meta, "meta"},
                           {&t.documents, "documents"},
                           {&t.permits, "permits"},
                           {&t.permit_index, "permit_index"},
@@ -510,23 +511,27 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
       }
       if (dbi.error().code != Errc::map_full || !s->env_->grow().ok()) return dbi.error();
     }
+    if (n.dbi == &t.meta) RETURN_IF_ERROR(s->check_format(dir, /*before_tables=*/true));
   }
-  RETURN_IF_ERROR(s->check_format(dir));
+  RETURN_IF_ERROR(s->check_format(dir, /*before_tables=*/false));
   return s;
 }
 
-Status Store::check_format(const std::string& dir) {
+Status Store::check_format(const std::string& dir, bool before_tables) {
   static constexpr std::string_view key = "store.format";
   bool fresh = false;
   {
-    ASSIGN_OR_RETURN(auto txn, read());
-    if (const auto f = txn->meta(key)) {
-      if (*f == std::to_string(store_format)) return {};
-      return make_error(Errc::conflict, "the store in " + dir + " is of format " + *f +
+    if (before_tables) {  // only meta is open: a format recorded must be this build's
+      ASSIGN_OR_RETURN(lmdb::Txn txn, env_->begin_read());
+      ASSIGN_OR_RETURN(const auto f, txn.get(tables_.meta, key));
+      if (!f || *f == std::to_string(store_format)) return {};
+      return make_error(Errc::conflict, "the store in " + dir + " is of format " + std::string(*f) +
                                             "; this build reads format " +
                                             std::to_string(store_format) +
                                             " only (docs/operations.md, \"Store format\")");
     }
+    ASSIGN_OR_RETURN(auto txn, read());
+    if (txn->meta(key)) return {};  // this build's (checked before the tables were opened)
     if (txn->write_error()) return *txn->write_error();
     ASSIGN_OR_RETURN(const size_t metas, txn->txn().count(tables_.meta));
     ASSIGN_OR_RETURN(const size_t heads, txn->txn().count(tables_.heads));

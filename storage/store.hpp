@@ -205,8 +205,9 @@ class Store {
 
  private:
   Store() = default;
-  // At open: records store_format in a new store, refuses another (see open).
-  Status check_format(const std::string& dir);
+  // At open: refuses a store of another format (before_tables: only meta is open yet, nothing
+  // else created), then records store_format in a new store and refuses one with data but none.
+  Status check_format(const std::string& dir, bool before_tables);
   std::unique_ptr<lmdb::Env> env_;
   Tables tables_{};
   std::atomic<uint64_t> map_grows_{0};  // read by API threads (GET /v1/status)

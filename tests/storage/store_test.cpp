@@ -394,6 +394,17 @@ TEST(StoreFormat, AStoreOfAnotherFormatOrOfNoneIsRefusedAtOpen) {
   EXPECT_NE(none.error().message.find("recorded no store format"), std::string::npos)
       << none.error().message;
   // Refused, not rewritten: the format is still missing, the records still there.
+  {
+    auto env = lmdb::Env::open(dir.path(), {});
+    ASSERT_TRUE(env.ok());
+    auto meta = (*env)->open_table("meta");
+    ASSERT_TRUE(meta.ok());
+    auto txn = (*env)->begin_read();
+    ASSERT_TRUE(txn.ok());
+    auto f = txn->get(*meta, "store.format");
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(f->has_value());
+  }
   ASSERT_NO_FATAL_FAILURE(set_format(std::to_string(store_format)));
   auto again = Store::open(dir.path());
   ASSERT_TRUE(again.ok()) << again.error().message;
