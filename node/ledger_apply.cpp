@@ -483,13 +483,13 @@ Result<ApplyOutcome> apply_ledger_segment(StoreTxn& txn, uint64_t index,
   if (index <= meta.applied_index) return applied_before(txn, meta);
   ApplyOutcome out;
   const uint64_t end = segment.from + segment.rows.size();
-  // Asked at this ledger's size, and the ledger has moved since (an earlier segment, queued
-  // before the order plane restarted, landed first): nothing the peer did wrong.
-  if (segment.size == snapshot.size && segment.from != meta.size)
+  // Asked at this ledger's size, and the ledger has moved past it since (an earlier segment,
+  // queued before the order plane restarted, landed first): nothing the peer did wrong.
+  if (segment.size == snapshot.size && segment.from < meta.size)
     return make_error(Errc::conflict, "ledger segment from " + std::to_string(segment.from) +
                                           " is stale: this ledger holds " +
                                           std::to_string(meta.size) + " rows now");
-  if (segment.size != snapshot.size || end > snapshot.size ||
+  if (segment.size != snapshot.size || segment.from != meta.size || end > snapshot.size ||
       (segment.rows.empty() && end != snapshot.size))
     return make_error(Errc::invalid_field,
                       "ledger segment [" + std::to_string(segment.from) + ", " +

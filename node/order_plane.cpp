@@ -357,7 +357,8 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
   // entries. A learner takes in the root records an entry or a snapshot covers before it
   // acknowledges it (one of them may certify it as a voter), so that it acknowledges nothing
   // past a certification unchecked (docs/ledger.md, "Membership").
-  bool check = voter_ || voter_from_index_ != 0 || voter_elect();
+  const bool elect = !voter_ && voter_from_index_ == 0 && voter_elect();
+  bool check = voter_ || voter_from_index_ != 0 || elect;
   // The root records `items` name beyond this node's membership.
   auto root_beyond = [&](const std::vector<LedgerItem>& items) {
     LedgerEntry part;
@@ -384,15 +385,43 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
     }
     return missing || !whole;
   };
+  // A voter-elect's log may hold entries it took as a plain learner, unchecked (an origin they
+  // name may be quiet since): their records, and those of a snapshot not yet installed, are held
+  // before it acknowledges anything more. Applied entries' records are held already.
+  auto backlog_wait = [&]() -> std::optional<bool> {
+    if (!to_apply_.empty() && to_apply_.front().snapshot) {
+      LedgerEntry covered;
+      covered.items = to_apply_.front().snapshot->frontier;
+      if (auto w = must_wait(covered, true); w != false) return w;
+    }
+    const uint64_t last = storage_->last_index();
+    for (uint64_t i = std::max({elect_checked_, applied_, storage_->first_index() - 1}) + 1;
+         i <= last; ++i) {
+      auto es = storage_->entries(i, i + 1, UINT64_MAX);
+      if (!es.ok() || es->empty()) return false;  // compacted meanwhile: applied
+      const raft::Entry& e = es->front();
+      if (e.type == raft::EntryType::normal && !e.data.empty()) {
+        if (auto le = decode_ledger_entry(e.data); le.ok()) {
+          if (auto w = must_wait(*le, true); w != false) return w;
+        }
+      }
+      elect_checked_ = i;
+    }
+    return false;
+  };
   std::optional<bool> wait;
-  if (m.type == raft::MessageType::snap && !check && snapshot) {
-    if (LedgerEntry part = root_beyond(snapshot->frontier); !part.items.empty())
-      wait = must_wait(part, false);
-    else
-      wait = false;
+  if (m.type == raft::MessageType::snap && snapshot) {
+    LedgerEntry covered;
+    if (elect) {  // its records, as the voter rule would for the entries it replaces
+      covered.items = snapshot->frontier;
+    } else if (!check) {
+      covered = root_beyond(snapshot->frontier);
+    }
+    wait = covered.items.empty() ? std::optional<bool>(false) : must_wait(covered, elect);
   } else if (m.type == raft::MessageType::app) {
-    wait = false;
+    wait = elect ? backlog_wait() : std::optional<bool>(false);
     for (const raft::Entry& e : m.entries) {
+      if (wait != false) break;
       if (e.type == raft::EntryType::conf_change) {
         if (auto cc = raft::decode_conf_change(e.data); cc.ok() && makes_voter(*cc, opt_.self)) {
           voter_from_index_ = std::max(voter_from_index_, e.index);
@@ -408,7 +437,6 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
       } else if (LedgerEntry part = root_beyond(le->items); !part.items.empty()) {
         wait = must_wait(part, false);
       }
-      if (wait != false) break;
     }
   } else {
     return false;
@@ -426,7 +454,7 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
 }
 
 uint64_t OrderPlane::entries_bytes(const raft::Message& m) {
-  uint64_t n = 0;
+  uint64_t n = m.snapshot ? m.snapshot->data.size() : 0;  // a held snapshot's too
   for (const raft::Entry& e : m.entries) n += raft::entry_size_bytes(e);
   return n;
 }
@@ -882,7 +910,9 @@ uint64_t OrderPlane::promotion_gate() {
   auto txn = store_.read();
   if (!txn.ok()) return 0;
   if (ledger_seq(**txn, root_origin) < promotion_gate_root_seq_) return 0;  // not committed yet
-  promotion_gate_ = std::max<uint64_t>(read_ledger_meta(**txn).applied_index, 1);
+  const uint64_t applied = read_ledger_meta(**txn).applied_index;
+  if ((*txn)->write_error() || applied == 0) return 0;  // a failed read: looked at again later
+  promotion_gate_ = applied;
   return promotion_gate_;
 }
 
@@ -1034,7 +1064,9 @@ void OrderPlane::on_segment(const std::string& from, LedgerSegment segment) {
   // cluster time it carries, which the voters are trusted with as the leader is with an entry's.
   if (!node_->raft().tracker().conf_state().is_voter(from) || from == opt_.self) return;
   const Pending& p = to_apply_.front();
-  if (segment.from != install_asked_from_ || segment.size != p.snapshot->size) return;  // stale
+  if (install_asked_from_ == UINT64_MAX || segment.from != install_asked_from_ ||
+      segment.size != p.snapshot->size)
+    return;  // not asked for (now): stale, or nothing asked
   LedgerWork work;
   work.index = p.index;
   work.snapshot = p.snapshot;

@@ -268,6 +268,9 @@ class OrderPlane {
   // none): the voter rule applies to the entries after it already, as the leader counts their
   // acknowledgements once it has applied the change.
   uint64_t voter_from_index_ = 0;
+  // A voter-elect: the log index through which it checked that it holds the records of the
+  // entries it took before it knew (hold_back).
+  uint64_t elect_checked_ = 0;
   // Leader: promotion_gate() for the membership at root seq promotion_gate_root_seq_.
   uint64_t promotion_gate_root_seq_ = 0;
   uint64_t promotion_gate_ = 0;

@@ -54,6 +54,7 @@ class OrderPlaneTest : public ::testing::Test {
     gatuna.api = "http://127.0.0.1:7401";
     auto genesis = make_genesis(root, "net-test", {hq, gatuna}, 1'000);
     ASSERT_TRUE(genesis.ok()) << genesis.error().message;
+    genesis_record = *genesis;
     auto opened = Store::open(dir + "/store");
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store = std::move(opened).value();
@@ -114,6 +115,7 @@ class OrderPlaneTest : public ::testing::Test {
   }
 
   std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
+  SignedRecord genesis_record;
   const SecretSeed hq_seed = seed_of(2);
   std::unique_ptr<Store> store;
   std::unique_ptr<NodeCore> core;
@@ -315,6 +317,107 @@ TEST_F(OrderPlaneTest, ALearnerIsNotPromotedBeforeItsCertificationIsInTheLedger)
   }
   EXPECT_EQ(p.status().voters, std::vector<std::string>{"hq"});
   EXPECT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
+}
+
+// The learner's side of a promotion: gatuna's own order plane, fed hq's messages by hand. As a
+// plain learner it acknowledges entries whose records it lacks (the voter rule is not its own).
+// Certified as a voter (a voter-elect), it acknowledges nothing more until it holds the records of
+// the entries it took before, an origin of them quiet since included; nor a snapshot whose
+// frontier names records it lacks. Its acknowledgements then say that it holds the records,
+// which is what the leader promotes on.
+TEST_F(OrderPlaneTest, AVoterElectAcknowledgesOnlyWhatItHoldsTheRecordsOf) {
+  auto opened = Store::open(dir + "/gatuna");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<Store> g_store = std::move(opened).value();
+  NodeCore g_core(NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
+                  SigningKey::from_seed(seed_of(3)));
+  ASSERT_TRUE(g_store->write([&](StoreTxn& t) { return g_core.join(genesis_record, t); }).ok());
+  g_core.commit_succeeded();
+  std::vector<raft::Message> to_hq;
+  OrderOptions o;
+  o.self = "gatuna";
+  o.network_id = "net-test";
+  o.tick_ms = 50;
+  OrderPlane learner(
+      o, g_core.membership(), seed_of(3), *g_store,
+      [](LedgerWork, OrderPlane::ApplyDone) { return false; },
+      [&](const std::string&, raft::Message m) {
+        to_hq.push_back(std::move(m));
+        return true;
+      },
+      [](const LedgerHead&) {}, [](const std::string&, const std::vector<WantedChain>&) {},
+      [](const std::string&, const LedgerSegment&, bool) {});
+  ASSERT_TRUE(learner.start().ok());
+  // hq's records, which gatuna never receives here.
+  Hash prev{};
+  std::vector<SignedRecord> hq_records;
+  for (uint64_t seq = 1; seq <= 2; ++seq) {
+    Record r;
+    r.header.network_id = "net-test";
+    r.header.origin = OriginId("hq");
+    r.header.seq = Seq(seq);
+    r.header.prev_hash = prev;
+    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+    r.body = DocumentStatusChange{"RWA", "PC100000" + std::to_string(seq), DocumentStatus::lost,
+                                  "reported", "officer-1"};
+    hq_records.push_back(seal(r, SigningKey::from_seed(hq_seed)));
+    prev = hq_records.back().hash;
+  }
+  const auto entry_naming = [&](std::vector<LedgerItem> items) {
+    LedgerEntry e;
+    e.proposer = "hq";
+    e.cluster_time_ms = 5'000;
+    e.items = std::move(items);
+    return encode_ledger_entry(e);
+  };
+  const auto append = [&](uint64_t index, std::string data) {
+    raft::Message m;
+    m.type = raft::MessageType::app;
+    m.from = "hq";
+    m.to = "gatuna";
+    m.term = 1;
+    m.index = index - 1;
+    m.log_term = index == 1 ? 0 : 1;
+    m.entries.push_back(raft::Entry{1, index, raft::EntryType::normal, std::move(data)});
+    learner.on_message(std::move(m), 10'000);
+  };
+  const auto acknowledged = [&](uint64_t index) {
+    for (const raft::Message& m : to_hq)
+      if (m.type == raft::MessageType::app_resp && !m.reject && m.index >= index) return true;
+    return false;
+  };
+  // A plain learner: takes hq's seq 1 entry without the record.
+  append(1, entry_naming({LedgerItem{"hq", 1, hq_records[0].hash}}));
+  ASSERT_TRUE(acknowledged(1));
+  // Certified as a voter: an entry naming nothing it lacks waits for the one before.
+  Membership m = g_core.membership();
+  SiteEntry g = m.site("gatuna")->entry;
+  g.role = VoterRole::voter;
+  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+                               SiteCertified{g}, 2'000);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto rec = open_record(*root, m.root_key());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+  learner.on_membership(m);
+  append(2, entry_naming({}));
+  EXPECT_FALSE(acknowledged(2));
+  EXPECT_EQ(learner.status().held_appends, 1u);
+  // A snapshot of hq's ledger at index 5, covering seq 2: held too, the records being missing.
+  LedgerSnapshot ls;
+  ls.size = 2;
+  ls.root = merkle::empty_root();
+  ls.frontier = {LedgerItem{"hq", 2, hq_records[1].hash}};
+  raft::Message snap;
+  snap.type = raft::MessageType::snap;
+  snap.from = "hq";
+  snap.to = "gatuna";
+  snap.term = 1;
+  snap.snapshot = raft::Snapshot{raft::SnapshotMeta{5, 1, raft::ConfState{{"hq"}, {"gatuna"}}},
+                                 encode_ledger_snapshot(ls)};
+  learner.on_message(snap, 10'000);
+  EXPECT_FALSE(acknowledged(2));
+  EXPECT_EQ(learner.status().held_appends, 2u);
 }
 
 // A Raft message the transport could not take (the peer not connected, its queue full) is lost:
@@ -594,29 +697,36 @@ TEST_F(OrderPlaneTest, ASnapshotWithManyForksInstallsAndItsStateStillReads) {
   EXPECT_EQ(ledger_snapshot(**txn).forks.size(), 100u);
 }
 
-// A segment asked at the ledger's size that arrives once the ledger has moved (an earlier one,
-// queued before the order plane restarted, landed first) is stale, Errc::conflict: asked again,
-// and not counted against the peer (Errc::invalid_field moves the install to another peer). One
-// that does not fit the snapshot is the peer's fault, as before.
+// A segment asked at the ledger's size that arrives once the ledger has moved past it (an earlier
+// one, queued before the order plane restarted, landed first) is stale, Errc::conflict: asked
+// again, and not counted against the peer (Errc::invalid_field moves the install to another
+// peer). One beyond the ledger's size, or that does not fit the snapshot, is the peer's fault.
 TEST_F(OrderPlaneTest, ASegmentOvertakenByTheLedgerIsStaleNotThePeersFault) {
   LedgerSnapshot snap;
   snap.size = 4;
   snap.root = merkle::empty_root();
-  LedgerSegment stale;
-  stale.from = 2;
-  stale.size = 4;
-  LedgerSegment wrong = stale;
-  wrong.from = 0;
-  wrong.size = 5;
-  ASSERT_TRUE(store
-                  ->write([&](StoreTxn& t) -> Status {
-                    auto a = apply_ledger_segment(t, 7, snap, stale);
-                    EXPECT_EQ(a.ok() ? Errc::ok : a.error().code, Errc::conflict);
-                    auto b = apply_ledger_segment(t, 7, snap, wrong);
-                    EXPECT_EQ(b.ok() ? Errc::ok : b.error().code, Errc::invalid_field);
-                    return {};
-                  })
-                  .ok());
+  const auto segment = [](uint64_t from, uint64_t size) {
+    LedgerSegment s;
+    s.from = from;
+    s.size = size;
+    return s;
+  };
+  const auto code = [](const Result<ApplyOutcome>& r) {
+    return r.ok() ? Errc::ok : r.error().code;
+  };
+  const Status written = store->write([&](StoreTxn& t) -> Status {
+    t.put_meta("ledger.size", std::string("\0\0\0\0\0\0\0\2", 8));  // 2 rows in
+    EXPECT_EQ(read_ledger_meta(t).size, 2u);
+    EXPECT_EQ(code(apply_ledger_segment(t, 7, snap, segment(1, 4))), Errc::conflict);
+    LedgerSegment beyond = segment(3, 4);  // a row at a position never asked for
+    beyond.rows.push_back(LedgerRow{"gatuna", 1, Hash{}, 1'000});
+    EXPECT_EQ(code(apply_ledger_segment(t, 7, snap, beyond)), Errc::invalid_field);
+    EXPECT_EQ(code(apply_ledger_segment(t, 7, snap, segment(UINT64_MAX, 4))), Errc::invalid_field);
+    EXPECT_EQ(code(apply_ledger_segment(t, 7, snap, segment(2, 5))),
+              Errc::invalid_field);  // another snapshot's
+    return make_error(Errc::conflict, "nothing of it kept");
+  });
+  EXPECT_EQ(written.ok() ? Errc::ok : written.error().code, Errc::conflict);
   EXPECT_EQ(read_ledger_meta(**store->read()).size, 0u);
 }
 
