@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,28 @@ class InProcessNode {
   std::unique_ptr<ApiServer> server_;
 };
 
+// That node started in a temporary directory, with an officer's and an auditor's client.
+class ApiInProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string data = dir.path() + "/node";
+    const Status started = node.start(data);
+    ASSERT_TRUE(started.ok()) << started.error().message;
+    auto officer_token = create_token(data, Role::officer, "officer-7", wall_clock_ms());
+    auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_clock_ms());
+    ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
+    officer.emplace(node.base(), *officer_token);
+    auditor.emplace(node.base(), *auditor_token);
+    ASSERT_TRUE(wait_until([&] { return officer->get("/healthz").status == 200; },
+                           std::chrono::seconds(10)));
+  }
+
+  TempDir dir;  // outlives the node
+  InProcessNode node;
+  std::optional<HttpClient> officer;
+  std::optional<HttpClient> auditor;
+};
+
 json check_of(const std::string& number) {
   return typed_crossing("UGA", number);  // a check takes a crossing's body
 }
@@ -72,20 +95,8 @@ json check_of(const std::string& number) {
 // there, an empty page, a zero count or a check's verdict made without the traveller's alerts.
 // /metrics still answers, counting the failure and leaving out the count it could not read. When
 // the store reads again, so does every answer.
-TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
-  TempDir dir;
-  const std::string data = dir.path() + "/node";
-  InProcessNode node;
-  const Status started = node.start(data);
-  ASSERT_TRUE(started.ok()) << started.error().message;
-  auto officer_token = create_token(data, Role::officer, "officer-7", wall_clock_ms());
-  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_clock_ms());
-  ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
-  HttpClient officer(node.base(), *officer_token);
-  HttpClient auditor(node.base(), *auditor_token);
-  ASSERT_TRUE(
-      wait_until([&] { return officer.get("/healthz").status == 200; }, std::chrono::seconds(10)));
-  auto r = officer.post("/v1/crossings", typed_crossing("UGA", "UG7000001").dump());
+TEST_F(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
+  auto r = officer->post("/v1/crossings", typed_crossing("UGA", "UG7000001").dump());
   ASSERT_EQ(r.status, 201) << r.body;
 
   // Every read of the store, and its answer on this standalone node while the store reads (no
@@ -103,24 +114,24 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
       {"/v1/conflicts", 200}};
   const auto answers = [&] {
     for (const auto& [path, status] : reads) {
-      r = auditor.get(path);
+      r = auditor->get(path);
       EXPECT_EQ(r.status, status) << path << ": " << r.body;
     }
-    r = officer.post("/v1/checks", check_of("UG7000001").dump());
+    r = officer->post("/v1/checks", check_of("UG7000001").dump());
     EXPECT_EQ(r.status, 200) << r.body;
   };
   answers();
 
   node.store().inject_read_failure(0);
   for (const auto& [path, status] : reads) {
-    r = auditor.get(path);
+    r = auditor->get(path);
     EXPECT_EQ(r.status, 500) << path << ": " << r.body;
     EXPECT_EQ(parse(r)["code"], "storage") << path << ": " << r.body;
   }
-  r = officer.post("/v1/checks", check_of("UG7000001").dump());
+  r = officer->post("/v1/checks", check_of("UG7000001").dump());
   EXPECT_EQ(r.status, 500) << r.body;
   EXPECT_EQ(parse(r)["code"], "storage") << r.body;
-  r = auditor.get("/metrics");
+  r = auditor->get("/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body.find("umupaka_records_stored"), std::string::npos) << r.body;
   EXPECT_NE(
@@ -130,7 +141,7 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
 
   node.store().inject_read_failure(std::nullopt);
   answers();
-  r = auditor.get("/metrics");
+  r = auditor->get("/metrics");
   EXPECT_NE(r.body.find("umupaka_records_stored 1\n"), std::string::npos) << r.body;
 }
 
@@ -138,30 +149,18 @@ TEST(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
 // and every n, the request whose reads fail from the (n+1)-th on answers 500 `storage`, or, when it
 // made no more than n reads, exactly what it answers when every read succeeds. Never a false 404,
 // a shortened page, a count or a check's verdict made on part of the data, nor a crash.
-TEST(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
-  TempDir dir;
-  const std::string data = dir.path() + "/node";
-  InProcessNode node;
-  const Status started = node.start(data);
-  ASSERT_TRUE(started.ok()) << started.error().message;
-  auto officer_token = create_token(data, Role::officer, "officer-7", wall_clock_ms());
-  auto auditor_token = create_token(data, Role::auditor, "audit-1", wall_clock_ms());
-  ASSERT_TRUE(officer_token.ok() && auditor_token.ok());
-  HttpClient officer(node.base(), *officer_token);
-  HttpClient auditor(node.base(), *auditor_token);
-  ASSERT_TRUE(
-      wait_until([&] { return officer.get("/healthz").status == 200; }, std::chrono::seconds(10)));
+TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
   // Travellers with several records each, one of them with a document reported lost.
   for (int i = 0; i < 3; ++i) {
     for (const char* direction : {"entry", "exit"}) {
-      auto r = officer.post(
+      auto r = officer->post(
           "/v1/crossings",
           typed_crossing("UGA", "UG700000" + std::to_string(i), "MUGISHA", direction).dump());
       ASSERT_EQ(r.status, 201) << r.body;
     }
   }
-  auto r = officer.post("/v1/travel-documents/UGA/UG7000001/status",
-                        json{{"status", "lost"}, {"reason", "reported at the desk"}}.dump());
+  auto r = officer->post("/v1/travel-documents/UGA/UG7000001/status",
+                         json{{"status", "lost"}, {"reason", "reported at the desk"}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
 
   struct Request {
@@ -183,7 +182,7 @@ TEST(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
       {"/v1/checks", "UG7000001", true},
       {"/v1/checks", "UG7000002", true}};
   const auto send = [&](const Request& q) {
-    return q.check.empty() ? auditor.get(q.path) : officer.post(q.path, check_of(q.check).dump());
+    return q.check.empty() ? auditor->get(q.path) : officer->post(q.path, check_of(q.check).dump());
   };
   for (const Request& q : requests) {
     const std::string what = q.path + " " + q.check;
