@@ -22,8 +22,9 @@ constexpr std::string_view meta_snapshot = "raft.snapshot";
 constexpr int64_t install_ask_timeout_ms = 2'000;
 // Appends held back for missing records, and committed entries waiting to apply.
 constexpr size_t held_appends_max = 1024;
-// And at most this many bytes of entries among them (an append is at most 64 KiB of entries, or
-// one larger entry: legitimate holds stay far below).
+// And at most this many bytes of entries and snapshots among them (an append is at most 64 KiB
+// of entries, or one larger entry; one snapshot is held at a time: legitimate holds stay far
+// below).
 constexpr uint64_t held_bytes_max = 64ull << 20;
 // Proposals in the Raft log not yet committed: bounds the leader's work ahead of the voters.
 constexpr uint64_t uncommitted_proposals_max = 64;
@@ -274,6 +275,7 @@ void OrderPlane::drop_raft() {
   node_.reset();
   held_.clear();
   held_bytes_ = 0;
+  elect_checked_ = 0;
   to_apply_.clear();
   apply_in_flight_ = 0;
   apply_failed_ = false;
@@ -385,19 +387,24 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
     }
     return missing || !whole;
   };
+  const raft::RaftLog& log = node_->raft().log();
   // A voter-elect's log may hold entries it took as a plain learner, unchecked (an origin they
-  // name may be quiet since): their records, and those of a snapshot not yet installed, are held
-  // before it acknowledges anything more. Applied entries' records are held already.
-  auto backlog_wait = [&]() -> std::optional<bool> {
-    if (!to_apply_.empty() && to_apply_.front().snapshot) {
-      LedgerEntry covered;
-      covered.items = to_apply_.front().snapshot->frontier;
-      if (auto w = must_wait(covered, true); w != false) return w;
+  // name may be quiet since). Before it acknowledges through `upto` (what Raft's answer will
+  // say), it holds the records of the entries through there that stay: committed ones not yet
+  // applied (to_apply_, with any snapshot queued to install; some may be compacted out of the log
+  // by that snapshot already) and the log's. Applied entries' records are held already.
+  auto backlog_wait = [&](uint64_t upto) -> std::optional<bool> {
+    for (const Pending& p : to_apply_) {
+      if (p.index <= elect_checked_) continue;
+      LedgerEntry frontier;
+      if (p.snapshot) frontier.items = p.snapshot->frontier;
+      if (auto w = must_wait(p.snapshot ? frontier : p.entry, true); w != false) return w;
+      elect_checked_ = p.index;
     }
-    const uint64_t last = storage_->last_index();
-    for (uint64_t i = std::max({elect_checked_, applied_, storage_->first_index() - 1}) + 1;
-         i <= last; ++i) {
-      auto es = storage_->entries(i, i + 1, UINT64_MAX);
+    upto = std::min(upto, log.last_index());
+    for (uint64_t i = std::max({elect_checked_, applied_, log.first_index() - 1}) + 1; i <= upto;
+         ++i) {
+      auto es = log.slice(i, i + 1, UINT64_MAX);
       if (!es.ok() || es->empty()) return false;  // compacted meanwhile: applied
       const raft::Entry& e = es->front();
       if (e.type == raft::EntryType::normal && !e.data.empty()) {
@@ -418,8 +425,20 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
       covered = root_beyond(snapshot->frontier);
     }
     wait = covered.items.empty() ? std::optional<bool>(false) : must_wait(covered, elect);
+    // Not installed (at or below the commit index, or an entry held already), Raft answers its
+    // commit index: the entries through there are checked too.
+    if (elect && wait == false) wait = backlog_wait(log.committed());
+    if (!elect) elect_checked_ = std::min(elect_checked_, m.snapshot->meta.index);
   } else if (m.type == raft::MessageType::app) {
-    wait = elect ? backlog_wait() : std::optional<bool>(false);
+    // An append that Raft refuses (its previous entry not in this log) acknowledges nothing:
+    // stepped at once, it lets the leader find where the logs match (and overwrite a tail that
+    // holding it back for that tail's records would keep forever). One below the commit index
+    // is answered with the commit index, its entries not taken.
+    const bool refused = m.index >= log.committed() && !log.match_term(m.index, m.log_term);
+    if (refused) return false;
+    if (!elect) elect_checked_ = std::min(elect_checked_, m.index);  // a tail it may overwrite
+    wait = elect ? backlog_wait(std::max(m.index, log.committed())) : std::optional<bool>(false);
+    if (m.index < log.committed()) m.entries.clear();  // not taken: nothing to check or hold
     for (const raft::Entry& e : m.entries) {
       if (wait != false) break;
       if (e.type == raft::EntryType::conf_change) {
@@ -443,6 +462,19 @@ bool OrderPlane::hold_back(raft::Message& m, const std::optional<LedgerSnapshot>
   }
   if (!wait) return true;  // the store could not be read: dropped, the leader sends it again
   if (!*wait) return false;
+  if (m.type == raft::MessageType::snap) {
+    // The leader sends a snapshot again after each probe while this one is held: the newest
+    // one replaces those it held (64 copies would fill held_bytes_max and keep out appends).
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->type == raft::MessageType::snap &&
+          it->snapshot->meta.index <= m.snapshot->meta.index) {
+        held_bytes_ -= entries_bytes(*it);
+        it = held_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   if (const uint64_t b = entries_bytes(m);
       held_.size() < held_appends_max && held_bytes_ + b <= held_bytes_max) {
     held_.push_back(std::move(m));

@@ -228,7 +228,7 @@ class OrderPlane {
   std::optional<uint64_t> idle_snapshot_;
   std::string last_leader_;
   std::deque<raft::Message> held_;
-  uint64_t held_bytes_ = 0;  // the entries' bytes in held_ (bounded by held_bytes_max)
+  uint64_t held_bytes_ = 0;  // bytes of entries and snapshots in held_ (held_bytes_max)
   // Committed work in log order: entries, and snapshots to install (`snapshot` set).
   struct Pending {
     uint64_t index = 0;
@@ -269,7 +269,8 @@ class OrderPlane {
   // acknowledgements once it has applied the change.
   uint64_t voter_from_index_ = 0;
   // A voter-elect: the log index through which it checked that it holds the records of the
-  // entries it took before it knew (hold_back).
+  // entries it took before it knew (hold_back); lowered to where an append taken unchecked
+  // (as a plain learner) may overwrite the log.
   uint64_t elect_checked_ = 0;
   // Leader: promotion_gate() for the membership at root seq promotion_gate_root_seq_.
   uint64_t promotion_gate_root_seq_ = 0;

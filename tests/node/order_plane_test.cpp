@@ -29,6 +29,19 @@ SecretSeed seed_of(uint8_t b) {
   return s;
 }
 
+// Certifies gatuna again in `m`, as a voter (the root record is not stored: held nowhere but in
+// the membership).
+void make_gatuna_a_voter(Membership& m) {
+  SiteEntry g = m.site("gatuna")->entry;
+  g.role = VoterRole::voter;
+  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+                               SiteCertified{g}, 2'000);
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  auto rec = open_record(*root, m.root_key());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+}
+
 // One voter's order plane on a real store in a temporary directory, driven by hand.
 class OrderPlaneTest : public ::testing::Test {
  protected:
@@ -99,18 +112,10 @@ class OrderPlaneTest : public ::testing::Test {
     return seal(r, SigningKey::from_seed(seed_of(3)));
   }
 
-  // The membership with gatuna certified again, as a voter, told to the order plane (the root
-  // record is not stored: held nowhere but in the membership).
+  // hq's membership with gatuna certified as a voter, told to hq's order plane.
   void certify_gatuna_as_voter() {
     Membership m = core->membership();
-    SiteEntry g = m.site("gatuna")->entry;
-    g.role = VoterRole::voter;
-    auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
-                                 SiteCertified{g}, 2'000);
-    ASSERT_TRUE(root.ok()) << root.error().message;
-    auto rec = open_record(*root, m.root_key());
-    ASSERT_TRUE(rec.ok()) << rec.error().message;
-    ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+    ASSERT_NO_FATAL_FAILURE(make_gatuna_a_voter(m));
     plane->on_membership(m);
   }
 
@@ -319,58 +324,61 @@ TEST_F(OrderPlaneTest, ALearnerIsNotPromotedBeforeItsCertificationIsInTheLedger)
   EXPECT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
 }
 
-// The learner's side of a promotion: gatuna's own order plane, fed hq's messages by hand. As a
-// plain learner it acknowledges entries whose records it lacks (the voter rule is not its own).
-// Certified as a voter (a voter-elect), it acknowledges nothing more until it holds the records of
-// the entries it took before, an origin of them quiet since included; nor a snapshot whose
-// frontier names records it lacks. Its acknowledgements then say that it holds the records,
-// which is what the leader promotes on.
-TEST_F(OrderPlaneTest, AVoterElectAcknowledgesOnlyWhatItHoldsTheRecordsOf) {
-  auto opened = Store::open(dir + "/gatuna");
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  std::unique_ptr<Store> g_store = std::move(opened).value();
-  NodeCore g_core(NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
-                  SigningKey::from_seed(seed_of(3)));
-  ASSERT_TRUE(g_store->write([&](StoreTxn& t) { return g_core.join(genesis_record, t); }).ok());
-  g_core.commit_succeeded();
-  std::vector<raft::Message> to_hq;
-  OrderOptions o;
-  o.self = "gatuna";
-  o.network_id = "net-test";
-  o.tick_ms = 50;
-  OrderPlane learner(
-      o, g_core.membership(), seed_of(3), *g_store,
-      [](LedgerWork, OrderPlane::ApplyDone) { return false; },
-      [&](const std::string&, raft::Message m) {
-        to_hq.push_back(std::move(m));
-        return true;
-      },
-      [](const LedgerHead&) {}, [](const std::string&, const std::vector<WantedChain>&) {},
-      [](const std::string&, const LedgerSegment&, bool) {});
-  ASSERT_TRUE(learner.start().ok());
-  // hq's records, which gatuna never receives here.
-  Hash prev{};
-  std::vector<SignedRecord> hq_records;
-  for (uint64_t seq = 1; seq <= 2; ++seq) {
-    Record r;
-    r.header.network_id = "net-test";
-    r.header.origin = OriginId("hq");
-    r.header.seq = Seq(seq);
-    r.header.prev_hash = prev;
-    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
-    r.body = DocumentStatusChange{"RWA", "PC100000" + std::to_string(seq), DocumentStatus::lost,
-                                  "reported", "officer-1"};
-    hq_records.push_back(seal(r, SigningKey::from_seed(hq_seed)));
-    prev = hq_records.back().hash;
+// gatuna's own order plane beside hq's (a learner on a store of its own), fed hq's Raft messages
+// by hand; hq's records (a feed of two) come to it only when a test gives them.
+class GatunaLearner {
+ public:
+  GatunaLearner(const std::string& dir, const SignedRecord& genesis, const SecretSeed& hq_seed)
+      : core_(NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
+              SigningKey::from_seed(seed_of(3))) {
+    auto opened = Store::open(dir + "/gatuna");
+    EXPECT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened).value();
+    EXPECT_TRUE(store_->write([&](StoreTxn& t) { return core_.join(genesis, t); }).ok());
+    core_.commit_succeeded();
+    OrderOptions o;
+    o.self = "gatuna";
+    o.network_id = "net-test";
+    o.tick_ms = 50;
+    plane = std::make_unique<OrderPlane>(
+        o, core_.membership(), seed_of(3), *store_,
+        [](LedgerWork, OrderPlane::ApplyDone) { return false; },  // nothing applies
+        [this](const std::string&, raft::Message m) {
+          to_hq.push_back(std::move(m));
+          return true;
+        },
+        [](const LedgerHead&) {}, [](const std::string&, const std::vector<WantedChain>&) {},
+        [](const std::string&, const LedgerSegment&, bool) {});
+    EXPECT_TRUE(plane->start().ok());
+    Hash prev{};
+    for (uint64_t seq = 1; seq <= 2; ++seq) {
+      Record r;
+      r.header.network_id = "net-test";
+      r.header.origin = OriginId("hq");
+      r.header.seq = Seq(seq);
+      r.header.prev_hash = prev;
+      r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+      r.body = DocumentStatusChange{"RWA", "PC100000" + std::to_string(seq), DocumentStatus::lost,
+                                    "reported", "officer-1"};
+      hq_records_.push_back(VerifiedRecord{seal(r, SigningKey::from_seed(hq_seed)), r});
+      prev = hq_records_.back().signed_record.hash;
+    }
   }
-  const auto entry_naming = [&](std::vector<LedgerItem> items) {
+
+  // hq's record `seq` named in the ledger.
+  LedgerItem item(uint64_t seq) const {
+    return LedgerItem{"hq", seq, hq_records_.at(seq - 1).signed_record.hash};
+  }
+  static std::string entry_naming(std::vector<LedgerItem> items) {
     LedgerEntry e;
     e.proposer = "hq";
     e.cluster_time_ms = 5'000;
     e.items = std::move(items);
     return encode_ledger_entry(e);
-  };
-  const auto append = [&](uint64_t index, std::string data) {
+  }
+  // hq's append of `data` at `index`, after an entry of term 1 (none at index 1); `commit`: hq's
+  // commit index.
+  void append(uint64_t index, std::string data, uint64_t commit = 0) {
     raft::Message m;
     m.type = raft::MessageType::app;
     m.from = "hq";
@@ -378,46 +386,116 @@ TEST_F(OrderPlaneTest, AVoterElectAcknowledgesOnlyWhatItHoldsTheRecordsOf) {
     m.term = 1;
     m.index = index - 1;
     m.log_term = index == 1 ? 0 : 1;
+    m.commit = commit;
     m.entries.push_back(raft::Entry{1, index, raft::EntryType::normal, std::move(data)});
-    learner.on_message(std::move(m), 10'000);
-  };
-  const auto acknowledged = [&](uint64_t index) {
+    plane->on_message(std::move(m), 10'000);
+  }
+  // hq's snapshot of its ledger at Raft index `index`, of hq's records through `seq`.
+  void snapshot(uint64_t index, uint64_t seq) {
+    LedgerSnapshot ls;
+    ls.size = seq;
+    ls.root = merkle::empty_root();
+    ls.frontier = {item(seq)};
+    raft::Message snap;
+    snap.type = raft::MessageType::snap;
+    snap.from = "hq";
+    snap.to = "gatuna";
+    snap.term = 1;
+    snap.snapshot =
+        raft::Snapshot{raft::SnapshotMeta{index, 1, raft::ConfState{{"hq"}, {"gatuna"}}},
+                       encode_ledger_snapshot(ls)};
+    plane->on_message(std::move(snap), 10'000);
+  }
+  // Whether gatuna acknowledged the log through `index`.
+  bool acknowledged(uint64_t index) const {
     for (const raft::Message& m : to_hq)
       if (m.type == raft::MessageType::app_resp && !m.reject && m.index >= index) return true;
     return false;
-  };
+  }
+  // The membership certifies gatuna as a voter: a voter-elect.
+  void certify_as_voter() {
+    Membership m = core_.membership();
+    ASSERT_NO_FATAL_FAILURE(make_gatuna_a_voter(m));
+    plane->on_membership(m);
+  }
+  // hq's records reach gatuna.
+  void take_hq_records() {
+    ASSERT_TRUE(store_
+                    ->write([&](StoreTxn& t) -> Status {
+                      for (const VerifiedRecord& r : hq_records_)
+                        EXPECT_EQ(core_.ingest(r, t).outcome, IngestOutcome::stored);
+                      return {};
+                    })
+                    .ok());
+    core_.commit_succeeded();
+  }
+
+  std::unique_ptr<OrderPlane> plane;
+  std::vector<raft::Message> to_hq;
+
+ private:
+  NodeCore core_;
+  std::unique_ptr<Store> store_;
+  std::vector<VerifiedRecord> hq_records_;
+};
+
+// The learner's side of a promotion. As a plain learner gatuna acknowledges entries whose records
+// it lacks (the voter rule is not its own). Certified as a voter (a voter-elect), it acknowledges
+// nothing more until it holds the records of the entries it took before, an origin of them quiet
+// since included; nor a snapshot whose frontier names records it lacks. Its acknowledgements then
+// say that it holds the records, which is what the leader promotes on.
+TEST_F(OrderPlaneTest, AVoterElectAcknowledgesOnlyWhatItHoldsTheRecordsOf) {
+  GatunaLearner g(dir, genesis_record, hq_seed);
   // A plain learner: takes hq's seq 1 entry without the record.
-  append(1, entry_naming({LedgerItem{"hq", 1, hq_records[0].hash}}));
-  ASSERT_TRUE(acknowledged(1));
+  g.append(1, g.entry_naming({g.item(1)}));
+  ASSERT_TRUE(g.acknowledged(1));
   // Certified as a voter: an entry naming nothing it lacks waits for the one before.
-  Membership m = g_core.membership();
-  SiteEntry g = m.site("gatuna")->entry;
-  g.role = VoterRole::voter;
-  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
-                               SiteCertified{g}, 2'000);
-  ASSERT_TRUE(root.ok()) << root.error().message;
-  auto rec = open_record(*root, m.root_key());
-  ASSERT_TRUE(rec.ok()) << rec.error().message;
-  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
-  learner.on_membership(m);
-  append(2, entry_naming({}));
-  EXPECT_FALSE(acknowledged(2));
-  EXPECT_EQ(learner.status().held_appends, 1u);
+  ASSERT_NO_FATAL_FAILURE(g.certify_as_voter());
+  g.append(2, g.entry_naming({}));
+  EXPECT_FALSE(g.acknowledged(2));
+  EXPECT_EQ(g.plane->status().held_appends, 1u);
   // A snapshot of hq's ledger at index 5, covering seq 2: held too, the records being missing.
-  LedgerSnapshot ls;
-  ls.size = 2;
-  ls.root = merkle::empty_root();
-  ls.frontier = {LedgerItem{"hq", 2, hq_records[1].hash}};
-  raft::Message snap;
-  snap.type = raft::MessageType::snap;
-  snap.from = "hq";
-  snap.to = "gatuna";
-  snap.term = 1;
-  snap.snapshot = raft::Snapshot{raft::SnapshotMeta{5, 1, raft::ConfState{{"hq"}, {"gatuna"}}},
-                                 encode_ledger_snapshot(ls)};
-  learner.on_message(snap, 10'000);
-  EXPECT_FALSE(acknowledged(2));
-  EXPECT_EQ(learner.status().held_appends, 2u);
+  g.snapshot(5, 2);
+  EXPECT_FALSE(g.acknowledged(2));
+  EXPECT_EQ(g.plane->status().held_appends, 2u);
+  // Sent again (after each probe), it replaces the copy held.
+  g.snapshot(5, 2);
+  EXPECT_EQ(g.plane->status().held_appends, 2u);
+  // An append Raft refuses (after an entry this log lacks) acknowledges nothing: it is not held
+  // (the leader learns at once where the logs match), whatever the records.
+  g.to_hq.clear();
+  g.append(9, g.entry_naming({}));
+  EXPECT_EQ(g.plane->status().held_appends, 2u);
+  ASSERT_EQ(g.to_hq.size(), 1u);
+  EXPECT_TRUE(g.to_hq[0].type == raft::MessageType::app_resp && g.to_hq[0].reject);
+  // The records come: what was held is acknowledged, in order, at the next tick.
+  ASSERT_NO_FATAL_FAILURE(g.take_hq_records());
+  g.plane->tick(10'050, 10'050);
+  EXPECT_TRUE(g.acknowledged(2));
+  EXPECT_TRUE(g.acknowledged(5));
+  EXPECT_EQ(g.plane->status().held_appends, 0u);
+}
+
+// A learner's committed entries may wait to apply (records missing) while a snapshot after them
+// replaces its log: certified as a voter, it checks what waits to apply (those entries, and the
+// snapshot queued after them), not only its log.
+TEST_F(OrderPlaneTest, AVoterElectChecksCommittedEntriesASnapshotTookOutOfItsLog) {
+  GatunaLearner g(dir, genesis_record, hq_seed);
+  // A plain learner: entry 1 (hq's seq 1, not held) committed, waiting to apply.
+  g.append(1, g.entry_naming({g.item(1)}), 1);
+  ASSERT_TRUE(g.acknowledged(1));
+  // A snapshot at 5 (hq's ledger through seq 1) replaces the log: entry 1 is no longer in it,
+  // only queued to apply.
+  g.snapshot(5, 1);
+  ASSERT_TRUE(g.acknowledged(5));
+  ASSERT_NO_FATAL_FAILURE(g.certify_as_voter());
+  // Certified: entry 6 waits for entry 1's record, which is not in its log any more.
+  g.append(6, g.entry_naming({}), 5);
+  EXPECT_FALSE(g.acknowledged(6));
+  EXPECT_EQ(g.plane->status().held_appends, 1u);
+  ASSERT_NO_FATAL_FAILURE(g.take_hq_records());
+  g.plane->tick(10'050, 10'050);
+  EXPECT_TRUE(g.acknowledged(6));
 }
 
 // A Raft message the transport could not take (the peer not connected, its queue full) is lost:
