@@ -29,6 +29,19 @@ SecretSeed seed_of(uint8_t b) {
   return s;
 }
 
+// `origin`'s record at `seq` after `prev`: document `number` reported lost.
+Record lost_document(const std::string& origin, uint64_t seq, const Hash& prev,
+                     const std::string& number) {
+  Record r;
+  r.header.network_id = "net-test";
+  r.header.origin = OriginId(origin);
+  r.header.seq = Seq(seq);
+  r.header.prev_hash = prev;
+  r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
+  r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
+  return r;
+}
+
 // Certifies gatuna again in `m`, as a voter (the root record is not stored: held nowhere but in
 // the membership).
 void make_gatuna_a_voter(Membership& m) {
@@ -102,14 +115,7 @@ class OrderPlaneTest : public ::testing::Test {
 
   // gatuna's record at `seq` after `prev` (a document reported lost), signed with its key.
   static SignedRecord gatuna_record(uint64_t seq, const Hash& prev, const std::string& number) {
-    Record r;
-    r.header.network_id = "net-test";
-    r.header.origin = OriginId("gatuna");
-    r.header.seq = Seq(seq);
-    r.header.prev_hash = prev;
-    r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
-    r.body = DocumentStatusChange{"RWA", number, DocumentStatus::lost, "reported", "officer-1"};
-    return seal(r, SigningKey::from_seed(seed_of(3)));
+    return seal(lost_document("gatuna", seq, prev, number), SigningKey::from_seed(seed_of(3)));
   }
 
   // hq's membership with gatuna certified as a voter, told to hq's order plane.
@@ -352,14 +358,7 @@ class GatunaLearner {
     EXPECT_TRUE(plane->start().ok());
     Hash prev{};
     for (uint64_t seq = 1; seq <= 2; ++seq) {
-      Record r;
-      r.header.network_id = "net-test";
-      r.header.origin = OriginId("hq");
-      r.header.seq = Seq(seq);
-      r.header.prev_hash = prev;
-      r.header.hlc = Hlc::make(1'000 + static_cast<int64_t>(seq), 0);
-      r.body = DocumentStatusChange{"RWA", "PC100000" + std::to_string(seq), DocumentStatus::lost,
-                                    "reported", "officer-1"};
+      const Record r = lost_document("hq", seq, prev, "PC100000" + std::to_string(seq));
       hq_records_.push_back(VerifiedRecord{seal(r, SigningKey::from_seed(hq_seed)), r});
       prev = hq_records_.back().signed_record.hash;
     }
