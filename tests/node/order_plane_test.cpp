@@ -42,9 +42,8 @@ Record lost_document(const std::string& origin, uint64_t seq, const Hash& prev,
   return r;
 }
 
-// Certifies gatuna again in `m`, as a voter (the root record is not stored: held nowhere but in
-// the membership).
-void make_gatuna_a_voter(Membership& m) {
+// The root record that certifies gatuna again, as a voter, after `m`'s root feed.
+void gatuna_voter_certification(const Membership& m, VerifiedRecord& out) {
   SiteEntry g = m.site("gatuna")->entry;
   g.role = VoterRole::voter;
   auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
@@ -52,7 +51,15 @@ void make_gatuna_a_voter(Membership& m) {
   ASSERT_TRUE(root.ok()) << root.error().message;
   auto rec = open_record(*root, m.root_key());
   ASSERT_TRUE(rec.ok()) << rec.error().message;
-  ASSERT_TRUE(m.apply(*rec, root->hash).ok());
+  out = VerifiedRecord{*root, *rec};
+}
+
+// Certifies gatuna again in `m`, as a voter (the root record is not stored: held nowhere but in
+// the membership).
+void make_gatuna_a_voter(Membership& m) {
+  VerifiedRecord root;
+  ASSERT_NO_FATAL_FAILURE(gatuna_voter_certification(m, root));
+  ASSERT_TRUE(m.apply(root.record, root.signed_record.hash).ok());
 }
 
 // One voter's order plane on a real store in a temporary directory, driven by hand.
@@ -95,7 +102,11 @@ class OrderPlaneTest : public ::testing::Test {
     o.propose_interval_ms = 20;
     plane = std::make_unique<OrderPlane>(
         o, core->membership(), hq_seed, *store,
-        [](LedgerWork, OrderPlane::ApplyDone) { return false; },
+        [this](LedgerWork work, OrderPlane::ApplyDone done) {
+          if (!applies) return false;
+          applies_waiting.emplace_back(std::move(work), std::move(done));
+          return true;
+        },
         [this](const std::string& to, raft::Message m) {
           if (m.type == raft::MessageType::app) apps_to[to] += 1;
           return transport_takes;
@@ -118,11 +129,39 @@ class OrderPlaneTest : public ::testing::Test {
     return seal(lost_document("gatuna", seq, prev, number), SigningKey::from_seed(seed_of(3)));
   }
 
+  // gatuna acknowledges hq's log through `index`.
+  void gatuna_acknowledges(uint64_t index, int64_t now_ms) {
+    raft::Message ack;
+    ack.type = raft::MessageType::app_resp;
+    ack.from = "gatuna";
+    ack.to = "hq";
+    ack.term = plane->status().term;
+    ack.index = index;
+    plane->on_message(ack, now_ms);
+  }
+
   // hq's membership with gatuna certified as a voter, told to hq's order plane.
   void certify_gatuna_as_voter() {
     Membership m = core->membership();
     ASSERT_NO_FATAL_FAILURE(make_gatuna_a_voter(m));
     plane->on_membership(m);
+  }
+
+  // Applies what the order plane handed the writer (`applies`), each in one write, as the
+  // writer does after the plane's call returned.
+  void run_applies() {
+    auto waiting = std::move(applies_waiting);
+    applies_waiting.clear();
+    for (auto& [work, done] : waiting) {
+      Result<ApplyOutcome> outcome = make_error(Errc::storage, "not applied");
+      const Status s = store->write([&](StoreTxn& t) -> Status {
+        outcome = apply_ledger_work(t, work);
+        if (!outcome.ok()) return outcome.error();
+        return {};
+      });
+      ASSERT_TRUE(s.ok()) << s.error().message;
+      done(std::move(outcome));
+    }
   }
 
   std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
@@ -131,6 +170,8 @@ class OrderPlaneTest : public ::testing::Test {
   std::unique_ptr<Store> store;
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<OrderPlane> plane;
+  bool applies = false;  // committed entries applied (run_applies), or the writer refuses them
+  std::vector<std::pair<LedgerWork, OrderPlane::ApplyDone>> applies_waiting;
   bool transport_takes = true;                  // what the sender answers
   std::map<std::string, uint64_t> apps_to;      // appends sent, by follower
   std::map<std::string, uint64_t> segments_to;  // ledger rows answered, by peer
@@ -318,16 +359,67 @@ TEST_F(OrderPlaneTest, ALearnerIsNotPromotedBeforeItsCertificationIsInTheLedger)
   for (int i = 0; i < 40; ++i) {
     t += 50;
     p.tick(t, t);
-    raft::Message ack;
-    ack.type = raft::MessageType::app_resp;
-    ack.from = "gatuna";
-    ack.to = "hq";
-    ack.term = p.status().term;
-    ack.index = p.status().last_index;
-    p.on_message(ack, t);
+    gatuna_acknowledges(p.status().last_index, t);
   }
   EXPECT_EQ(p.status().voters, std::vector<std::string>{"hq"});
   EXPECT_EQ(p.status().learners, std::vector<std::string>{"gatuna"});
+}
+
+// The promotion gate opens: the certification stored at the leader goes into its ledger at some
+// entry G. gatuna, answering every tick, stays a learner while the leader has not applied G
+// (committed is not enough: the gate is read from the ledger), and while its log is short of G
+// once it has; it is promoted once its log reaches G.
+TEST_F(OrderPlaneTest, ALearnerIsPromotedOnceItsLogReachesTheEntryThatTookItsCertification) {
+  applies = true;
+  OrderPlane& p = *plane;
+  int64_t t = 10'000;
+  auto step = [&] {
+    t += 50;
+    p.tick(t, t);
+    run_applies();
+  };
+  while (t < 12'000 && (p.status().role != "leader" || p.status().applied == 0)) step();
+  ASSERT_EQ(p.status().role, "leader");
+  // The certification reaches hq as a record of the root feed.
+  VerifiedRecord cert;
+  ASSERT_NO_FATAL_FAILURE(gatuna_voter_certification(core->membership(), cert));
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& txn) -> Status {
+                    EXPECT_EQ(core->ingest(cert, txn).outcome, IngestOutcome::stored);
+                    return {};
+                  })
+                  .ok());
+  core->commit_succeeded();
+  ASSERT_EQ(core->membership().site("gatuna")->entry.role, VoterRole::voter);
+  p.on_membership(core->membership());
+  const uint64_t root_seq = cert.record.header.seq.value;
+  auto ledger_root_seq = [&] {
+    auto txn = store->read();
+    EXPECT_TRUE(txn.ok());
+    return txn.ok() ? ledger_seq(**txn, root_origin) : 0;
+  };
+  // For 1 s the writer takes nothing (the entry naming the certification commits, but waits to
+  // apply), then applies again; gatuna answers every tick with all that hq applied, or once the
+  // certification is applied, with one entry short of the gate, for 2 s.
+  uint64_t gate = 0;
+  for (int i = 0; i < 200 && (gate == 0 || i < 60); ++i) {
+    applies = i >= 20;
+    step();
+    if (gate == 0 && ledger_root_seq() >= root_seq) gate = p.status().applied;
+    const uint64_t match = gate == 0 ? p.status().applied : gate - 1;
+    gatuna_acknowledges(match, t);
+    ASSERT_EQ(p.status().learners, std::vector<std::string>{"gatuna"})
+        << "promoted at match " << match << ", gate " << gate << ", step " << i;
+    if (i < 20) ASSERT_EQ(gate, 0u) << "applied while the writer took nothing";
+  }
+  ASSERT_NE(gate, 0u) << "the certification never went into the ledger";
+  // gatuna's log reaches the gate: it is promoted.
+  for (int i = 0; i < 40 && p.status().learners.size() == 1; ++i) {
+    gatuna_acknowledges(p.status().last_index, t);
+    step();
+  }
+  EXPECT_EQ(p.status().voters, (std::vector<std::string>{"gatuna", "hq"}));
+  EXPECT_TRUE(p.status().learners.empty());
 }
 
 // gatuna's own order plane beside hq's (a learner on a store of its own), fed hq's Raft messages
