@@ -95,6 +95,11 @@ class OrderPlaneTest : public ::testing::Test {
                                       SigningKey::from_seed(hq_seed));
     ASSERT_TRUE(store->write([&](StoreTxn& t) { return core->join(*genesis, t); }).ok());
     core->commit_succeeded();
+    make_plane();
+    ASSERT_TRUE(plane->start().ok());
+  }
+  // hq's order plane on `store`, not started (a restart makes a new one on the same store).
+  void make_plane() {
     OrderOptions o;
     o.self = "hq";
     o.network_id = "net-test";
@@ -115,7 +120,6 @@ class OrderPlaneTest : public ::testing::Test {
         [this](const std::string& to, const LedgerSegment&, bool request) {
           if (!request) segments_to[to] += 1;
         });
-    ASSERT_TRUE(plane->start().ok());
   }
   void TearDown() override {
     plane.reset();
@@ -420,6 +424,37 @@ TEST_F(OrderPlaneTest, ALearnerIsPromotedOnceItsLogReachesTheEntryThatTookItsCer
   }
   EXPECT_EQ(p.status().voters, (std::vector<std::string>{"gatuna", "hq"}));
   EXPECT_TRUE(p.status().learners.empty());
+}
+
+// A stored signed head that does not decode is derived data (docs/decisions.md): a restart
+// passes over it (no head, where the raft log or hard state would stop the node), and the next
+// head the leader signs replaces it; a later restart reads that one back.
+TEST_F(OrderPlaneTest, AStoredHeadThatDoesNotDecodeIsPassedOverAtStartAndReplaced) {
+  applies = true;
+  plane.reset();
+  ASSERT_TRUE(store
+                  ->write([](StoreTxn& t) -> Status {
+                    t.put_meta("ledger.head", std::string("\xc1 not a head", 12));
+                    return {};
+                  })
+                  .ok());
+  make_plane();
+  ASSERT_TRUE(plane->start().ok());
+  EXPECT_FALSE(plane->status().head.has_value());
+  int64_t t = 10'000;
+  for (int i = 0; i < 200 && !plane->status().head; ++i) {
+    t += 50;
+    plane->tick(t, t);
+    run_applies();
+  }
+  ASSERT_TRUE(plane->status().head.has_value()) << "no head signed after the bad one";
+  const LedgerHead signed_head = *plane->status().head;
+  plane.reset();
+  make_plane();
+  ASSERT_TRUE(plane->start().ok());
+  ASSERT_TRUE(plane->status().head.has_value());
+  EXPECT_EQ(plane->status().head->size, signed_head.size);
+  EXPECT_EQ(plane->status().head->root, signed_head.root);
 }
 
 // gatuna's own order plane beside hq's (a learner on a store of its own), fed hq's Raft messages
