@@ -149,7 +149,7 @@ Status OrderPlane::start() {
     applied = read_ledger_meta(*txn).applied_index;
     if (auto h = txn->meta(meta_head)) {
       // Derived, and replaced by the next head the leader signs (docs/decisions.md): passed
-      // over, but said, since the API answers 500 for it until then.
+      // over with a warning, since the API answers 500 for it until then.
       if (auto d = decode_ledger_head(*h); d.ok())
         head_ = *d;
       else

@@ -434,6 +434,7 @@ TEST_F(OrderPlaneTest, AStoredHeadThatDoesNotDecodeIsPassedOverAtStartAndReplace
   plane.reset();
   ASSERT_TRUE(store
                   ->write([](StoreTxn& t) -> Status {
+                    // The order plane's key for its head; 0xc1 is never valid msgpack.
                     t.put_meta("ledger.head", std::string("\xc1 not a head", 12));
                     return {};
                   })
