@@ -361,7 +361,10 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
     case GossipType::head:
     case GossipType::ledger_fetch:
     case GossipType::ledger_rows:
-      return;  // the order plane's: the runtime routes them
+      // The order plane's: the runtime routes them there (route_frame), and hands them here only
+      // when the frame lacks its payload.
+      ++stats_.messages_invalid;
+      return;
   }
 }
 

@@ -447,6 +447,27 @@ TEST(GossipCluster, ASwimMessageInAnotherMembersNameIsRefused) {
   expect_invariants(c);
 }
 
+// A frame of an order-plane type (Raft, ledger head, ledger segment) that lacks its payload is
+// routed to the gossip core, which counts it invalid: refused visibly, not dropped in silence.
+TEST(GossipCluster, AnOrderPlaneFrameWithoutItsPayloadIsCountedInvalid) {
+  const uint64_t seed = test_seeds({104}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const auto options = cluster_options(seed, 6, clean_link());
+  SimCluster c(options);
+  c.run_for(2'000);
+  uint64_t expected = c.gossip("rusumo").stats().messages_invalid;
+  for (const GossipType t :
+       {GossipType::raft, GossipType::head, GossipType::ledger_fetch, GossipType::ledger_rows}) {
+    SCOPED_TRACE(static_cast<int>(t));
+    GossipMessage m;
+    m.type = t;
+    c.inject("hq", "rusumo", std::move(m));
+    c.run_for(100);
+    EXPECT_EQ(c.gossip("rusumo").stats().messages_invalid, ++expected);
+  }
+  expect_invariants(c);
+}
+
 // A `versions` answer that nobody asked for is refused, even when its records are truly signed
 // by their origin (a second version of a slot): versions are taken only as the chains a node
 // fetched by hash because its committed ledger names them.
