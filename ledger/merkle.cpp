@@ -235,4 +235,26 @@ Hash MemoryTree::subtree(uint32_t level, uint64_t index) const {
   return levels_[level][index];
 }
 
+void CompactRange::append(const Hash& leaf) {
+  UMUPAKA_ASSERT(size_ < std::numeric_limits<uint64_t>::max());
+  // Each trailing 1 bit of the old size is a perfect subtree of the new one's size that the new
+  // leaf now completes into one twice as big.
+  Hash hash = leaf;
+  for (uint64_t s = size_; s & 1; s >>= 1) {
+    hash = node_hash(peaks_.back(), hash);
+    peaks_.pop_back();
+  }
+  peaks_.push_back(hash);
+  ++size_;
+  UMUPAKA_ASSERT(peaks_.size() == static_cast<size_t>(std::popcount(size_)));
+}
+
+Hash CompactRange::root() const {
+  if (peaks_.empty()) return empty_root();
+  // MTH(D[0:n]) = node(MTH(D[0:k]), MTH(D[k:n])), k the largest peak: folded from the right.
+  Hash hash = peaks_.back();
+  for (size_t i = peaks_.size() - 1; i-- > 0;) hash = node_hash(peaks_[i], hash);
+  return hash;
+}
+
 }  // namespace umupaka::merkle

@@ -110,4 +110,21 @@ class MemoryTree : public SubtreeReader {
   uint64_t size_ = 0;
 };
 
+// The root of a tree that only grows, in O(log n) memory: the roots of the perfect subtrees that
+// make up its leaves so far (one per set bit of the size, largest first), as RFC 9162's verifiers
+// and a "compact range" keep them. For a reader that checks a whole ledger in one pass (the audit)
+// and needs its root at one size, not proofs.
+class CompactRange {
+ public:
+  // Appends the next leaf, given as its leaf hash.
+  void append(const Hash& leaf);
+  uint64_t size() const { return size_; }
+  // MTH of the leaves appended so far (empty_root() before any).
+  Hash root() const;
+
+ private:
+  std::vector<Hash> peaks_;  // perfect subtrees' roots, largest (leftmost) first
+  uint64_t size_ = 0;
+};
+
 }  // namespace umupaka::merkle

@@ -499,6 +499,19 @@ TEST(MerkleAppend, ReturnsExactlyTheSubtreesTheNewLeafCompletes) {
   }
 }
 
+// The audit's one-pass root: after every append, the reference MTH of the leaves so far, with
+// one kept hash per set bit of the size.
+TEST(MerkleCompactRange, TheRootAfterEveryAppendIsTheReferenceMth) {
+  const Ledger l = make_ledger(300);
+  CompactRange range;
+  EXPECT_EQ(range.root(), l.roots[0]);
+  for (uint64_t i = 0; i < 300; ++i) {
+    range.append(leaf_hash(l.record(i)));
+    ASSERT_EQ(range.size(), i + 1);
+    ASSERT_EQ(range.root(), l.roots[i + 1]) << "size " << i + 1;
+  }
+}
+
 TEST(MerkleRangeRoot, EveryNodeRangeMatchesTheReferenceWithFewReads) {
   const Ledger l = make_ledger(130);
   for (uint64_t begin = 0; begin <= 130; ++begin) {
