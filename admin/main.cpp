@@ -2,27 +2,26 @@
 // nodes only through their HTTP API.
 //
 //   umupaka-admin keygen --root-key FILE
-//   umupaka-admin network create --root-key FILE --network-id ID --join REQ.json... [--voters
-//   A,B,C]
-//                                --out genesis.json
-//   umupaka-admin certify --root-key FILE --node URL --token T --join REQ.json [--role
-//   voter|learner] umupaka-admin revoke --root-key FILE --node URL --token T --site ID --cutoff SEQ
-//   [--reason TEXT] umupaka-admin status --node URL --token T        (or --network
-//   DIR/network.json)
-#include <botan/base64.h>
-
+//   umupaka-admin network create --root-key FILE --network-id ID --join REQ.json...
+//                                [--voters A,B,C] --out genesis.json
+//   umupaka-admin certify --root-key FILE --node URL --token T --join REQ.json
+//                         [--role voter|learner]
+//   umupaka-admin revoke --root-key FILE --node URL --token T --site ID --cutoff SEQ
+//                        [--reason TEXT]
+//   umupaka-admin audit --node URL --token T [--root-public-key HEX]
+//   umupaka-admin conflicts --node URL --token T [--after P]
+//   umupaka-admin feeds --network DIR/network.json
+//   umupaka-admin status --node URL --token T        (or --network DIR/network.json)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 
+#include "admin/audit.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/crypto.hpp"
-#include "ledger/ledger_entry.hpp"
-#include "ledger/merkle.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/clock.hpp"
@@ -72,132 +71,6 @@ int submit_root_record(const std::string& root_key, const std::string& node,
   auto r = umupaka::submit_root_record(client, *seed, std::move(body), wall_clock_ms());
   if (!r.ok()) return fail(std::string(what) + ": " + r.error().message);
   std::printf("%s: %s\n", what, r->c_str());
-  return 0;
-}
-
-// Verifies a node's whole ledger from its API alone: every record's hash and signature (keys
-// from the membership), every feed's chain, the Merkle root over the global order, and the signed
-// head. Reports the first fault.
-int audit(const std::string& node, const std::string& token) {
-  HttpClient c(node, token);
-  const auto answer = c.get("/v1/membership");
-  if (answer.status != 200)
-    return fail(node + ": GET /v1/membership: " +
-                (answer.status == 0 ? std::string("no answer (is the node running there?)")
-                                    : std::to_string(answer.status) + " " + answer.body));
-  const json m = json::parse(answer.body, nullptr, false);
-  if (!m.is_object() || !m.value("joined", false)) return fail(node + ": not a joined node");
-  std::map<std::string, PublicKey> keys;
-  PublicKey root_key{};
-  from_hex(m.at("root_key").get<std::string>(), root_key.data(), root_key.size());
-  keys["root"] = root_key;
-  for (const auto& site : m.at("sites")) {
-    PublicKey k{};
-    from_hex(site.at("signing_key").get<std::string>(), k.data(), k.size());
-    keys[site.at("site").get<std::string>()] = k;
-  }
-  const std::string network_id = m.value("network_id", "");
-  merkle::MemoryTree tree;
-  std::map<std::string, std::pair<uint64_t, Hash>> chains;
-  uint64_t position = 0;
-  std::optional<uint64_t> after;
-  auto fault = [&](const std::string& what) {
-    std::printf("FAULT at position %llu: %s\n", static_cast<unsigned long long>(position),
-                what.c_str());
-    return 1;
-  };
-  // One record of the change feed, at `position`: 0, or the exit code of the fault it reported.
-  auto check_record = [&](const json& rec) -> int {
-    if (rec.at("position") != position) return fault("positions are not consecutive");
-    SignedRecord sr;
-    const auto bytes = Botan::base64_decode(rec.at("encoded").get<std::string>());
-    sr.encoded.assign(bytes.begin(), bytes.end());
-    from_hex(rec.at("signature").get<std::string>(), sr.signature.data(), sr.signature.size());
-    sr.hash = record_hash(sr.encoded, sr.signature);
-    if (to_hex(sr.hash) != rec.at("hash")) return fault("hash does not match the record's bytes");
-    const std::string origin = rec.at("origin");
-    auto k = keys.find(origin);
-    if (k == keys.end()) return fault(origin + " is not a member");
-    auto opened = open_record(sr, k->second);
-    if (!opened.ok())
-      return fault(origin + "/" + std::to_string(rec.at("seq").get<uint64_t>()) + ": " +
-                   opened.error().message);
-    // The record says what the node lists it as: its own header names origin, seq, network.
-    if (opened->header.origin.value != origin || opened->header.seq.value != rec.at("seq") ||
-        opened->header.network_id != network_id)
-      return fault("the record listed as " + origin + "/" +
-                   std::to_string(rec.at("seq").get<uint64_t>()) + " is " +
-                   opened->header.origin.value + "/" + std::to_string(opened->header.seq.value) +
-                   " of network " + opened->header.network_id);
-    const uint64_t seq = opened->header.seq.value;
-    auto& [last_seq, last_hash] = chains[origin];
-    if (seq != last_seq + 1 || opened->header.prev_hash != (last_seq == 0 ? zero_hash : last_hash))
-      return fault(origin + "/" + std::to_string(seq) + " does not continue its feed");
-    last_seq = seq;
-    last_hash = sr.hash;
-    tree.append(merkle::leaf_hash(sr.hash));
-    ++position;
-    return 0;
-  };
-  // Pages through the change feed from where it stopped: 0, or the exit code of the fault or
-  // failure it reported.
-  auto page_through = [&]() -> int {
-    for (;;) {
-      std::string path = "/v1/ledger?limit=1000";
-      if (after) path += "&after=" + std::to_string(*after);
-      const auto r = c.get(path);
-      if (r.status != 200) return fail("GET " + path + ": " + std::to_string(r.status));
-      const json page = json::parse(r.body, nullptr, false);
-      if (page.at("records").empty()) break;
-      for (const auto& rec : page.at("records")) {
-        try {
-          if (const int rc = check_record(rec); rc != 0) return rc;
-        } catch (const std::exception& e) {
-          return fault(std::string("the record served here is malformed: ") + e.what());
-        }
-      }
-      after = page.at("next_after").get<uint64_t>();
-    }
-    return 0;
-  };
-  if (const int rc = page_through(); rc != 0) return rc;
-  // The head after the ledger: a node stores a head only once its ledger holds that size, but
-  // it may have grown while we paged; then page on (a few times: it keeps growing under traffic).
-  json head = json::parse(c.get("/v1/ledger/head").body, nullptr, false);
-  for (int round = 0; round < 5 && head.is_object() && head.contains("size") &&
-                      head.at("size").get<uint64_t>() > tree.size();
-       ++round) {
-    if (const int rc = page_through(); rc != 0) return rc;
-    if (head.at("size").get<uint64_t>() > tree.size()) std::this_thread::sleep_for(500ms);
-  }
-  const Hash root = merkle::root(tree, tree.size());
-  std::printf("%llu records verified (signatures, hashes, %zu feeds' chains); Merkle root %s\n",
-              static_cast<unsigned long long>(tree.size()), chains.size(), to_hex(root).c_str());
-  if (!head.is_object() || !head.contains("size")) {
-    std::printf("no signed head to compare with yet\n");
-    return 0;
-  }
-  const uint64_t head_size = head.at("size");
-  if (head_size > tree.size()) return fault("the signed head is ahead of the served ledger");
-  const Hash at_head = merkle::root(tree, head_size);
-  if (to_hex(at_head) != head.at("root"))
-    return fault("the Merkle root at the signed head's size differs from the signed root");
-  LedgerHead h;
-  h.network_id = head.at("network_id");
-  h.size = head_size;
-  from_hex(head.at("root").get<std::string>(), h.root.data(), h.root.size());
-  h.cluster_time_ms = head.at("cluster_time_ms");
-  h.signer = head.at("signer");
-  from_hex(head.at("signature").get<std::string>(), h.signature.data(), h.signature.size());
-  bool voter = false;
-  for (const auto& v : m.at("voters")) voter |= v == h.signer;
-  if (!voter) return fault("the ledger head is signed by " + h.signer + ", not a voter");
-  auto signer = keys.find(h.signer);
-  if (signer == keys.end() ||
-      !verify_signature(signer->second, ledger_head_signing_bytes(h), h.signature))
-    return fault("the ledger head's signature does not verify under " + h.signer + "'s key");
-  std::printf("signed head verified: size %llu, root %s, signed by %s\nOK\n",
-              static_cast<unsigned long long>(head_size), to_hex(h.root).c_str(), h.signer.c_str());
   return 0;
 }
 
@@ -292,6 +165,9 @@ int run(int argc, char** argv) {
       app.add_subcommand("audit", "verify a node's whole ledger; report the first fault");
   audit_cmd->add_option("--node", node)->required();
   audit_cmd->add_option("--token", token, "auditor or hq-admin token")->required();
+  std::string root_public_key;
+  audit_cmd->add_option("--root-public-key", root_public_key,
+                        "the network root key to trust (hex, as keygen prints it)");
 
   std::optional<uint64_t> conflicts_after;
   auto* conflicts_cmd =
@@ -352,7 +228,19 @@ int run(int argc, char** argv) {
   }
   if (revoke->parsed())
     return submit_root_record(root_key, node, token, SiteRevoked{site, cutoff, reason}, "revoked");
-  if (audit_cmd->parsed()) return audit(node, token);
+  if (audit_cmd->parsed()) {
+    AuditOptions o{node, token, std::nullopt};
+    if (!root_public_key.empty()) {
+      PublicKey k{};
+      if (root_public_key.size() != 2 * k.size() ||
+          !from_hex(root_public_key, k.data(), k.size())) {
+        std::fprintf(stderr, "umupaka-admin: --root-public-key must be 64 hex digits\n");
+        return 2;
+      }
+      o.root_key = k;
+    }
+    return audit(o);
+  }
   if (conflicts_cmd->parsed()) return conflicts(node, token, conflicts_after);
   if (feeds->parsed()) {
     auto text = read_file(network_file);

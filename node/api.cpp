@@ -651,9 +651,16 @@ struct ApiServer::Impl {
     json items = json::array();
     for (uint64_t p = start; p < meta.size && items.size() < limit; ++p) {
       const auto ref = (*txn)->at_position(p);
-      if (!ref) break;
-      items.push_back(record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
-                                  deps.core.public_key(), state_fn(), &ref->hash));
+      json item = ref ? record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
+                                    deps.core.public_key(), state_fn(), &ref->hash)
+                      : json(nullptr);
+      if (read_failed(req, **txn)) return;
+      // Every position below the size has its record, kept: a page never stops short of one
+      // (the next would start past it) nor holds a null; a store that lacks one is at fault.
+      if (item.is_null())
+        return read_error(req, make_error(Errc::storage, "the ledger's record at position " +
+                                                             std::to_string(p) + " is missing"));
+      items.push_back(std::move(item));
     }
     if (read_failed(req, **txn)) return;
     const uint64_t last = start + items.size();
