@@ -578,6 +578,29 @@ struct ApiServer::Impl {
     return Botan::base64_encode(reinterpret_cast<const uint8_t*>(b.data()), b.size());
   }
 
+  // Errc::invalid_field naming the first query parameter that is not one of `names` (a bare one
+  // included): a misspelt one (`sise=10`) would otherwise be passed over and the answer made for
+  // the default, a proof at another size than asked. `query` when the string does not parse.
+  static Status only_params(const req_t& req, std::initializer_list<std::string_view> names) {
+    const auto q = restinio::try_parse_query<restinio::parse_query_traits::restinio_defaults>(
+        req->header().query());
+    if (!q)
+      return make_error(Errc::invalid_field,
+                        "the query string does not parse: " + q.error().description(), "query");
+    std::string taken;
+    for (const std::string_view n : names) taken += (taken.empty() ? "" : ", ") + std::string(n);
+    const auto refuse = [&](std::string_view name) -> Status {
+      if (std::find(names.begin(), names.end(), name) != names.end()) return {};
+      return make_error(
+          Errc::invalid_field,
+          "unknown query parameter '" + std::string(name) + "' (this path takes " + taken + ")",
+          std::string(name));
+    };
+    if (q->tag()) RETURN_IF_ERROR(refuse(*q->tag()));
+    for (const auto& kv : *q) RETURN_IF_ERROR(refuse(kv.first));
+    return {};
+  }
+
   // A numeric query parameter: nullopt when absent; Errc::invalid_field naming it when it is
   // given without a value or more than once, or is not a decimal number in 0 .. 2^64-1, and
   // naming `query` when the query string does not parse.
@@ -634,6 +657,8 @@ struct ApiServer::Impl {
   void get_ledger(const req_t& req) {
     const auto who = authorize(req, {Role::consular, Role::hq_admin, Role::auditor});
     if (!who) return;
+    if (const Status s = only_params(req, {"after", "limit"}); !s.ok())
+      return respond_error(req, s.error());
     const auto after = query_u64(req, "after");
     if (!after.ok()) return respond_error(req, after.error());
     const auto asked_limit = query_u64(req, "limit");
@@ -696,6 +721,8 @@ struct ApiServer::Impl {
 
   void get_inclusion(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    if (const Status s = only_params(req, {"position", "size"}); !s.ok())
+      return respond_error(req, s.error());
     const auto asked_position = query_u64(req, "position");
     if (!asked_position.ok()) return respond_error(req, asked_position.error());
     const auto asked_size = query_u64(req, "size");
@@ -737,6 +764,8 @@ struct ApiServer::Impl {
 
   void get_consistency(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    if (const Status s = only_params(req, {"from", "to"}); !s.ok())
+      return respond_error(req, s.error());
     const auto asked_from = query_u64(req, "from");
     if (!asked_from.ok()) return respond_error(req, asked_from.error());
     const auto asked_to = query_u64(req, "to");
@@ -773,6 +802,7 @@ struct ApiServer::Impl {
     if (!authorize(req, {Role::hq_admin, Role::auditor})) return;
     // Alerts at positions after `after` (every alert without it), a page at most; a page never
     // ends inside one position's alerts, and `next_after` is where the next page starts.
+    if (const Status s = only_params(req, {"after"}); !s.ok()) return respond_error(req, s.error());
     const auto after = query_u64(req, "after");
     if (!after.ok()) return respond_error(req, after.error());
     const uint64_t first = !*after ? 0 : **after == UINT64_MAX ? UINT64_MAX : **after + 1;

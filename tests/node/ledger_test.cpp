@@ -213,6 +213,12 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
       {"/v1/conflicts?after=1e3", "after"},
       {"/v1/records/hq/18446744073709551616", "seq"},
       {"/v1/records/hq/abc", "seq"},
+      // A parameter the path does not take (a misspelling would get the default's answer).
+      {"/v1/ledger/proof/inclusion?position=1&sise=" + n, "sise"},
+      {"/v1/ledger/proof/consistency?from=1&to=" + n + "&size=3", "size"},
+      {"/v1/ledger?after=1&limt=5", "limt"},
+      {"/v1/ledger?verbose", "verbose"},
+      {"/v1/conflicts?after=1&limit=5", "limit"},
   };
   for (const auto& [path, field] : bad) {
     const auto r = hq.get(path);
