@@ -909,9 +909,11 @@ struct ApiServer::Impl {
       if (auto s = m.revocation_keeps_quorum(*rv, order.voters); !s.ok())
         return respond_error(req, s.error());
     }
+    const Hash prev_hash = rec->header.prev_hash;
     std::vector<VerifiedRecord> v{VerifiedRecord{*sr, std::move(rec).value()}};
     const bool queued = deps.writer.submit_ingest(
-        std::move(v), IngestKind::posted, [this, req](Result<std::vector<IngestResult>> r) {
+        std::move(v), IngestKind::posted,
+        [this, req, prev_hash](Result<std::vector<IngestResult>> r) {
           if (!r.ok()) return respond_error(req, r.error());
           const IngestResult& x = r->front();
           if (x.outcome == IngestOutcome::stored || x.outcome == IngestOutcome::duplicate)
@@ -921,9 +923,12 @@ struct ApiServer::Impl {
           // (The core's membership, in this writer thread after the commit: the network
           // thread's copy may not have the record just before this one yet.)
           const uint64_t head = deps.core.membership().root_seq();
-          // Not the next record of the root feed here (behind it, or beyond it): 409, nothing
-          // written; anything else the record itself is refused for: 422 with the reason.
-          const bool out_of_place = x.outcome == IngestOutcome::gap || x.seq <= head;
+          // Not the next record of the root feed here (behind it, beyond it, or not linked to
+          // its head): 409, nothing written; anything else the record itself is refused for:
+          // 422 with the reason.
+          const bool out_of_place =
+              x.outcome == IngestOutcome::gap || x.seq <= head ||
+              (x.seq == head + 1 && prev_hash != deps.core.membership().root_head());
           respond_error(
               req, out_of_place ? 409 : 422, out_of_place ? "conflict" : "invalid_field",
               out_of_place

@@ -292,6 +292,17 @@ std::vector<IngestResult> NodeCore::ingest_batch(const std::vector<VerifiedRecor
                                      std::nullopt});
           continue;
         }
+        // The next seq but not linked to the head (made from another head, or by hand): taken
+        // as a feed record, it would be the evidence of a fork, and quarantine the root feed.
+        if (const auto head = txn.head(origin);
+            head && seq == head->seq + 1 && v.record.header.prev_hash != head->hash) {
+          out.push_back(IngestResult{IngestOutcome::rejected, origin, seq,
+                                     "its prev_hash is not the hash of this node's " + origin +
+                                         "/" + std::to_string(head->seq) +
+                                         ": make it again from the head",
+                                     std::nullopt});
+          continue;
+        }
         out.push_back(ingest(v, txn));
       }
       break;

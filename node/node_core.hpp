@@ -67,8 +67,9 @@ enum class IngestKind : uint8_t {
   evidence,  // records[0] and records[1]: equivocation evidence
   versions,  // a forked origin's records the ledger names, fetched by hash (kept beside the feed)
   posted,    // records posted to this node's API (membership records from umupaka-admin): one at
-             // a seq this node already holds under another hash is refused, not taken as the
-             // evidence of a fork (which would quarantine the root feed for good)
+             // a seq this node already holds under another hash, or at the next seq but not
+             // linked to the head, is refused, not taken as the evidence of a fork (which would
+             // quarantine the root feed for good)
 };
 
 struct IngestResult {

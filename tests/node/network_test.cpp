@@ -423,6 +423,22 @@ TEST_F(NetworkTest, ARecordPastARevocationCutOffIsRejected) {
     EXPECT_EQ(r.status, 422) << r.body;
     EXPECT_EQ(parse(r).value("field", ""), "reason") << r.body;
     EXPECT_EQ(parse(client("hq")->get("/v1/membership"))["root_seq"], now["root_seq"]);
+    // The next seq, but linked to an older record than the head (made by hand from two views):
+    // 409, nothing written, and no evidence of a fork (the root feed is not quarantined).
+    Record unlinked = bad;
+    unlinked.header.prev_hash = root_head;
+    unlinked.body = SiteRevoked{"rusumo", 1, "from an older head"};
+    r = client("hq")->post("/v1/membership",
+                           signed_record_json(seal(unlinked, SigningKey::from_seed(*root))));
+    EXPECT_EQ(r.status, 409) << r.body;
+    // Refused before ingest (which would have stored it as the evidence of a fork, with the
+    // same status and no reason of its own).
+    EXPECT_NE(r.body.find("its prev_hash is not the hash of this node's root/" +
+                          std::to_string(now["root_seq"].get<uint64_t>())),
+              std::string::npos)
+        << r.body;
+    EXPECT_EQ(parse(client("hq")->get("/v1/membership"))["root_seq"], now["root_seq"]);
+    EXPECT_TRUE(status("hq")["network"]["quarantined"].empty());
   }
   json with_extra = json::parse(signed_record_json(*stale));
   with_extra["note"] = "an unknown field";
