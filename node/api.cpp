@@ -345,6 +345,11 @@ struct ApiServer::Impl {
     if (j.is_null())
       return respond_error(req, 404, "not_found",
                            "no record " + origin + "/" + std::to_string(seq) + " at this node");
+    // Held but not decoding: the node's own table at fault (it was checked when it came in).
+    if (j.contains("error"))
+      return read_error(
+          req, make_error(Errc::storage, "the stored record " + origin + "/" + std::to_string(seq) +
+                                             " does not decode: " + j["error"].get<std::string>()));
     log_access(*who, "record " + origin + "/" + std::to_string(seq), "");
     respond(req, 200, j);
   }
@@ -589,6 +594,7 @@ struct ApiServer::Impl {
                         "the query string does not parse: " + q.error().description(), "query");
     std::string taken;
     for (const std::string_view n : names) taken += (taken.empty() ? "" : ", ") + std::string(n);
+    if (taken.empty()) taken = "none";
     const auto refuse = [&](std::string_view name) -> Status {
       if (std::find(names.begin(), names.end(), name) != names.end()) return {};
       return make_error(
@@ -629,6 +635,7 @@ struct ApiServer::Impl {
   // How far each feed is committed (the ledger frontier), and the ledger's size.
   void get_ledger_frontier(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    if (const Status s = only_params(req, {}); !s.ok()) return respond_error(req, s.error());
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
     json f = json::object();
@@ -640,6 +647,7 @@ struct ApiServer::Impl {
 
   void get_ledger_head(const req_t& req) {
     if (!authorize(req, {Role::officer, Role::consular, Role::hq_admin, Role::auditor})) return;
+    if (const Status s = only_params(req, {}); !s.ok()) return respond_error(req, s.error());
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
     const auto h = (*txn)->meta("ledger.head");
@@ -685,6 +693,11 @@ struct ApiServer::Impl {
       if (item.is_null())
         return read_error(req, make_error(Errc::storage, "the ledger's record at position " +
                                                              std::to_string(p) + " is missing"));
+      if (item.contains("error"))
+        return read_error(
+            req,
+            make_error(Errc::storage, "the ledger's record at position " + std::to_string(p) +
+                                          " does not decode: " + item["error"].get<std::string>()));
       items.push_back(std::move(item));
     }
     if (read_failed(req, **txn)) return;
@@ -745,7 +758,9 @@ struct ApiServer::Impl {
     if (read_failed(req, **txn)) return;
     if (!proof.ok()) return respond_error(req, proof.error());
     if (!ref)
-      return respond_error(req, 500, "internal", "the ledger has no record at that position");
+      return read_error(req,
+                        make_error(Errc::storage, "the ledger's record at position " +
+                                                      std::to_string(*position) + " is missing"));
     json path = json::array();
     for (const auto& h : *proof) path.push_back(to_hex(h));
     json out{{"position", *position},

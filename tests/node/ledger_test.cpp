@@ -219,6 +219,8 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
       {"/v1/ledger?after=1&limt=5", "limt"},
       {"/v1/ledger?verbose", "verbose"},
       {"/v1/conflicts?after=1&limit=5", "limit"},
+      {"/v1/ledger/head?size=10", "size"},
+      {"/v1/ledger/frontier?after=1", "after"},
   };
   for (const auto& [path, field] : bad) {
     const auto r = hq.get(path);
