@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "ledger/date.hpp"
@@ -215,26 +216,117 @@ Status add_token(const std::string& data_dir, const std::string& token, Role rol
   return {};
 }
 
+namespace {
+
+// What node.toml may hold: each table's keys and whether each is a string or an integer
+// (`gossip.links` is a table of strings, checked where it is read).
+enum class TomlKind { string, integer, table };
+const std::map<std::string, std::map<std::string, TomlKind>>& node_toml_schema() {
+  static const std::map<std::string, std::map<std::string, TomlKind>> schema = {
+      {"node",
+       {{"network_id", TomlKind::string}, {"site", TomlKind::string}, {"kind", TomlKind::string}}},
+      {"api", {{"listen", TomlKind::string}}},
+      {"peer", {{"listen", TomlKind::string}}},
+      {"gossip", {{"link", TomlKind::string}, {"links", TomlKind::table}}},
+      {"raft",
+       {{"tick_ms", TomlKind::integer},
+        {"snapshot_entries", TomlKind::integer},
+        {"snapshot_keep_entries", TomlKind::integer},
+        {"learner_heartbeat_ticks", TomlKind::integer}}},
+      {"storage", {{"group_commit_pace", TomlKind::integer}}},
+  };
+  return schema;
+}
+
+// Every table and key is one this version reads, of the type it takes: a misspelt key (or a
+// number written as a string) would otherwise be passed over and its default used in silence.
+Status check_node_toml_schema(const toml::table& t, const std::string& file) {
+  const auto& schema = node_toml_schema();
+  for (const auto& [section_key, section_node] : t) {
+    const std::string section(section_key.str());
+    const auto known = schema.find(section);
+    if (known == schema.end()) {
+      std::string tables;
+      for (const auto& [name, keys] : schema) tables += (tables.empty() ? "" : ", ") + name;
+      return make_error(Errc::invalid_field,
+                        file + ": unknown table [" + section + "] (node.toml has " + tables + ")",
+                        section);
+    }
+    const toml::table* keys = section_node.as_table();
+    if (keys == nullptr)
+      return make_error(Errc::invalid_field,
+                        file + ": " + section + " must be a table [" + section + "]", section);
+    for (const auto& [key_name, value] : *keys) {
+      const std::string key(key_name.str());
+      const std::string field = section + "." + key;
+      const auto kind = known->second.find(key);
+      if (kind == known->second.end()) {
+        std::string names;
+        for (const auto& [name, k] : known->second) names += (names.empty() ? "" : ", ") + name;
+        return make_error(
+            Errc::invalid_field,
+            file + ": [" + section + "] has no key " + key + " (it takes " + names + ")", field);
+      }
+      const bool ok = kind->second == TomlKind::string    ? value.is_string()
+                      : kind->second == TomlKind::integer ? value.is_integer()
+                                                          : value.is_table();
+      if (!ok)
+        return make_error(Errc::invalid_field,
+                          file + ": [" + section + "] " + key + " must be " +
+                              (kind->second == TomlKind::string    ? "a string"
+                               : kind->second == TomlKind::integer ? "a whole number"
+                                                                   : "a table"),
+                          field);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<NodeConfig> load_config(const std::string& data_dir) {
+  const std::string file = data_dir + "/node.toml";
   toml::table t;
   try {
-    t = toml::parse_file(data_dir + "/node.toml");
+    t = toml::parse_file(file);
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::invalid_field, data_dir + "/node.toml: " + std::string(e.description()),
-                      "node.toml");
+    return make_error(Errc::invalid_field, file + ": " + std::string(e.description()), "node.toml");
   }
+  RETURN_IF_ERROR(check_node_toml_schema(t, file));
   NodeConfig c;
   c.data_dir = data_dir;
   c.network_id = t["node"]["network_id"].value_or(std::string{});
   c.site = t["node"]["site"].value_or(std::string{});
-  const auto kind = enum_from_name<SiteKind>(t["node"]["kind"].value_or(std::string{}));
-  if (c.network_id.empty() || !valid_site_id(c.site) || !kind)
+  const std::string kind_name = t["node"]["kind"].value_or(std::string{});
+  const auto kind = enum_from_name<SiteKind>(kind_name);
+  if (!valid_object_id(c.network_id))
     return make_error(Errc::invalid_field,
-                      data_dir + "/node.toml: [node] needs network_id, site and kind", "node.toml");
+                      file + ": [node] network_id is required: letters, digits, '-', '_', '.'",
+                      "node.network_id");
+  if (!valid_site_id(c.site))
+    return make_error(Errc::invalid_field,
+                      file + ": [node] site is required: lower-case letters, digits and '-'",
+                      "node.site");
+  if (!kind) {
+    std::string kinds;
+    for (const SiteKind k :
+         {SiteKind::border_post, SiteKind::airport, SiteKind::embassy, SiteKind::hq})
+      kinds += (kinds.empty() ? "" : ", ") + std::string(enum_name(k));
+    return make_error(
+        Errc::invalid_field,
+        file + ": [node] kind is required: one of " + kinds + " (got '" + kind_name + "')",
+        "node.kind");
+  }
   c.kind = *kind;
   const std::string listen = t["api"]["listen"].value_or(std::string("127.0.0.1:7400"));
-  RETURN_IF_ERROR(parse_listen(listen, c.api_address, c.api_port));
+  if (const Status s = parse_listen(listen, c.api_address, c.api_port); !s.ok())
+    return make_error(Errc::invalid_field, file + ": [api] listen: " + s.error().message,
+                      "api.listen");
   c.peer_listen = t["peer"]["listen"].value_or(c.peer_listen);
+  if (c.peer_listen.rfind("tcp://", 0) != 0 || c.peer_listen.size() == 6)
+    return make_error(Errc::invalid_field,
+                      file + ": [peer] listen must be tcp://HOST:PORT, got '" + c.peer_listen + "'",
+                      "peer.listen");
   const auto link_class = [](const std::string& v) {
     return v == "lan" || v == "wan" || v == "satellite";
   };
@@ -243,10 +335,11 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
     return make_error(Errc::invalid_field,
                       data_dir + "/node.toml: [gossip] link must be lan, wan or satellite",
                       "gossip.link");
-  c.raft_tick_ms = static_cast<uint32_t>(t["raft"]["tick_ms"].value_or(int64_t{100}));
-  if (c.raft_tick_ms < 10 || c.raft_tick_ms > 10'000)
+  const int64_t tick_ms = t["raft"]["tick_ms"].value_or(int64_t{100});
+  if (tick_ms < 10 || tick_ms > 10'000)
     return make_error(Errc::invalid_field,
                       data_dir + "/node.toml: [raft] tick_ms must be 10..10000", "raft.tick_ms");
+  c.raft_tick_ms = static_cast<uint32_t>(tick_ms);
   const int64_t snapshot_entries = t["raft"]["snapshot_entries"].value_or(int64_t{10'000});
   const int64_t keep_entries = t["raft"]["snapshot_keep_entries"].value_or(int64_t{5'000});
   if (snapshot_entries < 0 || snapshot_entries > 100'000'000)
@@ -280,6 +373,11 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
         return make_error(Errc::invalid_field,
                           data_dir + "/node.toml: [gossip.links] " + std::string(site.str()) +
                               " must be lan, wan or satellite",
+                          "gossip.links");
+      if (!valid_site_id(site.str()))
+        return make_error(Errc::invalid_field,
+                          data_dir + "/node.toml: [gossip.links] '" + std::string(site.str()) +
+                              "' is not a site id (lower-case letters, digits and '-')",
                           "gossip.links");
       c.links[std::string(site.str())] = v;
     }

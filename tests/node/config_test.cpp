@@ -100,6 +100,54 @@ TEST(NodeConfig, OutOfRangeRaftSettingsAreRefusedByName) {
   }
 }
 
+// A key this version does not read, a value of the wrong type, or a [node] value that does not
+// hold: refused naming the key, never passed over for its default (a misspelt `tick_m = 50` ran
+// the node at the default 100 ms without a word).
+TEST(NodeConfig, UnknownKeysWrongTypesAndBadNodeValuesAreRefusedByName) {
+  const std::string node = "network_id = \"net-1\"\nsite = \"gatuna\"\nkind = \"border-post\"\n";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[node]\n" + node + "[raft]\ntick_m = 50\n", "raft.tick_m"},
+      {"[node]\n" + node + "[storage]\ngroup_commit_paces = 3\n", "storage.group_commit_paces"},
+      {"[node]\n" + node + "[rafts]\ntick_ms = 50\n", "rafts"},
+      {"[node]\n" + node + "colour = \"blue\"\n", "node.colour"},
+      {"[node]\n" + node + "[raft]\ntick_ms = \"50\"\n", "raft.tick_ms"},
+      {"[node]\n" + node + "[storage]\ngroup_commit_pace = 3.0\n", "storage.group_commit_pace"},
+      {"[node]\n" + node + "[api]\nlisten = 7400\n", "api.listen"},
+      {"[node]\n" + node + "[gossip]\nlinks = \"lan\"\n", "gossip.links"},
+      {"raft = 1\n[node]\n" + node, "raft"},
+      // Beyond 32 bits, once cut to 50 before its range was checked.
+      {"[node]\n" + node + "[raft]\ntick_ms = 4294967346\n", "raft.tick_ms"},
+      {"[node]\nsite = \"gatuna\"\nkind = \"border-post\"\n", "node.network_id"},
+      {"[node]\nnetwork_id = \"net 1\"\nsite = \"gatuna\"\nkind = \"border-post\"\n",
+       "node.network_id"},
+      {"[node]\nnetwork_id = \"net-1\"\nsite = \"Gatuna\"\nkind = \"border-post\"\n", "node.site"},
+      {"[node]\nnetwork_id = \"net-1\"\nsite = \"gatuna\"\nkind = \"border_post\"\n", "node.kind"},
+      {"[node]\n" + node + "[api]\nlisten = \"127.0.0.1\"\n", "api.listen"},
+      {"[node]\n" + node + "[peer]\nlisten = \"127.0.0.1:7500\"\n", "peer.listen"},
+      {"[node]\n" + node + "[gossip.links]\n\"Rusumo\" = \"lan\"\n", "gossip.links"},
+  };
+  for (const auto& [toml, field] : bad) {
+    TempDir dir;
+    std::ofstream(dir.path() + "/node.toml") << toml;
+    auto c = load_config(dir.path());
+    ASSERT_FALSE(c.ok()) << toml;
+    EXPECT_EQ(c.error().code, Errc::invalid_field) << toml;
+    EXPECT_EQ(c.error().field, field) << toml << c.error().message;
+  }
+  // What a node writes (init, save_config) loads again: every key it writes is one it reads.
+  TempDir dir;
+  std::ofstream(dir.path() + "/node.toml")
+      << "[node]\n"
+      << node << "[gossip.links]\nrusumo = \"lan\"\n[peer]\nlisten = \"tcp://127.0.0.1:7501\"\n";
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->peer_listen, "tcp://127.0.0.1:7501");
+  ASSERT_TRUE(save_config(*c).ok());
+  auto again = load_config(dir.path());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->links.at("rusumo"), "lan");
+}
+
 // A token line the disk takes only in part (a full disk; here a file-size limit) is taken back:
 // the file keeps loading with the tokens it had, and the next token is made once there is room.
 // A torn line left behind once made every token of the node fail (401) until edited by hand.
