@@ -1,7 +1,8 @@
 // A node's data directory: configuration (node.toml), keys, bearer tokens, the store and the
 // access log. This is I/O at the edge; the core never reads files.
 //
-//   DATA/node.toml            site, kind, network id, API address
+//   DATA/node.toml            site, kind, network id, API and peer endpoints, gossip, Raft,
+//                             storage (docs/operations.md)
 //   DATA/keys/signing.seed    Ed25519 seed, hex, mode 0600
 //   DATA/keys/transport.key   Curve25519 secret key, Z85, mode 0600 (ZeroMQ CURVE)
 //   DATA/keys/transport.pub   Curve25519 public key, Z85

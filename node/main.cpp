@@ -5,6 +5,7 @@
 //   umupaka-node join --data DIR --genesis FILE
 //   umupaka-node token create --data DIR --role ROLE [--subject NAME]
 //   umupaka-node run --data DIR [--api 127.0.0.1:PORT] [--threads N]
+//                    [--restored | --drop-restore-hold]
 #include <signal.h>
 #include <spdlog/spdlog.h>
 

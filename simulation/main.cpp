@@ -8,7 +8,7 @@
 //   umupaka-sim local add --dir DIR --site ID[:KIND] [--role learner|voter] (certify, start)
 //   umupaka-sim run SCENARIO --seed S [--report DIR] [--swarm] [--duration D]
 //                   [--traffic-scale X] [--quiet]
-//   umupaka-sim swarm [SCENARIO] --seeds K [--first-seed N] [--report DIR] [--stop-on-failure]
+//   umupaka-sim swarm [SCENARIO] [--seeds K] [--first-seed N] [--report DIR] [--stop-on-failure]
 //   (run and swarm: [--snapshot-entries N] [--snapshot-keep-entries K] override the scenario's)
 //
 // SCENARIO is a path to a TOML file or the name of a shipped one (simulation/scenarios/NAME.toml).
