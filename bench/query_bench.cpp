@@ -115,7 +115,11 @@ int query(const std::string& data, size_t queries, const std::string& http,
       auto txn = (*store)->read();
       const auto j = traveller_picture(**txn, self, country, number, today,
                                        [](std::string_view, uint64_t) { return "accepted"; });
-      crossings_seen += j["crossings"].size();
+      if (!j.ok()) {
+        std::fprintf(stderr, "query_bench: %s\n", j.error().message.c_str());
+        return 1;
+      }
+      crossings_seen += (*j)["crossings"].size();
     }
     us.push_back(std::chrono::duration<double, std::micro>(clk::now() - t).count());
   }

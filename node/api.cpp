@@ -366,11 +366,12 @@ struct ApiServer::Impl {
     metrics.traveller_queries++;
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
-    json j = traveller_picture(**txn, deps.core.identity(), country, number,
+    auto j = traveller_picture(**txn, deps.core.identity(), country, number,
                                date_of_instant_ms(deps.clock()), state_fn());
     if (read_failed(req, **txn)) return;
+    if (!j.ok()) return read_error(req, j.error());
     log_access(*who, "traveller", document_key(country, number));
-    respond(req, 200, j);
+    respond(req, 200, *j);
   }
 
   void get_feeds(const req_t& req) {

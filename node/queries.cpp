@@ -102,8 +102,9 @@ json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, boo
   return j;
 }
 
-json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std::string& country,
-                       const std::string& number, Date today, const RecordStateFn& state) {
+Result<json> traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
+                               const std::string& country, const std::string& number, Date today,
+                               const RecordStateFn& state) {
   const auto doc = txn.document(country, number);
   std::vector<std::string> keys{document_key(country, number)};
   if (doc && doc->national_id) keys.push_back(national_id_key(*doc->national_id));
@@ -114,6 +115,10 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
   std::optional<Crossing> latest;
   uint64_t latest_hlc = 0;
   std::set<std::string> permit_ids, alert_ids;
+  // The indexes are written with the records and views they name, in one transaction: an entry
+  // whose record or view is not there (or does not decode) is the store's fault, answered 500
+  // `storage`, never a shorter picture.
+  std::optional<std::string> fault;
   // The newest records under `key` not yet taken, sorted into the lists.
   auto take = [&](const std::string& key) {
     auto [found, more] = newest_records(txn, key, limits::traveller_records_max);
@@ -121,9 +126,14 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
     for (auto& ref : found) {
       if (!refs.insert(ref).second) continue;
       const auto sr = txn.record(ref.origin, ref.seq);
-      if (!sr) continue;
-      auto rec = decode_record(sr->encoded);
-      if (!rec.ok()) continue;
+      auto rec =
+          sr ? decode_record(sr->encoded) : Result<Record>(make_error(Errc::storage, "missing"));
+      if (!rec.ok()) {
+        if (!fault)
+          fault = "the traveller index names " + ref.origin + "/" + std::to_string(ref.seq) +
+                  (sr ? ", which does not decode: " + rec.error().message : ", which is not held");
+        continue;
+      }
       json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
       const uint64_t hlc = rec->header.hlc.value;
       if (const auto* c = std::get_if<Crossing>(&rec->body)) {
@@ -175,13 +185,22 @@ json traveller_picture(const StoreTxn& txn, const NodeIdentity& self, const std:
   j["crossings"] = by_time(crossings);
   j["documents"] = by_time(documents);
   json permits = json::array();
-  for (const auto& id : permit_ids)
-    if (auto pv = txn.permit(id)) permits.push_back(json_visit::to_json(*pv));
+  for (const auto& id : permit_ids) {
+    if (auto pv = txn.permit(id))
+      permits.push_back(json_visit::to_json(*pv));
+    else if (!fault)
+      fault = "the permit index names " + id + ", which has no view";
+  }
   j["permits"] = std::move(permits);
   j["permit_changes"] = by_time(permit_changes);
   json alerts = json::array();
-  for (const auto& id : alert_ids)
-    if (auto av = txn.alert(id)) alerts.push_back(json_visit::to_json(*av));
+  for (const auto& id : alert_ids) {
+    if (auto av = txn.alert(id))
+      alerts.push_back(json_visit::to_json(*av));
+    else if (!fault)
+      fault = "the alert index names " + id + ", which has no view";
+  }
+  if (fault) return make_error(Errc::storage, *fault);
   j["alerts"] = std::move(alerts);
 
   DocumentRef dref{doc && doc->kind ? *doc->kind : DocumentKind::passport, country, number,

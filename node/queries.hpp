@@ -26,8 +26,9 @@ nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_
                            const RecordStateFn& state, const Hash* version = nullptr);
 
 // GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
-nlohmann::json traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
-                                 const std::string& country, const std::string& number, Date today,
-                                 const RecordStateFn& state);
+// Errc::storage when an index names a record or view the store does not hold or cannot decode.
+Result<nlohmann::json> traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
+                                         const std::string& country, const std::string& number,
+                                         Date today, const RecordStateFn& state);
 
 }  // namespace umupaka

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ledger/assert.hpp"
+#include "ledger/views.hpp"
 #include "node/clock.hpp"
 #include "node/config.hpp"
 #include "node/node_core.hpp"
@@ -149,6 +150,35 @@ TEST_F(ApiInProcess, AFailedStoreReadAnswers500NeverAFalseNotFoundOrVerdict) {
 // and every n, the request whose reads fail from the (n+1)-th on answers 500 `storage`, or, when it
 // made no more than n reads, exactly what it answers when every read succeeds. Never a false 404,
 // a shortened page, a count or a check's verdict made on part of the data, nor a crash.
+// The traveller picture is read through indexes written with the records and views they name:
+// an index entry whose record or view the store does not hold is the store's fault, 500
+// `storage` naming it, never a picture silently short of it (a crossing or a permit missing from
+// what the officer sees).
+TEST_F(ApiInProcess, ATravellerIndexNamingWhatIsNotHeldAnswers500) {
+  for (const char* number : {"UG7000002", "UG7000003"}) {
+    const auto r = officer->post("/v1/crossings", typed_crossing("UGA", number).dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+    ASSERT_EQ(auditor->get(std::string("/v1/travellers/UGA/") + number).status, 200);
+  }
+  ASSERT_TRUE(
+      node.store()
+          .write([](StoreTxn& t) -> Status {
+            t.index_traveller_record(document_key("UGA", "UG7000002"), RecordRef{"gatuna", 999});
+            t.index_permit(document_key("UGA", "UG7000003"), "gatuna-p-404");
+            return {};
+          })
+          .ok());
+  const auto a = auditor->get("/v1/travellers/UGA/UG7000002");
+  EXPECT_EQ(a.status, 500) << a.body;
+  EXPECT_EQ(parse(a).value("code", ""), "storage") << a.body;
+  EXPECT_NE(a.body.find("gatuna/999"), std::string::npos) << a.body;
+  const auto b = auditor->get("/v1/travellers/UGA/UG7000003");
+  EXPECT_EQ(b.status, 500) << b.body;
+  EXPECT_NE(b.body.find("gatuna-p-404"), std::string::npos) << b.body;
+  // Other travellers are answered as ever.
+  EXPECT_EQ(auditor->get("/v1/travellers/UGA/UG7000009").status, 200);
+}
+
 TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
   // Travellers with several records each, one of them with a document reported lost.
   for (int i = 0; i < 3; ++i) {
