@@ -817,7 +817,10 @@ struct ApiServer::Impl {
   void get_conflicts(const req_t& req) {
     if (!authorize(req, {Role::hq_admin, Role::auditor})) return;
     // Alerts at positions after `after` (every alert without it), a page at most; a page never
-    // ends inside one position's alerts, and `next_after` is where the next page starts.
+    // ends inside one position's alerts, and `next_after` is where the next page starts. Only
+    // positions the ledger holds: a fork alert is raised at the position of the next record,
+    // before that record is committed, and the record's own alerts join it there later; served
+    // early, a page would end at that position and the next start past it, missing them.
     if (const Status s = only_params(req, {"after"}); !s.ok()) return respond_error(req, s.error());
     const auto after = query_u64(req, "after");
     if (!after.ok()) return respond_error(req, after.error());
@@ -825,6 +828,7 @@ struct ApiServer::Impl {
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
     const size_t page = limits::api_list_items_max;
+    const uint64_t size = read_ledger_meta(**txn).size;
     std::vector<ConflictAlert> alerts;
     const auto read = [&](size_t limit) -> Status {
       alerts.clear();
@@ -834,6 +838,7 @@ struct ApiServer::Impl {
         if (!c.ok())
           return make_error(Errc::storage,
                             "a stored conflict alert does not decode: " + c.error().message);
+        if (c->position >= size) break;  // (in position order: the rest are past it too)
         alerts.push_back(std::move(c).value());
       }
       return {};

@@ -366,6 +366,8 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
   EXPECT_EQ(c_rc, 0) << c_out;
   EXPECT_NE(c_out.find("conflict alert(s)"), std::string::npos) << c_out;
 
+  const uint64_t size_before = parse(rusumo.get("/v1/ledger/frontier")).value("size", uint64_t{0});
+  ASSERT_GE(size_before, 21u);
   // Swap two of HQ's records in rusumo's global order, the node stopped.
   const std::string net = dir.path() + "/net";
   ASSERT_EQ(::kill(pid["rusumo"], SIGTERM), 0);
@@ -404,7 +406,7 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
     auto store = Store::open(net + "/rusumo/store");
     ASSERT_TRUE(store.ok()) << store.error().message;
     ASSERT_TRUE((*store)
-                    ->write([](StoreTxn& t) -> Status {
+                    ->write([size_before](StoreTxn& t) -> Status {
                       for (uint64_t p : {uint64_t{2}, uint64_t{3}})
                         for (uint32_t n = 0; n < (p == 2 ? 1'200u : 3u); ++n) {
                           ConflictAlert a;
@@ -414,6 +416,14 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
                           a.explanation = "planted " + std::to_string(n);
                           t.put_conflict(p, 100 + n, msgpack_visit::encode_struct(a));
                         }
+                      // And one at the position the next record will take (as a fork alert
+                      // is raised before the record after it is committed).
+                      ConflictAlert tail;
+                      tail.kind = ConflictKind::forked_feed;
+                      tail.position = size_before;
+                      tail.record = RecordRef{"hq", 1};
+                      tail.explanation = "planted at the tail";
+                      t.put_conflict(size_before, 0, msgpack_visit::encode_struct(tail));
                       return {};
                     })
                     .ok());
@@ -439,6 +449,20 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
   size_t at3 = 0;
   for (const auto& a : p2["conflicts"]) at3 += a["position"] == 3;
   EXPECT_GE(at3, 3u) << p2.dump().substr(0, 400);
+  // The alert at the tail is not listed while no record is there (a page ending at it would
+  // make the next start past the alerts of the record that joins it), and is once one is.
+  const std::string past = "/v1/conflicts?after=" + std::to_string(size_before - 1);
+  const json none = parse(r.get(past));
+  EXPECT_TRUE(none["conflicts"].empty()) << none.dump();
+  EXPECT_EQ(none["next_after"], size_before - 1);
+  ASSERT_EQ(hq.post("/v1/crossings", crossing("KA2000000").dump()).status, 201);
+  ASSERT_TRUE(wait_until(
+      [&] { return parse(r.get("/v1/ledger/frontier")).value("size", uint64_t{0}) > size_before; },
+      20s));
+  const json tail = parse(r.get(past));
+  ASSERT_EQ(tail["conflicts"].size(), 1u) << tail.dump();
+  EXPECT_EQ(tail["conflicts"][0]["explanation"], "planted at the tail");
+  EXPECT_EQ(tail["next_after"], size_before);
 
   // The swap undone and the row of position 7 deleted instead: the change feed answers 500
   // `storage` for a page that would hold it (never a short page), and the audit reports the
