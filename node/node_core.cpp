@@ -540,6 +540,13 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
           p.valid_from = r.valid_from.value_or(today);
           p.valid_until = r.valid_until.value_or(
               Date{p.valid_from.days + static_cast<int32_t>(d.valid_days) - 1});
+          // A single-entry kind allows one entry: 0 (unlimited) or 2 would make it another kind,
+          // and a second entry on it would never be raised as a reuse.
+          if (d.entries_allowed == 1 && r.entries_allowed && *r.entries_allowed != 1)
+            return make_error(Errc::invalid_field,
+                              std::string(enum_name(r.kind)) +
+                                  " allows one entry: entries_allowed must be 1 or left out",
+                              "entries_allowed");
           p.entries_allowed = r.entries_allowed.value_or(d.entries_allowed);
           p.stay_days_max = r.stay_days_max.value_or(d.stay_days_max);
           p.issuing_site = identity_.site;

@@ -306,6 +306,13 @@ TEST_F(NodeTest, BadInputGetsAClearErrorAndWritesNothing) {
                                          {"document", ug_crossing("UG3333333")["document"]}}
                                         .dump()),
        403, "forbidden", "kind"},
+      {"a single-entry visa of unlimited entries",
+       officer->post("/v1/permits", json{{"kind", "visa_on_arrival"},
+                                         {"entries_allowed", 0},
+                                         {"holder", ug_crossing("UG3333333")["traveller"]},
+                                         {"document", ug_crossing("UG3333333")["document"]}}
+                                        .dump()),
+       422, "invalid_field", "entries_allowed"},
       {"an officer revoking a document",
        officer->post("/v1/travel-documents/UGA/UG3333333/status",
                      json{{"status", "revoked"}, {"reason", "x"}}.dump()),
