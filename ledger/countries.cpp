@@ -30,10 +30,14 @@ constexpr std::array<std::string_view, 249> kIsoAlpha3 = {
     "ZMB", "ZWE",
 };
 
-// Codes ICAO 9303 Part 3 adds for issuing states and nationalities ("D" is handled apart).
-constexpr std::array<std::string_view, 14> kIcaoExtraCodes = {
-    "EUE", "GBD", "GBN", "GBO", "GBP", "GBS", "UNA",
-    "UNK", "UNO", "UTO", "XXA", "XXB", "XXC", "XXX",
+// Codes ICAO 9303 Part 3 adds for issuing states and nationalities ("D" is handled apart), and
+// its codes of other issuing authorities (Part 3, "Codes for other issuing authorities": the
+// African Development Bank, Afreximbank, CARICOM, the Council of Europe, COMESA, SADC, ECOWAS,
+// the OECS, the Parliamentary Assembly of the Mediterranean, the Order of Malta, Interpol),
+// whose laissez-passers an East African post sees.
+constexpr std::array<std::string_view, 25> kIcaoExtraCodes = {
+    "EUE", "GBD", "GBN", "GBO", "GBP", "GBS", "UNA", "UNK", "UNO", "UTO", "XBA", "XCC", "XCE",
+    "XCO", "XDC", "XEC", "XES", "XIM", "XMP", "XOM", "XPO", "XXA", "XXB", "XXC", "XXX",
 };
 
 // United Nations member states in Africa.

@@ -10,7 +10,8 @@ namespace umupaka {
 // True if `code` is an ISO 3166-1 alpha-3 code (the current list, 249 codes) or one of the codes
 // ICAO 9303 adds for MRZs: "D" (Germany), "UTO" (specimens), "XXA" (stateless), "XXB"/"XXC"
 // (refugees), "XXX" (unspecified nationality), "UNO"/"UNA"/"UNK" (United Nations, Kosovo),
-// "EUE" (European Union) and the British variants "GBD", "GBN", "GBO", "GBP", "GBS".
+// "EUE" (European Union), the British variants "GBD", "GBN", "GBO", "GBP", "GBS", and the other
+// issuing authorities' codes (XBA, XCC, XCE, XCO, XDC, XEC, XES, XIM, XMP, XOM, XPO).
 // Trailing filler '<' is ignored ("D<<" is "D"); the comparison is case-sensitive (upper case).
 bool is_known_state_code(std::string_view code);
 

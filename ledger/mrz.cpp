@@ -326,6 +326,33 @@ Status parse_dates_and_sex(std::string_view line, size_t birth, size_t birth_dig
   return {};
 }
 
+// The document number at `principal` with its check digit `digit`. TD1 and TD2 (9303 Parts 5 and
+// 6) have a long form: a number of more than 9 characters has '<' for the check digit, and its
+// rest, its check digit and a filler open the optional data (`optional`). True when the long form
+// was read; doc.optional_data is then what follows it.
+Result<bool> read_document_number(std::string_view principal, char digit, std::string_view optional,
+                                  bool long_form_allowed, Document& doc) {
+  RETURN_IF_ERROR(check_document_number(principal));
+  if (long_form_allowed && digit == '<') {
+    const size_t end = std::min(optional.find('<'), optional.size());
+    if (principal.back() == '<' || end < 2) {
+      return format_error("mrz.document_number",
+                          "document number check digit is '<' but no continuation of a long "
+                          "document number follows in the optional data");
+    }
+    const std::string number = std::string(principal) + std::string(optional.substr(0, end - 1));
+    RETURN_IF_ERROR(
+        verify_check_digit(number, optional[end - 1], "document number", "mrz.document_number"));
+    doc.document_number = number;
+    doc.optional_data =
+        end < optional.size() ? std::string(strip_filler(optional.substr(end + 1))) : "";
+    return true;
+  }
+  RETURN_IF_ERROR(verify_check_digit(principal, digit, "document number", "mrz.document_number"));
+  doc.document_number = std::string(strip_filler(principal));
+  return false;
+}
+
 // TD2, TD3, MRV-A, MRV-B: line 1 holds code, state and name; line 2 the numbered fields.
 Result<Document> parse_two_line(const std::string& l1, const std::string& l2, Format format,
                                 Date today) {
@@ -339,10 +366,11 @@ Result<Document> parse_two_line(const std::string& l1, const std::string& l2, Fo
 
   const std::string_view line = l2;
   const std::string_view number_field = line.substr(kL2DocumentNumber, kDocumentNumberLength);
-  RETURN_IF_ERROR(check_document_number(number_field));
-  RETURN_IF_ERROR(verify_check_digit(number_field, line[kL2DocumentNumberDigit], "document number",
-                                     "mrz.document_number"));
-  doc.document_number = std::string(strip_filler(number_field));
+  const std::string_view td2_optional =
+      line.substr(kL2OptionalData, kTd2CompositeDigit - kL2OptionalData);
+  ASSIGN_OR_RETURN(const bool long_number,
+                   read_document_number(number_field, line[kL2DocumentNumberDigit], td2_optional,
+                                        format == Format::td2, doc));
   ASSIGN_OR_RETURN(doc.nationality,
                    parse_state(line.substr(kL2Nationality, 3), "nationality", "mrz.nationality"));
   RETURN_IF_ERROR(parse_dates_and_sex(line, kL2BirthDate, kL2BirthDateDigit, kL2Sex, kL2ExpiryDate,
@@ -361,8 +389,7 @@ Result<Document> parse_two_line(const std::string& l1, const std::string& l2, Fo
       break;
     }
     case Format::td2: {
-      doc.optional_data = std::string(
-          strip_filler(line.substr(kL2OptionalData, kTd2CompositeDigit - kL2OptionalData)));
+      if (!long_number) doc.optional_data = std::string(strip_filler(td2_optional));
       RETURN_IF_ERROR(verify_check_digit(two_line_composite(line, kTd2CompositeDigit),
                                          line[kTd2CompositeDigit], "composite", "mrz.composite"));
       break;
@@ -390,27 +417,10 @@ Result<Document> parse_td1(const std::string& l1, const std::string& l2, const s
 
   const std::string_view principal = line1.substr(kTd1DocumentNumber, kDocumentNumberLength);
   const std::string_view optional = line1.substr(kTd1OptionalData, kTd1OptionalDataLength);
-  RETURN_IF_ERROR(check_document_number(principal));
-  if (line1[kTd1DocumentNumberDigit] == '<') {
-    // Long document number: the rest of the number and its check digit open the optional data.
-    const size_t end = std::min(optional.find('<'), optional.size());
-    if (principal.back() == '<' || end < 2) {
-      return format_error("mrz.document_number",
-                          "document number check digit is '<' but no continuation of a long "
-                          "document number follows in the optional data");
-    }
-    const std::string number = std::string(principal) + std::string(optional.substr(0, end - 1));
-    RETURN_IF_ERROR(
-        verify_check_digit(number, optional[end - 1], "document number", "mrz.document_number"));
-    doc.document_number = number;
-    doc.optional_data =
-        end < optional.size() ? std::string(strip_filler(optional.substr(end + 1))) : "";
-  } else {
-    RETURN_IF_ERROR(verify_check_digit(principal, line1[kTd1DocumentNumberDigit], "document number",
-                                       "mrz.document_number"));
-    doc.document_number = std::string(strip_filler(principal));
-    doc.optional_data = std::string(strip_filler(optional));
-  }
+  ASSIGN_OR_RETURN(
+      const bool long_number,
+      read_document_number(principal, line1[kTd1DocumentNumberDigit], optional, true, doc));
+  if (!long_number) doc.optional_data = std::string(strip_filler(optional));
 
   RETURN_IF_ERROR(parse_dates_and_sex(line2, kTd1BirthDate, kTd1BirthDateDigit, kTd1Sex,
                                       kTd1ExpiryDate, kTd1ExpiryDateDigit, today, doc));
@@ -546,13 +556,18 @@ int check_digit(std::string_view field) {
 }
 
 Result<Document> parse(const std::vector<std::string>& lines, Date today) {
-  if (lines.size() != 2 && lines.size() != 3) {
-    return format_error("mrz.lines",
-                        "an MRZ has 2 or 3 lines, got " + std::to_string(lines.size()));
+  // Blank lines at the end are not lines of the MRZ (a reader's text split on every newline,
+  // the last one included): a TD3 with one after it is a TD3, not a TD1 of the wrong width.
+  size_t count = lines.size();
+  while (count > 0 && std::all_of(lines[count - 1].begin(), lines[count - 1].end(), is_space))
+    --count;
+  if (count != 2 && count != 3) {
+    return format_error("mrz.lines", "an MRZ has 2 or 3 lines, got " + std::to_string(count) +
+                                         (count == lines.size() ? "" : " (blank lines aside)"));
   }
   std::vector<std::string> norm;
-  norm.reserve(lines.size());
-  for (size_t i = 0; i < lines.size(); ++i) {
+  norm.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
     ASSIGN_OR_RETURN(std::string line, normalize_line(lines[i], i + 1));
     norm.push_back(std::move(line));
   }

@@ -33,7 +33,7 @@ struct Document {
   std::string surname;          // primary identifier, components joined by one space: "ERIKSSON"
   std::string given_names;      // secondary identifier: "ANNA MARIA"; empty if none
   bool name_truncated = false;  // the name field was full, so the name may have been truncated
-  std::string document_number;  // full number (TD1 long numbers joined), filler stripped
+  std::string document_number;  // full number (TD1/TD2 long numbers joined), filler stripped
   std::string nationality;      // filler stripped
   std::optional<Date> birth_date;  // nullopt if wholly or partly unknown ('<<' for YY, MM or DD)
   char sex = 'X';                  // 'M', 'F' or 'X' ('X' also stands for '<')
@@ -71,9 +71,10 @@ struct Document {
 // and day must be possible. A partly unknown birth date parses as nullopt.
 //
 // Accepted 9303 options: the TD3 personal number check digit may be '<' when the personal number
-// is all filler; a TD1 document number longer than 9 characters has '<' in its check digit
-// position and continues, followed by its check digit (computed over the full number) and a
-// filler, at the start of the line 1 optional data.
+// is all filler; a TD1 or TD2 document number longer than 9 characters has '<' in its check
+// digit position and continues, followed by its check digit (computed over the full number) and
+// a filler, at the start of the optional data (TD1: line 1, positions 16-30; TD2: line 2,
+// positions 29-35). Blank lines after the last line are not lines of the MRZ.
 Result<Document> parse(const std::vector<std::string>& lines, Date today);
 
 // The 9303 check digit of `field`: values 0-9 for digits, A=10 ... Z=35, '<'=0, weights 7, 3, 1

@@ -600,17 +600,56 @@ TEST(MrzLongNumber, Errors) {
   l[0] = "I<UTOD2314589<<7349<<<<<<<<<<<";  // principal part not full
   fix_td1(l);
   EXPECT_TRUE(fails_with(parse(l, kToday), Errc::mrz_format, "mrz.document_number"));
-  // The long-number rule is TD1 only.
+  // The long-number rule is TD1's and TD2's only: not a passport's, nor a visa's.
   Lines td3 = kTd3Specimen;
   td3[1][9] = '<';
   EXPECT_TRUE(fails_with(parse(td3, kToday), Errc::mrz_check_digit, "mrz.document_number"));
+  Lines mrv = kMrvASpecimen;
+  mrv[1][9] = '<';
+  EXPECT_TRUE(fails_with(parse(mrv, kToday), Errc::mrz_check_digit, "mrz.document_number"));
+}
+
+// TD2 (9303 Part 6) has the same long form, in the optional data of line 2 (positions 29-35):
+// the specimen's number D23145890734, check digit 9, composite 2 (computed by hand).
+TEST(MrzLongNumber, Td2ParsesContinuationInOptionalData) {
+  const Lines l = {"I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D23145890<UTO7408122F12041597349<<<2"};
+  Result<Document> r = parse(l, kToday);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_STREQ(format_name(r->format), "TD2");
+  EXPECT_EQ(r->document_number, "D23145890734");
+  EXPECT_EQ(r->optional_data, "");
+  Lines with_more = l;
+  with_more[1] = "D23145890<UTO7408122F12041597349<AB2";
+  r = parse(with_more, kToday);
+  // The composite covers the optional data: changed, it must be recomputed.
+  EXPECT_TRUE(fails_with(r, Errc::mrz_check_digit, "mrz.composite"));
+  Lines wrong = l;
+  wrong[1][31] = '8';  // the full number's check digit
+  EXPECT_TRUE(fails_with(parse(wrong, kToday), Errc::mrz_check_digit, "mrz.document_number"));
+  Lines none = l;
+  none[1] = "D23145890<UTO7408122F1204159<<<<<<<2";
+  EXPECT_TRUE(fails_with(parse(none, kToday), Errc::mrz_format, "mrz.document_number"));
+}
+
+// Blank lines after the MRZ (a reader's text split on every newline) are not lines of it.
+TEST(MrzLines, BlankLinesAtTheEndAreNotLinesOfTheMrz) {
+  Lines td3 = kTd3Specimen;
+  td3.push_back("");
+  td3.push_back("  \r");
+  Result<Document> r = parse(td3, kToday);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_STREQ(format_name(r->format), "TD3");
+  EXPECT_TRUE(fails_with(parse({kTd3Specimen[0], "", ""}, kToday), Errc::mrz_format, "mrz.lines"));
+  // A blank line before the end is still a line, of the wrong width.
+  EXPECT_FALSE(parse({kTd3Specimen[0], "", kTd3Specimen[1]}, kToday).ok());
 }
 
 // ---- generated documents ----
 
-const std::vector<std::string> kStates = {"KEN", "RWA", "UGA", "TZA", "BDI", "COD", "SSD", "SOM",
-                                          "ETH", "NGA", "ZAF", "EGY", "FRA", "D",   "GBR", "USA",
-                                          "CHN", "IND", "BRA", "XXA", "UNO", "GBD", "UTO", "EUE"};
+const std::vector<std::string> kStates = {"KEN", "RWA", "UGA", "TZA", "BDI", "COD", "SSD",
+                                          "SOM", "ETH", "NGA", "ZAF", "EGY", "FRA", "D",
+                                          "GBR", "USA", "CHN", "IND", "BRA", "XXA", "UNO",
+                                          "GBD", "UTO", "EUE", "XCO", "XDC", "XOM", "XPO"};
 
 std::string random_text(std::mt19937& rng, size_t length, std::string_view alphabet) {
   std::string s;
@@ -829,7 +868,8 @@ namespace {
 TEST(Countries, KnownStateCodes) {
   for (const char* code :
        {"KEN", "RWA", "DEU", "ZWE", "ABW", "SSD", "D",   "D<<", "UTO", "XXA", "XXB",
-        "XXC", "XXX", "UNO", "UNA", "UNK", "EUE", "GBD", "GBN", "GBO", "GBP", "GBS"}) {
+        "XXC", "XXX", "UNO", "UNA", "UNK", "EUE", "GBD", "GBN", "GBO", "GBP", "GBS",
+        "XBA", "XCC", "XCE", "XCO", "XDC", "XEC", "XES", "XIM", "XMP", "XOM", "XPO"}) {
     EXPECT_TRUE(is_known_state_code(code)) << code;
   }
   for (const char* code : {"", "ZZZ", "ken", "KE", "KENY", "<<<", "DE", "U<O", "XXY"}) {
