@@ -112,7 +112,7 @@ void check_permit_expiry(const LedgerStateStore& state, const Crossing& c, const
                          std::vector<ConflictAlert>& alerts) {
   const std::string& permit_id = *c.permit_id;
   const std::optional<LedgerPermitTerms> terms = state.permit_terms(permit_id);
-  if (!terms) return;
+  if (!terms || terms->pending()) return;  // not issued yet in ledger order: not judged
   if (date_of(cur.time_ms) < terms->valid_from) {
     UMUPAKA_ASSERT_MSG(terms->position < cur.position, "records applied out of ledger order");
     alerts.push_back(make_alert(
@@ -170,7 +170,8 @@ void check_overstay(const LedgerStateStore& state, const Crossing& c, const std:
   std::optional<PermitView> permit;
   if (known(previous.permit_id)) {
     const std::optional<LedgerPermitTerms> terms = state.permit_terms(*previous.permit_id);
-    if (!terms) return;  // entered under a permit not in the ledger yet: nothing to judge by
+    // Entered under a permit not in the ledger yet: nothing to judge by.
+    if (!terms || terms->pending()) return;
     // Only what allowed_stay reads: the permit's id, kind, stay limit and (extended) validity.
     permit.emplace();
     permit->permit.permit_id = *previous.permit_id;
@@ -249,9 +250,15 @@ void apply_crossing(LedgerStateStore& state, const Crossing& c, const Current& c
 // permit counts.
 void apply_permit(LedgerStateStore& state, const Permit& p, const Current& cur,
                   std::vector<ConflictAlert>& alerts) {
-  state.put_permit_terms(
-      p.permit_id, LedgerPermitTerms{p.kind, p.stay_days_max, p.valid_until, cur.ref, cur.position,
-                                     std::nullopt, p.valid_from});
+  LedgerPermitTerms terms{p.kind,       p.stay_days_max, p.valid_until, cur.ref,
+                          cur.position, std::nullopt,    p.valid_from};
+  // An extension ordered before the first issuance (pending terms) extends it.
+  if (const std::optional<LedgerPermitTerms> held = state.permit_terms(p.permit_id);
+      held && held->pending()) {
+    terms.valid_until = held->valid_until;
+    terms.extended = held->extended;
+  }
+  state.put_permit_terms(p.permit_id, terms);
   std::optional<LedgerPermitUse> use = state.permit_use(p.permit_id);
   if (!use) {
     state.put_permit_use(p.permit_id, LedgerPermitUse{p.entries_allowed, 0, {}});
@@ -274,15 +281,25 @@ void apply_permit(LedgerStateStore& state, const Permit& p, const Current& cur,
   state.put_permit_use(p.permit_id, *use);
 }
 
-// An extension moves valid_until of a permit the ledger holds; nothing else changes its terms.
+// An extension moves valid_until of a permit the ledger holds (or, before its issuance, is kept
+// pending for it); nothing else changes its terms.
 void apply_permit_status(LedgerStateStore& state, const PermitStatusChange& change,
                          const Current& cur) {
   if (change.action != PermitAction::extend || !change.valid_until) return;
   std::optional<LedgerPermitTerms> terms = state.permit_terms(change.permit_id);
-  if (!terms) return;
+  if (!terms) {
+    // Not issued yet in ledger order: kept pending, for the issuance to take.
+    LedgerPermitTerms pending;
+    pending.valid_until = *change.valid_until;
+    pending.position = cur.position;
+    pending.extended = cur.ref;
+    state.put_permit_terms(change.permit_id, pending);
+    return;
+  }
   UMUPAKA_ASSERT_MSG(terms->position < cur.position, "records applied out of ledger order");
   terms->valid_until = *change.valid_until;
   terms->extended = cur.ref;
+  if (terms->pending()) terms->position = cur.position;
   state.put_permit_terms(change.permit_id, *terms);
 }
 

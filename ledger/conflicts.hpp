@@ -33,7 +33,8 @@
 // stands: posts record crossings offline and the ledger orders them later. Dates are UTC days of
 // these instants, as at the post (checks.hpp).
 //   - An admitted entry using a permit whose terms are known in ledger order (its issuance, with
-//     extensions, comes earlier) raises permit_expired when the entry's ledger date is after the
+//     extensions, comes earlier; an extension ordered before the issuance counts once the
+//     issuance is applied) raises permit_expired when the entry's ledger date is after the
 //     permit's valid_until; related = the issuance (and the last extension). A use ordered before
 //     its issuance is not judged (no terms yet); revocation and cancellation are not expiry.
 //   - An admitted exit of a non-citizen whose last admitted crossing in ledger order is an entry
@@ -138,7 +139,10 @@ struct LedgerPermitUse {
 };
 
 // A permit's terms as the ledger knows them: its latest issuance in ledger order, with the
-// extensions ordered after it. Revocation and cancellation do not change them.
+// extensions ordered after it (and those ordered before its first issuance). Revocation and
+// cancellation do not change them. Before any issuance, an extension is kept as pending terms:
+// `issued` empty (no origin), `position` and `extended` the extension's, `valid_until` its date;
+// nothing is judged by them (issued_terms()).
 struct LedgerPermitTerms {
   PermitKind kind = PermitKind::visa_on_arrival;
   uint32_t stay_days_max = 0;         // 0 = until valid_until
@@ -158,6 +162,7 @@ struct LedgerPermitTerms {
     v("valid_from", s.valid_from);
   }
   friend bool operator==(const LedgerPermitTerms&, const LedgerPermitTerms&) = default;
+  bool pending() const { return issued.origin.empty(); }
 };
 
 // The latest report (lost, stolen, revoked) on a document, in ledger order.
@@ -249,8 +254,10 @@ uint64_t ledger_time_ms(const Record& record, uint64_t cluster_time_ms);
 // single_entry_permit_reused itself (record = the permit). The first link of a document to a
 // national ID carries the presence kept under the document key over to the national ID key
 // (unless that key holds a later crossing), so a person's presence continues across the link.
-// An extension moves the valid_until of a permit whose terms the ledger holds (an extension of a
-// permit not yet issued in ledger order changes nothing). Permit revocations and cancellations,
+// An extension moves the valid_until of a permit whose terms the ledger holds; one of a permit
+// not yet issued in ledger order (the extending site's feed ordered before the issuer's) is kept
+// as pending terms, judged by nothing, and its valid_until taken by the issuance when it comes
+// (the latest such extension in ledger order). Permit revocations and cancellations,
 // watchlist alerts and membership records change no ledger state, but for a site's revocation
 // (SiteRevoked), which takes effect at its position: a record of that site past the cut-off,
 // ordered after it, raises revoked_site_record (related = the revocation) and nothing else; it

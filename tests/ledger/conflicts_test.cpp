@@ -745,6 +745,41 @@ TEST(PermitExpiry, ExtensionEarlierInLedgerOrderCounts) {
       << late.alerts[0].explanation;
 }
 
+// HQ extends an embassy's permit it holds, and the leader takes HQ's feed before the embassy's:
+// the extension is ordered before the issuance. It is kept, judges nothing while the permit is
+// not issued, and extends the permit once the issuance is applied (it was once dropped, and a
+// later entry raised a false permit_expired against the original date).
+TEST(PermitExpiry, AnExtensionOrderedBeforeItsIssuanceExtendsIt) {
+  TestLedger l;
+  const auto ext = l.apply_at(
+      "hq", PermitStatusChange{"NBO-3", PermitAction::extend, day("2026-03-31"), "r", "o"},
+      at("2026-03-09", 9), cluster("2026-03-09", 9));
+  EXPECT_TRUE(ext.alerts.empty());
+  // A use before the issuance is still not judged by anything.
+  EXPECT_TRUE(l.apply_at("gatuna", entry("gatuna", smith_passport(), "NBO-3"), at("2026-03-12", 10),
+                         cluster("2026-03-12", 10))
+                  .alerts.empty());
+  l.apply_at("gatuna", exit_("gatuna", smith_passport()), at("2026-03-13", 10),
+             cluster("2026-03-13", 10));
+  const auto issued = l.apply_at("embassy-nairobi", permit_until("NBO-3", "2026-03-10"),
+                                 at("2026-02-20", 9), cluster("2026-03-13", 11));
+  ASSERT_TRUE(l.state.permit_terms("NBO-3"));
+  EXPECT_EQ(l.state.permit_terms("NBO-3")->valid_until, day("2026-03-31"));
+  EXPECT_EQ(l.state.permit_terms("NBO-3")->issued, issued.ref);
+  EXPECT_EQ(l.state.permit_terms("NBO-3")->extended, ext.ref);
+  // Within the extension: nothing; past it: permit_expired naming both records.
+  EXPECT_TRUE(l.apply_at("rusumo", entry("rusumo", smith_passport(), "NBO-3"), at("2026-03-20", 10),
+                         cluster("2026-03-20", 10))
+                  .alerts.empty());
+  l.apply_at("rusumo", exit_("rusumo", smith_passport()), at("2026-03-21", 10),
+             cluster("2026-03-21", 10));
+  const auto late = l.apply_at("rusumo", entry("rusumo", smith_passport(), "NBO-3"),
+                               at("2026-04-02", 10), cluster("2026-04-02", 10));
+  ASSERT_EQ(late.alerts.size(), 1u);
+  EXPECT_EQ(late.alerts[0].kind, ConflictKind::permit_expired);
+  EXPECT_EQ(late.alerts[0].related, (std::vector<RecordRef>{issued.ref, ext.ref}));
+}
+
 TEST(PermitExpiry, RevocationIsNotExpiryAndUseBeforeIssuanceIsNotJudged) {
   TestLedger l;
   // Ordered before its issuance: no terms yet.
