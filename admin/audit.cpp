@@ -3,11 +3,13 @@
 #include <botan/base64.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -26,6 +28,12 @@ using json = nlohmann::json;
 
 // The audit could not be made (exit audit_incomplete): what the node answered, or did not.
 struct Incomplete : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The node's membership answered again contradicts the one records were verified with (another
+// root key or network, another key for a site already checked): a fault (exit audit_fault).
+struct MembershipFault : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -85,22 +93,49 @@ class Auditor {
   }
 
   // The membership's keys and voters, read again when a record names an origin they lack (a site
-  // certified while the audit pages) or the head a signer that is not a voter in it.
+  // certified while the audit pages) or the head a signer that is not a voter in it. Read again,
+  // it may only add: the network, the root key and the key of every site whose records were
+  // already checked must be what they were (or the pinned root key, and the keys records were
+  // verified with, could be swapped halfway).
   void load_membership() {
     const json m = get_json("/v1/membership");
-    if (!m.value("joined", false)) throw Incomplete(opt_.node + " is not a joined node");
-    network_id_ = m.at("network_id").get<std::string>();
-    if (!hex_into(m.at("root_key"), root_key_))
-      throw Incomplete("the membership's root key is not 32 bytes of hex");
-    keys_.clear();
-    keys_["root"] = root_key_;
-    for (const auto& site : m.at("sites")) {
-      PublicKey k{};
-      if (!hex_into(site.at("signing_key"), k))
-        throw Incomplete("the membership's key of a site is not 32 bytes of hex");
-      keys_[site.at("site").get<std::string>()] = k;
+    std::string network_id;
+    PublicKey root_key{};
+    std::map<std::string, PublicKey> keys;
+    std::set<std::string> voters;
+    try {
+      if (!m.value("joined", false)) throw Incomplete(opt_.node + " is not a joined node");
+      network_id = m.at("network_id").get<std::string>();
+      if (!hex_into(m.at("root_key"), root_key))
+        throw Incomplete("the membership's root key is not 32 bytes of hex");
+      keys[root_origin] = root_key;
+      for (const auto& site : m.at("sites")) {
+        PublicKey k{};
+        if (!hex_into(site.at("signing_key"), k))
+          throw Incomplete("the membership's key of a site is not 32 bytes of hex");
+        keys[site.at("site").get<std::string>()] = k;
+      }
+      voters = m.at("voters").get<std::set<std::string>>();
+    } catch (const json::exception& e) {
+      throw Incomplete(std::string("GET /v1/membership: the answer is malformed: ") + e.what());
     }
-    voters_ = m.at("voters").get<std::set<std::string>>();
+    if (membership_read_) {
+      if (network_id != network_id_ || root_key != root_key_)
+        throw MembershipFault("read again, the node's membership names network " + network_id +
+                              " and root key " + to_hex(root_key) + ", not " + network_id_ +
+                              " and " + to_hex(root_key_));
+      for (const auto& [origin, chain] : chains_) {
+        const auto now = keys.find(origin);
+        if (now == keys.end() || now->second != keys_.at(origin))
+          throw MembershipFault("read again, the node's membership gives " + origin +
+                                " another key than the one its records were verified with");
+      }
+    }
+    network_id_ = std::move(network_id);
+    root_key_ = root_key;
+    keys_ = std::move(keys);
+    voters_ = std::move(voters);
+    membership_read_ = true;
   }
 
   // The latest signed head; none before the first (404). Any other answer, a 500 for a head the
@@ -129,6 +164,7 @@ class Auditor {
     std::optional<uint64_t> after;
     uint64_t served_size = 0;
     uint64_t limit = 1000;
+    bool retried = false;  // the page of one, asked again once (a read that failed in passing)
     for (;;) {
       std::string path = "/v1/ledger?limit=" + std::to_string(limit);
       if (after) path += "&after=" + std::to_string(*after);
@@ -141,6 +177,11 @@ class Auditor {
         if (e.is_object() && e.value("code", "") == "storage") {
           if (limit > 1) {
             limit /= 2;
+            continue;
+          }
+          if (!retried) {
+            retried = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
             continue;
           }
           return fault_here("the node cannot read its ledger here: " + e.value("message", ""));
@@ -158,6 +199,8 @@ class Auditor {
           rc = check_record(rec);
         } catch (const Incomplete&) {
           throw;  // the membership read again did not answer
+        } catch (const MembershipFault&) {
+          throw;
         } catch (const std::exception& e) {
           rc = fault_here(std::string("the record served here is malformed: ") + e.what());
         }
@@ -166,6 +209,7 @@ class Auditor {
       }
       after = page.at("next_after").get<uint64_t>();
       limit = std::min<uint64_t>(1000, limit * 2);
+      retried = false;
     }
     // A page that ends before the size the node gave (a node that stops at a missing row).
     if (range_.size() < served_size)
@@ -278,9 +322,15 @@ class Auditor {
     if (voters_.count(site)) return true;
     load_membership();  // promoted since it was read?
     if (voters_.count(site)) return true;
+    // The Raft configuration, as nodes accept heads (OrderPlane::on_head): /v1/status's
+    // ledger.raft.voters (absent on a node whose order plane is off).
     const json status = get_json("/v1/status");
-    if (!status.contains("raft")) return false;
-    const auto raft_voters = status.at("raft").at("voters").get<std::vector<std::string>>();
+    const json* raft = nullptr;
+    if (status.contains("ledger") && status["ledger"].is_object() &&
+        status["ledger"].contains("raft"))
+      raft = &status["ledger"]["raft"];
+    if (raft == nullptr || !raft->contains("voters")) return false;
+    const auto raft_voters = raft->at("voters").get<std::vector<std::string>>();
     return std::find(raft_voters.begin(), raft_voters.end(), site) != raft_voters.end();
   }
 
@@ -290,6 +340,7 @@ class Auditor {
   PublicKey root_key_{};
   std::map<std::string, PublicKey> keys_;
   std::set<std::string> voters_;
+  bool membership_read_ = false;
   std::set<std::string> reread_for_;            // origins the membership was read again for
   std::map<std::string, PublicKey> certified_;  // site -> key, by the root's records so far
   std::map<std::string, std::pair<uint64_t, Hash>> chains_;
@@ -303,6 +354,9 @@ class Auditor {
 int audit(const AuditOptions& options) {
   try {
     return Auditor(options).run();
+  } catch (const MembershipFault& e) {
+    std::printf("FAULT in the membership: %s\n", e.what());
+    return audit_fault;
   } catch (const Incomplete& e) {
     std::fprintf(stderr, "umupaka-admin: audit incomplete: %s\n", e.what());
   } catch (const std::exception& e) {

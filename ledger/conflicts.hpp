@@ -142,7 +142,7 @@ struct LedgerPermitUse {
 // extensions ordered after it (and those ordered before its first issuance). Revocation and
 // cancellation do not change them. Before any issuance, an extension is kept as pending terms:
 // `issued` empty (no origin), `position` and `extended` the extension's, `valid_until` its date;
-// nothing is judged by them (issued_terms()).
+// nothing is judged by them (pending()).
 struct LedgerPermitTerms {
   PermitKind kind = PermitKind::visa_on_arrival;
   uint32_t stay_days_max = 0;         // 0 = until valid_until
