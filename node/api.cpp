@@ -339,19 +339,15 @@ struct ApiServer::Impl {
                            "seq");
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
-    json j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
+    auto j = record_json(**txn, origin, seq, true, deps.core.identity(), deps.core.public_key(),
                          state_fn());
     if (read_failed(req, **txn)) return;
-    if (j.is_null())
+    if (!j.ok()) return read_error(req, j.error());
+    if (j->is_null())
       return respond_error(req, 404, "not_found",
                            "no record " + origin + "/" + std::to_string(seq) + " at this node");
-    // Held but not decoding: the node's own table at fault (it was checked when it came in).
-    if (j.contains("error"))
-      return read_error(
-          req, make_error(Errc::storage, "the stored record " + origin + "/" + std::to_string(seq) +
-                                             " does not decode: " + j["error"].get<std::string>()));
     log_access(*who, "record " + origin + "/" + std::to_string(seq), "");
-    respond(req, 200, j);
+    respond(req, 200, *j);
   }
 
   void get_traveller(const req_t& req, const params_t& params) {
@@ -685,21 +681,18 @@ struct ApiServer::Impl {
     json items = json::array();
     for (uint64_t p = start; p < meta.size && items.size() < limit; ++p) {
       const auto ref = (*txn)->at_position(p);
-      json item = ref ? record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
-                                    deps.core.public_key(), state_fn(), &ref->hash)
-                      : json(nullptr);
+      Result<json> item =
+          ref ? record_json(**txn, ref->origin, ref->seq, true, deps.core.identity(),
+                            deps.core.public_key(), state_fn(), &ref->hash)
+              : Result<json>(json(nullptr));
       if (read_failed(req, **txn)) return;
+      if (!item.ok()) return read_error(req, item.error());
       // Every position below the size has its record, kept: a page never stops short of one
       // (the next would start past it) nor holds a null; a store that lacks one is at fault.
-      if (item.is_null())
+      if (item->is_null())
         return read_error(req, make_error(Errc::storage, "the ledger's record at position " +
                                                              std::to_string(p) + " is missing"));
-      if (item.contains("error"))
-        return read_error(
-            req,
-            make_error(Errc::storage, "the ledger's record at position " + std::to_string(p) +
-                                          " does not decode: " + item["error"].get<std::string>()));
-      items.push_back(std::move(item));
+      items.push_back(std::move(item).value());
     }
     if (read_failed(req, **txn)) return;
     const uint64_t last = start + items.size();

@@ -58,18 +58,21 @@ std::pair<std::vector<RecordRef>, bool> newest_records(const StoreTxn& txn, cons
 
 }  // namespace
 
-json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-                 const NodeIdentity& self, const PublicKey& self_key, const RecordStateFn& state,
-                 const Hash* version) {
+Result<json> record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
+                         const NodeIdentity& self, const PublicKey& self_key,
+                         const RecordStateFn& state, const Hash* version) {
   auto sr = version ? txn.version(origin, seq, *version) : txn.record(origin, seq);
   // Not in the feed but in the ledger (kept beside the feed: a fork's committed branch, a record
   // past a revocation cut-off that the ledger took): the committed version.
   if (!sr && !version)
     if (const auto pos = txn.position_of(origin, seq))
       if (const auto at = txn.at_position(*pos)) sr = txn.version(origin, seq, at->hash);
-  if (!sr) return nullptr;
+  if (!sr) return json(nullptr);
   auto rec = decode_record(sr->encoded);
-  if (!rec.ok()) return json{{"origin", origin}, {"seq", seq}, {"error", rec.error().message}};
+  if (!rec.ok())
+    return make_error(Errc::storage, "the stored record " + std::string(origin) + "/" +
+                                         std::to_string(seq) +
+                                         " does not decode: " + rec.error().message);
   const Record& r = rec.value();
   json j{{"origin", r.header.origin.value},
          {"seq", r.header.seq.value},
@@ -134,7 +137,12 @@ Result<json> traveller_picture(const StoreTxn& txn, const NodeIdentity& self,
                   (sr ? ", which does not decode: " + rec.error().message : ", which is not held");
         continue;
       }
-      json item = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
+      auto listed = record_json(txn, ref.origin, ref.seq, false, self, PublicKey{}, state);
+      if (!listed.ok()) {
+        if (!fault) fault = listed.error().message;
+        continue;
+      }
+      json item = std::move(listed).value();
       const uint64_t hlc = rec->header.hlc.value;
       if (const auto* c = std::get_if<Crossing>(&rec->body)) {
         if (hlc >= latest_hlc) {

@@ -21,9 +21,11 @@ using RecordStateFn = std::function<const char*(std::string_view origin, uint64_
 // "forked", no position, and `committed_hash`. A slot the feed does not hold but the ledger
 // committed (kept beside the feed) shows the committed version. A committed record that the ledger
 // made void (a revoked site's past its cut-off, ordered after the revocation) has "void": true.
-nlohmann::json record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq, bool full,
-                           const NodeIdentity& self, const PublicKey& self_key,
-                           const RecordStateFn& state, const Hash* version = nullptr);
+// Null when the node does not hold the record; Errc::storage when it holds one that does not
+// decode (it was checked when it came in: the store is at fault).
+Result<nlohmann::json> record_json(const StoreTxn& txn, std::string_view origin, uint64_t seq,
+                                   bool full, const NodeIdentity& self, const PublicKey& self_key,
+                                   const RecordStateFn& state, const Hash* version = nullptr);
 
 // GET /v1/travellers/{country}/{number}. `country` normalized, `number` validated by the caller.
 // Errc::storage when an index names a record or view the store does not hold or cannot decode.

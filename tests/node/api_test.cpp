@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ledger/assert.hpp"
+#include "ledger/crypto.hpp"
 #include "ledger/views.hpp"
 #include "node/clock.hpp"
 #include "node/config.hpp"
@@ -177,6 +178,33 @@ TEST_F(ApiInProcess, ATravellerIndexNamingWhatIsNotHeldAnswers500) {
   EXPECT_NE(b.body.find("gatuna-p-404"), std::string::npos) << b.body;
   // Other travellers are answered as ever.
   EXPECT_EQ(auditor->get("/v1/travellers/UGA/UG7000009").status, 200);
+}
+
+// A record the store holds but whose bytes do not decode (it was checked when it came in) is the
+// store's fault: 500 `storage` naming it, never a 200 carrying an error in place of the record.
+TEST_F(ApiInProcess, AHeldRecordThatDoesNotDecodeAnswers500) {
+  const auto r = officer->post("/v1/crossings", typed_crossing("UGA", "UG7000004").dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  ASSERT_TRUE(node.store()
+                  .write([](StoreTxn& t) -> Status {
+                    const auto head = t.head("gatuna");
+                    if (!head) return make_error(Errc::not_found, "no feed head");
+                    SignedRecord garbage;
+                    garbage.encoded = "not a record";
+                    garbage.hash = sha256("not a record");
+                    RecordHeader h;
+                    h.network_id = "net";
+                    h.origin = OriginId("gatuna");
+                    h.seq = Seq(head->seq + 1);
+                    h.prev_hash = head->hash;
+                    return t.append(garbage, h);
+                  })
+                  .ok());
+  const auto a = auditor->get("/v1/records/gatuna/2");
+  EXPECT_EQ(a.status, 500) << a.body;
+  EXPECT_EQ(parse(a).value("code", ""), "storage") << a.body;
+  EXPECT_NE(a.body.find("gatuna/2 does not decode"), std::string::npos) << a.body;
+  EXPECT_EQ(auditor->get("/v1/records/gatuna/1").status, 200);
 }
 
 TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {

@@ -756,12 +756,12 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
   const auto state = [](std::string_view, uint64_t) { return "seen"; };
   const NodeIdentity self{"net-test", "hq", SiteKind::hq};
   const PublicKey key = SigningKey::from_seed(hq_seed).public_key();
-  const nlohmann::json j = record_json(**txn, "gatuna", 1, false, self, key, state);
+  const nlohmann::json j = record_json(**txn, "gatuna", 1, false, self, key, state).value();
   ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j["state"], "committed");
   EXPECT_EQ(j["position"], 2u);
   EXPECT_EQ(j.value("void", false), true);
-  const nlohmann::json rj = record_json(**txn, "root", 2, false, self, key, state);
+  const nlohmann::json rj = record_json(**txn, "root", 2, false, self, key, state).value();
   EXPECT_EQ(rj["position"], 1u);
   EXPECT_FALSE(rj.contains("void"));
   EXPECT_TRUE(void_in_ledger(**txn, "gatuna", 1, 2));

@@ -1184,7 +1184,8 @@ void leader_takes_a_record_past_a_cut_off(uint64_t seed, bool install) {
     c.tamper(site, [&](StoreTxn& txn) {
       const nlohmann::json j =
           record_json(txn, x, late->ref.seq, false, c.core(site).identity(),
-                      c.core(site).public_key(), [](std::string_view, uint64_t) { return "seen"; });
+                      c.core(site).public_key(), [](std::string_view, uint64_t) { return "seen"; })
+              .value();
       ASSERT_FALSE(j.is_null()) << site;
       EXPECT_EQ(j["state"], "committed") << site;
       EXPECT_EQ(j["position"], *position) << site;
