@@ -286,21 +286,16 @@ void apply_permit(LedgerStateStore& state, const Permit& p, const Current& cur,
 void apply_permit_status(LedgerStateStore& state, const PermitStatusChange& change,
                          const Current& cur) {
   if (change.action != PermitAction::extend || !change.valid_until) return;
-  std::optional<LedgerPermitTerms> terms = state.permit_terms(change.permit_id);
-  if (!terms) {
-    // Not issued yet in ledger order: kept pending, for the issuance to take.
-    LedgerPermitTerms pending;
-    pending.valid_until = *change.valid_until;
-    pending.position = cur.position;
-    pending.extended = cur.ref;
-    state.put_permit_terms(change.permit_id, pending);
-    return;
-  }
-  UMUPAKA_ASSERT_MSG(terms->position < cur.position, "records applied out of ledger order");
-  terms->valid_until = *change.valid_until;
-  terms->extended = cur.ref;
-  if (terms->pending()) terms->position = cur.position;
-  state.put_permit_terms(change.permit_id, *terms);
+  const std::optional<LedgerPermitTerms> held = state.permit_terms(change.permit_id);
+  if (held)
+    UMUPAKA_ASSERT_MSG(held->position < cur.position, "records applied out of ledger order");
+  // Not issued yet in ledger order: pending terms (no `issued`) at the latest extension's
+  // position, for the issuance to take.
+  LedgerPermitTerms terms = held.value_or(LedgerPermitTerms{});
+  terms.valid_until = *change.valid_until;
+  terms.extended = cur.ref;
+  if (terms.pending()) terms.position = cur.position;
+  state.put_permit_terms(change.permit_id, terms);
 }
 
 // The latest report in ledger order is the one crossings are held against.

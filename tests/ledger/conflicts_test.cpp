@@ -1298,6 +1298,38 @@ TEST(Determinism, PermitReuseAlertsMatchTheExcessWhenIssuedFirst) {
   }
 }
 
+// Whatever the order, a permit's terms end as its issuance and the last extension in that order
+// give them: an extension ordered before the issuance (pending terms) counts as one after it.
+// Returns how many permits had one.
+size_t expect_final_permit_terms(const std::vector<GeneratedRecord>& order, const LedgerRun& run) {
+  size_t extended_before_issued = 0;
+  std::map<std::string, RecordRef> issued;
+  std::map<std::string, Date> valid_until;
+  std::map<std::string, RecordRef> extended;
+  for (const GeneratedRecord& g : order) {
+    if (const auto* p = std::get_if<Permit>(&g.record.body)) {
+      issued[p->permit_id] = g.ref;
+      if (extended.contains(p->permit_id))
+        ++extended_before_issued;
+      else
+        valid_until[p->permit_id] = p->valid_until;
+    } else if (const auto* x = std::get_if<PermitStatusChange>(&g.record.body)) {
+      valid_until[x->permit_id] = *x->valid_until;
+      extended[x->permit_id] = g.ref;
+    }
+  }
+  for (const auto& [id, ref] : issued) {
+    const std::optional<LedgerPermitTerms> terms = run.state.permit_terms(id);
+    EXPECT_TRUE(terms) << id;
+    if (!terms) continue;
+    EXPECT_EQ(terms->issued, ref) << id;
+    EXPECT_EQ(terms->valid_until, valid_until.at(id)) << id;
+    const auto x = extended.find(id);
+    EXPECT_EQ(terms->extended, x == extended.end() ? std::nullopt : std::optional(x->second)) << id;
+  }
+  return extended_before_issued;
+}
+
 TEST(Determinism, OtherLedgerOrdersAreEachDeterministic) {
   for (const uint64_t seed : seeds()) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -1312,6 +1344,9 @@ TEST(Determinism, OtherLedgerOrdersAreEachDeterministic) {
     EXPECT_EQ(b1.alerts, b2.alerts);
     EXPECT_TRUE(a1.state == a2.state);
     EXPECT_TRUE(b1.state == b2.state);
+    // In the stream's own order every extension follows its issuance; shuffled, some precede it.
+    EXPECT_EQ(expect_final_permit_terms(records, a1), 0u);
+    EXPECT_GT(expect_final_permit_terms(shuffled, b1), 0u);
     // Whatever the order, every admitted entry counts once against its permit.
     ASSERT_EQ(a1.state.permit_uses().size(), b1.state.permit_uses().size());
     for (const auto& [id, use] : a1.state.permit_uses()) {
