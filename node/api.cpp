@@ -72,6 +72,20 @@ int http_status_of(Errc c) {
   }
 }
 
+// A request to a served path with a method it is not served for: answered 405 with the methods
+// it is (RFC 9110 §15.5.6), not a 404 that says the path does not exist.
+class OtherMethods final : public restinio::router::method_matcher_t {
+ public:
+  explicit OtherMethods(std::vector<restinio::http_method_id_t> served)
+      : served_(std::move(served)) {}
+  bool match(const restinio::http_method_id_t& method) const noexcept override {
+    return std::find(served_.begin(), served_.end(), method) == served_.end();
+  }
+
+ private:
+  std::vector<restinio::http_method_id_t> served_;
+};
+
 restinio::http_status_line_t status_line(int code) {
   switch (code) {
     case 200:
@@ -147,11 +161,14 @@ struct ApiServer::Impl {
   }
 
   // --- responses ---
-  void respond(const req_t& req, int code, const json& body) {
+  // `allow`: the Allow header of a 405.
+  void respond(const req_t& req, int code, const json& body, const std::string& allow = {}) {
     (code < 300   ? metrics.responses_2xx
      : code < 500 ? metrics.responses_4xx
                   : metrics.responses_5xx)++;
-    req->create_response(status_line(code))
+    auto response = req->create_response(status_line(code));
+    if (!allow.empty()) response.append_header(restinio::http_field::allow, allow);
+    response
         .append_header(restinio::http_field::content_type, "application/json")
         // Invalid UTF-8 (an id echoed from a path, say) is replaced, never a throw.
         .set_body(body.dump(-1, ' ', false, json::error_handler_t::replace))
@@ -164,11 +181,12 @@ struct ApiServer::Impl {
                  {"field", e.field.empty() ? json(nullptr) : json(e.field)}});
   }
   void respond_error(const req_t& req, int code, const std::string& name, const std::string& msg,
-                     const std::string& field = {}) {
+                     const std::string& field = {}, const std::string& allow = {}) {
     respond(req, code,
             json{{"code", name},
                  {"message", msg},
-                 {"field", field.empty() ? json(nullptr) : json(field)}});
+                 {"field", field.empty() ? json(nullptr) : json(field)}},
+            allow);
   }
 
   // --- authentication ---
@@ -1056,120 +1074,146 @@ struct ApiServer::Impl {
         return restinio::request_accepted();
       };
     };
-    r->http_get("/healthz", counted([this](const req_t& req, const params_t&) {
-                  respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
-                }));
-    r->http_get("/metrics",
-                counted([this](const req_t& req, const params_t&) { get_metrics(req); }));
-    r->http_get("/v1/status",
-                counted([this](const req_t& req, const params_t&) { get_status(req); }));
-    r->http_get("/v1/feeds",
-                counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
-    r->http_get("/v1/ledger/frontier",
-                counted([this](const req_t& req, const params_t&) { get_ledger_frontier(req); }));
-    r->http_get("/v1/ledger/head",
-                counted([this](const req_t& req, const params_t&) { get_ledger_head(req); }));
-    r->http_get("/v1/ledger/proof/inclusion",
-                counted([this](const req_t& req, const params_t&) { get_inclusion(req); }));
-    r->http_get("/v1/ledger/proof/consistency",
-                counted([this](const req_t& req, const params_t&) { get_consistency(req); }));
-    r->http_get("/v1/ledger",
-                counted([this](const req_t& req, const params_t&) { get_ledger(req); }));
-    r->http_get("/v1/conflicts",
-                counted([this](const req_t& req, const params_t&) { get_conflicts(req); }));
-    r->http_get("/v1/membership",
-                counted([this](const req_t& req, const params_t&) { get_membership(req); }));
-    r->http_post("/v1/membership",
-                 counted([this](const req_t& req, const params_t&) { post_membership(req); }));
-    r->http_get("/v1/records/:origin/:seq",
-                counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
-    r->http_get("/v1/travellers/:country/:number",
-                counted([this](const req_t& req, const params_t& p) { get_traveller(req, p); }));
+    // Every path with the methods it is served for, for the 405s below.
+    std::map<std::string, std::vector<restinio::http_method_id_t>> served;
+    auto route = [&](restinio::http_method_id_t method, const char* path, auto handler) {
+      served[path].push_back(method);
+      r->add_handler(method, path, std::move(handler));
+    };
+    route(restinio::http_method_get(), "/healthz",
+          counted([this](const req_t& req, const params_t&) {
+            respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
+          }));
+    route(restinio::http_method_get(), "/metrics",
+          counted([this](const req_t& req, const params_t&) { get_metrics(req); }));
+    route(restinio::http_method_get(), "/v1/status",
+          counted([this](const req_t& req, const params_t&) { get_status(req); }));
+    route(restinio::http_method_get(), "/v1/feeds",
+          counted([this](const req_t& req, const params_t&) { get_feeds(req); }));
+    route(restinio::http_method_get(), "/v1/ledger/frontier",
+          counted([this](const req_t& req, const params_t&) { get_ledger_frontier(req); }));
+    route(restinio::http_method_get(), "/v1/ledger/head",
+          counted([this](const req_t& req, const params_t&) { get_ledger_head(req); }));
+    route(restinio::http_method_get(), "/v1/ledger/proof/inclusion",
+          counted([this](const req_t& req, const params_t&) { get_inclusion(req); }));
+    route(restinio::http_method_get(), "/v1/ledger/proof/consistency",
+          counted([this](const req_t& req, const params_t&) { get_consistency(req); }));
+    route(restinio::http_method_get(), "/v1/ledger",
+          counted([this](const req_t& req, const params_t&) { get_ledger(req); }));
+    route(restinio::http_method_get(), "/v1/conflicts",
+          counted([this](const req_t& req, const params_t&) { get_conflicts(req); }));
+    route(restinio::http_method_get(), "/v1/membership",
+          counted([this](const req_t& req, const params_t&) { get_membership(req); }));
+    route(restinio::http_method_post(), "/v1/membership",
+          counted([this](const req_t& req, const params_t&) { post_membership(req); }));
+    route(restinio::http_method_get(), "/v1/records/:origin/:seq",
+          counted([this](const req_t& req, const params_t& p) { get_record(req, p); }));
+    route(restinio::http_method_get(), "/v1/travellers/:country/:number",
+          counted([this](const req_t& req, const params_t& p) { get_traveller(req, p); }));
 
-    r->http_post("/v1/checks", counted([this](const req_t& req, const params_t&) {
-                   auto who = authorize(req, {Role::officer, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<CrossingRequest>(req);
-                   if (!body) return;
-                   auto txn = deps.store.read();
-                   if (!txn.ok()) return read_error(req, txn.error());
-                   auto result = deps.core.check(*body, **txn, deps.clock());
-                   // A verdict from a store that could not be read could pass a stolen passport.
-                   if (read_failed(req, **txn)) return;
-                   if (!result.ok()) return respond_error(req, result.error());
-                   respond(req, 200,
-                           json{{"verdict", enum_name(result->verdict)},
-                                {"findings", json_visit::to_json(result->findings)},
-                                {"permit_id", json_visit::to_json(result->permit_id)},
-                                {"overstay_days", result->overstay_days},
-                                {"allowed_until", json_visit::to_json(result->allowed_until)}});
-                 }));
-    r->http_post("/v1/crossings", counted([this](const req_t& req, const params_t&) {
-                   auto who = authorize(req, {Role::officer, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<CrossingRequest>(req);
-                   if (body) submit(req, std::move(*body), *who);
-                 }));
-    r->http_post("/v1/permits", counted([this](const req_t& req, const params_t&) {
-                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<PermitRequest>(req);
-                   if (!body) return;
-                   // An officer at the desk issues what is issued on arrival: the visa on
-                   // arrival and the East Africa Tourist Visa (docs/api.md, roles).
-                   if (who->role == Role::officer && body->kind != PermitKind::visa_on_arrival &&
-                       body->kind != PermitKind::east_africa_tourist_visa)
-                     return respond_error(req, 403, "forbidden",
-                                          "an officer issues visas on arrival only; " +
-                                              std::string(enum_name(body->kind)) +
-                                              " is for consular or hq-admin tokens",
-                                          "kind");
-                   submit(req, std::move(*body), *who);
-                 }));
-    r->http_post("/v1/permits/:id/status", counted([this](const req_t& req, const params_t& p) {
-                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<PermitStatusRequest>(req);
-                   if (!body) return;
-                   body->permit_id = std::string(p["id"]);
-                   submit(req, std::move(*body), *who);
-                 }));
-    r->http_post("/v1/travel-documents", counted([this](const req_t& req, const params_t&) {
-                   auto who = authorize(req, {Role::consular, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<TravelDocumentRequest>(req);
-                   if (body) submit(req, std::move(*body), *who);
-                 }));
-    r->http_post("/v1/travel-documents/:country/:number/status",
-                 counted([this](const req_t& req, const params_t& p) {
-                   auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<DocumentStatusRequest>(req);
-                   if (!body) return;
-                   // An officer reports a document lost or stolen; revoking is consular work.
-                   if (who->role == Role::officer && body->status == DocumentStatus::revoked)
-                     return respond_error(req, 403, "forbidden",
-                                          "an officer reports documents lost or stolen; revoking "
-                                          "one is for consular or hq-admin tokens",
-                                          "status");
-                   body->country = std::string(normalize_state_code(p["country"]));
-                   body->number = std::string(p["number"]);
-                   submit(req, std::move(*body), *who);
-                 }));
-    r->http_post("/v1/alerts", counted([this](const req_t& req, const params_t&) {
-                   auto who = authorize(req, {Role::hq_admin});
-                   if (!who) return;
-                   auto body = read_request<AlertRequest>(req);
-                   if (body) submit(req, std::move(*body), *who);
-                 }));
-    r->http_delete("/v1/alerts/:id", counted([this](const req_t& req, const params_t& p) {
-                     auto who = authorize(req, {Role::hq_admin});
-                     if (!who) return;
-                     auto body = read_request<AlertLiftRequest>(req, /*allow_empty=*/true);
-                     if (!body) return;
-                     body->alert_id = std::string(p["id"]);
-                     submit(req, std::move(*body), *who);
-                   }));
+    route(restinio::http_method_post(), "/v1/checks",
+          counted([this](const req_t& req, const params_t&) {
+            auto who = authorize(req, {Role::officer, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<CrossingRequest>(req);
+            if (!body) return;
+            auto txn = deps.store.read();
+            if (!txn.ok()) return read_error(req, txn.error());
+            auto result = deps.core.check(*body, **txn, deps.clock());
+            // A verdict from a store that could not be read could pass a stolen passport.
+            if (read_failed(req, **txn)) return;
+            if (!result.ok()) return respond_error(req, result.error());
+            respond(req, 200,
+                    json{{"verdict", enum_name(result->verdict)},
+                         {"findings", json_visit::to_json(result->findings)},
+                         {"permit_id", json_visit::to_json(result->permit_id)},
+                         {"overstay_days", result->overstay_days},
+                         {"allowed_until", json_visit::to_json(result->allowed_until)}});
+          }));
+    route(restinio::http_method_post(), "/v1/crossings",
+          counted([this](const req_t& req, const params_t&) {
+            auto who = authorize(req, {Role::officer, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<CrossingRequest>(req);
+            if (body) submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_post(), "/v1/permits",
+          counted([this](const req_t& req, const params_t&) {
+            auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<PermitRequest>(req);
+            if (!body) return;
+            // An officer at the desk issues what is issued on arrival: the visa on
+            // arrival and the East Africa Tourist Visa (docs/api.md, roles).
+            if (who->role == Role::officer && body->kind != PermitKind::visa_on_arrival &&
+                body->kind != PermitKind::east_africa_tourist_visa)
+              return respond_error(req, 403, "forbidden",
+                                   "an officer issues visas on arrival only; " +
+                                       std::string(enum_name(body->kind)) +
+                                       " is for consular or hq-admin tokens",
+                                   "kind");
+            submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_post(), "/v1/permits/:id/status",
+          counted([this](const req_t& req, const params_t& p) {
+            auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<PermitStatusRequest>(req);
+            if (!body) return;
+            body->permit_id = std::string(p["id"]);
+            submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_post(), "/v1/travel-documents",
+          counted([this](const req_t& req, const params_t&) {
+            auto who = authorize(req, {Role::consular, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<TravelDocumentRequest>(req);
+            if (body) submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_post(), "/v1/travel-documents/:country/:number/status",
+          counted([this](const req_t& req, const params_t& p) {
+            auto who = authorize(req, {Role::officer, Role::consular, Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<DocumentStatusRequest>(req);
+            if (!body) return;
+            // An officer reports a document lost or stolen; revoking is consular work.
+            if (who->role == Role::officer && body->status == DocumentStatus::revoked)
+              return respond_error(req, 403, "forbidden",
+                                   "an officer reports documents lost or stolen; revoking "
+                                   "one is for consular or hq-admin tokens",
+                                   "status");
+            body->country = std::string(normalize_state_code(p["country"]));
+            body->number = std::string(p["number"]);
+            submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_post(), "/v1/alerts",
+          counted([this](const req_t& req, const params_t&) {
+            auto who = authorize(req, {Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<AlertRequest>(req);
+            if (body) submit(req, std::move(*body), *who);
+          }));
+    route(restinio::http_method_delete(), "/v1/alerts/:id",
+          counted([this](const req_t& req, const params_t& p) {
+            auto who = authorize(req, {Role::hq_admin});
+            if (!who) return;
+            auto body = read_request<AlertLiftRequest>(req, /*allow_empty=*/true);
+            if (!body) return;
+            body->alert_id = std::string(p["id"]);
+            submit(req, std::move(*body), *who);
+          }));
+    for (auto& [path, methods] : served) {
+      std::string allow;
+      for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + std::string(m.c_str());
+      r->add_handler(OtherMethods(methods), path, [this, allow](req_t req, const params_t&) {
+        metrics.requests++;
+        respond_error(req, 405, "method_not_allowed",
+                      std::string(req->header().method().c_str()) + " " +
+                          std::string(req->header().path()) + ": this path takes " + allow,
+                      {}, allow);
+        return restinio::request_accepted();
+      });
+    }
     r->non_matched_request_handler([this](req_t req) {
       metrics.requests++;
       respond_error(req, 404, "not_found",

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -91,6 +92,64 @@ class ApiInProcess : public ::testing::Test {
 
 json check_of(const std::string& number) {
   return typed_crossing("UGA", number);  // a check takes a crossing's body
+}
+
+// One request sent as raw HTTP/1.1 to the node at `base`: the whole response, headers included
+// (HttpClient gives the body only), in lower case.
+std::string raw_http(const std::string& base, const std::string& method, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(base.substr(base.rfind(':') + 1))));
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string request = method + " " + path +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                                "Connection: close\r\n\r\n";
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// A served path asked with a method it is not served for: 405, its Allow header and its JSON
+// naming the methods the path takes; never a 404 that says the path does not exist. An unknown
+// path stays a 404.
+TEST_F(ApiInProcess, AServedPathAskedWithAnotherMethodAnswers405WithAllow) {
+  const struct {
+    const char* method;
+    const char* path;
+    const char* allow;
+  } cases[] = {
+      {"POST", "/v1/ledger", "get"},
+      {"DELETE", "/v1/membership", "get, post"},
+      {"GET", "/v1/crossings", "post"},
+      {"PUT", "/v1/permits/P-1/status", "post"},
+      {"DELETE", "/v1/records/gatuna/1", "get"},
+      {"GET", "/v1/alerts/A-1", "delete"},
+  };
+  for (const auto& c : cases) {
+    const std::string r = raw_http(node.base(), c.method, c.path);
+    EXPECT_EQ(r.rfind("http/1.1 405", 0), 0u) << c.method << " " << c.path << ": " << r;
+    EXPECT_NE(r.find("\r\nallow: " + std::string(c.allow) + "\r\n"), std::string::npos)
+        << c.method << " " << c.path << ": " << r;
+    EXPECT_NE(r.find("\"code\":\"method_not_allowed\""), std::string::npos) << r;
+  }
+  const HttpResponse get = officer->get("/v1/crossings");
+  EXPECT_EQ(get.status, 405) << get.body;
+  EXPECT_EQ(parse(get).value("message", ""), "GET /v1/crossings: this path takes POST") << get.body;
+  const HttpResponse unknown = officer->post("/v1/ledgers", "{}");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(parse(unknown).value("code", ""), "not_found") << unknown.body;
+  // The methods a path is served for are still served.
+  EXPECT_EQ(auditor->get("/v1/ledger").status, 200);
 }
 
 // Every read the store could not complete answers 500 `storage`: never a 404 for a record that is
