@@ -1246,9 +1246,10 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
           .port(port)
           .request_handler([&m, router = std::shared_ptr<router_t>(m.make_router())](
                                req_t req) -> restinio::request_handling_status_t {
-            // RESTinio's (a path or query it cannot decode) and nlohmann's (JSON it cannot
-            // parse or read) are the request's fault: 400. Anything else (out of memory, a
-            // system error, a bug) is the node's: 500 and a log line, as docs/api.md says.
+            // RESTinio's (a path or query it cannot decode) are the request's fault: 400.
+            // Bodies are read without exceptions (parse_body, json_visit::from_json answer
+            // 400/422 themselves), so anything else, a JSON exception included (out of memory,
+            // a system error, a bug), is the node's: 500 and a log line, as docs/api.md says.
             auto answer = [&](int status, const char* code, const std::string& message) {
               try {
                 m.respond_error(req, status, code, message);
@@ -1260,9 +1261,6 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
             try {
               return (*router)(req);
             } catch (const restinio::exception_t& e) {
-              return answer(400, "bad_request",
-                            std::string("the request is not understood: ") + e.what());
-            } catch (const nlohmann::json::exception& e) {
               return answer(400, "bad_request",
                             std::string("the request is not understood: ") + e.what());
             } catch (const std::exception& e) {
