@@ -422,9 +422,13 @@ uint64_t NodeCore::own_seq_elsewhere() const {
   return std::max(offered, own_seq_claimed_.load(std::memory_order_acquire));
 }
 
-void NodeCore::note_own_record_elsewhere(uint64_t seq, const StoreTxn& txn) {
+void NodeCore::note_own_record_elsewhere(uint64_t seq, StoreTxn& txn) {
   const auto head = txn.head(identity_.site);
   if (seq <= (head ? head->seq : 0)) return;
+  // Kept in the store too: stopped before the store holds them, the node holds at its next start
+  // as a restored one does (until a majority of peers spoke, their claims counting at once), or
+  // it would record over the lost tail before any peer offered it again.
+  set_restore_mark(txn, true);
   uint64_t seen = own_seq_offered_.load(std::memory_order_relaxed);
   while (seq > seen && !own_seq_offered_.compare_exchange_weak(seen, seq)) {
   }
@@ -625,6 +629,9 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
   if (held && done.ok()) {  // ended when the transaction commits
     set_restore_mark(txn, false);
     staged_hold_lift_ = true;
+  } else if (done.ok() && own_seq_offered_.load(std::memory_order_relaxed) > 0) {
+    // The lost records were taken back in this process (note_own_record_elsewhere's mark).
+    set_restore_mark(txn, false);
   }
   return done;
 }

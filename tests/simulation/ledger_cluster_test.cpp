@@ -930,6 +930,61 @@ TEST(LedgerCluster, ANodeRefusesItsOwnFeedSignedElsewhereSinceItStarted) {
   for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
 }
 
+// A node that learned its store lost records it had signed (a peer offered one of its own feed
+// beyond its head) and stopped before it took them back holds at its next start as if started
+// with --restored: the proof was kept in memory only, and the node, restarted while cut off,
+// recorded over the lost tail and forked its feed.
+TEST(LedgerCluster, ANodeThatLearnedItsStoreLostRecordsHoldsAfterARestart) {
+  const uint64_t seed = test_seeds({50}).front();
+  SCOPED_TRACE(seed_trace(seed));
+  const SimCluster::Options o = ledger_options(seed);
+  SimCluster c(o);
+  Traffic t(c, posts(o), seed);
+  t.run(2'000, 100);
+  expect_settled(c);
+  const std::string origin = "gatuna";
+  const auto [head, base, key] = own_tip(c, origin);
+  // Two records the store lost (signed before the node started): the peers hold both, the
+  // node cut off from them sees only the second, which does not continue its feed.
+  const SignedRecord a = reseal(base, head.seq + 1, head.hash, 1, key);
+  const SignedRecord b = reseal(base, head.seq + 2, a.hash, 2, key);
+  std::vector<std::string> rest;
+  for (const auto& site : c.sites())
+    if (site != origin) rest.push_back(site);
+  c.network().partition({origin}, rest);
+  c.inject(origin, "hq", message_of(GossipType::push, {a, b}));
+  c.inject("hq", origin, message_of(GossipType::push, {b}));
+  ASSERT_TRUE(c.run_until(20'000, 100, [&] {
+    return c.core(origin).own_seq_elsewhere() == head.seq + 2;
+  })) << ledgers(c);
+  Command cmd;
+  cmd.officer = "officer-1";
+  cmd.body = DocumentStatusRequest{"RWA", "PC7654321", DocumentStatus::lost, std::nullopt};
+  auto r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::conflict) << r.error().message;
+
+  c.crash(origin);
+  c.restart(origin);  // no flag: the store's mark holds it
+  EXPECT_TRUE(c.core(origin).restore_hold());
+  r = c.record(origin, cmd);
+  ASSERT_FALSE(r.ok()) << "recorded " << origin << "/" << r->ref.seq << " over the lost tail";
+  EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+  // Reconnected: the records taken back, the peers heard, it records on from them.
+  c.network().heal();
+  ASSERT_TRUE(c.run_until(30'000, 100, [&] {
+    return head_of(c, origin, origin).seq == head.seq + 2 &&
+           c.core(origin).restore_hold_status().ok();
+  })) << ledgers(c);
+  r = c.record(origin, cmd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->ref.seq, head.seq + 3);
+  EXPECT_FALSE(c.core(origin).restore_hold());
+  ASSERT_TRUE(c.run_until_settled(60'000)) << ledgers(c) << describe(c);
+  expect_invariants(c);
+  for (const auto& site : c.sites()) EXPECT_TRUE(c.core(site).quarantine().empty()) << site;
+}
+
 // A node started on a restored store (`umupaka-node run --restored`) records nothing until a
 // majority of the other sites' digests said how far its own feed goes and its membership is as
 // far as theirs (503, nothing written), and until then a head they claim counts without a
