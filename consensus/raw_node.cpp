@@ -122,7 +122,10 @@ Ready RawNode::ready() {
   }
   const HardState hard = raft_.hard_state();
   if (hard != prev_hard_) {
-    rd.must_sync = hard.term != prev_hard_.term || hard.vote != prev_hard_.vote;
+    // The commit index too: the entries this Ready hands out to apply are committed by it, and
+    // a state machine that applied them durably must not find a lower commit at its restart
+    // (Config::validate refuses applied beyond commit: the node could not start).
+    rd.must_sync = true;
     rd.hard_state = hard;
     prev_hard_ = hard;
   }

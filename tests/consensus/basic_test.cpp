@@ -225,7 +225,9 @@ Result<RawNode> node_a(MemoryStorage& storage) {
   return RawNode::create(c);
 }
 
-TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
+// A Ready must be synced for what losing would break: a term, vote, commit index or entries;
+// not for messages alone (a pre-vote).
+TEST(RaftBasic, ReadyMustSyncForTheHardStateOrEntriesNotForMessagesAlone) {
   MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
   auto node = node_a(storage);
   ASSERT_TRUE(node.ok());
@@ -253,6 +255,32 @@ TEST(RaftBasic, ReadyMustSyncOnlyForTermVoteOrEntries) {
   ASSERT_TRUE(rd.hard_state.has_value());
   EXPECT_EQ(rd.hard_state->term, 1u);
   EXPECT_EQ(rd.hard_state->vote, "a");
+  storage.set_hard_state(*rd.hard_state);
+  node->advance(rd);
+  Message vote = grant;
+  vote.type = MessageType::vote_resp;
+  ASSERT_TRUE(node->step(vote).ok());
+  rd = node->ready();  // the leader's empty entry
+  EXPECT_TRUE(rd.must_sync);
+  ASSERT_EQ(rd.entries.size(), 1u);
+  storage.append(rd.entries);
+  node->advance(rd);
+  // b acknowledges it: committed. Only the commit index changes, and the entry is handed out to
+  // apply: a state machine that applies it durably needs the commit durable first.
+  Message ack;
+  ack.type = MessageType::app_resp;
+  ack.from = "b";
+  ack.to = "a";
+  ack.term = 1;
+  ack.index = 1;
+  ASSERT_TRUE(node->step(ack).ok());
+  rd = node->ready();
+  EXPECT_TRUE(rd.entries.empty());
+  ASSERT_EQ(rd.committed_entries.size(), 1u);
+  ASSERT_TRUE(rd.hard_state.has_value());
+  EXPECT_EQ(rd.hard_state->commit, 1u);
+  EXPECT_EQ(rd.hard_state->term, 1u);
+  EXPECT_TRUE(rd.must_sync);
   node->advance(rd);
 }
 
