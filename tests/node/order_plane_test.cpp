@@ -414,7 +414,9 @@ TEST_F(OrderPlaneTest, ALearnerIsPromotedOnceItsLogReachesTheEntryThatTookItsCer
     gatuna_acknowledges(match, t);
     ASSERT_EQ(p.status().learners, std::vector<std::string>{"gatuna"})
         << "promoted at match " << match << ", gate " << gate << ", step " << i;
-    if (i < 20) ASSERT_EQ(gate, 0u) << "applied while the writer took nothing";
+    if (i < 20) {
+      ASSERT_EQ(gate, 0u) << "applied while the writer took nothing";
+    }
   }
   ASSERT_NE(gate, 0u) << "the certification never went into the ledger";
   // gatuna's log reaches the gate: it is promoted.
