@@ -84,6 +84,9 @@ Status RawNode::step(Message m) {
     return make_error(Errc::step_local_msg, "a peer may not send a local message type");
   }
   if (Status shape = check_shape(m); !shape.ok()) return shape;
+  // A peer's message names that peer: one naming this node would have its answer sent to this
+  // node itself (an assertion), or a leader take it for its own progress.
+  if (m.from == raft_.id()) return make_error(Errc::decode, "a peer's message from this node's id");
   // A snapshot replaces the configuration. Installed while a Ready is outstanding, the caller
   // would then apply that Ready's older configuration changes on top of the snapshot's (and lose
   // a voter it re-added since, say). Refused until advance(); the leader sends it again.

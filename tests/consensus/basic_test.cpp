@@ -334,6 +334,16 @@ TEST(RaftBasic, PeersCannotSendLocalMessagesOrStrangeResponses) {
     z.term = 0;
     EXPECT_EQ(node->step(z).code(), Errc::decode) << static_cast<int>(t);
   }
+  // Nor from this node's own id (its answer would go to itself).
+  for (MessageType t :
+       {MessageType::vote, MessageType::app, MessageType::heartbeat, MessageType::heartbeat_resp}) {
+    Message self;
+    self.type = t;
+    self.from = "a";
+    self.to = "a";
+    self.term = 1;
+    EXPECT_EQ(node->step(self).code(), Errc::decode) << static_cast<int>(t);
+  }
   EXPECT_EQ(node->status().term, 0u);
 }
 
