@@ -60,7 +60,9 @@ struct Config {
   // dropped (forwarded).
   uint64_t max_pending_reads = 1024;
   // Run a pre-election first (Raft thesis §9.6): a node whose log is behind, or that cannot reach
-  // a quorum, does not bump its term and so does not disrupt the cluster when it comes back.
+  // a quorum, does not bump its term and so does not disrupt the cluster when it comes back. One
+  // whose log is up to date still does unless check_quorum is on too: pre-votes are refused
+  // during a live leader's lease only with it (as in etcd-io/raft). The order plane sets both.
   bool pre_vote = true;
   // A leader steps down when it has not heard from a quorum within election_tick, and followers
   // ignore vote requests while they hear from a live leader (leader lease).
