@@ -651,7 +651,11 @@ void Raft::handle_append_response(const Message& m, Progress& pr) {
   const bool was_paused = pr.is_paused();
   // A probe answered at the match index (an empty append to a follower already caught up) also
   // ends the probe, as in etcd: otherwise it would wait for the next new entry.
-  const bool probe_at_match = pr.state() == ProgressState::probe && m.index == pr.match();
+  // (Not at index 0, which no real answer to a probe names once the leader has its empty entry:
+  // that is a follower's answer to an append of an older term, which says nothing of its log,
+  // and taken as one it would send the whole log, or a snapshot, again.)
+  const bool probe_at_match =
+      pr.state() == ProgressState::probe && m.index == pr.match() && m.index > 0;
   if (!pr.maybe_update(m.index) && !probe_at_match) return;
   switch (pr.state()) {
     case ProgressState::probe:

@@ -225,6 +225,54 @@ Result<RawNode> node_a(MemoryStorage& storage) {
   return RawNode::create(c);
 }
 
+// A follower answers an append of an older term with its own term and index 0 (to depose a stale
+// leader): reaching a leader of that term which probes the follower, it says nothing of the
+// follower's log, and once ended the probe, sending the whole log (or a snapshot) again.
+TEST(RaftBasic, AnAnswerToAnOlderTermsAppendDoesNotEndAProbe) {
+  MemoryStorage storage(ConfState{{"a", "b", "c"}, {}});
+  auto node = node_a(storage);
+  ASSERT_TRUE(node.ok());
+  node->campaign();
+  auto settle = [&] {
+    while (node->has_ready()) {
+      Ready rd = node->ready();
+      if (rd.hard_state) storage.set_hard_state(*rd.hard_state);
+      storage.append(rd.entries);
+      node->advance(rd);
+    }
+  };
+  settle();
+  for (MessageType t : {MessageType::pre_vote_resp, MessageType::vote_resp}) {
+    Message grant;
+    grant.type = t;
+    grant.from = "b";
+    grant.to = "a";
+    grant.term = 1;
+    ASSERT_TRUE(node->step(grant).ok());
+    settle();
+  }
+  ASSERT_EQ(node->status().role, Role::leader);
+  auto state_of_b = [&] {
+    for (const ProgressStatus& p : node->status().progress)
+      if (p.id == "b") return p.state;
+    return ProgressState::snapshot;
+  };
+  ASSERT_EQ(state_of_b(), ProgressState::probe);
+  Message stale;
+  stale.type = MessageType::app_resp;
+  stale.from = "b";
+  stale.to = "a";
+  stale.term = 1;
+  stale.index = 0;
+  ASSERT_TRUE(node->step(stale).ok());
+  EXPECT_EQ(state_of_b(), ProgressState::probe);
+  // The real answer to the probe ends it.
+  Message ack = stale;
+  ack.index = 1;
+  ASSERT_TRUE(node->step(ack).ok());
+  EXPECT_EQ(state_of_b(), ProgressState::replicate);
+}
+
 // A Ready must be synced for what losing would break: a term, vote, commit index or entries;
 // not for messages alone (a pre-vote).
 TEST(RaftBasic, ReadyMustSyncForTheHardStateOrEntriesNotForMessagesAlone) {
