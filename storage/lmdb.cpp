@@ -29,6 +29,12 @@ Error translate(int rc, std::string_view what) {
       return make_error(Errc::not_found, msg);
     case MDB_KEYEXIST:
       return make_error(Errc::conflict, msg);
+    case MDB_PANIC:
+      // A failed write of a meta page (an I/O error; a full disk on a copy-on-write file system)
+      // leaves the environment unusable until it is opened again: every later write fails alike.
+      return make_error(Errc::storage, msg +
+                                           " (the store must be opened again: restart the node "
+                                           "once the disk is sound; nothing acknowledged is lost)");
     default:
       return make_error(Errc::storage, msg);
   }

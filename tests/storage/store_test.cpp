@@ -336,6 +336,15 @@ DocumentView document_view(std::string number) {
   return v;
 }
 
+// LMDB's fatal state (a meta page whose write failed) lasts until the environment is opened
+// again: the error says so, for the operator reading the log.
+TEST(StoreErrors, AFatalEnvironmentSaysToRestartTheNode) {
+  const Error e = lmdb::translate(MDB_PANIC, "begin write");
+  EXPECT_EQ(e.code, Errc::storage);
+  EXPECT_NE(e.message.find("restart the node"), std::string::npos) << e.message;
+  EXPECT_EQ(lmdb::translate(ENOSPC, "commit").code, Errc::disk_full);
+}
+
 TEST(StoreMeta, EntriesWithAPrefixComeInNameOrderAndNoOthers) {
   TempDir dir;
   auto store = open_store(dir.path());
