@@ -180,7 +180,9 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
         "started on a restored store ({}): recording waits until a majority of the other sites "
         "have said how far this site's own feed goes, and until this store holds that far "
         "(docs/operations.md)",
-        restored ? "--restored" : "marked by an earlier --restored, no record since");
+        restored ? "--restored"
+                 : "marked by an earlier --restored, or by a peer's record showing this store "
+                   "lost records it signed, with no record since");
   // Copies for the network thread, taken before the writer starts.
   const Membership membership = core.membership();
   const auto quarantine = core.quarantine();

@@ -380,6 +380,10 @@ IngestResult NodeCore::ingest(const VerifiedRecord& in, StoreTxn& txn) {
   if (origin == identity_.site) {
     clock_.observe(r.header.hlc);  // our next record comes after the ones taken back
     ++staged_own_recovered_;
+    // The store holds all the network was seen to hold of our feed again: the mark that proof set
+    // (note_own_record_elsewhere) goes in the same transaction. A hold the node started with
+    // (--restored, or a mark from before a restart) ends only with its first record.
+    if (!restore_hold() && seq >= own_seq_elsewhere()) set_restore_mark(txn, false);
   }
   return out;
 }
@@ -401,8 +405,9 @@ Status NodeCore::restore_hold_status() const {
   const uint64_t root_seq = member_root_seq_.load(std::memory_order_relaxed);
   const size_t needed = others == 0 ? 0 : others / 2 + 1;
   const std::string why =
-      "this node was started on a restored store (run --restored): it records once a majority "
-      "of the other sites have said how far this site's own feed goes; ";
+      "this node was started on a restored store (run --restored), or on one shown to have lost "
+      "records it signed: it records once a majority of the other sites have said how far this "
+      "site's own feed goes; ";
   if (heard < needed)
     return make_error(Errc::unavailable, why + std::to_string(heard) + " of the " +
                                              std::to_string(others) + " heard so far, " +
@@ -629,9 +634,6 @@ Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_
   if (held && done.ok()) {  // ended when the transaction commits
     set_restore_mark(txn, false);
     staged_hold_lift_ = true;
-  } else if (done.ok() && own_seq_offered_.load(std::memory_order_relaxed) > 0) {
-    // The lost records were taken back in this process (note_own_record_elsewhere's mark).
-    set_restore_mark(txn, false);
   }
   return done;
 }

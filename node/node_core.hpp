@@ -164,9 +164,9 @@ class NodeCore {
   // it and cleared in the transaction of the record that ends it: a node that stops or crashes
   // while held holds again at its next start, with the flag or without. Ingest sets it too when
   // a peer offers a record of this node's own feed beyond its head (the proof that the store lost
-  // records, otherwise only in memory): stopped before it took them back, the node holds at its
-  // next start. Setting it false is the operator's way out (`run --drop-restore-hold`,
-  // docs/operations.md).
+  // records, otherwise only in memory), and clears it once ingest took all of them back: stopped
+  // before that, the node holds at its next start. Setting it false is the operator's way out (`run
+  // --drop-restore-hold`, docs/operations.md).
   static void set_restore_mark(StoreTxn& txn, bool held);
   bool restore_hold() const { return restore_hold_.load(std::memory_order_acquire); }
   size_t peers_heard() const { return peers_heard_.load(std::memory_order_acquire); }
@@ -195,7 +195,7 @@ class NodeCore {
 
   void load_quarantine(const StoreTxn& txn);
   // A peer offered record `seq` of this node's own feed: noted if beyond what this store holds,
-  // and the restore mark set in `txn` (cleared by the next record this node makes).
+  // and the restore mark set in `txn` (cleared by the ingest that takes the last of them back).
   void note_own_record_elsewhere(uint64_t seq, StoreTxn& txn);
 
   NodeIdentity identity_;
