@@ -14,7 +14,7 @@
 //      If rd.must_sync, the write is fsync'd before going on (a new term, vote, commit index or
 //      entries: losing them could make this node vote twice, forget acknowledged entries, or
 //      restart with entries applied beyond its commit index). Otherwise it may be left to the
-//      next sync.
+//      next sync. (The order plane syncs every write: the flag is for drivers that batch.)
 //   2. Sends rd.messages, only now: a message may acknowledge an entry or a vote that must not
 //      be lost. Delivery is best effort (messages may be lost, duplicated or reordered). If a
 //      snap message cannot be delivered, call report_snapshot(to, false); once it is delivered
