@@ -225,6 +225,17 @@ Result<RawNode> node_a(MemoryStorage& storage) {
   return RawNode::create(c);
 }
 
+// A message from peer b to node a.
+Message from_b(MessageType type, uint64_t term, uint64_t index = 0) {
+  Message m;
+  m.type = type;
+  m.from = "b";
+  m.to = "a";
+  m.term = term;
+  m.index = index;
+  return m;
+}
+
 // A follower answers an append of an older term with its own term and index 0 (to depose a stale
 // leader): reaching a leader of that term which probes the follower, it says nothing of the
 // follower's log, and once ended the probe, sending the whole log (or a snapshot) again.
@@ -243,12 +254,7 @@ TEST(RaftBasic, AnAnswerToAnOlderTermsAppendDoesNotEndAProbe) {
   };
   settle();
   for (MessageType t : {MessageType::pre_vote_resp, MessageType::vote_resp}) {
-    Message grant;
-    grant.type = t;
-    grant.from = "b";
-    grant.to = "a";
-    grant.term = 1;
-    ASSERT_TRUE(node->step(grant).ok());
+    ASSERT_TRUE(node->step(from_b(t, 1)).ok());
     settle();
   }
   ASSERT_EQ(node->status().role, Role::leader);
@@ -258,18 +264,10 @@ TEST(RaftBasic, AnAnswerToAnOlderTermsAppendDoesNotEndAProbe) {
     return ProgressState::snapshot;
   };
   ASSERT_EQ(state_of_b(), ProgressState::probe);
-  Message stale;
-  stale.type = MessageType::app_resp;
-  stale.from = "b";
-  stale.to = "a";
-  stale.term = 1;
-  stale.index = 0;
-  ASSERT_TRUE(node->step(stale).ok());
+  ASSERT_TRUE(node->step(from_b(MessageType::app_resp, 1, 0)).ok());
   EXPECT_EQ(state_of_b(), ProgressState::probe);
   // The real answer to the probe ends it.
-  Message ack = stale;
-  ack.index = 1;
-  ASSERT_TRUE(node->step(ack).ok());
+  ASSERT_TRUE(node->step(from_b(MessageType::app_resp, 1, 1)).ok());
   EXPECT_EQ(state_of_b(), ProgressState::replicate);
 }
 
@@ -292,12 +290,7 @@ TEST(RaftBasic, ReadyMustSyncForTheHardStateOrEntriesNotForMessagesAlone) {
   EXPECT_EQ(rd.soft_state->role, Role::pre_candidate);
   EXPECT_FALSE(node->has_ready());  // outstanding
   node->advance(rd);
-  Message grant;
-  grant.type = MessageType::pre_vote_resp;
-  grant.from = "b";
-  grant.to = "a";
-  grant.term = 1;
-  ASSERT_TRUE(node->step(grant).ok());
+  ASSERT_TRUE(node->step(from_b(MessageType::pre_vote_resp, 1)).ok());
   rd = node->ready();
   EXPECT_TRUE(rd.must_sync);  // now a candidate: new term and vote
   ASSERT_TRUE(rd.hard_state.has_value());
@@ -305,9 +298,7 @@ TEST(RaftBasic, ReadyMustSyncForTheHardStateOrEntriesNotForMessagesAlone) {
   EXPECT_EQ(rd.hard_state->vote, "a");
   storage.set_hard_state(*rd.hard_state);
   node->advance(rd);
-  Message vote = grant;
-  vote.type = MessageType::vote_resp;
-  ASSERT_TRUE(node->step(vote).ok());
+  ASSERT_TRUE(node->step(from_b(MessageType::vote_resp, 1)).ok());
   rd = node->ready();  // the leader's empty entry
   EXPECT_TRUE(rd.must_sync);
   ASSERT_EQ(rd.entries.size(), 1u);
@@ -315,13 +306,7 @@ TEST(RaftBasic, ReadyMustSyncForTheHardStateOrEntriesNotForMessagesAlone) {
   node->advance(rd);
   // b acknowledges it: committed. Only the commit index changes, and the entry is handed out to
   // apply: a state machine that applies it durably needs the commit durable first.
-  Message ack;
-  ack.type = MessageType::app_resp;
-  ack.from = "b";
-  ack.to = "a";
-  ack.term = 1;
-  ack.index = 1;
-  ASSERT_TRUE(node->step(ack).ok());
+  ASSERT_TRUE(node->step(from_b(MessageType::app_resp, 1, 1)).ok());
   rd = node->ready();
   EXPECT_TRUE(rd.entries.empty());
   ASSERT_EQ(rd.committed_entries.size(), 1u);
