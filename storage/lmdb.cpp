@@ -217,7 +217,7 @@ Error Env::write_failure(int rc, std::string_view what) const {
   return translate(rc, what);
 }
 
-Status Env::grow() {
+Status Env::grow(size_t seen) {
   std::unique_lock lock(resize_mutex_, std::defer_lock);
   // Counted: the writer and the network thread may both be growing.
   grows_pending_.fetch_add(1, std::memory_order_acq_rel);
@@ -227,12 +227,15 @@ Status Env::grow() {
     return make_error(Errc::storage,
                       "grow map: a transaction stayed open for " + std::to_string(grow_wait_ms_) +
                           " ms (one of this thread's own?); nothing of this write was recorded");
-  if (map_bytes_ >= limits::map_bytes_max)
+  const size_t now = map_bytes_.load(std::memory_order_acquire);
+  if (now > seen) return {};  // another thread grew it meanwhile
+  if (now >= limits::map_bytes_max)
     return make_error(Errc::disk_full, "the store reached its maximum map size");
-  const size_t next = std::min(map_bytes_ * 2, limits::map_bytes_max);
+  const size_t next = std::min(now * 2, limits::map_bytes_max);
   const int rc = mdb_env_set_mapsize(env_, next);
   if (rc != 0) return translate(rc, "grow map");
-  map_bytes_ = next;
+  map_bytes_.store(next, std::memory_order_release);
+  grows_.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 

@@ -107,11 +107,14 @@ class Env {
   Result<MDB_dbi> open_table(const std::string& name);
   Result<Txn> begin_read();
   Result<Txn> begin_write();
-  // Doubles the map up to limits::map_bytes_max. Call with no transaction of this thread open:
-  // it waits for every open transaction to end, and fails with Errc::storage (nothing changed)
-  // if they do not within EnvOptions::grow_wait_ms.
-  Status grow();
-  size_t map_bytes() const { return map_bytes_; }
+  // Doubles the map up to limits::map_bytes_max, unless it grew since the caller's transaction
+  // found it full at `seen` bytes (map_bytes() then): two threads that fill it at once grow it
+  // once. Call with no transaction of this thread open: it waits for every open transaction to
+  // end, and fails with Errc::storage (nothing changed) if they do not within
+  // EnvOptions::grow_wait_ms.
+  Status grow(size_t seen);
+  size_t map_bytes() const { return map_bytes_.load(std::memory_order_acquire); }
+  uint64_t grows() const { return grows_.load(std::memory_order_relaxed); }  // since opened
   int stale_readers_cleared() const { return stale_readers_cleared_; }
   MDB_env* raw() const { return env_; }
   // Classifies a failed write: LMDB reports a short write on a full disk as EIO, so the disk's
@@ -123,7 +126,8 @@ class Env {
   Env() = default;
   MDB_env* env_ = nullptr;
   std::string dir_;
-  size_t map_bytes_ = 0;
+  std::atomic<size_t> map_bytes_{0};  // changed under resize_mutex_; read by any thread
+  std::atomic<uint64_t> grows_{0};
   int stale_readers_cleared_ = 0;
   std::shared_lock<std::shared_timed_mutex> lock_for_txn();
   mutable std::shared_timed_mutex resize_mutex_;

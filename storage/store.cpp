@@ -504,12 +504,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
   for (const Named& n : tables) {
     // Opening a table writes only when it is new; a full disk at first start shows up here.
     for (;;) {
+      const size_t seen = s->env_->map_bytes();
       auto dbi = s->env_->open_table(n.name);
       if (dbi.ok()) {
         *n.dbi = dbi.value();
         break;
       }
-      if (dbi.error().code != Errc::map_full || !s->env_->grow().ok()) return dbi.error();
+      if (dbi.error().code != Errc::map_full || !s->env_->grow(seen).ok()) return dbi.error();
     }
     if (n.dbi == &t.meta) RETURN_IF_ERROR(s->check_format(dir, /*before_tables=*/true));
   }
@@ -562,8 +563,10 @@ Result<std::unique_ptr<StoreTxn>> Store::read() const {
 Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
   for (;;) {
     Status outcome;
+    size_t seen = 0;  // the map's size while this transaction runs (no growth meanwhile)
     {
       ASSIGN_OR_RETURN(lmdb::Txn raw, env_->begin_write());
+      seen = env_->map_bytes();
       StoreTxn txn(std::move(raw), tables_);
       outcome = fn(txn);
       // A storage error is the root cause of whatever fn made of it (a read that found nothing
@@ -577,8 +580,7 @@ Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
     // A full map (from a put or the commit) grows and retries; a full disk (ENOSPC) gives up with
     // nothing written.
     if (outcome.error().code == Errc::map_full) {
-      RETURN_IF_ERROR(env_->grow());
-      ++map_grows_;
+      RETURN_IF_ERROR(env_->grow(seen));
       continue;
     }
     return outcome;

@@ -187,7 +187,7 @@ class Store {
   Status write(const std::function<Status(StoreTxn&)>& fn);
 
   const lmdb::Env& env() const { return *env_; }
-  uint64_t map_grows() const { return map_grows_.load(std::memory_order_relaxed); }
+  uint64_t map_grows() const { return env_->grows(); }
 
   // Fault injection (the simulator's full disk): while set, every write runs fn, then aborts
   // and returns `failure`, as a commit refused by the disk does: nothing of it is written.
@@ -210,7 +210,6 @@ class Store {
   Status check_format(const std::string& dir, bool before_tables);
   std::unique_ptr<lmdb::Env> env_;
   Tables tables_{};
-  std::atomic<uint64_t> map_grows_{0};  // read by API threads (GET /v1/status)
   std::optional<Error> injected_;
   std::atomic<uint64_t> read_failure_after_{UINT64_MAX};
   mutable std::atomic<uint64_t> injected_read_failures_{0};

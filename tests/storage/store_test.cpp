@@ -674,6 +674,22 @@ TEST(StoreViews, NameAlertsByBirthDateKeepTheirOwnDay) {
 
 // --- Map growth -----------------------------------------------------------------------------
 
+// Two threads whose transactions find the map full at once (the writer's and the network
+// thread's) grow it once: the second sees it grew since its transaction ran. It grew twice.
+TEST(StoreMapGrowth, TwoGrowthsForOneFullMapGrowItOnce) {
+  TempDir dir;
+  auto env = lmdb::Env::open(dir.path(), lmdb::EnvOptions{.map_bytes = 1 << 20});
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  const size_t seen = (*env)->map_bytes();
+  ASSERT_TRUE((*env)->grow(seen).ok());
+  EXPECT_EQ((*env)->map_bytes(), 2 * seen);
+  ASSERT_TRUE((*env)->grow(seen).ok());
+  EXPECT_EQ((*env)->map_bytes(), 2 * seen);
+  ASSERT_TRUE((*env)->grow((*env)->map_bytes()).ok());  // full again at the new size
+  EXPECT_EQ((*env)->map_bytes(), 4 * seen);
+  EXPECT_EQ((*env)->grows(), 2u);
+}
+
 TEST(StoreMapGrowth, TwentyThousandRecordsInA1MiBMap) {
   TempDir dir;
   constexpr size_t map_bytes = 1 << 20;
