@@ -75,6 +75,12 @@ inline constexpr size_t traveller_records_max = 2000;
 // Index entries one traveller query scans to find those newest records (an entry is a record's
 // reference: 100,000 is ~5 MB and a few tens of ms; past it the key order decides).
 inline constexpr size_t traveller_index_scan_max = 100'000;
+// Idempotency-Key on a write (docs/api.md, "Retries"): its length, how long this node keeps what
+// one made (a desk retries within minutes; a day covers a link down over a shift), and the expired
+// keys one write forgets (more than one write makes keys, so the table shrinks back).
+inline constexpr size_t idempotency_key_bytes_max = 128;
+inline constexpr int64_t idempotency_key_retention_ms = 24 * 3600 * 1000;
+inline constexpr size_t idempotency_keys_expired_per_write = 8;
 // Bearer tokens per node: a post has tens of officers, HQ a few hundred users.
 inline constexpr size_t tokens_max = 10000;
 

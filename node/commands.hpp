@@ -143,9 +143,17 @@ using CommandBody =
     std::variant<CrossingRequest, PermitRequest, PermitStatusRequest, TravelDocumentRequest,
                  DocumentStatusRequest, AlertRequest, AlertLiftRequest>;
 
+// An officer's Idempotency-Key (docs/api.md, "Retries"): a retry of a write whose answer was lost
+// carries the same key and gets the first answer again instead of a second record.
+struct IdempotencyKey {
+  std::string key;  // as the client sent it: 1 to limits::idempotency_key_bytes_max printable ASCII
+  Hash fingerprint;  // of the request (method, path, body): the same key on another is refused
+};
+
 struct Command {
   CommandBody body;
   std::string officer;  // the token's subject
+  std::optional<IdempotencyKey> idempotency;
 };
 
 }  // namespace umupaka

@@ -3,6 +3,7 @@
 #include "ledger/assert.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/countries.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/mrz.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
@@ -468,6 +469,21 @@ Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewRe
   return run_checks(req, views);
 }
 
+namespace {
+
+// What a command's answer says of the record it made (the checks and the object id aside).
+Recorded recorded_of(const Record& rec, const SignedRecord& sr) {
+  Recorded out;
+  out.ref = RecordRef{rec.header.origin.value, rec.header.seq.value};
+  out.hash = sr.hash;
+  out.hlc = rec.header.hlc;
+  out.type = type_of(rec.body);
+  if (const auto* c = std::get_if<Crossing>(&rec.body)) out.crossing = *c;
+  return out;
+}
+
+}  // namespace
+
 Result<Recorded> NodeCore::seal_and_store(RecordBody body, StoreTxn& txn, Hlc hlc,
                                           const std::optional<FeedHead>& head) {
   Record rec;
@@ -482,16 +498,68 @@ Result<Recorded> NodeCore::seal_and_store(RecordBody body, StoreTxn& txn, Hlc hl
   RETURN_IF_ERROR(txn.append(sr, rec.header));
   const RecordRef ref{identity_.site, rec.header.seq.value};
   apply_record(txn, rec, ref);
-  Recorded out;
-  out.ref = ref;
-  out.hash = sr.hash;
-  out.hlc = hlc;
-  out.type = type_of(rec.body);
-  if (const auto* c = std::get_if<Crossing>(&rec.body)) out.crossing = *c;
+  return recorded_of(rec, sr);
+}
+
+Result<Recorded> NodeCore::replay(const IdempotencyEntry& entry, const IdempotencyKey& key,
+                                  const StoreTxn& txn) const {
+  const std::string ref = identity_.site + "/" + std::to_string(entry.seq);
+  if (entry.fingerprint != key.fingerprint)
+    return make_error(Errc::conflict,
+                      "Idempotency-Key " + key.key +
+                          " was used at this node for another request (" + ref +
+                          "); nothing was recorded. A new request needs a key of its own; a retry "
+                          "must repeat the request unchanged",
+                      "Idempotency-Key");
+  // The key and its record were written in one transaction of this store, which never drops a
+  // record of its own feed: a record missing or unreadable is the store's fault.
+  const std::optional<SignedRecord> sr = txn.record(identity_.site, entry.seq);
+  if (!sr)
+    return make_error(Errc::storage, "the record " + ref + " made for Idempotency-Key " + key.key +
+                                         " is not in the store");
+  Result<Record> rec = decode_record(sr->encoded);
+  if (!rec.ok())
+    return make_error(Errc::storage,
+                      "the record " + ref + " does not decode: " + rec.error().message);
+  Recorded out = recorded_of(*rec, *sr);
+  out.replayed = true;
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, Permit> || std::is_same_v<T, PermitStatusChange>)
+          out.object_id = body.permit_id;
+        else if constexpr (std::is_same_v<T, Alert> || std::is_same_v<T, AlertLift>)
+          out.object_id = body.alert_id;
+      },
+      rec->body);
+  if (out.crossing) {
+    out.decision = out.crossing->decision;
+    out.checks = CheckResult{out.crossing->verdict, out.crossing->findings, out.crossing->permit_id,
+                             entry.overstay_days, entry.allowed_until};
+  }
   return out;
 }
 
 Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_t now_ms) {
+  const auto& key = command.idempotency;
+  if (key) {
+    if (const auto entry = txn.idempotency(command.officer, key->key))
+      return replay(*entry, *key, txn);
+  }
+  Result<Recorded> done = execute_once(command, txn, now_ms);
+  if (!done.ok()) return done;
+  if (key)
+    txn.put_idempotency(
+        command.officer, key->key,
+        IdempotencyEntry{done->ref.seq, key->fingerprint, now_ms,
+                         done->checks ? done->checks->overstay_days : 0,
+                         done->checks ? done->checks->allowed_until : std::nullopt});
+  txn.expire_idempotency(now_ms - limits::idempotency_key_retention_ms,
+                         limits::idempotency_keys_expired_per_write);
+  return done;
+}
+
+Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, int64_t now_ms) {
   const std::optional<FeedHead> head = txn.head(identity_.site);
   const uint64_t seq = head ? head->seq + 1 : 1;
   // The record's time is its HLC; the checks' "today" is the date of that time, so the record

@@ -34,6 +34,9 @@ struct Recorded {
   std::optional<CheckResult> checks;  // crossings only
   std::optional<Decision> decision;   // crossings only
   std::optional<Crossing> crossing;   // crossings only: the recorded body
+  // The command carried an Idempotency-Key this node had recorded it for: this is that record,
+  // and nothing new was recorded.
+  bool replayed = false;
 };
 
 // A record received from another node, already verified by the gossip core (signature or chain,
@@ -179,6 +182,10 @@ class NodeCore {
   // Validates `command`, runs the checks for a crossing, seals the record as the next of this
   // node's feed, appends it and applies it to the views, all inside `txn`. The caller commits
   // (durably) before telling anyone. On error nothing has been written to `txn`.
+  // With an Idempotency-Key (Command::idempotency) that this officer used here before for the same
+  // request, nothing is recorded: the answer is the record it made then (Recorded::replayed); for
+  // another request, Errc::conflict. A key is kept limits::idempotency_key_retention_ms from
+  // `now_ms` (each record made forgets a few expired ones).
   Result<Recorded> execute(const Command& command, StoreTxn& txn, int64_t now_ms);
 
   // The checks a crossing would get now, without recording anything (POST /v1/checks).
@@ -192,6 +199,10 @@ class NodeCore {
   Result<Crossing> crossing_from(const CrossingRequest& r, Date today) const;
   Result<Recorded> seal_and_store(RecordBody body, StoreTxn& txn, Hlc hlc,
                                   const std::optional<FeedHead>& head);
+  Result<Recorded> execute_once(const Command& command, StoreTxn& txn, int64_t now_ms);
+  // The answer a command with a known Idempotency-Key gets again: the record `entry` names.
+  Result<Recorded> replay(const IdempotencyEntry& entry, const IdempotencyKey& key,
+                          const StoreTxn& txn) const;
 
   void load_quarantine(const StoreTxn& txn);
   // A peer offered record `seq` of this node's own feed: noted if beyond what this store holds,

@@ -16,6 +16,17 @@ void append_u64(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+void append_u32(std::string& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t read_u32(std::string_view s) {
+  UMUPAKA_ASSERT(s.size() >= 4);
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
 uint64_t read_u64(std::string_view s) {
   UMUPAKA_ASSERT(s.size() >= 8);
   uint64_t v = 0;
@@ -380,6 +391,62 @@ std::vector<std::string> StoreTxn::conflicts_from(uint64_t first, size_t limit) 
   return out;
 }
 
+// idempotency: seq:u64 fingerprint(32) created_ms:u64 overstay_days:u32 has_until:u8 until:u32
+std::optional<IdempotencyEntry> StoreTxn::idempotency(std::string_view subject,
+                                                      std::string_view key) const {
+  const auto v = get(t_.idempotency, pair_key(subject, key));
+  if (!v) return std::nullopt;
+  IdempotencyEntry e;
+  // Our own table holds only what we wrote: another size is corruption, not input.
+  UMUPAKA_ASSERT_MSG(v->size() == 8 + e.fingerprint.size() + 8 + 4 + 1 + 4,
+                     "corrupt idempotency entry");
+  std::string_view b = *v;
+  e.seq = read_u64(b);
+  std::memcpy(e.fingerprint.data(), b.data() + 8, e.fingerprint.size());
+  b.remove_prefix(8 + e.fingerprint.size());
+  e.created_ms = static_cast<int64_t>(read_u64(b));
+  e.overstay_days = static_cast<int32_t>(read_u32(b.substr(8)));
+  if (b[12] != 0) e.allowed_until = Date{static_cast<int32_t>(read_u32(b.substr(13)))};
+  return e;
+}
+
+void StoreTxn::put_idempotency(std::string_view subject, std::string_view key,
+                               const IdempotencyEntry& e) {
+  std::string v;
+  append_u64(v, e.seq);
+  v.append(reinterpret_cast<const char*>(e.fingerprint.data()), e.fingerprint.size());
+  append_u64(v, static_cast<uint64_t>(e.created_ms));
+  append_u32(v, static_cast<uint32_t>(e.overstay_days));
+  v.push_back(e.allowed_until ? 1 : 0);
+  append_u32(v, static_cast<uint32_t>(e.allowed_until ? e.allowed_until->days : 0));
+  const std::string k = pair_key(subject, key);
+  if (const auto old = idempotency(subject, key)) {
+    std::string age;
+    append_u64(age, static_cast<uint64_t>(old->created_ms));
+    note(txn_.del(t_.idempotency_age, age + k));
+  }
+  note(txn_.put(t_.idempotency, k, v));
+  std::string age;
+  append_u64(age, static_cast<uint64_t>(e.created_ms));
+  note(txn_.put(t_.idempotency_age, age + k, ""));
+}
+
+size_t StoreTxn::expire_idempotency(int64_t before_ms, size_t max) {
+  if (write_error_ || before_ms <= 0) return 0;
+  std::vector<std::string> expired;
+  note(txn_.scan_from(t_.idempotency_age, "", [&](std::string_view k, std::string_view) {
+    if (expired.size() >= max || k.size() < 8 || read_u64(k) >= static_cast<uint64_t>(before_ms))
+      return false;
+    expired.emplace_back(k);
+    return true;
+  }));
+  for (const std::string& k : expired) {
+    note(txn_.del(t_.idempotency_age, k));
+    note(txn_.del(t_.idempotency, std::string_view(k).substr(8)));
+  }
+  return expired.size();
+}
+
 std::optional<std::string> StoreTxn::ledger_state(std::string_view key) const {
   const auto v = get(t_.ledger_state, key);
   if (!v) return std::nullopt;
@@ -500,7 +567,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir,
                           {&t.merkle, "merkle"},
                           {&t.conflicts, "conflicts"},
                           {&t.ledger_state, "ledger_state"},
-                          {&t.versions, "versions"}};
+                          {&t.versions, "versions"},
+                          {&t.idempotency, "idempotency"},
+                          {&t.idempotency_age, "idempotency_age"}};
   for (const Named& n : tables) {
     // Opening a table writes only when it is new; a full disk at first start shows up here.
     for (;;) {

@@ -24,6 +24,10 @@
 //   merkle           level:u32 index:u64           -> hash(32) (perfect subtrees, RFC 6962)
 //   conflicts        position:u64 '\0' n:u32        -> a conflict alert (msgpack)
 //   ledger_state     key                           -> the ledger's deterministic state
+//   idempotency      subject '\0' key              -> an officer's Idempotency-Key: the record it
+//                                                     made (IdempotencyEntry; this node's only,
+//                                                     never gossiped)
+//   idempotency_age  created_ms:u64 subject '\0' key -> "" (the keys in the order they expire)
 //
 // The meta entry "store.format" names the layout above (and the encodings of what the tables
 // hold) that the store was created with: store_format. A store of another format, or one
@@ -51,7 +55,19 @@ struct FeedHead {
 struct Tables {
   MDB_dbi feeds, heads, meta, documents, permits, permit_index, alerts, alert_index, name_alerts,
       presence, traveller_index, evidence, raft_log, ledger_order, positions, merkle, conflicts,
-      ledger_state, versions;
+      ledger_state, versions, idempotency, idempotency_age;
+};
+
+// What an officer's Idempotency-Key made at this node (docs/api.md, "Retries"): the record of
+// this node's own feed it recorded, the request it was made for (a fingerprint of method, path
+// and body), and what the answer said that the record does not keep.
+struct IdempotencyEntry {
+  uint64_t seq = 0;
+  Hash fingerprint{};
+  int64_t created_ms = 0;  // the node's wall clock when recorded: the key expires from then
+  int32_t overstay_days = 0;
+  std::optional<Date> allowed_until;
+  friend bool operator==(const IdempotencyEntry&, const IdempotencyEntry&) = default;
 };
 
 // A transaction over the store: reads always; writes when opened by Store::write. Implements the
@@ -125,6 +141,12 @@ class StoreTxn : public ViewStore {
   void put_conflict(uint64_t position, uint32_t n, std::string_view bytes);
   // Conflicts with position >= first, in (position, n) order, at most `limit`.
   std::vector<std::string> conflicts_from(uint64_t first, size_t limit) const;
+  // --- Idempotency keys (this node's own officers' retries) ---
+  std::optional<IdempotencyEntry> idempotency(std::string_view subject, std::string_view key) const;
+  void put_idempotency(std::string_view subject, std::string_view key, const IdempotencyEntry& e);
+  // Forgets at most `max` keys created before `before_ms`, oldest first; how many it forgot.
+  size_t expire_idempotency(int64_t before_ms, size_t max);
+
   std::optional<std::string> ledger_state(std::string_view key) const;
   void put_ledger_state(std::string_view key, std::string_view value);
   void put_meta(std::string_view name, std::string_view value);
