@@ -122,6 +122,7 @@ struct Metrics {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> responses_2xx{0}, responses_4xx{0}, responses_5xx{0};
   std::atomic<uint64_t> records_recorded{0};
+  std::atomic<uint64_t> idempotent_replays{0};  // writes answered again for an Idempotency-Key
   std::atomic<uint64_t> crossings_by_verdict[3] = {};
   std::atomic<uint64_t> traveller_queries{0};
   std::atomic<uint64_t> unauthorized{0};
@@ -162,12 +163,13 @@ struct ApiServer::Impl {
 
   // --- responses ---
   // `allow`: the Allow header of a 405.
-  void respond(const req_t& req, int code, const json& body, const std::string& allow = {}) {
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  void respond(const req_t& req, int code, const json& body, const Headers& headers = {}) {
     (code < 300   ? metrics.responses_2xx
      : code < 500 ? metrics.responses_4xx
                   : metrics.responses_5xx)++;
     auto response = req->create_response(status_line(code));
-    if (!allow.empty()) response.append_header(restinio::http_field::allow, allow);
+    for (const auto& [name, value] : headers) response.append_header(name, value);
     response
         .append_header(restinio::http_field::content_type, "application/json")
         // Invalid UTF-8 (an id echoed from a path, say) is replaced, never a throw.
@@ -186,7 +188,7 @@ struct ApiServer::Impl {
             json{{"code", name},
                  {"message", msg},
                  {"field", field.empty() ? json(nullptr) : json(field)}},
-            allow);
+            allow.empty() ? Headers{} : Headers{{"Allow", allow}});
   }
 
   // --- authentication ---
@@ -309,13 +311,43 @@ struct ApiServer::Impl {
     return j;
   }
 
+  // A write's Idempotency-Key header (docs/api.md, "Retries"), with the fingerprint of the request
+  // it comes with (method, target and body: a retry sends the same bytes). Absent: nullopt and ok;
+  // malformed: answered 422 here, and false.
+  bool idempotency_key(const req_t& req, std::optional<IdempotencyKey>& out) {
+    const auto* key = req->header().try_get_field("Idempotency-Key");
+    if (key == nullptr) return true;
+    const bool printable = std::all_of(key->begin(), key->end(), [](char c) {
+      return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+    });
+    if (key->empty() || key->size() > limits::idempotency_key_bytes_max || !printable) {
+      respond_error(req, 422, "invalid_field",
+                    "Idempotency-Key must be 1 to " +
+                        std::to_string(limits::idempotency_key_bytes_max) +
+                        " printable ASCII characters without spaces (a UUID, say)",
+                    "Idempotency-Key");
+      return false;
+    }
+    const std::string method = req->header().method().c_str();
+    out = IdempotencyKey{*key,
+                         sha256({method, " ", req->header().request_target(), "\n", req->body()})};
+    return true;
+  }
+
   void submit(const req_t& req, CommandBody body, const TokenEntry& who) {
-    Command cmd{std::move(body), who.subject};
+    Command cmd{std::move(body), who.subject, {}};
+    if (!idempotency_key(req, cmd.idempotency)) return;
     const bool queued = deps.writer.submit(std::move(cmd), [this, req](Result<Recorded> r) {
       if (!r.ok()) return respond_error(req, r.error());
+      json j = recorded_json(*r);
+      if (r->replayed) {
+        metrics.idempotent_replays++;
+        j["replayed"] = true;
+        return respond(req, 201, j, Headers{{"Idempotent-Replayed", "true"}});
+      }
       metrics.records_recorded++;
       if (r->checks) metrics.crossings_by_verdict[static_cast<int>(r->checks->verdict)]++;
-      respond(req, 201, recorded_json(*r));
+      respond(req, 201, j);
     });
     if (!queued)
       respond_error(req, 503, "unavailable",
@@ -999,6 +1031,9 @@ struct ApiServer::Impl {
            metrics.store_read_failures);
     metric("umupaka_records_recorded_total", "counter", "Records recorded through this API.",
            metrics.records_recorded);
+    metric("umupaka_api_idempotent_replays_total", "counter",
+           "Writes answered with the record their Idempotency-Key made before (retries).",
+           metrics.idempotent_replays);
     out +=
         "# HELP umupaka_crossings_total Crossings recorded, by the checks' verdict.\n"
         "# TYPE umupaka_crossings_total counter\n";

@@ -37,15 +37,17 @@ HttpClient::~HttpClient() {
 void HttpClient::set_timeout_ms(long ms) { impl_->timeout_ms = ms; }
 
 HttpResponse HttpClient::get(const std::string& path) { return request("GET", path, nullptr); }
-HttpResponse HttpClient::post(const std::string& path, const std::string& body) {
-  return request("POST", path, &body);
+HttpResponse HttpClient::post(const std::string& path, const std::string& body,
+                              const std::vector<std::string>& headers) {
+  return request("POST", path, &body, headers);
 }
-HttpResponse HttpClient::del(const std::string& path, const std::string& body) {
-  return request("DELETE", path, &body);
+HttpResponse HttpClient::del(const std::string& path, const std::string& body,
+                             const std::vector<std::string>& headers) {
+  return request("DELETE", path, &body, headers);
 }
 
 HttpResponse HttpClient::request(const char* method, const std::string& path,
-                                 const std::string* body) {
+                                 const std::string* body, const std::vector<std::string>& extra) {
   HttpResponse out;
   CURL* c = impl_->curl;
   curl_easy_reset(c);
@@ -54,6 +56,7 @@ HttpResponse HttpClient::request(const char* method, const std::string& path,
   if (!impl_->auth.empty()) headers = curl_slist_append(headers, impl_->auth.c_str());
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
+  for (const std::string& h : extra) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -61,6 +64,8 @@ HttpResponse HttpClient::request(const char* method, const std::string& path,
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, impl_->timeout_ms);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   if (body != nullptr) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());

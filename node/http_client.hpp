@@ -5,13 +5,15 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace umupaka {
 
 struct HttpResponse {
   long status = 0;  // 0 when the request did not complete
   std::string body;
-  std::string error;  // transport error text when status == 0
+  std::string error;    // transport error text when status == 0
+  std::string headers;  // the response's header lines as received ("Name: value\r\n" each)
 };
 
 class HttpClient {
@@ -23,12 +25,16 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   HttpResponse get(const std::string& path);
-  HttpResponse post(const std::string& path, const std::string& json_body);
-  HttpResponse del(const std::string& path, const std::string& json_body = {});
+  // `headers`: more request header lines, "Name: value" each (an Idempotency-Key, say).
+  HttpResponse post(const std::string& path, const std::string& json_body,
+                    const std::vector<std::string>& headers = {});
+  HttpResponse del(const std::string& path, const std::string& json_body = {},
+                   const std::vector<std::string>& headers = {});
   void set_timeout_ms(long ms);
 
  private:
-  HttpResponse request(const char* method, const std::string& path, const std::string* body);
+  HttpResponse request(const char* method, const std::string& path, const std::string* body,
+                       const std::vector<std::string>& headers = {});
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

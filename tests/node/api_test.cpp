@@ -15,6 +15,7 @@
 
 #include "ledger/assert.hpp"
 #include "ledger/crypto.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/views.hpp"
 #include "node/clock.hpp"
 #include "node/config.hpp"
@@ -324,6 +325,65 @@ TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
     }
     EXPECT_TRUE(done) << what;
   }
+}
+
+// An officer's desk whose answer was lost sends the write again with the same Idempotency-Key:
+// it gets the first answer (201, `replayed`, the Idempotent-Replayed header), never a second
+// record. The key on another request is refused (409), a malformed key too (422), and nothing
+// is recorded by either.
+TEST_F(ApiInProcess, ARetryWithItsIdempotencyKeyGetsTheFirstAnswerNotASecondRecord) {
+  const auto own_head = [&] {
+    const json feeds = parse(officer->get("/v1/feeds"));
+    for (const auto& f : feeds["feeds"])
+      if (f["origin"] == "gatuna") return f["seq"].get<uint64_t>();
+    return uint64_t{0};
+  };
+  const std::string body = typed_crossing("UGA", "UG7100001").dump();
+  const std::vector<std::string> key{"Idempotency-Key: desk-3-20261202-0001"};
+  const auto first = officer->post("/v1/crossings", body, key);
+  ASSERT_EQ(first.status, 201) << first.body;
+  json first_json = parse(first);
+  EXPECT_FALSE(first_json.contains("replayed"));
+  std::string first_headers = first.headers;
+  std::transform(first_headers.begin(), first_headers.end(), first_headers.begin(), ::tolower);
+  EXPECT_EQ(first_headers.find("idempotent-replayed"), std::string::npos);
+
+  const auto again = officer->post("/v1/crossings", body, key);
+  ASSERT_EQ(again.status, 201) << again.body;
+  json again_json = parse(again);
+  EXPECT_EQ(again_json["replayed"], true);
+  std::string headers = again.headers;
+  std::transform(headers.begin(), headers.end(), headers.begin(), ::tolower);
+  EXPECT_NE(headers.find("idempotent-replayed: true"), std::string::npos) << again.headers;
+  again_json.erase("replayed");
+  EXPECT_EQ(again_json, first_json);
+  EXPECT_EQ(own_head(), 1u);
+
+  // The same key with another body, or on another path: refused, naming the header.
+  const auto other = officer->post("/v1/crossings", typed_crossing("UGA", "UG7100002").dump(), key);
+  EXPECT_EQ(other.status, 409) << other.body;
+  EXPECT_EQ(parse(other)["field"], "Idempotency-Key");
+  const auto other_path = officer->post("/v1/checks", body, key);
+  EXPECT_EQ(other_path.status, 200) << "a check records nothing and takes no key";
+  for (const std::string& bad : {std::string(limits::idempotency_key_bytes_max + 1, 'k'),
+                                 std::string("two words"), std::string("")}) {
+    // curl sends "Name;" as the header with an empty value ("Name:" would drop it).
+    const auto r = officer->post("/v1/crossings", body,
+                                 {bad.empty() ? "Idempotency-Key;" : "Idempotency-Key: " + bad});
+    EXPECT_EQ(r.status, 422) << "key '" << bad << "': " << r.body;
+    EXPECT_EQ(parse(r)["field"], "Idempotency-Key");
+  }
+  // The longest key is taken; without a key, every write records.
+  EXPECT_EQ(officer
+                ->post("/v1/crossings", body,
+                       {"Idempotency-Key: " + std::string(limits::idempotency_key_bytes_max, 'k')})
+                .status,
+            201);
+  EXPECT_EQ(officer->post("/v1/crossings", body).status, 201);
+  EXPECT_EQ(officer->post("/v1/crossings", body).status, 201);
+  EXPECT_EQ(own_head(), 4u);
+  EXPECT_NE(officer->get("/metrics").body.find("umupaka_api_idempotent_replays_total 1\n"),
+            std::string::npos);
 }
 
 }  // namespace
