@@ -42,6 +42,24 @@ std::string body_json(const CommandBody& b) {
       .dump();
 }
 
+// Sends a write as a desk application does: with an Idempotency-Key, and again with the same key
+// when the answer was lost (no answer, or a 503 while the node is busy or restarting), so that a
+// retry never records a traveller twice (docs/api.md, "Retries").
+HttpResponse post_with_retries(HttpClient& client, const std::string& path, const std::string& body,
+                               const std::string& key, uint64_t& retries) {
+  const std::vector<std::string> headers{"Idempotency-Key: " + key};
+  HttpResponse r;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt > 0) {
+      ++retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250 << (attempt - 1)));
+    }
+    r = client.post(path, body, headers);
+    if (r.status != 0 && r.status != 503) break;
+  }
+  return r;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -94,6 +112,10 @@ int main(int argc, char** argv) {
   const PostProfile& profile = profile_for(post, kind);
   TrafficGenerator gen(profile, seed, population);
   const Date today = date_of_instant_ms(wall_clock_ms());
+  // Keys unique to this run: its start, process and the traveller's index.
+  const std::string key_prefix =
+      "traffic-" + std::to_string(wall_clock_ms()) + "-" + std::to_string(::getpid()) + "-";
+  std::atomic<uint64_t> retries{0};
 
   if (watchlist > 0) {
     if (admin_token.empty()) {
@@ -101,7 +123,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     HttpClient admin(watchlist_at.empty() ? api : watchlist_at, admin_token);
-    size_t planted = 0;
+    size_t planted = 0, tried = 0;
     for (const CommandBody& b : gen.watchlist(watchlist, today)) {
       std::string path;
       if (const auto* d = std::get_if<DocumentStatusRequest>(&b)) {
@@ -109,7 +131,10 @@ int main(int argc, char** argv) {
       } else {
         path = path_of(b);
       }
-      const auto r = admin.post(path, body_json(b));
+      uint64_t retried = 0;
+      const auto r = post_with_retries(admin, path, body_json(b),
+                                       key_prefix + "w" + std::to_string(tried++), retried);
+      retries += retried;
       if (r.status == 201)
         ++planted;
       else
@@ -153,9 +178,14 @@ int main(int argc, char** argv) {
         std::lock_guard lock(mu);
         events = gen.next(today);
       }
-      for (const TrafficEvent& ev : events) {
+      for (size_t e = 0; e < events.size(); ++e) {
+        const TrafficEvent& ev = events[e];
         const auto s = clock_type::now();
-        const auto r = client.post(path_of(ev.body), body_json(ev.body));
+        uint64_t retried = 0;
+        const auto r =
+            post_with_retries(client, path_of(ev.body), body_json(ev.body),
+                              key_prefix + std::to_string(i) + "-" + std::to_string(e), retried);
+        retries += retried;
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - s).count();
         std::lock_guard lock(mu);
         ++sent;
@@ -208,6 +238,7 @@ int main(int argc, char** argv) {
       {"requests", sent},
       {"recorded", recorded},
       {"errors", errors},
+      {"retries", retries.load()},
       {"records_per_second", recorded / std::max(elapsed_s, 1e-9)},
       {"crossings", crossing_ms.size()},
       {"permits", permit_ms.size()},
@@ -222,13 +253,14 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "\n%s: %llu records in %.1f s (%.0f/s), %llu crossings: %llu clear, %llu refer, %llu deny; "
-        "%llu permits; %llu errors; latency p50 %.2f ms, p99 %.2f ms\n",
+        "%llu permits; %llu errors, %llu retries; latency p50 %.2f ms, p99 %.2f ms\n",
         post.c_str(), static_cast<unsigned long long>(recorded), elapsed_s,
         recorded / std::max(elapsed_s, 1e-9), static_cast<unsigned long long>(crossing_ms.size()),
         static_cast<unsigned long long>(verdicts[0]), static_cast<unsigned long long>(verdicts[1]),
         static_cast<unsigned long long>(verdicts[2]),
         static_cast<unsigned long long>(permit_ms.size()), static_cast<unsigned long long>(errors),
-        percentile(all, 0.5), percentile(all, 0.99));
+        static_cast<unsigned long long>(retries.load()), percentile(all, 0.5),
+        percentile(all, 0.99));
   }
   return errors > 0 && recorded == 0 ? 1 : 0;
 }
