@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -516,6 +517,66 @@ TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
     json rec = parse(officer->get("/v1/records/gatuna/" + std::to_string(seq)));
     ASSERT_EQ(rec["hash"], hash) << "acknowledged record " << seq << " lost or changed";
   }
+}
+
+// Desks retry, with the same Idempotency-Key, every write whose answer the SIGKILL cut off, and
+// also every answered one: after the restart each is answered 201; the answered ones are replays
+// of what they were told (the keys were durable with their records), and the feed holds exactly
+// one record per key, whether the cut-off write had committed (replayed) or not (recorded now).
+TEST_F(NodeTest, RetriesWithTheirKeysAfterASigkillRecordEachCrossingOnce) {
+  struct Sent {
+    std::string key, body;
+    long status = 0;
+    json answer;
+  };
+  std::vector<std::vector<Sent>> sent(4);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(node->base(), officer_token);
+      c.set_timeout_ms(5000);
+      for (int i = 0; !stop; ++i) {
+        Sent s;
+        s.key = "desk-" + std::to_string(t) + "-" + std::to_string(i);
+        s.body = ug_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump();
+        const auto r = c.post("/v1/crossings", s.body, {"Idempotency-Key: " + s.key});
+        s.status = r.status;
+        s.answer = parse(r);
+        sent[t].push_back(s);
+        if (r.status != 201) break;  // the node was killed
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  node->kill(SIGKILL);
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  std::set<uint64_t> seqs;
+  size_t keys = 0, cut_off = 0;
+  for (const auto& desk : sent)
+    for (const Sent& s : desk) {
+      ++keys;
+      const auto r = officer->post("/v1/crossings", s.body, {"Idempotency-Key: " + s.key});
+      ASSERT_EQ(r.status, 201) << s.key << ": " << r.body;
+      json again = parse(r);
+      EXPECT_TRUE(seqs.insert(again["seq"].get<uint64_t>()).second)
+          << s.key << " answered with a seq another key has: " << r.body;
+      if (s.status == 201) {
+        EXPECT_EQ(again["replayed"], true) << s.key;
+        again.erase("replayed");
+        EXPECT_EQ(again, s.answer) << s.key;
+      } else {
+        ++cut_off;
+      }
+    }
+  ASSERT_GT(keys, 10u);
+  EXPECT_GT(cut_off, 0u);
+  const json f = feeds();
+  ASSERT_EQ(f["feeds"].size(), 1u) << f;
+  EXPECT_EQ(f["feeds"][0]["seq"].get<uint64_t>(), keys) << "a record per key, and no other";
 }
 
 TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {
