@@ -66,4 +66,16 @@ GroupCommitOutcome run_group_commit(NodeCore& core, Store& store, std::span<Writ
   return out;
 }
 
+Status join_network(NodeCore& core, Store& store, const SignedRecord& genesis) {
+  Status joined = store.write([&](StoreTxn& txn) {
+    core.begin_batch();  // again in a run after a map growth
+    return core.join(genesis, txn);
+  });
+  if (joined.ok())
+    core.commit_succeeded();
+  else
+    core.commit_failed();
+  return joined;
+}
+
 }  // namespace umupaka

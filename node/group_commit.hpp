@@ -55,4 +55,8 @@ struct GroupCommitOutcome {
 GroupCommitOutcome run_group_commit(NodeCore& core, Store& store, std::span<WriteWork> batch,
                                     const std::function<int64_t()>& wall_ms);
 
+// Joins `core` to the network of `genesis` (NodeCore::join) in a durable write of its own: the
+// core adopts the network only when that committed. Not while a writer runs on the core.
+Status join_network(NodeCore& core, Store& store, const SignedRecord& genesis);
+
 }  // namespace umupaka

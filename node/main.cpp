@@ -100,7 +100,7 @@ int cmd_join(const std::string& data, const std::string& genesis_path) {
     }
     if (auto r = core.recover(**txn, wall_clock_ms()); !r.ok()) return fail(r.error());
   }
-  auto joined = (*store)->write([&](StoreTxn& txn) { return core.join(*genesis, txn); });
+  auto joined = join_network(core, **store, *genesis);
   if (!joined.ok()) return fail(joined.error());
   cfg->network_id = core.membership().network_id();
   if (auto s = save_config(*cfg); !s.ok()) return fail(s.error());

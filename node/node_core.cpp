@@ -179,9 +179,7 @@ Status NodeCore::join(const SignedRecord& genesis, StoreTxn& txn) {
   ASSIGN_OR_RETURN(Membership m, Membership::from_genesis(genesis));
   ASSIGN_OR_RETURN(Record r, decode_record(genesis.encoded));
   RETURN_IF_ERROR(txn.append(genesis, r.header));
-  membership_ = std::move(m);
-  identity_.network_id = membership_.network_id();
-  publish_membership();
+  staged_membership_ = std::move(m);
   return {};
 }
 
@@ -199,6 +197,7 @@ void NodeCore::begin_batch() {
 void NodeCore::commit_succeeded() {
   if (staged_membership_) {
     membership_ = std::move(*staged_membership_);
+    identity_.network_id = membership_.network_id();  // changes at join only
     publish_membership();
   }
   for (auto& [o, s] : staged_quarantine_)

@@ -105,7 +105,10 @@ class NodeCore {
   // before then (give or take own_clock_slack_ms): later ones were signed by another machine.
   Status recover(const StoreTxn& txn, int64_t wall_ms);
 
-  // Stores the genesis (root/1) and adopts its network. Only on a node whose own feed is empty.
+  // Stores the genesis (root/1) in `txn` and stages its network, adopted at commit_succeeded(),
+  // as a batch's membership is: a transaction run again after a map growth, or one whose commit
+  // failed, leaves the node unjoined. Only on a node whose own feed is empty. join_network
+  // (group_commit.hpp) runs it in a write of its own.
   Status join(const SignedRecord& genesis, StoreTxn& txn);
 
   // Ingests a verified record from another node (or a root record from the admin tool): checks

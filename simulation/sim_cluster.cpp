@@ -231,8 +231,7 @@ void SimCluster::start_node(Node& n) {
     UMUPAKA_ASSERT_MSG(recovered.ok(), "NodeCore::recover failed");
   }
   if (!n.core->membership().joined()) {
-    const Status joined =
-        n.store->write([&](StoreTxn& txn) { return n.core->join(genesis_, txn); });
+    const Status joined = join_network(*n.core, *n.store, genesis_);
     UMUPAKA_ASSERT_MSG(joined.ok(), "NodeCore::join failed");
     n.dirty = true;
   }

@@ -15,6 +15,7 @@
 #include "ledger/merkle.hpp"
 #include "ledger/record.hpp"
 #include "node/commands.hpp"
+#include "node/group_commit.hpp"
 #include "node/network_setup.hpp"
 #include "node/node_core.hpp"
 #include "node/queries.hpp"
@@ -93,8 +94,7 @@ class OrderPlaneTest : public ::testing::Test {
     store = std::move(opened).value();
     core = std::make_unique<NodeCore>(NodeIdentity{"net-test", "hq", SiteKind::hq},
                                       SigningKey::from_seed(hq_seed));
-    ASSERT_TRUE(store->write([&](StoreTxn& t) { return core->join(*genesis, t); }).ok());
-    core->commit_succeeded();
+    ASSERT_TRUE(join_network(*core, *store, *genesis).ok());
     make_plane();
     ASSERT_TRUE(plane->start().ok());
   }
@@ -460,6 +460,36 @@ TEST_F(OrderPlaneTest, AStoredHeadThatDoesNotDecodeIsPassedOverAtStartAndReplace
   EXPECT_EQ(plane->status().head->root, signed_head.root);
 }
 
+// A join whose commit fails (a full disk) leaves the node as it was: not joined, of its own
+// standalone network, its store without the genesis; the same join then succeeds. (The core took
+// the network inside the transaction before, so the second join was refused as "joined".)
+TEST_F(OrderPlaneTest, AJoinWhoseCommitFailedLeavesTheNodeUnjoinedAndCanBeRunAgain) {
+  auto opened = Store::open(dir + "/gatuna");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& gatuna_store = **opened;
+  NodeCore gatuna(NodeIdentity{"standalone-gatuna", "gatuna", SiteKind::border_post},
+                  SigningKey::from_seed(seed_of(3)));
+  gatuna_store.inject_write_failure(make_error(Errc::disk_full, "injected: the disk is full"));
+  const Status failed = join_network(gatuna, gatuna_store, genesis_record);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, Errc::disk_full);
+  EXPECT_FALSE(gatuna.membership().joined());
+  EXPECT_EQ(gatuna.identity().network_id, "standalone-gatuna");
+  {
+    auto txn = gatuna_store.read();
+    ASSERT_TRUE(txn.ok());
+    EXPECT_FALSE((*txn)->record(root_origin, 1).has_value());
+  }
+  gatuna_store.inject_write_failure(std::nullopt);
+  const Status joined = join_network(gatuna, gatuna_store, genesis_record);
+  ASSERT_TRUE(joined.ok()) << joined.error().message;
+  EXPECT_TRUE(gatuna.membership().joined());
+  EXPECT_EQ(gatuna.identity().network_id, "net-test");
+  auto txn = gatuna_store.read();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_TRUE((*txn)->record(root_origin, 1).has_value());
+}
+
 // gatuna's own order plane beside hq's (a learner on a store of its own), fed hq's Raft messages
 // by hand; hq's records (a feed of two) come to it only when a test gives them.
 class GatunaLearner {
@@ -470,8 +500,7 @@ class GatunaLearner {
     auto opened = Store::open(dir + "/gatuna");
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
-    EXPECT_TRUE(store_->write([&](StoreTxn& t) { return core_.join(genesis, t); }).ok());
-    core_.commit_succeeded();
+    EXPECT_TRUE(join_network(core_, *store_, genesis).ok());
     OrderOptions o;
     o.self = "gatuna";
     o.network_id = "net-test";
