@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "ledger/date.hpp"
@@ -49,19 +50,25 @@ Hash fingerprint(uint8_t b) {
   return h;
 }
 
+void write(TempStore& store, const std::function<void(StoreTxn&)>& fn) {
+  ASSERT_TRUE(store
+                  ->write([&](StoreTxn& txn) -> Status {
+                    fn(txn);
+                    return {};
+                  })
+                  .ok());
+}
+
 TEST(IdempotencyStore, EntriesReadBackAndExpireOldestFirstAtMostMaxAtATime) {
   TempStore store;
   const IdempotencyEntry a{7, fingerprint(1), 1000, 3, Date{20'000}};
   const IdempotencyEntry b{8, fingerprint(2), 3000, 0, std::nullopt};
   const IdempotencyEntry c{9, fingerprint(3), 2000, -1, Date{-5}};
-  ASSERT_TRUE(store
-                  ->write([&](StoreTxn& txn) -> Status {
-                    txn.put_idempotency("officer-1", "k", a);
-                    txn.put_idempotency("officer-2", "k", b);
-                    txn.put_idempotency("officer-1", "k2", c);
-                    return {};
-                  })
-                  .ok());
+  write(store, [&](StoreTxn& txn) {
+    txn.put_idempotency("officer-1", "k", a);
+    txn.put_idempotency("officer-2", "k", b);
+    txn.put_idempotency("officer-1", "k2", c);
+  });
   store.reopen();
   {
     auto txn = store->read();
@@ -75,24 +82,14 @@ TEST(IdempotencyStore, EntriesReadBackAndExpireOldestFirstAtMostMaxAtATime) {
   }
   // Created before 3000: a (1000) and c (2000), one at a time, oldest first; b stays.
   size_t forgot = 0;
-  ASSERT_TRUE(store
-                  ->write([&](StoreTxn& txn) -> Status {
-                    forgot = txn.expire_idempotency(3000, 1);
-                    return {};
-                  })
-                  .ok());
+  write(store, [&](StoreTxn& txn) { forgot = txn.expire_idempotency(3000, 1); });
   EXPECT_EQ(forgot, 1u);
   {
     auto txn = store->read();
     EXPECT_EQ((*txn)->idempotency("officer-1", "k"), std::nullopt);
     EXPECT_EQ((*txn)->idempotency("officer-1", "k2"), c);
   }
-  ASSERT_TRUE(store
-                  ->write([&](StoreTxn& txn) -> Status {
-                    forgot = txn.expire_idempotency(3000, 10);
-                    return {};
-                  })
-                  .ok());
+  write(store, [&](StoreTxn& txn) { forgot = txn.expire_idempotency(3000, 10); });
   EXPECT_EQ(forgot, 1u);
   auto txn = store->read();
   EXPECT_EQ((*txn)->idempotency("officer-1", "k2"), std::nullopt);

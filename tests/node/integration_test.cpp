@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -487,29 +488,40 @@ TEST_F(NodeTest, SigtermStopsCleanlyAndARestartFindsEverything) {
   EXPECT_EQ(parse(r)["seq"], 21);
 }
 
+// Four desks post crossings, each on a connection of its own, until `node` is SIGKILLed 1.5 s
+// in: `post(client, desk, i)` sends the desk's i-th and says whether it was answered (201).
+void sigkill_under_load(NodeProcess& node, const std::string& token,
+                        const std::function<bool(HttpClient&, int, int)>& post) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> desks;
+  for (int t = 0; t < 4; ++t)
+    desks.emplace_back([&, t] {
+      HttpClient c(node.base(), token);
+      c.set_timeout_ms(5000);
+      for (int i = 0; !stop && post(c, t, i); ++i) {
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  node.kill(SIGKILL);
+  stop = true;
+  for (auto& d : desks) d.join();
+}
+
+std::string desk_body(int desk, int i) {
+  return ug_crossing("UG" + std::to_string(desk) + std::to_string(1000000 + i)).dump();
+}
+
 TEST_F(NodeTest, SigkillUnderLoadLosesNoAcknowledgedRecord) {
   std::mutex mu;
   std::vector<std::pair<uint64_t, std::string>> acknowledged;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t) {
-    clients.emplace_back([&, t] {
-      HttpClient c(node->base(), officer_token);
-      c.set_timeout_ms(5000);
-      for (int i = 0; !stop; ++i) {
-        auto r = c.post("/v1/crossings",
-                        ug_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump());
-        if (r.status != 201) break;  // the node was killed
-        json j = parse(r);
-        std::lock_guard lock(mu);
-        acknowledged.emplace_back(j["seq"].get<uint64_t>(), j["hash"].get<std::string>());
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  node->kill(SIGKILL);
-  stop = true;
-  for (auto& c : clients) c.join();
+  sigkill_under_load(*node, officer_token, [&](HttpClient& c, int desk, int i) {
+    auto r = c.post("/v1/crossings", desk_body(desk, i));
+    if (r.status != 201) return false;  // the node was killed
+    json j = parse(r);
+    std::lock_guard lock(mu);
+    acknowledged.emplace_back(j["seq"].get<uint64_t>(), j["hash"].get<std::string>());
+    return true;
+  });
   ASSERT_GT(acknowledged.size(), 10u);
   ASSERT_TRUE(node->start());
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
@@ -529,29 +541,15 @@ TEST_F(NodeTest, RetriesWithTheirKeysAfterASigkillRecordEachCrossingOnce) {
     long status = 0;
     json answer;
   };
-  std::vector<std::vector<Sent>> sent(4);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t) {
-    clients.emplace_back([&, t] {
-      HttpClient c(node->base(), officer_token);
-      c.set_timeout_ms(5000);
-      for (int i = 0; !stop; ++i) {
-        Sent s;
-        s.key = "desk-" + std::to_string(t) + "-" + std::to_string(i);
-        s.body = ug_crossing("UG" + std::to_string(t) + std::to_string(1000000 + i)).dump();
-        const auto r = c.post("/v1/crossings", s.body, {"Idempotency-Key: " + s.key});
-        s.status = r.status;
-        s.answer = parse(r);
-        sent[t].push_back(s);
-        if (r.status != 201) break;  // the node was killed
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  node->kill(SIGKILL);
-  stop = true;
-  for (auto& c : clients) c.join();
+  std::vector<std::vector<Sent>> sent(4);  // each desk's own
+  sigkill_under_load(*node, officer_token, [&](HttpClient& c, int desk, int i) {
+    Sent s{"desk-" + std::to_string(desk) + "-" + std::to_string(i), desk_body(desk, i)};
+    const auto r = c.post("/v1/crossings", s.body, {"Idempotency-Key: " + s.key});
+    s.status = r.status;
+    s.answer = parse(r);
+    sent[desk].push_back(s);
+    return r.status == 201;  // else the node was killed
+  });
   ASSERT_TRUE(node->start());
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
   std::set<uint64_t> seqs;
