@@ -28,7 +28,7 @@ GroupCommitOutcome run_group_commit(NodeCore& core, Store& store, std::span<Writ
     for (WriteWork& work : batch) {
       if (auto* c = std::get_if<Command>(&work)) {
         Result<Recorded> r = core.execute(*c, txn, wall_ms());
-        if (r.ok()) {
+        if (r.ok() && !r->replayed) {  // a replay's record is an earlier batch's
           // A put of this batch that filled the map (a view's, after the append) leaves the
           // transaction refusing reads: Store::write then grows the map and runs the batch
           // again, so there is nothing to take from this run.
@@ -56,7 +56,8 @@ GroupCommitOutcome run_group_commit(NodeCore& core, Store& store, std::span<Writ
   out.membership_changed = core.membership().root_seq() != root_before;
   if (restore_hold && !core.restore_hold())
     for (const auto& res : out.results)
-      if (const auto* r = std::get_if<Result<Recorded>>(&res); r != nullptr && r->ok()) {
+      if (const auto* r = std::get_if<Result<Recorded>>(&res);
+          r != nullptr && r->ok() && !(*r)->replayed) {
         spdlog::info(
             "restored store: {} peers heard, none claiming more of this site's own feed than seq "
             "{}; recording again from seq {}",

@@ -197,7 +197,9 @@ void NodeCore::begin_batch() {
 void NodeCore::commit_succeeded() {
   if (staged_membership_) {
     membership_ = std::move(*staged_membership_);
-    identity_.network_id = membership_.network_id();  // changes at join only
+    // Changes at join only (before the API threads read it): written only then.
+    if (identity_.network_id != membership_.network_id())
+      identity_.network_id = membership_.network_id();
     publish_membership();
   }
   for (auto& [o, s] : staged_quarantine_)
@@ -542,7 +544,10 @@ Result<Recorded> NodeCore::replay(const IdempotencyEntry& entry, const Idempoten
 Result<Recorded> NodeCore::execute(const Command& command, StoreTxn& txn, int64_t now_ms) {
   const auto& key = command.idempotency;
   if (key) {
-    if (const auto entry = txn.idempotency(command.officer, key->key))
+    // Kept for the retention exactly: one past it is gone, whether or not a write forgot it yet
+    // (the put below replaces it).
+    const auto entry = txn.idempotency(command.officer, key->key);
+    if (entry && entry->created_ms >= now_ms - limits::idempotency_key_retention_ms)
       return replay(*entry, *key, txn);
   }
   Result<Recorded> done = execute_once(command, txn, now_ms);

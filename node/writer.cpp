@@ -113,7 +113,10 @@ void Writer::run() {
           if (item.ingest_done) item.ingest_done(out.committed.error());
           if (item.apply_done) item.apply_done(out.committed.error());
         } else if (auto* r = std::get_if<Result<Recorded>>(&out.results[i])) {
-          (r->ok() ? ok : rejected)++;
+          if (!r->ok())
+            ++rejected;
+          else if (!(*r)->replayed)
+            ++ok;
           item.done(std::move(*r));
         } else if (auto* ap = std::get_if<Result<ApplyOutcome>>(&out.results[i])) {
           item.apply_done(std::move(*ap));

@@ -10,6 +10,7 @@
 
 #include "ledger/date.hpp"
 #include "ledger/limits.hpp"
+#include "node/group_commit.hpp"
 #include "node/node_core.hpp"
 #include "storage/store.hpp"
 
@@ -97,6 +98,20 @@ TEST(IdempotencyStore, EntriesReadBackAndExpireOldestFirstAtMostMaxAtATime) {
   EXPECT_EQ((*txn)->count_of((*txn)->tables().idempotency_age), 1u);
 }
 
+// A Ugandan's entry on passport `number`.
+CrossingRequest crossing(const std::string& number) {
+  CrossingRequest r;
+  r.traveller = Person{"MUGISHA", "ERIC", "UGA", date_from_civil(1990, 5, 17), Sex::male};
+  r.document = DocumentRef{DocumentKind::passport, "UGA", number, date_from_civil(2031, 1, 1)};
+  return r;
+}
+
+// A desk's i-th crossing, with a key of its own.
+Command keyed_crossing(int i) {
+  return Command{crossing("UG" + std::to_string(1000000 + i)), "officer-7",
+                 IdempotencyKey{"desk-" + std::to_string(i), fingerprint(uint8_t(i))}};
+}
+
 // A standalone node's core on a store of its own.
 class IdempotentCore : public ::testing::Test {
  protected:
@@ -110,13 +125,6 @@ class IdempotentCore : public ::testing::Test {
     ASSERT_TRUE(core->recover(**txn, t0).ok());
   }
 
-  static CrossingRequest crossing(const std::string& number, Direction d = Direction::entry) {
-    CrossingRequest r;
-    r.direction = d;
-    r.traveller = Person{"MUGISHA", "ERIC", "UGA", date_from_civil(1990, 5, 17), Sex::male};
-    r.document = DocumentRef{DocumentKind::passport, "UGA", number, date_from_civil(2031, 1, 1)};
-    return r;
-  }
   static Command with_key(CommandBody body, const std::string& officer, const std::string& key,
                           uint8_t request) {
     return Command{std::move(body), officer, IdempotencyKey{key, fingerprint(request)}};
@@ -253,29 +261,88 @@ TEST_F(IdempotentCore, KeysAreEachOfficersOwnAndCommandsWithoutOneAlwaysRecord) 
 }
 
 TEST_F(IdempotentCore, AFailedCommandKeepsNoKeySoItsRetryIsExecuted) {
-  PermitStatusRequest revoke{"no-such-permit", PermitAction::revoke, std::nullopt, "error"};
+  // A revocation of a permit not (yet) held here: refused, and no key kept...
+  PermitRequest permit;
+  permit.permit_id = "gatuna-p1";
+  permit.holder = Person{"DOE", "JANE", "USA", date_from_civil(1985, 1, 2), Sex::female};
+  permit.document =
+      DocumentRef{DocumentKind::passport, "USA", "X1234567", date_from_civil(2030, 1, 1)};
+  PermitStatusRequest revoke{"gatuna-p1", PermitAction::revoke, std::nullopt, "error"};
   const auto failed = run_one(with_key(revoke, "officer-7", "k", 1));
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, Errc::not_found);
-  auto txn = store->read();
-  EXPECT_EQ((*txn)->idempotency("officer-7", "k"), std::nullopt);
-}
-
-TEST_F(IdempotentCore, AKeyIsForgottenAfterTheRetentionByLaterWrites) {
-  ASSERT_TRUE(run_one(with_key(crossing("UG1000001"), "officer-7", "desk-1", 1)).ok());
-  const int64_t later = t0 + limits::idempotency_key_retention_ms;
-  // Kept for the whole retention (a write at its last millisecond forgets nothing)...
-  ASSERT_TRUE(run_one(Command{crossing("UG3000003"), "officer-9"}, later).ok());
   {
     auto txn = store->read();
-    EXPECT_NE((*txn)->idempotency("officer-7", "desk-1"), std::nullopt);
+    EXPECT_EQ((*txn)->idempotency("officer-7", "k"), std::nullopt);
   }
-  // ...and forgotten by the first write after it: the same key then records anew.
-  ASSERT_TRUE(run_one(Command{crossing("UG3000003"), "officer-9"}, later + 1).ok());
-  const auto anew = run_one(with_key(crossing("UG1000001"), "officer-7", "desk-1", 1), later + 2);
+  // ...so its retry, once the permit is here, is executed: it revokes.
+  ASSERT_TRUE(run_one(Command{permit, "officer-7"}).ok());
+  const auto retried = run_one(with_key(revoke, "officer-7", "k", 1));
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  EXPECT_FALSE(retried->replayed);
+  EXPECT_EQ(retried->ref.seq, 2u);
+  auto txn = store->read();
+  EXPECT_EQ((*txn)->permit("gatuna-p1")->state, PermitState::revoked);
+}
+
+TEST_F(IdempotentCore, AKeyIsKeptForTheRetentionExactlyAndLaterWritesForgetIt) {
+  ASSERT_TRUE(run_one(with_key(crossing("UG1000001"), "officer-7", "desk-1", 1)).ok());
+  ASSERT_TRUE(run_one(with_key(crossing("UG2000002"), "officer-8", "desk-2", 2)).ok());
+  const int64_t last = t0 + limits::idempotency_key_retention_ms;
+  // Answered again up to the retention's last millisecond...
+  const auto kept = run_one(with_key(crossing("UG1000001"), "officer-7", "desk-1", 1), last);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->replayed);
+  // ...and past it the key is gone, though no write forgot it yet: the same key records anew.
+  const auto anew = run_one(with_key(crossing("UG1000001"), "officer-7", "desk-1", 1), last + 1);
   ASSERT_TRUE(anew.ok());
   EXPECT_FALSE(anew->replayed);
-  EXPECT_EQ(own_head(), 4u);
+  EXPECT_EQ(anew->ref.seq, 3u);
+  // That write forgot the other expired key: the table shrinks without a sweep of its own.
+  auto txn = store->read();
+  EXPECT_EQ((*txn)->idempotency("officer-8", "desk-2"), std::nullopt);
+  EXPECT_EQ((*txn)->idempotency("officer-7", "desk-1")->created_ms, last + 1);
+  EXPECT_EQ((*txn)->count_of((*txn)->tables().idempotency_age), 1u);
+}
+
+// A batch of keyed commands that fills a small map is run again after the map grew: each key
+// ends with its own record, once, and is answered with it again.
+TEST(IdempotentCoreMapGrowth, KeysOfABatchRunAgainAfterAGrowthEachHoldTheirOwnRecord) {
+  char tmpl[] = "/tmp/umupaka-idempotency-growth-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    auto opened = Store::open(dir, lmdb::EnvOptions{.map_bytes = 256 * 1024});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    Store& store = **opened;
+    NodeCore core(NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
+                  SigningKey::from_seed(SecretSeed{}));
+    {
+      auto txn = store.read();
+      ASSERT_TRUE(core.recover(**txn, t0).ok());
+    }
+    std::vector<WriteWork> batch;
+    constexpr int n = 300;
+    for (int i = 0; i < n; ++i) batch.emplace_back(keyed_crossing(i));
+    const auto out = run_group_commit(core, store, batch, [] { return t0; });
+    ASSERT_TRUE(out.committed.ok()) << out.committed.error().message;
+    ASSERT_GT(store.map_grows(), 0u) << "the batch did not fill the map";
+    for (int i = 0; i < n; ++i)
+      ASSERT_EQ(std::get<Result<Recorded>>(out.results[i])->ref.seq, uint64_t(i + 1));
+    batch.clear();
+    for (int i = 0; i < n; ++i) batch.emplace_back(keyed_crossing(i));
+    const auto again = run_group_commit(core, store, batch, [] { return t0 + 1; });
+    ASSERT_TRUE(again.committed.ok());
+    EXPECT_TRUE(again.local.empty()) << "a replay's record is not this batch's";
+    for (int i = 0; i < n; ++i) {
+      const auto& r = std::get<Result<Recorded>>(again.results[i]);
+      ASSERT_TRUE(r.ok() && r->replayed);
+      EXPECT_EQ(r->ref.seq, uint64_t(i + 1));
+    }
+    auto txn = store.read();
+    EXPECT_EQ((*txn)->head("gatuna")->seq, uint64_t(n));
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
