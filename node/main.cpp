@@ -8,8 +8,10 @@
 //                    [--restored | --drop-restore-hold]
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -29,6 +31,9 @@
 namespace {
 
 using namespace umupaka;
+
+// `run`'s exit code when LMDB declared the store unusable (EX_TEMPFAIL: start it again).
+constexpr int exit_store_unusable = 75;
 
 int fail(const Error& e) {
   std::fprintf(stderr, "umupaka-node: %s%s%s\n", e.message.c_str(),
@@ -152,6 +157,19 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   if (!transport.ok()) return fail(transport.error());
   auto store = Store::open(data + "/store");
   if (!store.ok()) return fail(store.error());
+  // LMDB's fatal state (a failed write of a meta page) ends only in a new process: stop as on
+  // SIGTERM, and exit with exit_store_unusable so that a supervisor starts the node again
+  // (docs/operations.md, "Disk").
+  std::atomic<bool> store_unusable{false};
+  (*store)->on_fatal([&store_unusable] {
+    store_unusable = true;
+    spdlog::critical(
+        "the store is unusable until it is opened again (LMDB: MDB_PANIC, a write of its meta page "
+        "failed): stopping with exit code {} so that the node is started again; nothing "
+        "acknowledged is lost (docs/operations.md, \"Disk\")",
+        exit_store_unusable);
+    ::kill(::getpid(), SIGTERM);
+  });
   if ((*store)->env().stale_readers_cleared() > 0)
     spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
 
@@ -236,6 +254,10 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   if (network) network->stop();  // no more received records reach the writer
   writer.stop();                 // everything queued is executed, committed and answered
   server.stop();
+  if (store_unusable) {
+    spdlog::critical("stopped: the store is unusable; exit {}", exit_store_unusable);
+    return exit_store_unusable;
+  }
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -182,19 +182,29 @@ void Txn::release_lock() {
   --txns_open_here;
 }
 
+Error Env::begin_failure(int rc, std::string_view what) {
+  if (rc == MDB_PANIC && !fatal_.exchange(true, std::memory_order_acq_rel) && fatal_hook_)
+    fatal_hook_();
+  return translate(rc, what);
+}
+
 Result<Txn> Env::begin_read() {
   std::shared_lock lock = lock_for_txn();
+  if (injected_fatal_.load(std::memory_order_acquire))
+    return begin_failure(MDB_PANIC, "begin read");
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return translate(rc, "begin read");
+  if (rc != 0) return begin_failure(rc, "begin read");
   return Txn(txn, true, std::move(lock), this);
 }
 
 Result<Txn> Env::begin_write() {
   std::shared_lock lock = lock_for_txn();
+  if (injected_fatal_.load(std::memory_order_acquire))
+    return begin_failure(MDB_PANIC, "begin write");
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return translate(rc, "begin write");
+  if (rc != 0) return begin_failure(rc, "begin write");
   return Txn(txn, false, std::move(lock), this);
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -122,7 +123,22 @@ class Env {
   // Errc::storage.
   Error write_failure(int rc, std::string_view what) const;
 
+  // Whether LMDB declared the environment unusable (MDB_PANIC: a meta page's write failed); every
+  // transaction then fails until it is opened again, in a new process. `hook` is called once,
+  // on the thread whose transaction first found it so. Set before other threads use the
+  // environment.
+  bool fatal() const { return fatal_.load(std::memory_order_acquire); }
+  void on_fatal(std::function<void()> hook) { fatal_hook_ = std::move(hook); }
+  // Fault injection (tests): every transaction begun from now on fails as in that state.
+  void inject_fatal() { injected_fatal_.store(true, std::memory_order_release); }
+
  private:
+  // A transaction's begin failed with `rc`: notes the fatal state (MDB_PANIC).
+  Error begin_failure(int rc, std::string_view what);
+  std::atomic<bool> fatal_{false};
+  std::atomic<bool> injected_fatal_{false};
+  std::function<void()> fatal_hook_;
+
   Env() = default;
   MDB_env* env_ = nullptr;
   std::string dir_;

@@ -209,11 +209,17 @@ class Store {
   Status write(const std::function<Status(StoreTxn&)>& fn);
 
   const lmdb::Env& env() const { return *env_; }
+  // LMDB declared the store unusable until it is opened again (lmdb::Env::fatal): `hook` is
+  // called once, on the thread that first found it so. Set before other threads use the store.
+  bool fatal() const { return env_->fatal(); }
+  void on_fatal(std::function<void()> hook) { env_->on_fatal(std::move(hook)); }
   uint64_t map_grows() const { return env_->grows(); }
 
   // Fault injection (the simulator's full disk): while set, every write runs fn, then aborts
   // and returns `failure`, as a commit refused by the disk does: nothing of it is written.
   void inject_write_failure(std::optional<Error> failure) { injected_ = std::move(failure); }
+  // Fault injection: LMDB's fatal state (lmdb::Env::inject_fatal).
+  void inject_fatal() { env_->inject_fatal(); }
   // Fault injection (tests of the API's failed reads): while set, in every read transaction
   // begun (read()) the first `after_reads` reads succeed and every one after fails, as reads LMDB
   // refuses (lmdb::Txn::fail_reads_after); nullopt: off. Safe to switch while other threads read.

@@ -345,6 +345,40 @@ TEST(StoreErrors, AFatalEnvironmentSaysToRestartTheNode) {
   EXPECT_EQ(lmdb::translate(ENOSPC, "commit").code, Errc::disk_full);
 }
 
+// Once LMDB declares the environment unusable every transaction fails, reads too, and the store
+// calls its fatal hook once (the node stops on it, to be started again), whichever thread and
+// however many transactions find it so.
+TEST(StoreErrors, AFatalEnvironmentFailsEveryTransactionAndCallsItsHookOnce) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  std::atomic<int> hooked{0};
+  store->on_fatal([&] { ++hooked; });
+  ASSERT_TRUE(store
+                  ->write([](StoreTxn& txn) -> Status {
+                    txn.put_meta("before", "1");
+                    return {};
+                  })
+                  .ok());
+  EXPECT_FALSE(store->fatal());
+  EXPECT_EQ(hooked, 0);
+  store->inject_fatal();
+  const Status w = store->write([](StoreTxn& txn) -> Status {
+    txn.put_meta("after", "1");
+    return {};
+  });
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, Errc::storage);
+  EXPECT_NE(w.error().message.find("restart the node"), std::string::npos) << w.error().message;
+  EXPECT_TRUE(store->fatal());
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t)
+    readers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) EXPECT_FALSE(store->read().ok());
+    });
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(hooked, 1);
+}
+
 TEST(StoreMeta, EntriesWithAPrefixComeInNameOrderAndNoOthers) {
   TempDir dir;
   auto store = open_store(dir.path());
