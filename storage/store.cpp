@@ -646,6 +646,10 @@ Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
       // txn aborts on scope exit if not committed
     }
     if (outcome.ok()) return outcome;
+    // A failed commit may have left LMDB's fatal state (a meta page's write failed): a transaction
+    // begun now says so, and the fatal hook runs, rather than at the next one, which an idle node
+    // may not begin for a while.
+    if (outcome.error().code != Errc::map_full && !env_->fatal()) (void)env_->begin_read();
     // A full map (from a put or the commit) grows and retries; a full disk (ENOSPC) gives up with
     // nothing written.
     if (outcome.error().code == Errc::map_full) {

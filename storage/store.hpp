@@ -205,7 +205,8 @@ class Store {
   // Runs `fn` in one write transaction and commits it durably (fsync) when fn returns ok. On
   // MDB_MAP_FULL the transaction is aborted, the map grown and fn run again from the start: fn must
   // have no effect outside the transaction until write returns ok. Errc::disk_full when the disk
-  // (or the map's maximum) is full: nothing of this call is written.
+  // (or the map's maximum) is full: nothing of this call is written. After a failed write it
+  // looks whether LMDB declared the store unusable (on_fatal's hook runs then).
   Status write(const std::function<Status(StoreTxn&)>& fn);
 
   const lmdb::Env& env() const { return *env_; }

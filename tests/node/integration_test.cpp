@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -575,6 +576,45 @@ TEST_F(NodeTest, RetriesWithTheirKeysAfterASigkillRecordEachCrossingOnce) {
   const json f = feeds();
   ASSERT_EQ(f["feeds"].size(), 1u) << f;
   EXPECT_EQ(f["feeds"][0]["seq"].get<uint64_t>(), keys) << "a record per key, and no other";
+}
+
+// A disk whose writes of LMDB's meta pages fail (an I/O error, injected by an LD_PRELOAD library):
+// the commit fails (500, nothing acknowledged), LMDB declares the store unusable, and the node
+// stops by itself with exit code 75, for its supervisor to start it again. Started again on a
+// sound disk, it holds every acknowledged record and records on from there.
+TEST_F(NodeTest, AStoreLmdbDeclaresUnusableStopsTheNodeWithExitCode75) {
+  auto first = officer->post("/v1/crossings", ug_crossing("UG7000001").dump());
+  ASSERT_EQ(first.status, 201) << first.body;
+  ASSERT_EQ(node->kill(SIGTERM), 0);
+  const std::string trigger = dir.path() + "/disk-fails";
+  node->set_env("LD_PRELOAD", UMUPAKA_FAIL_META_WRITES_LIB);
+  node->set_env("UMUPAKA_TEST_FAIL_META_WRITES", trigger);
+  node->set_env("ASAN_OPTIONS", "verify_asan_link_order=0");  // the debug preset's ASan
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  auto second = officer->post("/v1/crossings", ug_crossing("UG7000002").dump());
+  ASSERT_EQ(second.status, 201) << "the library fails nothing before the trigger: " << second.body;
+  std::ofstream(trigger) << "fail\n";
+  const auto failed = officer->post("/v1/crossings", ug_crossing("UG7000003").dump());
+  EXPECT_EQ(failed.status, 500) << failed.body;
+  EXPECT_EQ(parse(failed)["code"], "storage") << failed.body;
+  const int code = node->wait_exit(20'000);
+  std::ifstream log_file(node->data() + "/node.out");
+  const std::string log((std::istreambuf_iterator<char>(log_file)),
+                        std::istreambuf_iterator<char>());
+  ASSERT_EQ(code, 75) << log;
+  EXPECT_NE(log.find("the store is unusable"), std::string::npos) << log;
+
+  std::filesystem::remove(trigger);  // the disk is sound again
+  ASSERT_TRUE(node->start());
+  officer = std::make_unique<HttpClient>(node->base(), officer_token);
+  for (const auto& acknowledged : {parse(first), parse(second)})
+    EXPECT_EQ(parse(officer->get("/v1/records/gatuna/" +
+                                 std::to_string(acknowledged["seq"].get<uint64_t>())))["hash"],
+              acknowledged["hash"]);
+  const auto next = officer->post("/v1/crossings", ug_crossing("UG7000003").dump());
+  ASSERT_EQ(next.status, 201) << next.body;
+  EXPECT_EQ(parse(next)["seq"], 3);
 }
 
 TEST_F(NodeTest, AFullDiskIsAClearErrorAndLosesNothingAcknowledged) {

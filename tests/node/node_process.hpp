@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "node/http_client.hpp"
@@ -117,6 +118,26 @@ class NodeProcess {
   std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& data() const { return data_; }
 
+  // An environment variable for the processes start() runs.
+  void set_env(std::string name, std::string value) {
+    env_.emplace_back(std::move(name), std::move(value));
+  }
+
+  // Waits up to `timeout_ms` for the process to exit by itself: its exit code (or 128+signal), or
+  // -1 if it is still running.
+  int wait_exit(int timeout_ms) {
+    if (pid_ <= 0) return -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+
   // Starts `run` and waits until /healthz answers (up to 20 s). `file_bytes_max` > 0 limits the
   // size of any file the node writes (RLIMIT_FSIZE, SIGXFSZ ignored): a full disk, as LMDB sees it.
   bool start(rlim_t file_bytes_max = 0) {
@@ -127,6 +148,7 @@ class NodeProcess {
         const rlimit lim{file_bytes_max, file_bytes_max};
         ::setrlimit(RLIMIT_FSIZE, &lim);
       }
+      for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
       const std::string log = data_ + "/node.out";
       std::freopen(log.c_str(), "a", stdout);
       std::freopen(log.c_str(), "a", stderr);
@@ -163,6 +185,7 @@ class NodeProcess {
   uint16_t port_;
   pid_t pid_ = -1;
   bool init_ok_ = false;
+  std::vector<std::pair<std::string, std::string>> env_;
 };
 
 }  // namespace umupaka::test
