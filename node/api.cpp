@@ -162,7 +162,17 @@ struct ApiServer::Impl {
   }
 
   // --- responses ---
-  // `allow`: the Allow header of a 405.
+  // Responses handed to RESTinio and not yet written (or failed): stop() lets the server threads
+  // write them before it stops them, so a write answered while the node stops is not lost unsent.
+  // Shared with the write callbacks, which RESTinio calls (with an error, at the latest when a
+  // connection is destroyed) even after this Impl is gone.
+  std::shared_ptr<std::atomic<int64_t>> responses_in_flight =
+      std::make_shared<std::atomic<int64_t>>(0);
+  template <typename Response>
+  void send(Response&& response) {
+    ++*responses_in_flight;
+    response.done([in_flight = responses_in_flight](const asio::error_code&) { --*in_flight; });
+  }
   using Headers = std::vector<std::pair<std::string, std::string>>;
   void respond(const req_t& req, int code, const json& body, const Headers& headers = {}) {
     (code < 300   ? metrics.responses_2xx
@@ -173,8 +183,8 @@ struct ApiServer::Impl {
     response
         .append_header(restinio::http_field::content_type, "application/json")
         // Invalid UTF-8 (an id echoed from a path, say) is replaced, never a throw.
-        .set_body(body.dump(-1, ' ', false, json::error_handler_t::replace))
-        .done();
+        .set_body(body.dump(-1, ' ', false, json::error_handler_t::replace));
+    send(std::move(response));
   }
   void respond_error(const req_t& req, const Error& e) {
     respond(req, http_status_of(e.code),
@@ -1094,10 +1104,10 @@ struct ApiServer::Impl {
       out += "umupaka_peers{state=\"suspect\"} " + std::to_string(suspect) + "\n";
       out += "umupaka_peers{state=\"dead\"} " + std::to_string(dead) + "\n";
     }
-    req->create_response(restinio::status_ok())
-        .append_header(restinio::http_field::content_type, "text/plain; version=0.0.4")
-        .set_body(out)
-        .done();
+    auto response = req->create_response(restinio::status_ok());
+    response.append_header(restinio::http_field::content_type, "text/plain; version=0.0.4")
+        .set_body(out);
+    send(std::move(response));
   }
 
   std::unique_ptr<router_t> make_router() {
@@ -1353,6 +1363,11 @@ void ApiServer::stop() {
   if (m.stopped) return;
   m.stopped = true;
   close_acceptor();
+  // Answers already handed to RESTinio (the writer's, as the node stops) are written first, for
+  // up to 5 s: the server threads are still running.
+  for (int waited_ms = 0; *m.responses_in_flight > 0 && !m.threads.empty() && waited_ms < 5000;
+       waited_ms += 5)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   m.io.stop();
   for (auto& t : m.threads)
     if (t.joinable()) t.join();

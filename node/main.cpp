@@ -170,6 +170,11 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
         exit_store_unusable);
     ::kill(::getpid(), SIGTERM);
   });
+  // A start-up step that failed because the store became unusable exits 75 too.
+  const auto failed = [&store_unusable](const Error& e) {
+    const int rc = fail(e);
+    return store_unusable ? exit_store_unusable : rc;
+  };
   if ((*store)->env().stale_readers_cleared() > 0)
     spdlog::warn("cleared {} stale LMDB reader slots", (*store)->env().stale_readers_cleared());
 
@@ -181,13 +186,13 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
       NodeCore::set_restore_mark(txn, restored);
       return {};
     });
-    if (!marked.ok()) return fail(marked.error());
+    if (!marked.ok()) return failed(marked.error());
   }
   {
     auto txn = (*store)->read();
-    if (!txn.ok()) return fail(txn.error());
+    if (!txn.ok()) return failed(txn.error());
     auto rec = core.recover(**txn, wall_clock_ms());
-    if (!rec.ok()) return fail(rec.error());
+    if (!rec.ok()) return failed(rec.error());
   }
   if (drop_restore_hold)
     spdlog::warn(
@@ -208,7 +213,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   std::unique_ptr<NetworkRuntime> network;
   if (membership.joined()) {
     auto secret = load_transport_secret_key(data);
-    if (!secret.ok()) return fail(secret.error());
+    if (!secret.ok()) return failed(secret.error());
     NetworkOptions opt;
     opt.self = cfg->site;
     opt.listen = cfg->peer_listen;
@@ -233,7 +238,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
     });
     if (auto s = network->start(membership, quarantine); !s.ok()) {
       writer.stop();
-      return fail(s.error());
+      return failed(s.error());
     }
   }
   ApiServer server(ApiDeps{*cfg, core, **store, writer, *transport, wall_clock_ms, network.get()});
@@ -241,7 +246,7 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   if (!started.ok()) {
     if (network) network->stop();
     writer.stop();
-    return fail(started.error());
+    return failed(started.error());
   }
   spdlog::info("umupaka-node {} ({}) serving http://{}:{} (network {})", cfg->site,
                enum_name(cfg->kind), cfg->api_address, cfg->api_port, cfg->network_id);

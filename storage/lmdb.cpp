@@ -182,31 +182,24 @@ void Txn::release_lock() {
   --txns_open_here;
 }
 
-Error Env::begin_failure(int rc, std::string_view what) {
+Result<Txn> Env::begin(bool read_only) {
+  int rc = 0;
+  {
+    std::shared_lock lock = lock_for_txn();
+    MDB_txn* txn = nullptr;
+    rc = injected_fatal_.load(std::memory_order_acquire)
+             ? MDB_PANIC
+             : mdb_txn_begin(env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+    if (rc == 0) return Txn(txn, read_only, std::move(lock), this);
+  }
+  // The hook runs once, outside the lock: a hook that blocks (a stalled log) holds up no growth.
   if (rc == MDB_PANIC && !fatal_.exchange(true, std::memory_order_acq_rel) && fatal_hook_)
     fatal_hook_();
-  return translate(rc, what);
+  return translate(rc, read_only ? "begin read" : "begin write");
 }
 
-Result<Txn> Env::begin_read() {
-  std::shared_lock lock = lock_for_txn();
-  if (injected_fatal_.load(std::memory_order_acquire))
-    return begin_failure(MDB_PANIC, "begin read");
-  MDB_txn* txn = nullptr;
-  const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return begin_failure(rc, "begin read");
-  return Txn(txn, true, std::move(lock), this);
-}
-
-Result<Txn> Env::begin_write() {
-  std::shared_lock lock = lock_for_txn();
-  if (injected_fatal_.load(std::memory_order_acquire))
-    return begin_failure(MDB_PANIC, "begin write");
-  MDB_txn* txn = nullptr;
-  const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return begin_failure(rc, "begin write");
-  return Txn(txn, false, std::move(lock), this);
-}
+Result<Txn> Env::begin_read() { return begin(true); }
+Result<Txn> Env::begin_write() { return begin(false); }
 
 Error Env::write_failure(int rc, std::string_view what) const {
   if (rc != EIO && rc != ENOSPC && rc != EFBIG && rc != EDQUOT) return translate(rc, what);

@@ -133,8 +133,8 @@ class Env {
   void inject_fatal() { injected_fatal_.store(true, std::memory_order_release); }
 
  private:
-  // A transaction's begin failed with `rc`: notes the fatal state (MDB_PANIC).
-  Error begin_failure(int rc, std::string_view what);
+  // begin_read, begin_write; notes the fatal state (MDB_PANIC) and runs the hook.
+  Result<Txn> begin(bool read_only);
   std::atomic<bool> fatal_{false};
   std::atomic<bool> injected_fatal_{false};
   std::function<void()> fatal_hook_;

@@ -632,6 +632,7 @@ Result<std::unique_ptr<StoreTxn>> Store::read() const {
 Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
   for (;;) {
     Status outcome;
+    bool commit_failed = false;
     size_t seen = 0;  // the map's size while this transaction runs (no growth meanwhile)
     {
       ASSIGN_OR_RETURN(lmdb::Txn raw, env_->begin_write());
@@ -642,14 +643,18 @@ Status Store::write(const std::function<Status(StoreTxn&)>& fn) {
       // in a poisoned transaction, say): it decides the outcome.
       if (txn.write_error()) outcome = *txn.write_error();
       if (outcome.ok() && injected_) outcome = *injected_;
-      if (outcome.ok()) outcome = txn.txn().commit();
+      if (outcome.ok()) {
+        outcome = txn.txn().commit();
+        commit_failed = !outcome.ok();
+      }
       // txn aborts on scope exit if not committed
     }
     if (outcome.ok()) return outcome;
     // A failed commit may have left LMDB's fatal state (a meta page's write failed): a transaction
     // begun now says so, and the fatal hook runs, rather than at the next one, which an idle node
-    // may not begin for a while.
-    if (outcome.error().code != Errc::map_full && !env_->fatal()) (void)env_->begin_read();
+    // may not begin for a while. (Only a commit writes a meta page.)
+    if (commit_failed && outcome.error().code != Errc::map_full && !env_->fatal())
+      (void)env_->begin_read();
     // A full map (from a put or the commit) grows and retries; a full disk (ENOSPC) gives up with
     // nothing written.
     if (outcome.error().code == Errc::map_full) {

@@ -589,7 +589,9 @@ TEST_F(NodeTest, AStoreLmdbDeclaresUnusableStopsTheNodeWithExitCode75) {
   const std::string trigger = dir.path() + "/disk-fails";
   node->set_env("LD_PRELOAD", UMUPAKA_FAIL_META_WRITES_LIB);
   node->set_env("UMUPAKA_TEST_FAIL_META_WRITES", trigger);
-  node->set_env("ASAN_OPTIONS", "verify_asan_link_order=0");  // the debug preset's ASan
+  const char* asan = std::getenv("ASAN_OPTIONS");  // the debug preset's ASan, preloaded after
+  node->set_env("ASAN_OPTIONS",
+                (asan != nullptr ? std::string(asan) + ":" : "") + "verify_asan_link_order=0");
   ASSERT_TRUE(node->start());
   officer = std::make_unique<HttpClient>(node->base(), officer_token);
   auto second = officer->post("/v1/crossings", ug_crossing("UG7000002").dump());
