@@ -4,7 +4,7 @@
 //
 //   umupaka-traffic --api http://127.0.0.1:7400 --token T [--admin-token A --watchlist 40]
 //                   [--post SITE] [--rate R] [--duration S | --count N] [--concurrency C]
-//                   [--seed N] [--population N] [--quiet] [--json]
+//                   [--seed N] [--population N] [--no-keys] [--quiet] [--json]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -45,8 +45,10 @@ std::string body_json(const CommandBody& b) {
 // Sends a write as a desk application does: with an Idempotency-Key, and again with the same key
 // when the answer was lost (no answer, or a 503 while the node is busy or restarting), so that a
 // retry never records a traveller twice (docs/api.md, "Retries").
+// An empty `key`: no header, and no retry (a retry without a key could record twice).
 HttpResponse post_with_retries(HttpClient& client, const std::string& path, const std::string& body,
                                const std::string& key, uint64_t& retries) {
+  if (key.empty()) return client.post(path, body);
   const std::vector<std::string> headers{"Idempotency-Key: " + key};
   HttpResponse r;
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   uint64_t count = 0, seed = 1;
   size_t population = 2000, watchlist = 0;
   unsigned concurrency = 1;
-  bool quiet = false, as_json = false;
+  bool quiet = false, as_json = false, no_keys = false;
   app.add_option("--api", api, "node API base URL");
   app.add_option("--token", token, "officer token")->required();
   app.add_option("--admin-token", admin_token, "hq-admin token (to plant the watchlist)");
@@ -92,6 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--watchlist-at", watchlist_at,
                  "API URL of the node (HQ) to plant the watchlist at (default: --api)");
   app.add_option("--concurrency", concurrency, "parallel connections")->check(CLI::Range(1u, 256u));
+  app.add_flag("--no-keys", no_keys,
+               "send writes without an Idempotency-Key, and never retry them (benchmarks)");
   app.add_flag("--quiet", quiet, "print only the summary");
   app.add_flag("--json", as_json, "print the summary as JSON");
   if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
@@ -115,6 +119,9 @@ int main(int argc, char** argv) {
   // Keys unique to this run: its start, process and the traveller's index.
   const std::string key_prefix =
       "traffic-" + std::to_string(wall_clock_ms()) + "-" + std::to_string(::getpid()) + "-";
+  const auto key_of = [&](const std::string& suffix) {
+    return no_keys ? std::string() : key_prefix + suffix;
+  };
   std::atomic<uint64_t> retries{0};
 
   if (watchlist > 0) {
@@ -133,7 +140,7 @@ int main(int argc, char** argv) {
       }
       uint64_t retried = 0;
       const auto r = post_with_retries(admin, path, body_json(b),
-                                       key_prefix + "w" + std::to_string(tried++), retried);
+                                       key_of("w" + std::to_string(tried++)), retried);
       retries += retried;
       if (r.status == 201)
         ++planted;
@@ -184,7 +191,7 @@ int main(int argc, char** argv) {
         uint64_t retried = 0;
         const auto r =
             post_with_retries(client, path_of(ev.body), body_json(ev.body),
-                              key_prefix + std::to_string(i) + "-" + std::to_string(e), retried);
+                              key_of(std::to_string(i) + "-" + std::to_string(e)), retried);
         retries += retried;
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - s).count();
         std::lock_guard lock(mu);
