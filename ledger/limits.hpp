@@ -77,7 +77,9 @@ inline constexpr size_t traveller_records_max = 2000;
 inline constexpr size_t traveller_index_scan_max = 100'000;
 // Idempotency-Key on a write (docs/api.md, "Retries"): its length, how long this node keeps what
 // one made (a desk retries within minutes; a day covers a link down over a shift), and the expired
-// keys one write forgets (more than one write makes keys, so the table shrinks back).
+// keys one write forgets (more than one write makes keys, so the table shrinks back). Stored
+// under the officer's id (at most id_bytes_max) and, in the age index, 8 bytes more: well within
+// LMDB's 511-byte keys.
 inline constexpr size_t idempotency_key_bytes_max = 128;
 inline constexpr int64_t idempotency_key_retention_ms = 24 * 3600 * 1000;
 inline constexpr size_t idempotency_keys_expired_per_write = 8;

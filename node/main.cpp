@@ -155,12 +155,13 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
   if (!seed.ok()) return fail(seed.error());
   auto transport = load_transport_public_key(data);
   if (!transport.ok()) return fail(transport.error());
+  // Declared before the store, whose fatal hook sets it: it outlives the store.
+  std::atomic<bool> store_unusable{false};
   auto store = Store::open(data + "/store");
   if (!store.ok()) return fail(store.error());
   // LMDB's fatal state (a failed write of a meta page) ends only in a new process: stop as on
   // SIGTERM, and exit with exit_store_unusable so that a supervisor starts the node again
   // (docs/operations.md, "Disk").
-  std::atomic<bool> store_unusable{false};
   (*store)->on_fatal([&store_unusable] {
     store_unusable = true;
     spdlog::critical(
