@@ -683,6 +683,26 @@ const ScenarioSite* Scenario::find_site(std::string_view id) const {
   return nullptr;
 }
 
+Scenario cut_to(const Scenario& s, int64_t duration_ms, std::vector<std::string>& left_out) {
+  Scenario out = s;
+  out.duration_ms = duration_ms;
+  const std::string after =
+      ": after the run's end (" + format_duration_ms(duration_ms) + "), left out";
+  std::erase_if(out.sites, [&](const ScenarioSite& site) {
+    if (!site.joins_ms || *site.joins_ms < duration_ms) return false;
+    left_out.push_back(site.id + " joins at " + format_duration_ms(*site.joins_ms) + after);
+    return true;
+  });
+  // A fault's `sites` are there when it starts (the parser checks): a fault kept names sites kept.
+  std::erase_if(out.faults, [&](const ScenarioFault& f) {
+    if (f.at_ms < duration_ms) return false;
+    left_out.push_back(std::string(fault_kind_name(f.kind)) + " at " + format_duration_ms(f.at_ms) +
+                       after);
+    return true;
+  });
+  return out;
+}
+
 int scenario_local_hour(int64_t instant_ms) {
   constexpr int64_t hour_ms = 3'600'000;
   int64_t h = instant_ms / hour_ms;

@@ -150,4 +150,10 @@ Result<Scenario> parse_scenario(std::string_view toml_text, std::string_view sou
 // Reads the file at `path` and parses it. Errors: Errc::io, or parse_scenario's.
 Result<Scenario> load_scenario(const std::string& path);
 
+// The scenario with traffic cut to `duration_ms` (`umupaka-sim run --duration`): the sites that
+// would join, and the faults that would start, at or after the new end are left out, so that the
+// run does not wait for them. `left_out` gets one line for each ("nemba joins at 30m: after the
+// run's end (10m), left out"). A longer duration changes only the duration.
+Scenario cut_to(const Scenario& s, int64_t duration_ms, std::vector<std::string>& left_out);
+
 }  // namespace umupaka::sim

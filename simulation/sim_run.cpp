@@ -968,8 +968,13 @@ uint32_t swarm_write_ms(uint64_t seed) {
 }
 
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
-  Runner runner(scenario, options);
-  return runner.run();
+  std::vector<std::string> left_out;
+  const Scenario s =
+      options.duration_ms > 0 ? cut_to(scenario, options.duration_ms, left_out) : scenario;
+  Runner runner(s, options);
+  RunReport r = runner.run();
+  for (const auto& n : left_out) r.faults.push_back(FaultEvent{0, 0, "note", n});
+  return r;
 }
 
 SwarmResult run_swarm(const Scenario& scenario, const RunOptions& base, uint64_t first_seed,

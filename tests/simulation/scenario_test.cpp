@@ -212,6 +212,35 @@ TEST(ShippedScenarios, NewSitesJoinDuringTheMorning) {
   EXPECT_LE(s.snapshot_entries, 1'000u);
 }
 
+// `run --duration 35m` of new-sites: Nemba (30m) joins; the embassy, dr-huye and every fault come
+// after the end and are left out, each named. Run whole, they crashed the simulator: a crash of
+// Nemba ended at the shortened end, restarting a site that had never joined.
+TEST(CutTo, LeavesOutTheSitesAndFaultsAfterTheNewEnd) {
+  const Scenario s = load("new-sites");
+  std::vector<std::string> left_out;
+  const Scenario cut = cut_to(s, 35 * 60'000, left_out);
+  EXPECT_EQ(cut.duration_ms, 35 * 60'000);
+  std::vector<std::string> sites;
+  for (const auto& site : cut.sites) sites.push_back(site.id);
+  EXPECT_EQ(sites, (std::vector<std::string>{"hq", "dr-kigali", "kigali-airport", "gatuna",
+                                             "rusumo", "nemba"}));
+  EXPECT_TRUE(cut.faults.empty());
+  ASSERT_EQ(left_out.size(), 2 + s.faults.size());
+  EXPECT_EQ(left_out[0], "embassy-addis-ababa joins at 1h: after the run's end (35m), left out");
+  EXPECT_EQ(left_out[2], "crash at 45m: after the run's end (35m), left out");
+  // A fault or a join exactly at the new end is after it; one just before is kept.
+  left_out.clear();
+  EXPECT_EQ(cut_to(s, 45 * 60'000, left_out).faults.size(), 0u);
+  EXPECT_EQ(cut_to(s, 45 * 60'000 + 1, left_out).faults.size(), 1u);
+  EXPECT_EQ(cut_to(s, 30 * 60'000, left_out).sites.size(), 5u);
+  // Not shorter: only the duration changes.
+  left_out.clear();
+  const Scenario longer = cut_to(s, s.duration_ms * 2, left_out);
+  EXPECT_EQ(longer.sites.size(), s.sites.size());
+  EXPECT_EQ(longer.faults.size(), s.faults.size());
+  EXPECT_TRUE(left_out.empty());
+}
+
 TEST(ShippedScenarios, DocumentationExample) {
   std::ifstream in(scenario_dir + "/../../docs/simulator.md");
   ASSERT_TRUE(in);
