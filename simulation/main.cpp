@@ -50,16 +50,19 @@ std::string default_node_binary() {
   return "/usr/local/bin/umupaka-node";
 }
 
-// A path, or the name of a shipped scenario: next to the binary's source tree, or installed.
+// A path, or the name of a shipped scenario: installed (PREFIX/share/umupaka/scenarios beside
+// PREFIX/bin, by `cmake --install`), or in the source tree the binary was built from.
 std::string find_scenario(const std::string& name) {
   namespace fs = std::filesystem;
   if (fs::exists(name)) return name;
   std::vector<fs::path> dirs;
   std::error_code ec;
   const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(self.parent_path() / "scenarios");
+  if (!ec) {
+    dirs.push_back(self.parent_path() / "scenarios");
+    dirs.push_back(self.parent_path().parent_path() / "share" / "umupaka" / "scenarios");
+  }
   dirs.push_back(UMUPAKA_SOURCE_SCENARIOS);
-  dirs.push_back("/usr/local/share/umupaka/scenarios");
   for (const auto& d : dirs)
     for (const auto& candidate : {d / name, d / (name + ".toml")})
       if (fs::exists(candidate)) return candidate.string();
