@@ -28,15 +28,19 @@ class RewritingProxy {
   using Rewrite = std::function<void(const std::string& path, int asked_before, json& body)>;
 
   RewritingProxy(std::string node, std::string token)
-      : node_(std::move(node)), token_(std::move(token)), port_(free_port()) {
-    server_ = restinio::run_async(restinio::own_io_context(),
-                                  restinio::server_settings_t<>{}
-                                      .address("127.0.0.1")
-                                      .port(port_)
-                                      .request_handler([this](restinio::request_handle_t req) {
-                                        return forward(std::move(req));
-                                      }),
-                                  1);
+      : node_(std::move(node)), token_(std::move(token)) {
+    // Any free port, read back once bound (run_async returns when the server listens).
+    server_ = restinio::run_async(
+        restinio::own_io_context(),
+        restinio::server_settings_t<>{}
+            .address("127.0.0.1")
+            .port(0)
+            .acceptor_post_bind_hook([this](restinio::asio_ns::ip::tcp::acceptor& a) {
+              port_ = a.local_endpoint().port();
+            })
+            .request_handler(
+                [this](restinio::request_handle_t req) { return forward(std::move(req)); }),
+        1);
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -76,7 +80,7 @@ class RewritingProxy {
   }
 
   std::string node_, token_;
-  uint16_t port_;
+  uint16_t port_ = 0;
   std::mutex mu_;
   Rewrite rewrite_;
   std::map<std::string, int> asked_;
