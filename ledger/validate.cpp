@@ -1,5 +1,7 @@
 #include "ledger/validate.hpp"
 
+#include <optional>
+
 #include "ledger/countries.hpp"
 #include "ledger/crypto.hpp"
 #include "ledger/limits.hpp"
@@ -281,42 +283,81 @@ bool valid_document_number(std::string_view n) {
   return true;
 }
 
+namespace {
+
+// The code point of the UTF-8 sequence at t[i], advancing i past it; nullopt (i unchanged) for a
+// malformed one: a bad lead or continuation byte, a truncated, overlong or surrogate form, or one
+// beyond U+10FFFF.
+std::optional<uint32_t> next_code_point(std::string_view t, size_t& i) {
+  const auto c = static_cast<unsigned char>(t[i]);
+  size_t len = 0;
+  uint32_t cp = 0;
+  if (c < 0x80) {
+    ++i;
+    return c;
+  } else if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return std::nullopt;
+  }
+  if (i + len > t.size()) return std::nullopt;
+  for (size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(t[i + k]);
+    if ((cc & 0xc0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+    return std::nullopt;
+  i += len;
+  return cp;
+}
+
+// Spaces, controls, and what is drawn as nothing: the soft hyphen, zero-width spaces and joiners,
+// direction marks and overrides, invisible operators, the byte-order mark.
+bool invisible(uint32_t cp) {
+  return cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad || cp == 0x034f || cp == 0x061c ||
+         cp == 0x115f || cp == 0x1160 || cp == 0x1680 || cp == 0x180e ||
+         (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+         (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0x3164 || cp == 0xfeff ||
+         cp == 0xffa0;
+}
+
+}  // namespace
+
 bool valid_text(std::string_view t, size_t bytes_max) {
   if (t.size() > bytes_max) return false;
   size_t i = 0;
   while (i < t.size()) {
-    const auto c = static_cast<unsigned char>(t[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > t.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(t[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF, and C1 controls are rejected.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
-      return false;
-    i += len;
+    const std::optional<uint32_t> cp = next_code_point(t, i);
+    // C0 and C1 controls and DEL are refused; the rest of what is invisible is text.
+    if (!cp || *cp < 0x20 || (*cp >= 0x7f && *cp < 0xa0)) return false;
   }
   return true;
+}
+
+bool has_visible_text(std::string_view t) {
+  size_t i = 0;
+  while (i < t.size()) {
+    const std::optional<uint32_t> cp = next_code_point(t, i);
+    if (!cp || !invisible(*cp)) return true;  // malformed: valid_text's to refuse
+  }
+  return false;
+}
+
+bool generated_id_form(std::string_view id) {
+  const size_t dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == id.size()) return false;
+  for (char c : id.substr(dash + 1))
+    if (c < '0' || c > '9') return false;
+  return valid_site_id(id.substr(0, dash));
 }
 
 Status validate_header(const RecordHeader& h, const RecordBody& body) {

@@ -19,6 +19,14 @@ bool valid_national_id(std::string_view id);
 bool valid_document_number(std::string_view number);
 // Well-formed UTF-8 without control characters.
 bool valid_text(std::string_view text, size_t bytes_max);
+// Whether `text` holds a character a reader can see: not only spaces, or characters drawn as
+// nothing (zero-width spaces and joiners, direction marks, the byte-order mark). A field that must
+// say something (a surname, the note admitting against a deny) needs one at the origin.
+bool has_visible_text(std::string_view text);
+// Whether `id` has the form of the ids nodes give permits and alerts by default, `<site>-<seq>`
+// ("gatuna-30"): a site id, '-', digits. Such ids are not chosen by hand, or one could take the id
+// a node would give later.
+bool generated_id_form(std::string_view id);
 
 // The header, and its fit with the body: membership records come only from the "root" feed, the
 // genesis only as root/1.

@@ -61,6 +61,40 @@ std::string generated_id(const std::string& site, uint64_t seq) {
   return site + "-" + std::to_string(seq);
 }
 
+// What an officer's request may not say though a record may: checked at the origin only, not by
+// validate_body, so that records already in ledgers (and peers' records) stay valid.
+
+// Text that must say something ("   ", a zero-width space say nothing): refused as if empty.
+Status check_visible(std::string_view text, const std::string& field) {
+  if (!text.empty() && !has_visible_text(text))
+    return make_error(Errc::invalid_field, field + " holds only spaces or invisible characters",
+                      field);
+  return {};
+}
+
+// A person as the request names them: a surname to read, and born by today.
+Status check_person(const Person& p, const std::string& prefix, Date today) {
+  RETURN_IF_ERROR(check_visible(p.surname, prefix + ".surname"));
+  if (p.birth_date && today < *p.birth_date)
+    return make_error(Errc::invalid_field,
+                      prefix + ".birth_date " + format_iso_date(*p.birth_date) +
+                          " is after today (" + format_iso_date(today) + ")",
+                      prefix + ".birth_date");
+  return {};
+}
+
+// An id chosen by hand may not take the form of those nodes give, or it could take one a node
+// gives later (which would then refuse its own default as "already exists").
+Status check_chosen_id(const std::optional<std::string>& id, const std::string& field) {
+  if (id && generated_id_form(*id))
+    return make_error(Errc::invalid_field,
+                      field + " " + *id +
+                          " has the form <site>-<number> of the ids nodes give: leave it out to "
+                          "get one, or choose another",
+                      field);
+  return {};
+}
+
 }  // namespace
 
 Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIdentity& identity,
@@ -99,6 +133,7 @@ Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIden
     req.traveller = *r.traveller;
     req.document = *r.document;
   }
+  RETURN_IF_ERROR(check_person(req.traveller, "traveller", today));
   // What the checks look up by (store keys) is checked before they run, as the record would be.
   if (!valid_document_number(req.document.number))
     return make_error(Errc::invalid_field,
@@ -601,11 +636,15 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
           c.verdict = checks.verdict;
           c.findings = checks.findings;
           c.decision = r.decision.value_or(default_decision(checks.verdict));
+          if (c.decision == Decision::admitted && c.verdict == Verdict::deny)
+            RETURN_IF_ERROR(check_visible(c.note, "note"));
           ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(c), txn, hlc, head));
           out.decision = out.crossing->decision;
           out.checks = std::move(checks);
           return out;
         } else if constexpr (std::is_same_v<T, PermitRequest>) {
+          RETURN_IF_ERROR(check_chosen_id(r.permit_id, "permit_id"));
+          RETURN_IF_ERROR(check_person(r.holder, "holder", today));
           const KindDefaults d = defaults_for(r.kind);
           Permit p;
           p.permit_id = r.permit_id.value_or(generated_id(identity_.site, seq));
@@ -649,11 +688,21 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
                 Errc::conflict,
                 "permit " + r.permit_id + " is already " + std::string(enum_name(view->state)),
                 "permit_id");
+          RETURN_IF_ERROR(check_visible(r.reason, "reason"));
+          // An extension ends the permit later than it ends now (a revocation ends it sooner).
+          if (r.action == PermitAction::extend && r.valid_until &&
+              *r.valid_until <= view->valid_until)
+            return make_error(Errc::invalid_field,
+                              "an extension must end after the permit's current valid_until, " +
+                                  format_iso_date(view->valid_until) + "; " +
+                                  format_iso_date(*r.valid_until) + " is not after it",
+                              "valid_until");
           PermitStatusChange s{r.permit_id, r.action, r.valid_until, r.reason, officer};
           ASSIGN_OR_RETURN(Recorded out, seal_and_store(std::move(s), txn, hlc, head));
           out.object_id = r.permit_id;
           return out;
         } else if constexpr (std::is_same_v<T, TravelDocumentRequest>) {
+          RETURN_IF_ERROR(check_person(r.holder, "holder", today));
           const auto view = txn.document(r.document.country, r.document.number);
           if (view && view->issued_record)
             return make_error(
@@ -668,6 +717,9 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
           DocumentStatusChange s{r.country, r.number, r.status, r.reason.value_or(""), officer};
           return seal_and_store(std::move(s), txn, hlc, head);
         } else if constexpr (std::is_same_v<T, AlertRequest>) {
+          RETURN_IF_ERROR(check_chosen_id(r.alert_id, "alert_id"));
+          if (r.subject.surname)
+            RETURN_IF_ERROR(check_visible(*r.subject.surname, "subject.surname"));
           Alert a;
           a.alert_id = r.alert_id.value_or(generated_id(identity_.site, seq));
           if (!valid_object_id(a.alert_id))

@@ -866,5 +866,26 @@ TEST(Validate, BoundaryValuesThatAreValid) {
   }
 }
 
+// What an officer's text must hold where something must be said (checked at the origin).
+TEST(Validate, VisibleTextIsAnyCharacterDrawnAsSomething) {
+  for (const std::string seen :
+       {"a", " x ", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "-", "\xe2\x80\x8b.",
+        "\xff" /* malformed: valid_text refuses it, not this */})
+    EXPECT_TRUE(has_visible_text(seen)) << seen;
+  for (const std::string blank :
+       {"", " ", "\t\n", "\xc2\xa0", "\xc2\xad", "\xe2\x80\x8b", "\xe2\x80\x8f\xe2\x80\xae",
+        "\xe2\x81\xa0", "\xe3\x80\x80", "\xef\xbb\xbf", " \xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d "})
+    EXPECT_FALSE(has_visible_text(blank)) << blank;
+}
+
+// The ids nodes give permits and alerts, `<site>-<seq>`, and what only looks like one.
+TEST(Validate, GeneratedIdFormIsASiteIdADashAndDigits) {
+  for (const std::string given : {"gatuna-1", "gatuna-30", "kigali-airport-7", "hq-12345678901"})
+    EXPECT_TRUE(generated_id_form(given)) << given;
+  for (const std::string chosen : {"WP-2026-0001", "gatuna", "gatuna-", "-30", "gatuna-3a",
+                                   "Gatuna-30", "9gatuna-30", "gatuna_30", "A-77", "gatuna-30.1"})
+    EXPECT_FALSE(generated_id_form(chosen)) << chosen;
+}
+
 }  // namespace
 }  // namespace umupaka

@@ -331,6 +331,80 @@ TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
 // it gets the first answer (201, `replayed`, the Idempotent-Replayed header), never a second
 // record. The key on another request is refused (409), a malformed key too (422), and nothing
 // is recorded by either.
+// What a record may hold but an officer may not ask for, refused at the origin with the field
+// named, nothing recorded: text that says nothing ("   ", a zero-width space) where something must
+// be said, a birth date after today, an id of the form nodes give by default (taken by hand, it
+// made the node refuse its own default later as "already exists"), an extension that shortens.
+TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefused) {
+  auto admin_token =
+      create_token(dir.path() + "/node", Role::hq_admin, "hq-admin-1", wall_clock_ms());
+  ASSERT_TRUE(admin_token.ok());
+  HttpClient admin(node.base(), *admin_token);
+  auto seq = [&] { return parse(officer->get("/v1/status"))["own_feed"]["seq"]; };
+  auto refused = [&](const HttpResponse& r, const std::string& field) {
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(parse(r)["field"], field) << r.body;
+  };
+  ASSERT_EQ(officer
+                ->post("/v1/travel-documents/UGA/B103/status",
+                       json{{"status", "stolen"}, {"reason", "reported at Kampala"}}.dump())
+                .status,
+            201);
+  const json recorded_before = seq();
+  json against_deny = typed_crossing("UGA", "B103");
+  against_deny["decision"] = "admitted";
+  against_deny["note"] = "  \u200b ";
+  refused(officer->post("/v1/crossings", against_deny.dump()), "note");
+
+  for (const std::string blank : {"   ", "\u200b", "\u00a0\u2060\ufeff"}) {
+    json c = typed_crossing("UGA", "B100");
+    c["traveller"]["surname"] = json::parse("\"" + blank + "\"");
+    refused(officer->post("/v1/crossings", c.dump()), "traveller.surname");
+    refused(officer->post("/v1/checks", c.dump()), "traveller.surname");
+  }
+  json born_tomorrow = typed_crossing("UGA", "B101");
+  born_tomorrow["traveller"]["birth_date"] =
+      format_iso_date(Date{date_of_instant_ms(wall_clock_ms()).days + 1});
+  refused(officer->post("/v1/crossings", born_tomorrow.dump()), "traveller.birth_date");
+
+  json permit{{"kind", "work"},
+              {"holder", typed_crossing("UGA", "B102")["traveller"]},
+              {"document", typed_crossing("UGA", "B102")["document"]},
+              {"valid_until", "2030-01-01"}};
+  for (const std::string taken : {"gatuna-30", "rusumo-5", "kigali-airport-7"}) {
+    permit["permit_id"] = taken;
+    refused(admin.post("/v1/permits", permit.dump()), "permit_id");
+  }
+  json alert{{"alert_id", "hq-9"},
+             {"category", "wanted"},
+             {"action", "refer"},
+             {"subject", {{"kind", "national_id"}, {"national_id", "1199080012345678"}}}};
+  refused(admin.post("/v1/alerts", alert.dump()), "alert_id");
+  EXPECT_EQ(seq(), recorded_before);
+
+  // Chosen ids of other forms are taken; then the extensions.
+  permit["permit_id"] = "WP-2026-0001";
+  ASSERT_EQ(admin.post("/v1/permits", permit.dump()).status, 201);
+  alert["alert_id"] = "A-77";
+  ASSERT_EQ(admin.post("/v1/alerts", alert.dump()).status, 201);
+  const json after_two = seq();
+  const std::string status = "/v1/permits/WP-2026-0001/status";
+  for (const std::string until : {"2030-01-01", "2029-06-30", "2020-01-01"})
+    refused(officer->post(
+                status,
+                json{{"action", "extend"}, {"valid_until", until}, {"reason", "renewed"}}.dump()),
+            "valid_until");
+  refused(admin.post(status, json{{"action", "revoke"}, {"reason", " \u200b "}}.dump()), "reason");
+  EXPECT_EQ(seq(), after_two);
+  EXPECT_EQ(
+      officer
+          ->post(status,
+                 json{{"action", "extend"}, {"valid_until", "2030-01-02"}, {"reason", "renewed"}}
+                     .dump())
+          .status,
+      201);
+}
+
 TEST_F(ApiInProcess, ARetryWithItsIdempotencyKeyGetsTheFirstAnswerNotASecondRecord) {
   const auto own_head = [&] {
     const json feeds = parse(officer->get("/v1/feeds"));
