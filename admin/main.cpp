@@ -13,6 +13,7 @@
 //   umupaka-admin feeds --network DIR/network.json
 //   umupaka-admin status --node URL --token T        (or --network DIR/network.json)
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -158,7 +159,9 @@ int run(int argc, char** argv) {
   revoke->add_option("--node", node)->required();
   revoke->add_option("--token", token)->required();
   revoke->add_option("--site", site)->required();
-  revoke->add_option("--cutoff", cutoff, "last accepted seq of the site's feed")->required();
+  revoke->add_option("--cutoff", cutoff, "last accepted seq of the site's feed")
+      ->required()
+      ->check(not_negative);
   revoke->add_option("--reason", reason);
 
   auto* audit_cmd =
@@ -174,7 +177,8 @@ int run(int argc, char** argv) {
       app.add_subcommand("conflicts", "the ledger's conflict alerts for HQ, in ledger order");
   conflicts_cmd->add_option("--node", node)->required();
   conflicts_cmd->add_option("--token", token, "hq-admin or auditor token")->required();
-  conflicts_cmd->add_option("--after", conflicts_after, "only those after this ledger position");
+  conflicts_cmd->add_option("--after", conflicts_after, "only those after this ledger position")
+      ->check(not_negative);
 
   auto* feeds = app.add_subcommand("feeds", "which records each node holds, per origin");
   feeds->add_option("--network", network_file, "network.json of umupaka-sim local up")->required();
@@ -203,6 +207,13 @@ int run(int argc, char** argv) {
       sites.push_back(*e);
     }
     std::vector<std::string> v = split(voters);
+    for (const auto& name : v)
+      if (std::none_of(sites.begin(), sites.end(),
+                       [&](const SiteEntry& e) { return e.site == name; })) {
+        std::fprintf(stderr, "umupaka-admin: --voters names %s, which no --join request is\n",
+                     name.c_str());
+        return 2;
+      }
     if (v.empty()) {
       for (const auto& e : sites)
         if (e.site == "hq") v.push_back("hq");

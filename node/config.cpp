@@ -59,25 +59,32 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 Status write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+  if (path.empty()) return make_error(Errc::invalid_field, "no file name given");
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
   if (fd < 0) return io_error("open " + tmp);
+  // A failure leaves no temporary file behind (it may hold part of a key).
+  auto failed = [&](const std::string& what) {
+    const Status e = io_error(what + " " + tmp);
+    ::unlink(tmp.c_str());
+    return e;
+  };
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       ::close(fd);
-      return io_error("write " + tmp);
+      return failed("write");
     }
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0) {
     ::close(fd);
-    return io_error("fsync " + tmp);
+    return failed("fsync");
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return failed("rename");
   return fsync_path(dir_of(path), O_RDONLY | O_DIRECTORY);
 }
 

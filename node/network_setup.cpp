@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ledger/limits.hpp"
 #include "ledger/record.hpp"
 #include "ledger/validate.hpp"
 #include "node/config.hpp"
@@ -94,6 +95,14 @@ Result<SignedRecord> make_root_record(const SecretSeed& root_seed, const std::st
   r.header.hlc = Hlc::make(now_ms, 0);
   r.body = std::move(body);
   RETURN_IF_ERROR(validate_record(r));
+  // Every record fits limits::record_encoded_bytes_max; a genesis of many sites with long ids and
+  // endpoints may not.
+  if (const size_t bytes = encode_record(r).size(); bytes > limits::record_encoded_bytes_max)
+    return make_error(Errc::limit_exceeded,
+                      "the record would be " + std::to_string(bytes) + " bytes encoded, over the " +
+                          std::to_string(limits::record_encoded_bytes_max) +
+                          " a record may have: fewer sites in it (certify the others after), or "
+                          "shorter site ids and endpoints");
   return seal(r, SigningKey::from_seed(root_seed));
 }
 

@@ -85,11 +85,14 @@ int main(int argc, char** argv) {
   app.add_option("--admin-token", admin_token, "hq-admin token (to plant the watchlist)");
   app.add_option("--post", post, "site id of the post (default: the node's)");
   app.add_option("--kind", kind_name, "site kind when the post has no profile");
-  app.add_option("--rate", rate, "travellers per second (0: as fast as possible)");
-  app.add_option("--duration", duration_s, "seconds to run (ignored with --count)");
+  app.add_option("--rate", rate, "travellers per second (0: as fast as possible)")
+      ->check(finite_range(0, 1e6));
+  app.add_option("--duration", duration_s, "seconds to run (ignored with --count)")
+      ->check(finite_range(0.001, 1e9));
   app.add_option("--count", count, "travellers to send, then stop");
-  app.add_option("--seed", seed, "generator seed");
-  app.add_option("--population", population, "distinct travellers using the post");
+  app.add_option("--seed", seed, "generator seed")->check(not_negative);
+  app.add_option("--population", population, "distinct travellers using the post")
+      ->check(CLI::Range(1u, 100'000'000u));
   app.add_option("--watchlist", watchlist, "alerts and document reports to plant first");
   app.add_option("--watchlist-at", watchlist_at,
                  "API URL of the node (HQ) to plant the watchlist at (default: --api)");

@@ -86,6 +86,8 @@ int run_command(const std::string& name, const umupaka::sim::RunOptions& base,
   const std::string path = find_scenario(name);
   auto scenario = umupaka::sim::load_scenario(path);
   if (!scenario.ok()) return fail(scenario.error().message);
+  if (auto fits = umupaka::sim::check_genesis(*scenario); !fits.ok())
+    return fail(path + ": the founding sites' genesis: " + fits.error().message);
   umupaka::sim::RunOptions o = base;
   o.scenario_path = name;
   if (!quiet)
@@ -108,6 +110,8 @@ int swarm_command(const std::string& name, const umupaka::sim::RunOptions& base,
   const std::string path = find_scenario(name);
   auto scenario = umupaka::sim::load_scenario(path);
   if (!scenario.ok()) return fail(scenario.error().message);
+  if (auto fits = umupaka::sim::check_genesis(*scenario); !fits.ok())
+    return fail(path + ": the founding sites' genesis: " + fits.error().message);
   umupaka::sim::RunOptions o = base;
   o.scenario_path = name;
   const auto result = umupaka::sim::run_swarm(
@@ -185,20 +189,23 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "simulate a scenario, deterministically from a seed");
   run->add_option("scenario", scenario, "a scenario file, or the name of a shipped one")
       ->required();
-  run->add_option("--seed", run_options.seed, "the run's seed")->required();
+  run->add_option("--seed", run_options.seed, "the run's seed")
+      ->required()
+      ->check(umupaka::not_negative);
   run->add_option("--report", report_dir, "write summary.txt, report.json and charts here");
   run->add_flag("--swarm", run_options.swarm, "also draw random faults from the seed");
   run->add_option("--duration", duration, "traffic duration instead of the scenario's (6h, 90m)");
   run->add_option("--traffic-scale", run_options.traffic_scale,
-                  "traffic multiplier instead of the scenario's");
+                  "traffic multiplier instead of the scenario's")
+      ->check(umupaka::finite_range(0.000001, 10'000));
   run->add_flag("--quiet", quiet, "no progress lines on stderr");
 
   uint64_t seeds = 20, first_seed = 1;
   std::string swarm_scenario = "swarm";
   auto* swarm = app.add_subcommand("swarm", "many seeds with random faults");
   swarm->add_option("scenario", swarm_scenario, "a scenario file or name (default: swarm)");
-  swarm->add_option("--seeds", seeds, "how many seeds");
-  swarm->add_option("--first-seed", first_seed, "the first seed");
+  swarm->add_option("--seeds", seeds, "how many seeds")->check(CLI::Range(1u, 1'000'000u));
+  swarm->add_option("--first-seed", first_seed, "the first seed")->check(umupaka::not_negative);
   swarm->add_option("--report", report_dir, "reports of failed seeds go here (seed-N/)");
   bool stop_on_failure = false;
   swarm->add_flag("--stop-on-failure", stop_on_failure, "stop at the first failed seed");
@@ -223,6 +230,9 @@ int main(int argc, char** argv) {
     }
     return run_command(scenario, run_options, report_dir, quiet);
   }
+  if (swarm->parsed() && first_seed > UINT64_MAX - seeds)
+    return fail("--first-seed " + std::to_string(first_seed) + " with --seeds " +
+                std::to_string(seeds) + " runs past the last seed, 2^64-1");
   if (swarm->parsed())
     return swarm_command(swarm_scenario, run_options, first_seed, seeds, stop_on_failure,
                          report_dir);

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -281,6 +282,13 @@ class ScenarioParser {
     if (s_.sites.size() > swim::members_max)
       return root_.error("sites", "at most " + std::to_string(swim::members_max) + " sites, got " +
                                       std::to_string(s_.sites.size()));
+    const size_t founding = static_cast<size_t>(std::count_if(
+        s_.sites.begin(), s_.sites.end(), [](const ScenarioSite& s) { return !s.joins_ms; }));
+    if (founding > limits::genesis_sites_max)
+      return root_.error("sites", "at most " + std::to_string(limits::genesis_sites_max) +
+                                      " founding sites (without `joins`: the genesis names them), "
+                                      "got " +
+                                      std::to_string(founding));
     bool voter = false;
     for (const auto& site : s_.sites)
       voter = voter || (site.role == VoterRole::voter && !site.joins_ms);

@@ -167,6 +167,35 @@ SimCluster::SimCluster(Options options)
   check_invariants();
 }
 
+namespace {
+
+// A simulated site's genesis entry under its keys.
+SiteEntry sim_entry(const SimSite& site, const PublicKey& signing_key, std::string transport_key) {
+  SiteEntry e;
+  e.site = site.id;
+  e.kind = site.kind;
+  e.role = site.role;
+  e.signing_key = signing_key;
+  e.transport_key = std::move(transport_key);
+  e.peer = "tcp://" + site.id + ".sim:7500";
+  e.api = "http://" + site.id + ".sim:7400";
+  return e;
+}
+
+}  // namespace
+
+Status SimCluster::genesis_fits(const std::vector<SimSite>& sites, const std::string& network_id) {
+  // Keys are of fixed size (and must differ): any keys give the genesis its size.
+  std::vector<SiteEntry> entries;
+  for (const SimSite& site : sites)
+    entries.push_back(sim_entry(
+        site, SigningKey::from_seed(random_bytes<32>(0, "signing:" + site.id)).public_key(),
+        z85(random_bytes<32>(0, "transport:" + site.id))));
+  auto genesis = make_genesis(random_bytes<32>(0, "root"), network_id, std::move(entries), 0);
+  if (!genesis.ok()) return genesis.error();
+  return {};
+}
+
 SiteEntry SimCluster::new_node(const SimSite& site) {
   auto n = std::make_unique<Node>();
   n->site = site;
@@ -175,14 +204,8 @@ SiteEntry SimCluster::new_node(const SimSite& site) {
   n->added_ms = now_ms_;
   n->dir = root_dir_ + "/" + n->site.id;
   UMUPAKA_ASSERT_MSG(!keys_.count(n->site.id), "site ids must be unique");
-  SiteEntry e;
-  e.site = n->site.id;
-  e.kind = n->site.kind;
-  e.role = n->site.role;
-  e.signing_key = SigningKey::from_seed(n->seed).public_key();
-  e.transport_key = z85(random_bytes<32>(options_.seed, "transport:" + n->site.id));
-  e.peer = "tcp://" + n->site.id + ".sim:7500";
-  e.api = "http://" + n->site.id + ".sim:7400";
+  SiteEntry e = sim_entry(n->site, SigningKey::from_seed(n->seed).public_key(),
+                          z85(random_bytes<32>(options_.seed, "transport:" + n->site.id)));
   keys_[n->site.id] = e.signing_key;
   site_ids_.push_back(n->site.id);
   nodes_.push_back(std::move(n));

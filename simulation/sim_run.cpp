@@ -967,6 +967,13 @@ uint32_t swarm_write_ms(uint64_t seed) {
   return choices[derive(seed, "write_ms", 0) % std::size(choices)];
 }
 
+Status check_genesis(const Scenario& scenario) {
+  std::vector<SimSite> founding;
+  for (const auto& site : scenario.sites)
+    if (!site.joins_ms) founding.push_back(SimSite{site.id, site.kind, site.role});
+  return SimCluster::genesis_fits(founding, SimClusterOptions{}.network_id);
+}
+
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
   std::vector<std::string> left_out;
   const Scenario s =

@@ -45,6 +45,9 @@ struct RunOptions {
 };
 
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options);
+// Whether the scenario's founding sites make a genesis that fits a record (SimCluster::
+// genesis_fits); run_scenario asserts it. A scenario a person wrote is checked first.
+Status check_genesis(const Scenario& scenario);
 
 // The group commit time (SimClusterOptions::write_ms) a swarm run with `seed` gives every node:
 // one of 0, 1, 2, 5, 10 and 20 ms, from an instant commit to a slow disk's, drawn from the seed

@@ -438,6 +438,22 @@ TEST(Parse, SitesThatJoin) {
   EXPECT_EQ(f->faults.size(), 2u);
 }
 
+// The founding sites are named in the genesis, which holds at most 64 (the minimal two and 62
+// generated posts); sites that join later are not.
+TEST(Parse, AtMost64FoundingSites) {
+  auto with_posts = [](int posts) {
+    return parse_scenario(
+        minimal + "\n[generate]\nposts = " + std::to_string(posts) + "\npost_link = \"wan\"\n",
+        "t.toml");
+  };
+  ASSERT_TRUE(with_posts(62).ok()) << with_posts(62).error().message;
+  const auto refused = with_posts(63);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "sites");
+  EXPECT_NE(refused.error().message.find("at most 64 founding sites"), std::string::npos)
+      << refused.error().message;
+}
+
 TEST(Parse, GenerateMakesFiftySites) {
   const std::string text = minimal + R"(
 [links.satellite]

@@ -121,5 +121,21 @@ TEST(SimRun, SitesThatJoinInstallTheLedgerAndTakeTheirRole) {
   EXPECT_EQ(again.trace_hex, r.trace_hex);
 }
 
+// A genesis over a record's 16 KiB (many founding sites with long ids) is an error to report, not
+// an abort of the simulator (umupaka-sim exits 2 naming it); make_genesis refuses it for
+// `umupaka-admin network create` alike.
+TEST(CheckGenesis, AGenesisOverARecordsSizeIsAnErrorNotAnAbort) {
+  std::vector<SimSite> sites{{"hq", SiteKind::hq, VoterRole::voter}};
+  for (int i = 0; i < 55; ++i)
+    sites.push_back(SimSite{"s" + std::to_string(100 + i) + std::string(60, 'x')});
+  const Status too_big = SimCluster::genesis_fits(sites, "rwanda-sim");
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.error().code, Errc::limit_exceeded);
+  EXPECT_NE(too_big.error().message.find("bytes encoded, over the 16384"), std::string::npos)
+      << too_big.error().message;
+  sites.resize(40);
+  EXPECT_TRUE(SimCluster::genesis_fits(sites, "rwanda-sim").ok());
+}
+
 }  // namespace
 }  // namespace umupaka::sim

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The command lines refuse what would do nothing, wrap, or crash, with exit 2 (docs/operations.md)
+# and a message; a failed write leaves no file behind. Usage: cli_test.sh BUILD_DIR
+set -uo pipefail
+build=$(cd "$1" && pwd)
+node=$build/node/umupaka-node
+admin=$build/admin/umupaka-admin
+sim=$build/simulation/umupaka-sim
+traffic=$build/node/umupaka-traffic
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect CODE DESCRIPTION COMMAND...: the command exits CODE.
+expect() {
+  local code=$1 what=$2
+  shift 2
+  "$@" >"$tmp/out" 2>&1
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    echo "FAIL: $what: exit $rc, expected $code: $*" >&2
+    sed 's/^/  /' "$tmp/out" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+expect 2 "a swarm of no seeds" "$sim" swarm --seeds 0
+expect 2 "seeds past 2^64-1" "$sim" swarm --first-seed 18446744073709551615 --seeds 3
+expect 2 "a negative seed" "$sim" run new-sites --seed=-1
+expect 2 "no traffic" "$sim" run new-sites --seed 1 --traffic-scale 0
+expect 2 "traffic NaN" "$sim" run new-sites --seed 1 --traffic-scale nan
+printf 'duration = "1h"\n[links.wan]\nlatency_ms = 20\nswim = "wan"\n[[sites]]\nid = "hq"\nkind = "hq"\nrole = "voter"\nlink = "wan"\n[generate]\nposts = 64\npost_link = "wan"\n' \
+  >"$tmp/65-sites.toml"
+expect 2 "65 founding sites" "$sim" run "$tmp/65-sites.toml" --seed 1 --quiet
+expect 2 "a population of none" "$traffic" --token t --population 0
+expect 2 "a rate of NaN" "$traffic" --token t --rate nan
+expect 2 "a negative duration" "$traffic" --token t --duration -1
+expect 2 "a negative cut-off" "$admin" revoke --root-key k --node n --token t --site s --cutoff -1
+
+# keygen to an empty path: an error, and no temporary file holding the seed.
+cd "$tmp"
+expect 1 "keygen to no file" "$admin" keygen --root-key ""
+cd - >/dev/null
+[ -e "$tmp/.tmp" ] && echo "FAIL: keygen left $tmp/.tmp behind" >&2 && failures=$((failures + 1))
+
+# network create with a voter that no join request names.
+"$node" init --data "$tmp/hq" --site hq --kind hq --api 127.0.0.1:7400 >/dev/null
+"$admin" keygen --root-key "$tmp/root.json" >/dev/null
+expect 2 "a voter no join request names" "$admin" network create --root-key "$tmp/root.json" \
+  --network-id net1 --join "$tmp/hq/join-request.json" --voters hq,dr-kigali --out "$tmp/g.json"
+[ -e "$tmp/g.json" ] && echo "FAIL: a genesis was written" >&2 && failures=$((failures + 1))
+expect 0 "the same with its voters right" "$admin" network create --root-key "$tmp/root.json" \
+  --network-id net1 --join "$tmp/hq/join-request.json" --voters hq --out "$tmp/g.json"
+
+[ "$failures" -eq 0 ] || exit 1
