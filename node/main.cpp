@@ -105,6 +105,24 @@ int cmd_join(const std::string& data, const std::string& genesis_path) {
     }
     if (auto r = core.recover(**txn, wall_clock_ms()); !r.ok()) return fail(r.error());
   }
+  // A genesis that certifies this site under other keys was not made from this node's
+  // join-request.json: its records would verify nowhere, and peers would refuse its connections.
+  {
+    auto m = Membership::from_genesis(*genesis);
+    if (!m.ok()) return fail(m.error());
+    if (const MemberSite* entry = m->site(cfg->site)) {
+      auto transport = load_transport_public_key(data);
+      if (!transport.ok()) return fail(transport.error());
+      const bool signing_differs =
+          entry->entry.signing_key != SigningKey::from_seed(*seed).public_key();
+      if (signing_differs || entry->entry.transport_key != *transport)
+        return fail(make_error(
+            Errc::invalid_field,
+            genesis_path + " certifies site " + cfg->site + " under another " +
+                (signing_differs ? "signing" : "transport") + " key than this node's (" + data +
+                "/keys): it was not made from this node's join-request.json; nothing was joined"));
+    }
+  }
   auto joined = join_network(core, **store, *genesis);
   if (!joined.ok()) return fail(joined.error());
   cfg->network_id = core.membership().network_id();

@@ -52,4 +52,14 @@ expect 2 "a voter no join request names" "$admin" network create --root-key "$tm
 expect 0 "the same with its voters right" "$admin" network create --root-key "$tmp/root.json" \
   --network-id net1 --join "$tmp/hq/join-request.json" --voters hq --out "$tmp/g.json"
 
+# join with a genesis that certifies this site under another node's keys: refused, nothing joined.
+"$node" init --data "$tmp/hq2" --site hq --kind hq --api 127.0.0.1:7401 >/dev/null
+expect 2 "a genesis made from another node's join request" "$node" join --data "$tmp/hq2" \
+  --genesis "$tmp/g.json"
+grep -q "not made from this node's join-request.json" "$tmp/out" ||
+  { echo "FAIL: the refusal does not say why" >&2 && failures=$((failures + 1)); }
+expect 0 "the node the genesis was made for joins" "$node" join --data "$tmp/hq" --genesis "$tmp/g.json"
+grep -q "net1" "$tmp/hq2/node.toml" &&
+  { echo "FAIL: the refused node was joined to net1" >&2 && failures=$((failures + 1)); }
+
 [ "$failures" -eq 0 ] || exit 1
