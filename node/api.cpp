@@ -43,6 +43,52 @@ using params_t = restinio::router::route_params_t;
 constexpr uint64_t transport_body_bytes_max = 1024 * 1024;
 static_assert(limits::api_body_bytes_max < transport_body_bytes_max);
 
+// A request body as JSON; discarded if it is not JSON. A name given twice in one object (RFC 8259
+// leaves it to the reader; nlohmann keeps the last) is ambiguous, so `duplicate` gets the JSON
+// path of the first one repeated ("traveller.sex"), for a 422 naming it.
+json parse_json_body(const std::string& body, std::optional<std::string>& duplicate) {
+  struct Frame {
+    bool array = false;
+    size_t index = 0;  // in an array: the element being read
+    std::string key;   // in an object: the name of the value being read
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> frames;
+  auto done_value = [&] {
+    if (!frames.empty() && frames.back().array) ++frames.back().index;
+  };
+  const json::parser_callback_t note = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        frames.push_back(Frame{event == json::parse_event_t::array_start});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames.pop_back();
+        done_value();
+        break;
+      case json::parse_event_t::key: {
+        Frame& top = frames.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second && !duplicate) {
+          std::string path;
+          for (const Frame& f : frames)
+            path +=
+                f.array ? "[" + std::to_string(f.index) + "]" : (path.empty() ? "" : ".") + f.key;
+          duplicate = path;
+        }
+        break;
+      }
+      case json::parse_event_t::value:
+        done_value();
+        break;
+    }
+    return true;
+  };
+  return json::parse(body, note, /*allow_exceptions=*/false);
+}
+
 int http_status_of(Errc c) {
   switch (c) {
     case Errc::invalid_field:
@@ -281,9 +327,15 @@ struct ApiServer::Impl {
       return std::nullopt;
     }
     if (body.empty() && allow_empty) return json::object();
-    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    std::optional<std::string> duplicate;
+    json j = parse_json_body(body, duplicate);
     if (j.is_discarded()) {
       respond_error(req, 400, "malformed_json", "the request body is not valid JSON");
+      return std::nullopt;
+    }
+    if (duplicate) {
+      respond_error(req,
+                    make_error(Errc::invalid_field, *duplicate + " is given twice", *duplicate));
       return std::nullopt;
     }
     return j;

@@ -405,6 +405,27 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
       201);
 }
 
+// A name given twice in one object is ambiguous (a JSON reader may keep either): 422 naming its
+// path, nothing recorded. Read as the last one, {"direction": "entry", ..., "direction": "exit"}
+// recorded an exit.
+TEST_F(ApiInProcess, ANameGivenTwiceInABodyIsRefusedWithItsPath) {
+  const std::string crossing = typed_crossing("UGA", "B200").dump();
+  const std::string twice_top = "{\"direction\":\"exit\"," + crossing.substr(1);
+  std::string twice_nested = crossing;
+  twice_nested.insert(twice_nested.find("\"sex\""), "\"sex\":\"F\",");
+  ASSERT_NE(twice_nested, crossing);
+  for (const auto& [body, field] :
+       {std::pair{twice_top, "direction"}, std::pair{twice_nested, "traveller.sex"}}) {
+    for (const std::string path : {"/v1/crossings", "/v1/checks"}) {
+      const HttpResponse r = officer->post(path, body);
+      EXPECT_EQ(r.status, 422) << path << ": " << r.body;
+      EXPECT_EQ(parse(r)["field"], field) << r.body;
+    }
+  }
+  EXPECT_EQ(parse(officer->get("/v1/status"))["own_feed"]["seq"], 0);
+  EXPECT_EQ(officer->post("/v1/crossings", crossing).status, 201);
+}
+
 TEST_F(ApiInProcess, ARetryWithItsIdempotencyKeyGetsTheFirstAnswerNotASecondRecord) {
   const auto own_head = [&] {
     const json feeds = parse(officer->get("/v1/feeds"));
