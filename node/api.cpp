@@ -273,16 +273,54 @@ struct ApiServer::Impl {
     for (auto& t : loaded.value()) tokens[t.token_hash] = t;
   }
 
-  // The caller's token entry if it may act in one of `roles`; otherwise answers 401/403.
+  // A header that may come once: its value without the whitespace around it (RFC 9110 §5.5), or
+  // nullopt if absent. Given more than once it is answered 400 here and `ok` is false: which
+  // one the sender meant is not for the node to guess.
+  std::optional<std::string> single_header(const req_t& req, std::string_view name, bool& ok) {
+    std::vector<std::string> values;
+    req->header().for_each_value_of(restinio::string_view_t(name.data(), name.size()),
+                                    [&](const restinio::string_view_t& v) {
+                                      values.emplace_back(v.data(), v.size());
+                                      return restinio::http_header_fields_t::continue_enumeration();
+                                    });
+    ok = values.size() <= 1;
+    if (!ok) {
+      respond_error(
+          req, 400, "bad_request",
+          std::string(name) + " is given " + std::to_string(values.size()) + " times; send it once",
+          std::string(name));
+      return std::nullopt;
+    }
+    if (values.empty()) return std::nullopt;
+    std::string v = std::move(values.front());
+    const auto ows = [](char c) { return c == ' ' || c == '\t'; };
+    while (!v.empty() && ows(v.back())) v.pop_back();
+    v.erase(v.begin(), std::find_if_not(v.begin(), v.end(), ows));
+    return v;
+  }
+
+  // The caller's token entry if it may act in one of `roles`; otherwise answers 401/403 (400 for
+  // an Authorization header given twice).
   std::optional<TokenEntry> authorize(const req_t& req, std::initializer_list<Role> roles) {
-    const std::string auth{req->header().get_field_or(restinio::http_field::authorization, "")};
-    constexpr std::string_view bearer = "Bearer ";
-    if (auth.size() <= bearer.size() || auth.compare(0, bearer.size(), bearer) != 0) {
+    bool once = true;
+    const std::string auth = single_header(req, "Authorization", once).value_or("");
+    if (!once) return std::nullopt;
+    // "Bearer" TOKEN, the scheme in any case (RFC 9110 §11.1).
+    const size_t space = auth.find(' ');
+    const std::string_view scheme = std::string_view(auth).substr(0, space);
+    const bool bearer = space != std::string::npos && scheme.size() == 6 &&
+                        std::equal(scheme.begin(), scheme.end(), "bearer", [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) == b;
+                        });
+    const size_t from = bearer ? auth.find_first_not_of(' ', space) : std::string::npos;
+    const std::string_view token =
+        from == std::string::npos ? std::string_view() : std::string_view(auth).substr(from);
+    if (token.empty()) {
       metrics.unauthorized++;
       respond_error(req, 401, "unauthorized", "missing bearer token (Authorization: Bearer ...)");
       return std::nullopt;
     }
-    const Hash h = sha256(std::string_view(auth).substr(bearer.size()));
+    const Hash h = sha256(token);
     std::optional<TokenEntry> entry;
     {
       std::lock_guard lock(tokens_mu);
@@ -377,8 +415,10 @@ struct ApiServer::Impl {
   // it comes with (method, target and body: a retry sends the same bytes). Absent: nullopt and ok;
   // malformed: answered 422 here, and false.
   bool idempotency_key(const req_t& req, std::optional<IdempotencyKey>& out) {
-    const auto* key = req->header().try_get_field("Idempotency-Key");
-    if (key == nullptr) return true;
+    bool once = true;
+    const std::optional<std::string> key = single_header(req, "Idempotency-Key", once);
+    if (!once) return false;
+    if (!key) return true;
     const bool printable = std::all_of(key->begin(), key->end(), [](char c) {
       return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
     });

@@ -426,6 +426,37 @@ TEST_F(ApiInProcess, ANameGivenTwiceInABodyIsRefusedWithItsPath) {
   EXPECT_EQ(officer->post("/v1/crossings", crossing).status, 201);
 }
 
+// Headers as HTTP reads them: the Authorization scheme in any case, whitespace around a value not
+// part of it; a header that may come once, given twice, is 400 naming it and records nothing
+// (the first was taken: a retry with the second key recorded the traveller again).
+TEST_F(ApiInProcess, HeadersAreReadOnceEachWithoutTheWhitespaceAround) {
+  auto token = create_token(dir.path() + "/node", Role::officer, "officer-9", wall_clock_ms());
+  ASSERT_TRUE(token.ok());
+  HttpClient bare(node.base(), "");
+  const std::string check = check_of("B300").dump();
+  for (const std::string auth : {"bearer " + *token, "BEARER   " + *token + "  "})
+    EXPECT_EQ(bare.post("/v1/checks", check, {"Authorization: " + auth}).status, 200) << auth;
+  EXPECT_EQ(bare.post("/v1/checks", check, {"Authorization: Basic " + *token}).status, 401);
+  const HttpResponse twice = bare.post(
+      "/v1/checks", check, {"Authorization: Bearer " + *token, "Authorization: Bearer x"});
+  EXPECT_EQ(twice.status, 400) << twice.body;
+  EXPECT_EQ(parse(twice)["field"], "Authorization");
+
+  const std::string auth = "Authorization: Bearer " + *token;
+  const std::string crossing = typed_crossing("UGA", "B301").dump();
+  const HttpResponse two_keys =
+      bare.post("/v1/crossings", crossing, {auth, "Idempotency-Key: k-1", "Idempotency-Key: k-2"});
+  EXPECT_EQ(two_keys.status, 400) << two_keys.body;
+  EXPECT_EQ(parse(two_keys)["field"], "Idempotency-Key");
+  EXPECT_EQ(parse(officer->get("/v1/status"))["own_feed"]["seq"], 0);
+  const HttpResponse first = bare.post("/v1/crossings", crossing, {auth, "Idempotency-Key: k-1 "});
+  ASSERT_EQ(first.status, 201) << first.body;
+  const HttpResponse again = bare.post("/v1/crossings", crossing, {auth, "Idempotency-Key:  k-1"});
+  ASSERT_EQ(again.status, 201) << again.body;
+  EXPECT_EQ(parse(again)["replayed"], true) << again.body;
+  EXPECT_EQ(parse(officer->get("/v1/status"))["own_feed"]["seq"], 1);
+}
+
 TEST_F(ApiInProcess, ARetryWithItsIdempotencyKeyGetsTheFirstAnswerNotASecondRecord) {
   const auto own_head = [&] {
     const json feeds = parse(officer->get("/v1/feeds"));
