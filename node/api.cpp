@@ -746,6 +746,10 @@ struct ApiServer::Impl {
     if (taken.empty()) taken = "none";
     const auto refuse = [&](std::string_view name) -> Status {
       if (std::find(names.begin(), names.end(), name) != names.end()) return {};
+      if (name.empty())  // "?=1": a value without a name
+        return make_error(Errc::invalid_field,
+                          "a query parameter without a name (this path takes " + taken + ")",
+                          "query");
       return make_error(
           Errc::invalid_field,
           "unknown query parameter '" + std::string(name) + "' (this path takes " + taken + ")",
@@ -757,9 +761,10 @@ struct ApiServer::Impl {
   }
 
   // A numeric query parameter: nullopt when absent; Errc::invalid_field naming it when it is
-  // given without a value or more than once, or is not a decimal number in 0 .. 2^64-1, and
+  // given without a value or more than once, or is not a decimal number in lo .. hi, and
   // naming `query` when the query string does not parse.
-  static Result<std::optional<uint64_t>> query_u64(const req_t& req, const char* name) {
+  static Result<std::optional<uint64_t>> query_u64(const req_t& req, const char* name,
+                                                   uint64_t lo = 0, uint64_t hi = UINT64_MAX) {
     const auto q = restinio::try_parse_query<restinio::parse_query_traits::restinio_defaults>(
         req->header().query());
     if (!q)
@@ -773,10 +778,10 @@ struct ApiServer::Impl {
     const auto v = (*q)[name];
     uint64_t out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (v.empty() || ec != std::errc{} || end != v.data() + v.size())
+    if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || out < lo || out > hi)
       return make_error(Errc::invalid_field,
-                        std::string(name) + " must be a whole number from 0 to " +
-                            std::to_string(UINT64_MAX) + ", got '" + std::string(v) + "'",
+                        std::string(name) + " must be a whole number from " + std::to_string(lo) +
+                            " to " + std::to_string(hi) + ", got '" + std::string(v) + "'",
                         name);
     return std::optional<uint64_t>{out};
   }
@@ -818,13 +823,9 @@ struct ApiServer::Impl {
       return respond_error(req, s.error());
     const auto after = query_u64(req, "after");
     if (!after.ok()) return respond_error(req, after.error());
-    const auto asked_limit = query_u64(req, "limit");
+    const auto asked_limit = query_u64(req, "limit", 1, limits::api_list_items_max);
     if (!asked_limit.ok()) return respond_error(req, asked_limit.error());
     const uint64_t limit = asked_limit->value_or(100);
-    if (limit == 0 || limit > limits::api_list_items_max)
-      return respond_error(req, 422, "invalid_field",
-                           "limit must be 1 .. " + std::to_string(limits::api_list_items_max),
-                           "limit");
     auto txn = deps.store.read();
     if (!txn.ok()) return read_error(req, txn.error());
     const LedgerMeta meta = read_ledger_meta(**txn);

@@ -211,6 +211,8 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
       {"/v1/ledger?after=x", "after"},
       {"/v1/ledger?limit=0", "limit"},
       {"/v1/ledger?limit=100000", "limit"},
+      {"/v1/ledger?limit=-1", "limit"},
+      {"/v1/ledger?=1", "query"},  // a value without a name
       {"/v1/conflicts?after=1e3", "after"},
       {"/v1/records/hq/18446744073709551616", "seq"},
       {"/v1/records/hq/abc", "seq"},
@@ -229,6 +231,8 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
     const json j = json::parse(r.body, nullptr, false);
     EXPECT_EQ(j.value("field", ""), field) << path << " " << r.body;
   }
+  // The range a parameter takes, as the path takes it.
+  EXPECT_NE(hq.get("/v1/ledger?limit=-1").body.find("from 1 to 1000"), std::string::npos);
   EXPECT_EQ(hq.get("/v1/records/hq/18446744073709551615").status, 404);
   // Past the end of the ledger: an empty page, not a wrap to its start.
   const json end = parse(hq.get("/v1/ledger?after=18446744073709551615"));
