@@ -352,6 +352,30 @@ bool has_visible_text(std::string_view t) {
   return false;
 }
 
+bool valid_tcp_endpoint(std::string_view e) {
+  constexpr std::string_view scheme = "tcp://";
+  if (e.size() > 128 || e.substr(0, scheme.size()) != scheme) return false;
+  e.remove_prefix(scheme.size());
+  const size_t colon = e.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view host = e.substr(0, colon), port = e.substr(colon + 1);
+  uint32_t p = 0;
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    p = p * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (p == 0 || p > 65535) return false;
+  if (host == "*") return true;
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  for (char c : bracketed ? host.substr(1, host.size() - 2) : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (bracketed ? c == ':' || c == '.' : c == '.' || c == '-' || c == '_');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool generated_id_form(std::string_view id) {
   const size_t dash = id.rfind('-');
   if (dash == std::string_view::npos || dash + 1 == id.size()) return false;

@@ -19,6 +19,9 @@ bool valid_national_id(std::string_view id);
 bool valid_document_number(std::string_view number);
 // Well-formed UTF-8 without control characters.
 bool valid_text(std::string_view text, size_t bytes_max);
+// A ZeroMQ TCP endpoint as sites give theirs: "tcp://HOST:PORT", HOST a name or IPv4 address
+// (letters, digits, '.', '-', '_'), '*', or an IPv6 address in brackets; PORT 1..65535.
+bool valid_tcp_endpoint(std::string_view endpoint);
 // Whether `text` holds a character a reader can see: not only spaces, or characters drawn as
 // nothing (zero-width spaces and joiners, direction marks, the byte-order mark). A field that must
 // say something (a surname, the note admitting against a deny) needs one at the origin.

@@ -115,8 +115,9 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
   NodeConfig c;
   if (!api.empty()) RETURN_IF_ERROR(parse_listen(api, c.api_address, c.api_port));
   if (!peer.empty()) {
-    if (peer.rfind("tcp://", 0) != 0)
-      return make_error(Errc::invalid_field, "peer must be tcp://host:port", "peer");
+    if (!valid_tcp_endpoint(peer))
+      return make_error(Errc::invalid_field,
+                        "peer must be tcp://HOST:PORT (port 1..65535), got '" + peer + "'", "peer");
     c.peer_listen = peer;
   }
   if (!link.empty()) {
@@ -330,9 +331,10 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
     return make_error(Errc::invalid_field, file + ": [api] listen: " + s.error().message,
                       "api.listen");
   c.peer_listen = t["peer"]["listen"].value_or(c.peer_listen);
-  if (c.peer_listen.rfind("tcp://", 0) != 0 || c.peer_listen.size() == 6)
+  if (!valid_tcp_endpoint(c.peer_listen))
     return make_error(Errc::invalid_field,
-                      file + ": [peer] listen must be tcp://HOST:PORT, got '" + c.peer_listen + "'",
+                      file + ": [peer] listen must be tcp://HOST:PORT (port 1..65535), got '" +
+                          c.peer_listen + "'",
                       "peer.listen");
   const auto link_class = [](const std::string& v) {
     return v == "lan" || v == "wan" || v == "satellite";

@@ -37,6 +37,13 @@ expect 2 "a rate of NaN" "$traffic" --token t --rate nan
 expect 2 "a negative duration" "$traffic" --token t --duration -1
 expect 2 "a negative cut-off" "$admin" revoke --root-key k --node n --token t --site s --cutoff -1
 
+# init with a peer endpoint ZeroMQ cannot use: refused, no node made.
+for peer in "tcp://x:-1" "tcp://a b:1" "tcp://127.0.0.1:99999"; do
+  expect 2 "init --peer $peer" "$node" init --data "$tmp/bad-peer" --site s --kind hq --peer "$peer"
+  [ -e "$tmp/bad-peer/node.toml" ] && echo "FAIL: a node was made with --peer $peer" >&2 &&
+    failures=$((failures + 1))
+done
+
 # keygen to an empty path: an error, and no temporary file holding the seed.
 cd "$tmp"
 expect 1 "keygen to no file" "$admin" keygen --root-key ""

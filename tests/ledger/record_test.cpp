@@ -887,5 +887,17 @@ TEST(Validate, GeneratedIdFormIsASiteIdADashAndDigits) {
     EXPECT_FALSE(generated_id_form(chosen)) << chosen;
 }
 
+// Peer endpoints as `init --peer` and node.toml's [peer] listen take them.
+TEST(Validate, TcpEndpointsHaveAHostAndAPortFrom1To65535) {
+  for (const std::string ok : {"tcp://127.0.0.1:7500", "tcp://*:7500", "tcp://[::1]:7500",
+                               "tcp://gatuna.dgie.gov.rw:1", "tcp://hq-1:65535"})
+    EXPECT_TRUE(valid_tcp_endpoint(ok)) << ok;
+  for (const std::string bad : std::vector<std::string>{
+           "tcp://x:-1", "tcp://a b:1", "tcp://127.0.0.1:99999", "tcp://127.0.0.1:0", "tcp://:7500",
+           "tcp://127.0.0.1", "tcp://127.0.0.1:", "udp://127.0.0.1:7500", "tcp://h:75a0",
+           "tcp://[::1:7500", "tcp://h;rm:1", "tcp://" + std::string(130, 'h') + ":1"})
+    EXPECT_FALSE(valid_tcp_endpoint(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace umupaka
