@@ -253,10 +253,30 @@ int run(int argc, char** argv) {
     return audit(o);
   }
   if (conflicts_cmd->parsed()) return conflicts(node, token, conflicts_after);
+  // network.json of `umupaka-sim local up`, checked for what feeds and status read of it.
+  const auto read_network = [&]() -> Result<json> {
+    ASSIGN_OR_RETURN(const std::string text, read_file(network_file));
+    const json n = json::parse(text, nullptr, false);
+    const auto is_string = [](const json& j, const char* k) {
+      return j.is_object() && j.contains(k) && j.at(k).is_string();
+    };
+    bool ok = is_string(n, "admin_token") && n.contains("sites") && n.at("sites").is_array();
+    for (const auto& entry : ok ? n.at("sites") : json::array())
+      ok = ok && is_string(entry, "id") && is_string(entry, "api");
+    if (!ok)
+      return make_error(Errc::invalid_field,
+                        network_file +
+                            " is not a network.json of umupaka-sim local up (admin_token, and "
+                            "sites each with id and api)");
+    return n;
+  };
   if (feeds->parsed()) {
-    auto text = read_file(network_file);
-    if (!text.ok()) return fail(text.error());
-    const json n = json::parse(*text, nullptr, false);
+    const auto net = read_network();
+    if (!net.ok()) {
+      fail(net.error());
+      return 2;  // the file named on the command line
+    }
+    const json& n = *net;
     std::vector<std::string> ids;
     for (const auto& s : n.at("sites")) ids.push_back(s.at("id"));
     std::printf("%-18s", "held at \\ origin");
@@ -277,9 +297,12 @@ int run(int argc, char** argv) {
   }
   if (status->parsed()) {
     if (!network_file.empty()) {
-      auto text = read_file(network_file);
-      if (!text.ok()) return fail(text.error());
-      const json n = json::parse(*text, nullptr, false);
+      const auto net = read_network();
+      if (!net.ok()) {
+        fail(net.error());
+        return 2;
+      }
+      const json& n = *net;
       int rc = 0;
       for (const auto& s : n.at("sites")) rc |= status_of(s.at("api"), n.at("admin_token"));
       return rc;

@@ -37,6 +37,14 @@ expect 2 "a rate of NaN" "$traffic" --token t --rate nan
 expect 2 "a negative duration" "$traffic" --token t --duration -1
 expect 2 "a negative cut-off" "$admin" revoke --root-key k --node n --token t --site s --cutoff -1
 
+# feeds and status with a file that is not a network.json: named, exit 2.
+echo '{"sites": [{"id": 1}]}' >"$tmp/network.json"
+for cmd in feeds status; do
+  expect 2 "$cmd of a malformed network.json" "$admin" "$cmd" --network "$tmp/network.json"
+  grep -q "is not a network.json" "$tmp/out" ||
+    { echo "FAIL: $cmd does not name the fault" >&2 && failures=$((failures + 1)); }
+done
+
 # init with a peer endpoint ZeroMQ cannot use: refused, no node made.
 for peer in "tcp://x:-1" "tcp://a b:1" "tcp://127.0.0.1:99999"; do
   expect 2 "init --peer $peer" "$node" init --data "$tmp/bad-peer" --site s --kind hq --peer "$peer"
