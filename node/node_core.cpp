@@ -718,6 +718,12 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
           return seal_and_store(std::move(s), txn, hlc, head);
         } else if constexpr (std::is_same_v<T, AlertRequest>) {
           RETURN_IF_ERROR(check_chosen_id(r.alert_id, "alert_id"));
+          if (r.expires_on && *r.expires_on < today)
+            return make_error(Errc::invalid_field,
+                              "expires_on " + format_iso_date(*r.expires_on) +
+                                  " is before today (" + format_iso_date(today) +
+                                  "): the alert would never apply",
+                              "expires_on");
           if (r.subject.surname)
             RETURN_IF_ERROR(check_visible(*r.subject.surname, "subject.surname"));
           Alert a;

@@ -380,6 +380,10 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
              {"action", "refer"},
              {"subject", {{"kind", "national_id"}, {"national_id", "1199080012345678"}}}};
   refused(admin.post("/v1/alerts", alert.dump()), "alert_id");
+  json expired = alert;
+  expired["alert_id"] = "A-76";
+  expired["expires_on"] = "2000-01-01";
+  refused(admin.post("/v1/alerts", expired.dump()), "expires_on");
   EXPECT_EQ(seq(), recorded_before);
 
   // Chosen ids of other forms are taken; then the extensions.
@@ -434,7 +438,7 @@ TEST_F(ApiInProcess, HeadersAreReadOnceEachWithoutTheWhitespaceAround) {
   ASSERT_TRUE(token.ok());
   HttpClient bare(node.base(), "");
   const std::string check = check_of("B300").dump();
-  for (const std::string auth : {"bearer " + *token, "BEARER   " + *token + "  "})
+  for (const std::string& auth : {"bearer " + *token, "BEARER   " + *token + "  "})
     EXPECT_EQ(bare.post("/v1/checks", check, {"Authorization: " + auth}).status, 200) << auth;
   EXPECT_EQ(bare.post("/v1/checks", check, {"Authorization: Basic " + *token}).status, 401);
   const HttpResponse twice = bare.post(
