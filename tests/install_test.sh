@@ -10,11 +10,14 @@ prefix=$tmp/usr
 net=$tmp/net
 trap '"$prefix/bin/umupaka-sim" local down --dir "$net" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 fail() {
-  echo "install_test: $*" >&2
+  echo "install_test: $* (after $SECONDS s)" >&2
+  for log in "$net"/*.log; do
+    [ -f "$log" ] && echo "--- $log" >&2 && tail -n 20 "$log" >&2
+  done
   exit 1
 }
 
-cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake --install "$build" --prefix "$prefix" --strip >/dev/null
 
 unit=$prefix/lib/systemd/system/umupaka-node@.service
 [ -f "$unit" ] || fail "no unit at $unit"
@@ -45,7 +48,7 @@ summary=$("$prefix/bin/umupaka-traffic" --api "$gatuna" --token "$token" --count
   tail -n 1)
 echo "$summary" | grep -q '"recorded":20,' || fail "gatuna did not record 20 crossings: $summary"
 # HQ's row, Gatuna's column: the crossings reached the other node.
-for _ in $(seq 1 150); do
+for _ in $(seq 1 300); do
   held=$("$prefix/bin/umupaka-admin" feeds --network "$net/network.json" | awk '$1 == "hq" { print $3 }')
   [ "$held" = 20 ] && exit 0
   sleep 0.2
