@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
     }
     return run_command(scenario, run_options, report_dir, quiet);
   }
-  if (swarm->parsed() && first_seed > UINT64_MAX - seeds)
+  if (swarm->parsed() && seeds - 1 > UINT64_MAX - first_seed)  // the last seed past 2^64-1
     return fail("--first-seed " + std::to_string(first_seed) + " with --seeds " +
                 std::to_string(seeds) + " runs past the last seed, 2^64-1");
   if (swarm->parsed())

@@ -701,12 +701,25 @@ Scenario cut_to(const Scenario& s, int64_t duration_ms, std::vector<std::string>
     left_out.push_back(site.id + " joins at " + format_duration_ms(*site.joins_ms) + after);
     return true;
   });
-  // A fault's `sites` are there when it starts (the parser checks): a fault kept names sites kept.
-  std::erase_if(out.faults, [&](const ScenarioFault& f) {
-    if (f.at_ms < duration_ms) return false;
-    left_out.push_back(std::string(fault_kind_name(f.kind)) + " at " + format_duration_ms(f.at_ms) +
-                       after);
-    return true;
+  // A fault's `sites` are there when it starts (the parser checks), so a fault kept names sites
+  // kept. Its `group2` may name a site that joins later (cut off from it before it joins): one
+  // left out is dropped from it, and the fault left out if that empties its group2 (an empty one
+  // would mean every other site).
+  std::erase_if(out.faults, [&](ScenarioFault& f) {
+    const std::string what =
+        std::string(fault_kind_name(f.kind)) + " at " + format_duration_ms(f.at_ms);
+    if (f.at_ms >= duration_ms) {
+      left_out.push_back(what + after);
+      return true;
+    }
+    const bool named = !f.group2.empty();
+    std::erase_if(f.group2, [&](const std::string& id) { return out.find_site(id) == nullptr; });
+    if (named && f.group2.empty()) {
+      left_out.push_back(what + ": every site of its group2 joins after the run's end (" +
+                         format_duration_ms(duration_ms) + "), left out");
+      return true;
+    }
+    return false;
   });
   return out;
 }

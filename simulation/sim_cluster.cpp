@@ -184,14 +184,16 @@ SiteEntry sim_entry(const SimSite& site, const PublicKey& signing_key, std::stri
 
 }  // namespace
 
-Status SimCluster::genesis_fits(const std::vector<SimSite>& sites, const std::string& network_id) {
+Status SimCluster::genesis_fits(const std::vector<SimSite>& sites, const std::string& network_id,
+                                int64_t start_ms) {
   // Keys are of fixed size (and must differ): any keys give the genesis its size.
   std::vector<SiteEntry> entries;
   for (const SimSite& site : sites)
     entries.push_back(sim_entry(
         site, SigningKey::from_seed(random_bytes<32>(0, "signing:" + site.id)).public_key(),
         z85(random_bytes<32>(0, "transport:" + site.id))));
-  auto genesis = make_genesis(random_bytes<32>(0, "root"), network_id, std::move(entries), 0);
+  auto genesis =
+      make_genesis(random_bytes<32>(0, "root"), network_id, std::move(entries), start_ms);
   if (!genesis.ok()) return genesis.error();
   return {};
 }

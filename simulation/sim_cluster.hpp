@@ -170,9 +170,11 @@ class SimCluster {
   // Creates the stores, keys (from Options::seed), the genesis (make_genesis, root key from the
   // seed), and joins every node; no step is run. Asserts on any set-up failure.
   explicit SimCluster(Options options);
-  // Whether a genesis naming `sites` fits a record (limits::record_encoded_bytes_max): many sites
-  // with long ids may not. The constructor asserts it; check first what a person wrote.
-  static Status genesis_fits(const std::vector<SimSite>& sites, const std::string& network_id);
+  // Whether the genesis the constructor makes for `sites` (at `start_ms`) fits a record
+  // (limits::record_encoded_bytes_max): many sites with long ids may not. The constructor asserts
+  // it; check first what a person wrote.
+  static Status genesis_fits(const std::vector<SimSite>& sites, const std::string& network_id,
+                             int64_t start_ms);
   ~SimCluster();
   SimCluster(const SimCluster&) = delete;
   SimCluster& operator=(const SimCluster&) = delete;

@@ -971,7 +971,7 @@ Status check_genesis(const Scenario& scenario) {
   std::vector<SimSite> founding;
   for (const auto& site : scenario.sites)
     if (!site.joins_ms) founding.push_back(SimSite{site.id, site.kind, site.role});
-  return SimCluster::genesis_fits(founding, SimClusterOptions{}.network_id);
+  return SimCluster::genesis_fits(founding, SimClusterOptions{}.network_id, scenario.start_ms);
 }
 
 RunReport run_scenario(const Scenario& scenario, const RunOptions& options) {
@@ -989,7 +989,8 @@ SwarmResult run_swarm(const Scenario& scenario, const RunOptions& base, uint64_t
                       const std::function<void(const RunReport&)>& each) {
   SwarmResult out;
   const auto wall_start = std::chrono::steady_clock::now();
-  for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
+  for (uint64_t run = 0; run < seeds; ++run) {  // counted: first_seed + seeds may be 2^64
+    const uint64_t seed = first_seed + run;
     RunOptions o = base;
     o.seed = seed;
     o.swarm = true;

@@ -438,6 +438,30 @@ TEST(Parse, SitesThatJoin) {
   EXPECT_EQ(f->faults.size(), 2u);
 }
 
+// A fault may take a site that joins later as its other side (cut off from it before it joins);
+// cut before that site joins, the fault has no other side left and is left out, named (run, it
+// looked up links of a site the run no longer has).
+TEST(CutTo, AFaultWhoseGroup2JoinsAfterTheNewEndIsLeftOut) {
+  auto s = parse_scenario(minimal + "joins = \"20m\"\n" +
+                              "\n[[faults]]\nkind = \"degrade\"\nat = \"1m\"\nfor = \"30m\"\n"
+                              "sites = [\"hq\"]\ngroup2 = [\"gatuna\"]\n"
+                              "[faults.link]\nlatency_ms = 900\n",
+                          "joins.toml");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  std::vector<std::string> left_out;
+  const Scenario cut = cut_to(*s, 10 * 60'000, left_out);
+  EXPECT_EQ(cut.sites.size(), 1u);
+  EXPECT_TRUE(cut.faults.empty());
+  EXPECT_EQ(left_out, (std::vector<std::string>{
+                          "gatuna joins at 20m: after the run's end (10m), left out",
+                          "degrade at 1m: every site of its group2 joins after the run's end "
+                          "(10m), left out"}));
+  left_out.clear();
+  EXPECT_EQ(cut_to(*s, 25 * 60'000, left_out).faults.at(0).group2,
+            std::vector<std::string>{"gatuna"});
+  EXPECT_TRUE(left_out.empty());
+}
+
 // The founding sites are named in the genesis, which holds at most 64 (the minimal two and 62
 // generated posts); sites that join later are not.
 TEST(Parse, AtMost64FoundingSites) {

@@ -128,13 +128,13 @@ TEST(CheckGenesis, AGenesisOverARecordsSizeIsAnErrorNotAnAbort) {
   std::vector<SimSite> sites{{"hq", SiteKind::hq, VoterRole::voter}};
   for (int i = 0; i < 55; ++i)
     sites.push_back(SimSite{"s" + std::to_string(100 + i) + std::string(60, 'x')});
-  const Status too_big = SimCluster::genesis_fits(sites, "rwanda-sim");
+  const Status too_big = SimCluster::genesis_fits(sites, "rwanda-sim", Scenario{}.start_ms);
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, Errc::limit_exceeded);
   EXPECT_NE(too_big.error().message.find("bytes encoded, over the 16384"), std::string::npos)
       << too_big.error().message;
   sites.resize(40);
-  EXPECT_TRUE(SimCluster::genesis_fits(sites, "rwanda-sim").ok());
+  EXPECT_TRUE(SimCluster::genesis_fits(sites, "rwanda-sim", Scenario{}.start_ms).ok());
 }
 
 }  // namespace
