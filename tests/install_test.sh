@@ -39,17 +39,20 @@ scenarios=$prefix/share/umupaka/scenarios
 cp "$scenarios/new-sites.toml" "$scenarios/installed-only.toml"
 "$prefix/bin/umupaka-sim" run installed-only --seed 1 --duration 10m --quiet >/dev/null ||
   fail "umupaka-sim did not find or run the installed scenario installed-only"
-"$prefix/bin/umupaka-sim" local up --dir "$net" --sites hq,gatuna --voters hq --base-port 0 >/dev/null
+"$prefix/bin/umupaka-sim" local up --dir "$net" --sites hq,gatuna --voters hq --base-port 0 \
+  >"$tmp/up.log" 2>&1 || fail "local up failed: $(cat "$tmp/up.log")"
 grep -q "\"restart\": \"$prefix/bin/umupaka-node run " "$net/network.json" ||
   fail "umupaka-sim did not start the installed node: $(cat "$net/network.json")"
 token=$(sed -n 's/.*"admin_token": "\(umk_[0-9a-f]*\)".*/\1/p' "$net/network.json")
 gatuna=$(sed -n 's/.*"api": "\(http:[^"]*\)".*/\1/p' "$net/network.json" | sed -n 2p)
-summary=$("$prefix/bin/umupaka-traffic" --api "$gatuna" --token "$token" --count 20 --rate 0 --json |
-  tail -n 1)
+summary=$("$prefix/bin/umupaka-traffic" --api "$gatuna" --token "$token" --count 20 --rate 0 \
+  --json 2>&1) || fail "umupaka-traffic failed: $summary"
+summary=$(echo "$summary" | tail -n 1)
 echo "$summary" | grep -q '"recorded":20,' || fail "gatuna did not record 20 crossings: $summary"
 # HQ's row, Gatuna's column: the crossings reached the other node.
 for _ in $(seq 1 300); do
-  held=$("$prefix/bin/umupaka-admin" feeds --network "$net/network.json" | awk '$1 == "hq" { print $3 }')
+  held=$("$prefix/bin/umupaka-admin" feeds --network "$net/network.json" |
+    awk '$1 == "hq" { print $3 }') || fail "umupaka-admin feeds failed"
   [ "$held" = 20 ] && exit 0
   sleep 0.2
 done
