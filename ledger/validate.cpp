@@ -320,14 +320,17 @@ std::optional<uint32_t> next_code_point(std::string_view t, size_t& i) {
   return cp;
 }
 
-// Spaces, controls, and what is drawn as nothing: the soft hyphen, zero-width spaces and joiners,
-// direction marks and overrides, invisible operators, the byte-order mark.
+// Spaces, controls, and what is drawn as nothing: the soft hyphen, fillers, zero-width spaces and
+// joiners, direction marks and overrides, invisible operators, the Braille blank, variation
+// selectors, the byte-order mark, interlinear annotation marks, musical format marks, tags.
 bool invisible(uint32_t cp) {
   return cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad || cp == 0x034f || cp == 0x061c ||
-         cp == 0x115f || cp == 0x1160 || cp == 0x1680 || cp == 0x180e ||
+         cp == 0x115f || cp == 0x1160 || cp == 0x1680 || (cp >= 0x180b && cp <= 0x180f) ||
          (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
-         (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0x3164 || cp == 0xfeff ||
-         cp == 0xffa0;
+         (cp >= 0x205f && cp <= 0x206f) || cp == 0x2800 || cp == 0x3000 || cp == 0x3164 ||
+         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+         (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+         (cp >= 0xe0000 && cp <= 0xe0fff);
 }
 
 }  // namespace

@@ -1045,11 +1045,8 @@ struct ApiServer::Impl {
     if (deps.network == nullptr)
       return respond_error(req, 409, "conflict",
                            "this node has not joined a network (umupaka-node join)");
+    if (!parse_body(req)) return;  // answered: too large, not JSON, a name given twice
     const std::string& body = req->body();
-    if (body.size() > limits::api_body_bytes_max)
-      return respond_error(req, 413, "limit_exceeded", "body too large");
-    if (json::parse(body, nullptr, false).is_discarded())
-      return respond_error(req, 400, "malformed_json", "the body is not JSON");
     auto sr = signed_record_from_json(body);
     if (!sr.ok()) return respond_error(req, sr.error());
     // A restored store may be behind on the root feed too: a record made from its head would

@@ -118,6 +118,11 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
     if (!valid_tcp_endpoint(peer))
       return make_error(Errc::invalid_field,
                         "peer must be tcp://HOST:PORT (port 1..65535), got '" + peer + "'", "peer");
+    // The join request gives it to the other sites, which dial it: "*" is no address to dial.
+    if (peer.rfind("tcp://*:", 0) == 0)
+      return make_error(Errc::invalid_field,
+                        "peer is the address the other sites dial: give this node's own, not *",
+                        "peer");
     c.peer_listen = peer;
   }
   if (!link.empty()) {

@@ -24,18 +24,37 @@ expect() {
   fi
 }
 
+# says TEXT: the last command's output names what was wrong (exit 2 alone could be another fault).
+says() {
+  grep -qF -- "$1" "$tmp/out" || {
+    echo "FAIL: the output does not say '$1':" >&2
+    sed 's/^/  /' "$tmp/out" >&2
+    failures=$((failures + 1))
+  }
+}
+
 expect 2 "a swarm of no seeds" "$sim" swarm --seeds 0
+says "--seeds: Value 0 not in range"
 expect 2 "seeds past 2^64-1" "$sim" swarm --first-seed 18446744073709551615 --seeds 3
+says "runs past the last seed"
 expect 2 "a negative seed" "$sim" run new-sites --seed=-1
+says "--seed: must not be negative"
 expect 2 "no traffic" "$sim" run new-sites --seed 1 --traffic-scale 0
+says "--traffic-scale: must be a number from"
 expect 2 "traffic NaN" "$sim" run new-sites --seed 1 --traffic-scale nan
+says "--traffic-scale: must be a number from"
 printf 'duration = "1h"\n[links.wan]\nlatency_ms = 20\nswim = "wan"\n[[sites]]\nid = "hq"\nkind = "hq"\nrole = "voter"\nlink = "wan"\n[generate]\nposts = 64\npost_link = "wan"\n' \
   >"$tmp/65-sites.toml"
 expect 2 "65 founding sites" "$sim" run "$tmp/65-sites.toml" --seed 1 --quiet
+says "at most 64 founding sites"
 expect 2 "a population of none" "$traffic" --token t --population 0
+says "--population: Value 0 not in range"
 expect 2 "a rate of NaN" "$traffic" --token t --rate nan
+says "--rate: must be a number from"
 expect 2 "a negative duration" "$traffic" --token t --duration -1
+says "--duration"
 expect 2 "a negative cut-off" "$admin" revoke --root-key k --node n --token t --site s --cutoff -1
+says "--cutoff: must not be negative"
 
 # feeds and status with a file that is not a network.json: named, exit 2.
 echo '{"sites": [{"id": 1}]}' >"$tmp/network.json"
@@ -46,7 +65,7 @@ for cmd in feeds status; do
 done
 
 # init with a peer endpoint ZeroMQ cannot use: refused, no node made.
-for peer in "tcp://x:-1" "tcp://a b:1" "tcp://127.0.0.1:99999"; do
+for peer in "tcp://x:-1" "tcp://a b:1" "tcp://127.0.0.1:99999" "tcp://*:7500"; do
   expect 2 "init --peer $peer" "$node" init --data "$tmp/bad-peer" --site s --kind hq --peer "$peer"
   [ -e "$tmp/bad-peer/node.toml" ] && echo "FAIL: a node was made with --peer $peer" >&2 &&
     failures=$((failures + 1))
@@ -64,6 +83,12 @@ cd - >/dev/null
 expect 2 "a voter no join request names" "$admin" network create --root-key "$tmp/root.json" \
   --network-id net1 --join "$tmp/hq/join-request.json" --voters hq,dr-kigali --out "$tmp/g.json"
 [ -e "$tmp/g.json" ] && echo "FAIL: a genesis was written" >&2 && failures=$((failures + 1))
+# A write that fails at its last step (the genesis's name is a directory) leaves no temporary file.
+mkdir -p "$tmp/outdir/x"
+expect 1 "a genesis written over a directory" "$admin" network create --root-key "$tmp/root.json" \
+  --network-id net1 --join "$tmp/hq/join-request.json" --out "$tmp/outdir"
+[ -e "$tmp/outdir.tmp" ] && echo "FAIL: a failed write left outdir.tmp" >&2 &&
+  failures=$((failures + 1))
 expect 0 "the same with its voters right" "$admin" network create --root-key "$tmp/root.json" \
   --network-id net1 --join "$tmp/hq/join-request.json" --voters hq --out "$tmp/g.json"
 

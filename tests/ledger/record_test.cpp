@@ -874,7 +874,9 @@ TEST(Validate, VisibleTextIsAnyCharacterDrawnAsSomething) {
     EXPECT_TRUE(has_visible_text(seen)) << seen;
   for (const std::string blank :
        {"", " ", "\t\n", "\xc2\xa0", "\xc2\xad", "\xe2\x80\x8b", "\xe2\x80\x8f\xe2\x80\xae",
-        "\xe2\x81\xa0", "\xe3\x80\x80", "\xef\xbb\xbf", " \xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d "})
+        "\xe2\x81\xa0", "\xe3\x80\x80", "\xef\xbb\xbf", "\xe2\xa0\x80" /* U+2800 */,
+        "\xef\xb8\x8f" /* U+FE0F */, "\xf3\xa0\x80\x81" /* U+E0001 */,
+        " \xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d "})
     EXPECT_FALSE(has_visible_text(blank)) << blank;
 }
 
@@ -892,7 +894,7 @@ TEST(Validate, TcpEndpointsHaveAHostAndAPortFrom1To65535) {
   for (const std::string ok : {"tcp://127.0.0.1:7500", "tcp://*:7500", "tcp://[::1]:7500",
                                "tcp://gatuna.dgie.gov.rw:1", "tcp://hq-1:65535"})
     EXPECT_TRUE(valid_tcp_endpoint(ok)) << ok;
-  for (const std::string bad : std::vector<std::string>{
+  for (const std::string& bad : std::vector<std::string>{
            "tcp://x:-1", "tcp://a b:1", "tcp://127.0.0.1:99999", "tcp://127.0.0.1:0", "tcp://:7500",
            "tcp://127.0.0.1", "tcp://127.0.0.1:", "udp://127.0.0.1:7500", "tcp://h:75a0",
            "tcp://[::1:7500", "tcp://h;rm:1", "tcp://" + std::string(130, 'h') + ":1"})

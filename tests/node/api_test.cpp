@@ -327,10 +327,6 @@ TEST_F(ApiInProcess, AReadFailingAtAnyPointAnswers500OrTheWholeAnswer) {
   }
 }
 
-// An officer's desk whose answer was lost sends the write again with the same Idempotency-Key:
-// it gets the first answer (201, `replayed`, the Idempotent-Replayed header), never a second
-// record. The key on another request is refused (409), a malformed key too (422), and nothing
-// is recorded by either.
 // What a record may hold but an officer may not ask for, refused at the origin with the field
 // named, nothing recorded: text that says nothing ("   ", a zero-width space) where something must
 // be said, a birth date after today, an id of the form nodes give by default (taken by hand, it
@@ -362,10 +358,10 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
     refused(officer->post("/v1/crossings", c.dump()), "traveller.surname");
     refused(officer->post("/v1/checks", c.dump()), "traveller.surname");
   }
-  json born_tomorrow = typed_crossing("UGA", "B101");
-  born_tomorrow["traveller"]["birth_date"] =
-      format_iso_date(Date{date_of_instant_ms(wall_clock_ms()).days + 1});
-  refused(officer->post("/v1/crossings", born_tomorrow.dump()), "traveller.birth_date");
+  json born_after_today = typed_crossing("UGA", "B101");
+  born_after_today["traveller"]["birth_date"] =
+      format_iso_date(Date{date_of_instant_ms(wall_clock_ms()).days + 2});  // past any midnight
+  refused(officer->post("/v1/crossings", born_after_today.dump()), "traveller.birth_date");
 
   json permit{{"kind", "work"},
               {"holder", typed_crossing("UGA", "B102")["traveller"]},
@@ -461,6 +457,10 @@ TEST_F(ApiInProcess, HeadersAreReadOnceEachWithoutTheWhitespaceAround) {
   EXPECT_EQ(parse(officer->get("/v1/status"))["own_feed"]["seq"], 1);
 }
 
+// An officer's desk whose answer was lost sends the write again with the same Idempotency-Key:
+// it gets the first answer (201, `replayed`, the Idempotent-Replayed header), never a second
+// record. The key on another request is refused (409), a malformed key too (422), and nothing
+// is recorded by either.
 TEST_F(ApiInProcess, ARetryWithItsIdempotencyKeyGetsTheFirstAnswerNotASecondRecord) {
   const auto own_head = [&] {
     const json feeds = parse(officer->get("/v1/feeds"));
