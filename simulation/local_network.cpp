@@ -140,12 +140,34 @@ Status local_up(const LocalUpOptions& o) {
                       o.dir + " holds a network already (local down, or remove it)");
   const std::vector<std::string> sites = o.sites.empty() ? default_sites() : o.sites;
   std::vector<std::pair<std::string, std::string>> ids;  // id, kind
+  // Arguments are checked before anything starts: a bad one is the command line's fault (exit 2),
+  // not a node that failed to start.
+  std::set<std::string> seen;
   for (const auto& s : sites) {
     const auto colon = s.find(':');
     const std::string id = s.substr(0, colon);
     if (!valid_site_id(id)) return make_error(Errc::invalid_field, "bad site id " + id, "sites");
-    ids.emplace_back(id, colon == std::string::npos ? kind_for(id) : s.substr(colon + 1));
+    if (!seen.insert(id).second)
+      return make_error(Errc::invalid_field, "site " + id + " is given twice", "sites");
+    const std::string kind = colon == std::string::npos ? kind_for(id) : s.substr(colon + 1);
+    if (!enum_from_name<SiteKind>(kind))
+      return make_error(
+          Errc::invalid_field,
+          "site " + id + ": kind " + kind + " is none of hq, border-post, airport, embassy",
+          "sites");
+    ids.emplace_back(id, kind);
   }
+  for (const auto& v : o.voters)
+    if (!seen.count(v))
+      return make_error(Errc::invalid_field, "voter " + v + " is not one of the sites", "voters");
+  if (o.link != "lan" && o.link != "wan" && o.link != "satellite")
+    return make_error(Errc::invalid_field, "link must be lan, wan or satellite, got " + o.link,
+                      "link");
+  if (o.base_port != 0 && o.base_port + 100 + ids.size() - 1 > 65535)
+    return make_error(Errc::invalid_field,
+                      "base port " + std::to_string(o.base_port) + " leaves no room for " +
+                          std::to_string(ids.size()) + " peer ports (base + 100 + i)",
+                      "base_port");
   std::vector<std::string> voters = o.voters;
   if (voters.empty()) {
     for (const auto& [id, kind] : ids)
