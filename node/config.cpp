@@ -88,6 +88,10 @@ Status write_file_atomic(const std::string& path, const std::string& content, un
   return fsync_path(dir_of(path), O_RDONLY | O_DIRECTORY);
 }
 
+bool valid_link_class(std::string_view link) {
+  return link == "lan" || link == "wan" || link == "satellite";
+}
+
 Status parse_listen(const std::string& text, std::string& address, uint16_t& port) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
@@ -126,7 +130,7 @@ Result<NodeConfig> init_data_dir(const std::string& data_dir, const std::string&
     c.peer_listen = peer;
   }
   if (!link.empty()) {
-    if (link != "lan" && link != "wan" && link != "satellite")
+    if (!valid_link_class(link))
       return make_error(Errc::invalid_field, "link must be lan, wan or satellite", "link");
     c.link = link;
     c.raft_tick_ms = link == "lan" ? 50 : link == "wan" ? 100 : 300;
@@ -341,11 +345,8 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
                       file + ": [peer] listen must be tcp://HOST:PORT (port 1..65535), got '" +
                           c.peer_listen + "'",
                       "peer.listen");
-  const auto link_class = [](const std::string& v) {
-    return v == "lan" || v == "wan" || v == "satellite";
-  };
   c.link = t["gossip"]["link"].value_or(c.link);
-  if (!link_class(c.link))
+  if (!valid_link_class(c.link))
     return make_error(Errc::invalid_field,
                       data_dir + "/node.toml: [gossip] link must be lan, wan or satellite",
                       "gossip.link");
@@ -383,7 +384,7 @@ Result<NodeConfig> load_config(const std::string& data_dir) {
   if (const toml::table* links = t["gossip"]["links"].as_table())
     for (const auto& [site, cls] : *links) {
       const std::string v = cls.value_or(std::string{});
-      if (!link_class(v))
+      if (!valid_link_class(v))
         return make_error(Errc::invalid_field,
                           data_dir + "/node.toml: [gossip.links] " + std::string(site.str()) +
                               " must be lan, wan or satellite",

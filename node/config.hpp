@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/crypto.hpp"
@@ -68,6 +69,9 @@ Result<std::string> load_transport_public_key(const std::string& data_dir);
 
 // "127.0.0.1:7400" -> address and port. Errc::invalid_field on anything else.
 Status parse_listen(const std::string& text, std::string& address, uint16_t& port);
+// A link class as node.toml, `init --link` and `umupaka-sim local up --link` take it: lan, wan or
+// satellite.
+bool valid_link_class(std::string_view link);
 
 enum class Role : uint8_t { officer, consular, hq_admin, auditor };
 UMUPAKA_ENUM_NAMES(Role, "officer", "consular", "hq-admin", "auditor");

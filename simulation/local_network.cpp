@@ -132,16 +132,10 @@ std::vector<std::string> default_sites() {
 }
 
 Status local_up(const LocalUpOptions& o) {
-  if (::mkdir(o.dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return make_error(Errc::io, "cannot create " + o.dir);
-  struct stat st {};
-  if (::stat((o.dir + "/network.json").c_str(), &st) == 0)
-    return make_error(Errc::conflict,
-                      o.dir + " holds a network already (local down, or remove it)");
   const std::vector<std::string> sites = o.sites.empty() ? default_sites() : o.sites;
   std::vector<std::pair<std::string, std::string>> ids;  // id, kind
-  // Arguments are checked before anything starts: a bad one is the command line's fault (exit 2),
-  // not a node that failed to start.
+  // Arguments are checked before anything is made or started: a bad one is the command line's
+  // fault (exit 2), not a node that failed to start.
   std::set<std::string> seen;
   for (const auto& s : sites) {
     const auto colon = s.find(':');
@@ -160,7 +154,7 @@ Status local_up(const LocalUpOptions& o) {
   for (const auto& v : o.voters)
     if (!seen.count(v))
       return make_error(Errc::invalid_field, "voter " + v + " is not one of the sites", "voters");
-  if (o.link != "lan" && o.link != "wan" && o.link != "satellite")
+  if (!valid_link_class(o.link))
     return make_error(Errc::invalid_field, "link must be lan, wan or satellite, got " + o.link,
                       "link");
   if (o.base_port != 0 && o.base_port + 100 + ids.size() - 1 > 65535)
@@ -168,6 +162,12 @@ Status local_up(const LocalUpOptions& o) {
                       "base port " + std::to_string(o.base_port) + " leaves no room for " +
                           std::to_string(ids.size()) + " peer ports (base + 100 + i)",
                       "base_port");
+  if (::mkdir(o.dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return make_error(Errc::io, "cannot create " + o.dir);
+  struct stat st {};
+  if (::stat((o.dir + "/network.json").c_str(), &st) == 0)
+    return make_error(Errc::conflict,
+                      o.dir + " holds a network already (local down, or remove it)");
   std::vector<std::string> voters = o.voters;
   if (voters.empty()) {
     for (const auto& [id, kind] : ids)

@@ -56,12 +56,12 @@ says "--duration"
 expect 2 "a negative cut-off" "$admin" revoke --root-key k --node n --token t --site s --cutoff -1
 says "--cutoff: must not be negative"
 
-# local up with bad sites, voters, link or ports: exit 2 naming it, before any node starts.
+# local up with bad sites, voters, link or ports: exit 2 naming it, before anything is made.
 for args in "--sites hq:moon|kind moon" "--sites hq,hq|given twice" "--voters nobody|voter nobody" \
   "--link moon|link must be" "--base-port 65500|leaves no room"; do
   expect 2 "local up ${args%%|*}" "$sim" local up --dir "$tmp/net" ${args%%|*}
   says "${args#*|}"
-  [ -e "$tmp/net/network.json" ] && echo "FAIL: local up ${args%%|*} made a network" >&2 &&
+  [ -e "$tmp/net" ] && echo "FAIL: local up ${args%%|*} made $tmp/net" >&2 &&
     failures=$((failures + 1))
 done
 
