@@ -355,6 +355,16 @@ bool has_visible_text(std::string_view t) {
   return false;
 }
 
+bool has_direction_control(std::string_view t) {
+  size_t i = 0;
+  while (i < t.size()) {
+    const std::optional<uint32_t> cp = next_code_point(t, i);
+    if (!cp) return false;  // malformed: valid_text's to refuse
+    if ((*cp >= 0x202a && *cp <= 0x202e) || (*cp >= 0x2066 && *cp <= 0x2069)) return true;
+  }
+  return false;
+}
+
 bool valid_tcp_endpoint(std::string_view e) {
   constexpr std::string_view scheme = "tcp://";
   if (e.size() > 128 || e.substr(0, scheme.size()) != scheme) return false;

@@ -26,6 +26,10 @@ bool valid_tcp_endpoint(std::string_view endpoint);
 // nothing (zero-width spaces and joiners, direction marks, the byte-order mark). A field that must
 // say something (a surname, the note admitting against a deny) needs one at the origin.
 bool has_visible_text(std::string_view text);
+// Whether `text` holds a bidirectional embedding, override or isolate (U+202A..U+202E,
+// U+2066..U+2069): characters that draw what follows in another order than it is stored, so a
+// name could read as one person and match as another. Names in right-to-left scripts need none.
+bool has_direction_control(std::string_view text);
 // Whether `id` has the form of the ids nodes give permits and alerts by default, `<site>-<seq>`
 // ("gatuna-30"): a site id, '-', digits. Such ids are not chosen by hand, or one could take the id
 // a node would give later.

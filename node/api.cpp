@@ -1254,7 +1254,9 @@ struct ApiServer::Impl {
             if (!body) return;
             auto txn = deps.store.read();
             if (!txn.ok()) return read_error(req, txn.error());
-            auto result = deps.core.check(*body, **txn, deps.clock());
+            const Membership members =
+                deps.network != nullptr ? deps.network->membership() : Membership{};
+            auto result = deps.core.check(*body, **txn, members, deps.clock());
             // A verdict from a store that could not be read could pass a stolen passport.
             if (read_failed(req, **txn)) return;
             if (!result.ok()) return respond_error(req, result.error());

@@ -72,9 +72,22 @@ Status check_visible(std::string_view text, const std::string& field) {
   return {};
 }
 
-// A person as the request names them: a surname to read, and born by today.
+// A name drawn in the order it is stored and matched in.
+Status check_name(std::string_view name, const std::string& field) {
+  if (has_direction_control(name))
+    return make_error(Errc::invalid_field,
+                      field +
+                          " holds a bidirectional override, embedding or isolate (U+202A-U+202E, "
+                          "U+2066-U+2069): the name would not read as it is matched",
+                      field);
+  return {};
+}
+
+// A person as the request names them: a surname to read, names drawn as stored, born by today.
 Status check_person(const Person& p, const std::string& prefix, Date today) {
   RETURN_IF_ERROR(check_visible(p.surname, prefix + ".surname"));
+  RETURN_IF_ERROR(check_name(p.surname, prefix + ".surname"));
+  RETURN_IF_ERROR(check_name(p.given_names, prefix + ".given_names"));
   if (p.birth_date && today < *p.birth_date)
     return make_error(Errc::invalid_field,
                       prefix + ".birth_date " + format_iso_date(*p.birth_date) +
@@ -95,13 +108,35 @@ Status check_chosen_id(const std::optional<std::string>& id, const std::string& 
   return {};
 }
 
+// A post named in a request, other than this site: a live border post or airport of the network,
+// so that presence and the "entered through another post" conflict name a place that exists.
+Status check_post(const std::string& post, const NodeIdentity& identity,
+                  const Membership& members) {
+  if (post == identity.site) return {};
+  const MemberSite* site = members.site(post);
+  if (site == nullptr)
+    return make_error(Errc::invalid_field, "post " + post + " is not a site of this network",
+                      "post");
+  if (site->revoked_after)
+    return make_error(Errc::invalid_field, "post " + post + " was revoked by HQ", "post");
+  if (site->entry.kind != SiteKind::border_post && site->entry.kind != SiteKind::airport)
+    return make_error(Errc::invalid_field,
+                      "post " + post + " is " + std::string(enum_name(site->entry.kind)) +
+                          ", not a border post or an airport",
+                      "post");
+  return {};
+}
+
 }  // namespace
 
 Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIdentity& identity,
-                                        Date today) {
+                                        const Membership& members, Date today) {
   CheckRequest req;
   req.direction = r.direction;
   req.post = r.post.value_or(identity.site);
+  if (!valid_site_id(req.post))
+    return make_error(Errc::invalid_field, "post is not a valid site id", "post");
+  RETURN_IF_ERROR(check_post(req.post, identity, members));
   req.mode =
       r.mode.value_or(identity.kind == SiteKind::airport ? TravelMode::air : TravelMode::road);
   req.national_id = r.national_id;
@@ -496,9 +531,9 @@ Crossing crossing_of(const CheckRequest& req, const CrossingRequest& r,
 }  // namespace
 
 Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
-                                    int64_t now_ms) const {
+                                    const Membership& members, int64_t now_ms) const {
   ASSIGN_OR_RETURN(CheckRequest req,
-                   check_request_from(request, identity_, date_of_instant_ms(now_ms)));
+                   check_request_from(request, identity_, members, date_of_instant_ms(now_ms)));
   // A dry run refuses what recording would refuse: the crossing as it would be written, checked
   // as the record is (the outcome of the checks aside).
   RETURN_IF_ERROR(validate_body(RecordBody{crossing_of(req, request, "checks")}));
@@ -629,7 +664,7 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
       [&](const auto& r) -> Result<Recorded> {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, CrossingRequest>) {
-          ASSIGN_OR_RETURN(CheckRequest req, check_request_from(r, identity_, today));
+          ASSIGN_OR_RETURN(CheckRequest req, check_request_from(r, identity_, membership_, today));
           CheckResult checks = run_checks(req, txn);
           Crossing c = crossing_of(req, r, officer);
           if (!c.permit_id) c.permit_id = checks.permit_id;
@@ -724,8 +759,12 @@ Result<Recorded> NodeCore::execute_once(const Command& command, StoreTxn& txn, i
                                   " is before today (" + format_iso_date(today) +
                                   "): the alert would never apply",
                               "expires_on");
-          if (r.subject.surname)
+          if (r.subject.surname) {
             RETURN_IF_ERROR(check_visible(*r.subject.surname, "subject.surname"));
+            RETURN_IF_ERROR(check_name(*r.subject.surname, "subject.surname"));
+          }
+          if (r.subject.given_names)
+            RETURN_IF_ERROR(check_name(*r.subject.given_names, "subject.given_names"));
           Alert a;
           a.alert_id = r.alert_id.value_or(generated_id(identity_.site, seq));
           if (!valid_object_id(a.alert_id))

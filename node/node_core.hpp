@@ -191,9 +191,10 @@ class NodeCore {
   // `now_ms` (each record made forgets a few expired ones).
   Result<Recorded> execute(const Command& command, StoreTxn& txn, int64_t now_ms);
 
-  // The checks a crossing would get now, without recording anything (POST /v1/checks).
+  // The checks a crossing would get now, without recording anything (POST /v1/checks). The
+  // membership is the caller's copy (this runs on the API's threads, not the core's).
   Result<CheckResult> check(const CrossingRequest& request, const ViewReader& views,
-                            int64_t now_ms) const;
+                            const Membership& members, int64_t now_ms) const;
 
   const NodeIdentity& identity() const { return identity_; }
   const PublicKey& public_key() const { return key_.public_key(); }
@@ -234,8 +235,9 @@ class NodeCore {
   std::atomic<uint64_t> own_recovered_{0};
 };
 
-// CrossingRequest -> CheckRequest, parsing the MRZ if one was given. Errors name the field.
+// CrossingRequest -> CheckRequest, parsing the MRZ if one was given. A post other than this site
+// must be a live border post or airport of `members`. Errors name the field.
 Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIdentity& identity,
-                                        Date today);
+                                        const Membership& members, Date today);
 
 }  // namespace umupaka

@@ -880,6 +880,20 @@ TEST(Validate, VisibleTextIsAnyCharacterDrawnAsSomething) {
     EXPECT_FALSE(has_visible_text(blank)) << blank;
 }
 
+// What reorders a name as it is drawn; marks and right-to-left letters do not.
+TEST(Validate, DirectionControlsAreEmbeddingsOverridesAndIsolates) {
+  for (const std::string control : {"\xe2\x80\xaa" /* U+202A */, "A\xe2\x80\xae" /* U+202E */,
+                                    "\xe2\x81\xa6"
+                                    "B" /* U+2066 */,
+                                    "\xe2\x81\xa9" /* U+2069 */})
+    EXPECT_TRUE(has_direction_control(control)) << control;
+  for (const std::string plain : {"", "MUGISHA", "\xe2\x80\x8e" /* U+200E LRM */,
+                                  "\xe2\x80\x8f" /* U+200F RLM */, "\xe2\x80\xa9" /* U+2029 */,
+                                  "\xe2\x81\xaa" /* U+206A */, "\xd9\x85\xd8\xad\xd9\x85\xd8\xaf",
+                                  "\xff\xe2\x80\xae" /* malformed first: valid_text's to refuse */})
+    EXPECT_FALSE(has_direction_control(plain)) << plain;
+}
+
 // The ids nodes give permits and alerts, `<site>-<seq>`, and what only looks like one.
 TEST(Validate, GeneratedIdFormIsASiteIdADashAndDigits) {
   for (const std::string given : {"gatuna-1", "gatuna-30", "kigali-airport-7", "hq-12345678901"})

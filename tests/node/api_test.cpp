@@ -358,6 +358,20 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
     refused(officer->post("/v1/crossings", c.dump()), "traveller.surname");
     refused(officer->post("/v1/checks", c.dump()), "traveller.surname");
   }
+  // A name drawn in another order than it is stored in (U+202E RIGHT-TO-LEFT OVERRIDE, U+2067
+  // RIGHT-TO-LEFT ISOLATE): "MUGISHA" stored as "\u202eAHSIGUM" reads as the one, matches as the
+  // other.
+  for (const std::string field : {"surname", "given_names"}) {
+    for (const char* control : {"\u202e", "\u2067"}) {
+      json c = typed_crossing("UGA", "B100");
+      c["traveller"][field] = json::parse(std::string("\"") + control + "AHSIGUM\"");
+      refused(officer->post("/v1/crossings", c.dump()), "traveller." + field);
+      refused(officer->post("/v1/checks", c.dump()), "traveller." + field);
+    }
+  }
+  json arabic = typed_crossing("UGA", "B104");  // a right-to-left script needs no control
+  arabic["traveller"]["given_names"] = "\u0645\u062d\u0645\u062f";
+  EXPECT_EQ(officer->post("/v1/checks", arabic.dump()).status, 200);
   json born_after_today = typed_crossing("UGA", "B101");
   born_after_today["traveller"]["birth_date"] =
       format_iso_date(Date{date_of_instant_ms(wall_clock_ms()).days + 2});  // past any midnight
@@ -380,6 +394,14 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
   expired["alert_id"] = "A-76";
   expired["expires_on"] = "2000-01-01";
   refused(admin.post("/v1/alerts", expired.dump()), "expires_on");
+  json overridden{
+      {"alert_id", "A-78"},
+      {"category", "wanted"},
+      {"action", "refer"},
+      {"subject", {{"kind", "name"}, {"surname", "KAGABO"}, {"given_names", "\u202eNAEJ"}}}};
+  refused(admin.post("/v1/alerts", overridden.dump()), "subject.given_names");
+  overridden["subject"]["surname"] = "\u202aKAGABO";
+  refused(admin.post("/v1/alerts", overridden.dump()), "subject.surname");
   EXPECT_EQ(seq(), recorded_before);
 
   // Chosen ids of other forms are taken; then the extensions.

@@ -1,0 +1,95 @@
+// What the node core makes of an officer's request before it records anything.
+#include "node/node_core.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ledger/record.hpp"
+#include "node/network_setup.hpp"
+
+namespace umupaka {
+namespace {
+
+SecretSeed seed_of(uint8_t b) {
+  SecretSeed s{};
+  s.fill(b);
+  return s;
+}
+
+SiteEntry site(const std::string& id, SiteKind kind, VoterRole role, uint8_t n) {
+  SiteEntry e;
+  e.site = id;
+  e.kind = kind;
+  e.role = role;
+  e.signing_key = SigningKey::from_seed(seed_of(n)).public_key();
+  e.transport_key = std::string(40, static_cast<char>('a' + n));
+  e.peer = "tcp://127.0.0.1:" + std::to_string(7500 + n);
+  e.api = "http://127.0.0.1:" + std::to_string(7400 + n);
+  return e;
+}
+
+// hq, two posts, an airport and an embassy; rubavu revoked afterwards.
+Membership network() {
+  auto genesis = make_genesis(seed_of(1), "net-test",
+                              {site("hq", SiteKind::hq, VoterRole::voter, 2),
+                               site("gatuna", SiteKind::border_post, VoterRole::learner, 3),
+                               site("rubavu", SiteKind::border_post, VoterRole::learner, 4),
+                               site("kigali-airport", SiteKind::airport, VoterRole::learner, 5),
+                               site("embassy-nairobi", SiteKind::embassy, VoterRole::learner, 6)},
+                              1'000);
+  EXPECT_TRUE(genesis.ok()) << genesis.error().message;
+  auto m = Membership::from_genesis(*genesis);
+  EXPECT_TRUE(m.ok()) << m.error().message;
+  auto revoked = make_root_record(seed_of(1), "net-test", m->root_seq(), m->root_head(),
+                                  SiteRevoked{"rubavu", 0, "stolen laptop"}, 2'000);
+  EXPECT_TRUE(revoked.ok()) << revoked.error().message;
+  auto rec = open_record(*revoked, m->root_key());
+  EXPECT_TRUE(rec.ok()) << rec.error().message;
+  EXPECT_TRUE(m->apply(*rec, revoked->hash).ok());
+  return *m;
+}
+
+CrossingRequest crossing_at(std::optional<std::string> post) {
+  CrossingRequest r;
+  r.post = std::move(post);
+  r.traveller = Person{"MUGISHA", "ERIC", "UGA", Date{7000}, Sex::male};
+  r.document = DocumentRef{DocumentKind::passport, "UGA", "B100", Date{30000}};
+  return r;
+}
+
+TEST(CheckRequestFrom, APostOtherThanThisSiteMustBeALiveBorderPostOrAirportOfTheNetwork) {
+  const Membership m = network();
+  const NodeIdentity hq{"net-test", "hq", SiteKind::hq};
+  const Date today{20000};
+  for (const std::string post : {"gatuna", "kigali-airport"}) {
+    auto req = check_request_from(crossing_at(post), hq, m, today);
+    ASSERT_TRUE(req.ok()) << post << ": " << req.error().message;
+    EXPECT_EQ(req->post, post);
+  }
+  // Unnamed, the post is this site, whatever its kind.
+  auto own = check_request_from(crossing_at(std::nullopt), hq, m, today);
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->post, "hq");
+
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"ruhwa", "is not a site of this network"},
+      {"rubavu", "was revoked by HQ"},
+      {"embassy-nairobi", "is embassy, not a border post or an airport"},
+      {"Gatuna!", "is not a valid site id"},
+  };
+  for (const auto& [post, says] : refused) {
+    auto req = check_request_from(crossing_at(post), hq, m, today);
+    ASSERT_FALSE(req.ok()) << post;
+    EXPECT_EQ(req.error().field, "post") << post;
+    EXPECT_NE(req.error().message.find(says), std::string::npos) << req.error().message;
+  }
+  // A node that has not joined knows no other site.
+  auto standalone = check_request_from(crossing_at("gatuna"), hq, Membership{}, today);
+  ASSERT_FALSE(standalone.ok());
+  EXPECT_EQ(standalone.error().field, "post");
+}
+
+}  // namespace
+}  // namespace umupaka
