@@ -194,6 +194,7 @@ struct ApiServer::Impl {
   std::unique_ptr<restinio::http_server_t<traits_t>> server;
   std::vector<std::thread> threads;
   bool stopped = false;
+  uint16_t bound_port = 0;  // the port listened on (the kernel's choice for port 0)
 
   explicit Impl(ApiDeps d) : deps(std::move(d)) {}
 
@@ -1406,6 +1407,9 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
               return answer(500, "internal", std::string("the node failed: ") + e.what());
             }
           })
+          .acceptor_post_bind_hook([&m](restinio::asio_ns::ip::tcp::acceptor& a) {
+            m.bound_port = a.local_endpoint().port();
+          })
           .max_pipelined_requests(32)
           .incoming_http_msg_limits(
               restinio::incoming_http_msg_limits_t{}.max_body_size(transport_body_bytes_max))
@@ -1423,12 +1427,22 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
   for (unsigned i = 0; i < std::max(1u, threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
   const std::string err = opened.get_future().get();
   if (!err.empty()) {
-    stop();
+    // Nothing is listening, so nothing is to close: close_async would wait for threads whose
+    // io.run() may already have returned for want of work (5 s, then the exit).
+    m.stopped = true;
+    m.io.stop();
+    for (auto& t : m.threads) t.join();
+    m.threads.clear();
+    m.server.reset();
+    std::fclose(m.access_log);
+    m.access_log = nullptr;
     return make_error(Errc::io,
                       "cannot listen on " + address + ":" + std::to_string(port) + ": " + err);
   }
   return {};
 }
+
+uint16_t ApiServer::port() const { return impl_->bound_port; }
 
 int ApiServer::wait_for_shutdown_signal() {
   sigset_t set;

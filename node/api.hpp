@@ -34,6 +34,9 @@ class ApiServer {
   // Binds and serves on `threads` threads; returns once listening. Errc::io if the address
   // cannot be bound.
   Status start(const std::string& address, uint16_t port, unsigned threads);
+  // The port listened on once start() succeeded: the one asked for, or the kernel's choice if
+  // that was 0.
+  uint16_t port() const;
   // Blocks until SIGINT or SIGTERM (which the caller has blocked in every thread beforehand).
   static int wait_for_shutdown_signal();
   // Stops accepting connections; requests in flight still get their answers.

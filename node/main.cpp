@@ -268,9 +268,9 @@ int cmd_run(const std::string& data, const std::string& api, unsigned threads, b
     return failed(started.error());
   }
   spdlog::info("umupaka-node {} ({}) serving http://{}:{} (network {})", cfg->site,
-               enum_name(cfg->kind), cfg->api_address, cfg->api_port, cfg->network_id);
-  // A line for scripts that wait for readiness.
-  std::printf("ready http://%s:%u\n", cfg->api_address.c_str(), cfg->api_port);
+               enum_name(cfg->kind), cfg->api_address, server.port(), cfg->network_id);
+  // A line for scripts that wait for readiness, with the port bound (the kernel's for --api :0).
+  std::printf("ready http://%s:%u\n", cfg->api_address.c_str(), unsigned{server.port()});
   std::fflush(stdout);
   const int sig = ApiServer::wait_for_shutdown_signal();
   spdlog::info("signal {}: stopping (finishing queued writes)", sig);

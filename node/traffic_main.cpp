@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "umupaka-traffic: --watchlist needs --admin-token\n");
       return 2;
     }
-    HttpClient admin(watchlist_at.empty() ? api : watchlist_at, admin_token);
+    const std::string at = watchlist_at.empty() ? api : watchlist_at;
+    HttpClient admin(at, admin_token);
     size_t planted = 0, tried = 0;
     for (const CommandBody& b : gen.watchlist(watchlist, today)) {
       std::string path;
@@ -145,14 +146,22 @@ int main(int argc, char** argv) {
       const auto r = post_with_retries(admin, path, body_json(b),
                                        key_of("w" + std::to_string(tried++)), retried);
       retries += retried;
+      if (r.status == 0) {  // retried already: the traffic would run against no watchlist
+        std::fprintf(stderr, "umupaka-traffic: cannot reach %s to plant the watchlist: %s\n",
+                     at.c_str(), r.error.c_str());
+        return 1;
+      }
       if (r.status == 201)
         ++planted;
       else
         std::fprintf(stderr, "watchlist %s: %ld %s\n", path.c_str(), r.status, r.body.c_str());
     }
-    if (!quiet)
-      std::printf("planted %zu watchlist entries at %s\n", planted,
-                  (watchlist_at.empty() ? api : watchlist_at).c_str());
+    if (planted == 0) {
+      std::fprintf(stderr, "umupaka-traffic: none of %zu watchlist entries was planted at %s\n",
+                   watchlist, at.c_str());
+      return 1;
+    }
+    if (!quiet) std::printf("planted %zu watchlist entries at %s\n", planted, at.c_str());
   }
 
   const bool tty = isatty(STDOUT_FILENO) != 0;

@@ -111,4 +111,32 @@ expect 0 "the node the genesis was made for joins" "$node" join --data "$tmp/hq"
 grep -q "net1" "$tmp/hq2/node.toml" &&
   { echo "FAIL: the refused node was joined to net1" >&2 && failures=$((failures + 1)); }
 
+# run --api ADDR:0: the ready line names the port the kernel gave, and the API answers there; a
+# second node asked to listen on that port exits 1 naming it.
+"$node" init --data "$tmp/solo" --site solo --kind border-post >/dev/null
+officer=$("$node" token create --data "$tmp/solo" --role officer --subject officer-1)
+"$node" run --data "$tmp/solo" --api 127.0.0.1:0 >"$tmp/solo.out" 2>&1 &
+solo=$!
+for _ in $(seq 200); do grep -q '^ready ' "$tmp/solo.out" && break; sleep 0.05; done
+port=$(sed -n 's|^ready http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$tmp/solo.out")
+if [ -z "$port" ] || [ "$port" -eq 0 ]; then
+  echo "FAIL: run --api 127.0.0.1:0 is not ready on a port of its own:" >&2
+  sed 's/^/  /' "$tmp/solo.out" >&2
+  failures=$((failures + 1))
+else
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  head -n 1 <&3 | grep -q ' 200 ' ||
+    { echo "FAIL: no 200 from /healthz on port $port" >&2 && failures=$((failures + 1)); }
+  exec 3<&-
+  expect 1 "a second node on the same port" "$node" run --data "$tmp/hq2" --api "127.0.0.1:$port"
+  says "cannot listen on 127.0.0.1:$port"
+  # Traffic whose watchlist cannot be planted stops before it sends any (it ran and exited 0).
+  expect 1 "a watchlist planted nowhere" "$traffic" --api "http://127.0.0.1:$port" \
+    --token "$officer" --admin-token a --watchlist 3 --watchlist-at http://127.0.0.1:1 \
+    --duration 1 --quiet
+  says "cannot reach http://127.0.0.1:1 to plant the watchlist"
+fi
+kill -TERM "$solo" && wait "$solo"
+
 [ "$failures" -eq 0 ] || exit 1
