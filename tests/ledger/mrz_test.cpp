@@ -520,6 +520,34 @@ TEST(MrzName, SplittingAndTruncation) {
   EXPECT_TRUE(r->name_truncated);
 }
 
+// A name cut where its field ends in a separator still ends in a letter, so it reads as cut.
+TEST(MrzName, ANameCutInASeparatorEndsInALetter) {
+  Document d = *parse(kTd1Specimen, kToday);
+  struct Case {
+    std::string surname, given, field;
+  };
+  const Case cases[] = {
+      // 30 characters: "ABCDEFGHIJKLMNOPQR<<STUVWXYZA<" would end in a filler.
+      {"ABCDEFGHIJKLMNOPQR", "STUVWXYZA BCD", "ABCDEFGHIJKLMNOPQR<<STUVWXYZ<B"},
+      // The cut between surname and given names: the surname gives up two letters.
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZABC", "DEF", "ABCDEFGHIJKLMNOPQRSTUVWXYZA<<D"},
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZAB", "C D", "ABCDEFGHIJKLMNOPQRSTUVWXYZA<<C"},
+      // Cut in the middle of a component: as before.
+      {"ABCDEFGHIJKLMNOPQR", "STUVWXYZABCDEFG", "ABCDEFGHIJKLMNOPQR<<STUVWXYZAB"},
+      // A component of one letter before the separator cannot give one up: cut as it falls.
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Z Q", "ABCDEFGHIJKLMNOPQRSTUVWXYZ<<Z<"},
+  };
+  for (const Case& c : cases) {
+    d.surname = c.surname;
+    d.given_names = c.given;
+    const Lines lines = compose_td1(d);
+    EXPECT_EQ(lines[2], c.field) << c.surname << " / " << c.given;
+    const Result<Document> r = parse(lines, kToday);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->name_truncated, c.field.back() != '<') << c.field;
+  }
+}
+
 // ---- two-digit years ----
 
 TEST(MrzYears, BirthAndExpiryResolution) {
