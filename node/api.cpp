@@ -654,6 +654,7 @@ struct ApiServer::Impl {
                   {"fetch_requests", g.fetch_requests},
                   {"fetches_refused", g.fetches_refused},
                   {"digests_refused", g.digests_refused},
+                  {"frontier_entries_dropped", g.frontier_entries_dropped},
                   {"records_held", ns.records_held}}},
                 {"transport",
                  {{"frames_in", c.frames_in},

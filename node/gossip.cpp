@@ -370,9 +370,24 @@ void GossipCore::on_message(const std::string& from, GossipMessage m, const Feed
 
 void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
                                const FeedReader& feeds, int64_t now_ms) {
-  peers_.at(from).frontier = m.frontier;
-  heard_.insert(from);
+  // Kept (and copied for status every publish) only for origins this node knows, once each: a
+  // digest of 4,096 made-up origins of a megabyte each would otherwise stay with the peer.
+  std::vector<FrontierEntry>& kept = peers_.at(from).frontier;
+  kept.clear();
   for (const auto& e : m.frontier) {
+    if (e.origin != root_origin && membership_.site(e.origin) == nullptr) {
+      ++stats_.frontier_entries_dropped;
+      continue;
+    }
+    if (std::any_of(kept.begin(), kept.end(),
+                    [&](const FrontierEntry& k) { return k.origin == e.origin; })) {
+      ++stats_.frontier_entries_dropped;
+      continue;
+    }
+    kept.push_back(e);
+  }
+  heard_.insert(from);
+  for (const auto& e : kept) {
     if (e.origin == self_) own_seq_claimed_ = std::max(own_seq_claimed_, e.seq);
     if (e.origin == root_origin) root_seq_claimed_ = std::max(root_seq_claimed_, e.seq);
   }
@@ -389,7 +404,7 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
       if (std::find(m.quarantined.begin(), m.quarantined.end(), origin) == m.quarantined.end())
         ev.evidence.push_back(e);
     if (!ev.evidence.empty()) send(from, std::move(ev), now_ms);
-    send_missing(from, m.frontier, feeds, now_ms);
+    send_missing(from, kept, feeds, now_ms);
   } else {
     ++stats_.digests_refused;
   }

@@ -221,6 +221,7 @@ struct GossipStats {
   uint64_t fetches_refused = 0;      // a peer's fetches asked faster than a node asks (see below)
   uint64_t digests_refused = 0;      // a peer's digests not answered with records (too soon)
   uint64_t versions_received = 0;    // records that answered them and were verified
+  uint64_t frontier_entries_dropped = 0;  // digest entries of origins unknown here, or repeated
 };
 
 // Checks a record's signature with its origin's key. Production's is Ed25519 every time

@@ -323,5 +323,28 @@ TEST(GossipRecords, OneOriginHoldsAtMostItsShareOfTheTable) {
   EXPECT_EQ(core->stats().pending_dropped, 58u);
 }
 
+// A peer's digest is kept only for origins this node knows, once each: made-up origins (of any
+// length) and repeats are dropped and counted, not held with the peer and copied for status.
+TEST(GossipDigest, OnlyTheMembershipsOriginsOfADigestAreKeptOnceEach) {
+  const ThreeSites net;
+  auto core = net.rusumo();
+  GossipMessage digest;
+  digest.type = GossipType::digest;
+  digest.from = "hq";
+  digest.reply = true;
+  digest.frontier = {
+      FrontierEntry{"gatuna", 4, net.chain[3].hash},
+      FrontierEntry{std::string(100'000, 'x'), 7, zero_hash}, FrontierEntry{"ruhwa", 3, zero_hash},
+      FrontierEntry{"gatuna", 9, net.chain[8].hash}, FrontierEntry{"root", 2, zero_hash}};
+  core->on_message("hq", digest, NoFeeds{}, 1'000);
+  EXPECT_EQ(core->stats().frontier_entries_dropped, 3u);
+  std::vector<FrontierEntry> kept;
+  for (const PeerStatus& p : core->peers())
+    if (p.site == "hq") kept = p.frontier;
+  EXPECT_EQ(kept, (std::vector<FrontierEntry>{digest.frontier[0], digest.frontier[4]}));
+  EXPECT_EQ(core->seen_by_peers("gatuna"), 4u);
+  EXPECT_EQ(core->seen_by_peers("ruhwa"), 0u);
+}
+
 }  // namespace
 }  // namespace umupaka
