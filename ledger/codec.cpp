@@ -96,4 +96,47 @@ Result<Record> decode_record(std::string_view bytes) {
   return r;
 }
 
+namespace msgpack_visit {
+namespace {
+
+// Sums what arrays and maps declare, and their depth; stops the parse once past either bound.
+struct ElementBudget : msgpack::null_visitor {
+  size_t left, depth_left;
+  bool exceeded = false;
+  ElementBudget(size_t elements, size_t depth) : left(elements), depth_left(depth) {}
+  bool take(uint64_t n) {
+    if (n > left || depth_left == 0) {
+      exceeded = true;
+      return false;
+    }
+    left -= n;
+    --depth_left;
+    return true;
+  }
+  bool start_array(uint32_t n) { return take(n); }
+  bool start_map(uint32_t n) { return take(uint64_t{n} * 2); }
+  bool end_array() {
+    ++depth_left;
+    return true;
+  }
+  bool end_map() {
+    ++depth_left;
+    return true;
+  }
+};
+
+}  // namespace
+
+bool within_element_budget(std::string_view bytes, size_t elements_max, size_t depth_max) {
+  ElementBudget budget(elements_max, depth_max);
+  size_t offset = 0;
+  try {
+    msgpack::parse(bytes.data(), bytes.size(), offset, budget);
+  } catch (const std::exception&) {
+    // Malformed or too large a size for this parser: unpack refuses it as it always has.
+  }
+  return !budget.exceeded;
+}
+
+}  // namespace msgpack_visit
 }  // namespace umupaka

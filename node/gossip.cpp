@@ -74,6 +74,12 @@ Result<GossipMessage> decode_gossip(std::string_view frame) {
   if (frame.size() > limits::gossip_frame_bytes_max)
     return make_error(Errc::limit_exceeded, "gossip frame of " + std::to_string(frame.size()) +
                                                 " bytes exceeds the limit");
+  if (!msgpack_visit::within_element_budget(frame, limits::gossip_frame_elements_max,
+                                            limits::msgpack_depth_max))
+    return make_error(Errc::limit_exceeded, "gossip frame declares more than " +
+                                                std::to_string(limits::gossip_frame_elements_max) +
+                                                " elements in all, or nests deeper than " +
+                                                std::to_string(limits::msgpack_depth_max));
   // Strings: records (each checked against record_encoded_bytes_max again when verified) and
   // the Raft entries' and snapshots' data.
   const msgpack::unpack_limit limit(limits::gossip_array_items_max, 0, limits::order_data_bytes_max,

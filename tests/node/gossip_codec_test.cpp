@@ -45,6 +45,48 @@ TEST(GossipCodec, ASnapshotOfAThousandOriginsTravelsInOneRaftMessage) {
   EXPECT_EQ(*ls, snapshot_of(1000));
 }
 
+// Honest frames at their arrays' limits decode: 4,096 frontier entries, 4,096 Raft entries.
+TEST(GossipCodec, FramesFullToTheirArraysLimitsDecode) {
+  GossipMessage digest;
+  digest.type = GossipType::digest;
+  digest.from = "hq";
+  for (size_t i = 0; i < limits::gossip_array_items_max; ++i)
+    digest.frontier.push_back(LedgerItem{"post-" + std::to_string(i), i, Hash{}});
+  auto d = decode_gossip(encode_gossip(digest));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->frontier.size(), limits::gossip_array_items_max);
+  GossipMessage app;
+  app.type = GossipType::raft;
+  app.from = "hq";
+  app.raft = raft::Message{};
+  app.raft->type = raft::MessageType::app;
+  for (uint64_t i = 1; i <= limits::gossip_array_items_max; ++i)
+    app.raft->entries.push_back(raft::Entry{2, i, raft::EntryType::normal, ""});
+  app.records.resize(limits::gossip_array_items_max, WireRecord{"x", Signature{}});
+  d = decode_gossip(encode_gossip(app));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->raft->entries.size(), limits::gossip_array_items_max);
+}
+
+// A frame within 4 MiB whose arrays declare millions of elements (nils, one byte each) is refused
+// before msgpack-c builds ~200 MiB of objects for it; so is one nested past the depth limit.
+TEST(GossipCodec, AFrameDeclaringMoreElementsThanItsBudgetIsRefusedUnbuilt) {
+  std::string frame = "\xdc\x05\xfe";  // an array of 1,534 ...
+  for (int i = 0; i < 1534; ++i) {
+    frame += "\xdc\x0a\xab";  // ... arrays of 2,731 nils
+    frame.append(2731, '\xc0');
+  }
+  ASSERT_LE(frame.size(), limits::gossip_frame_bytes_max);
+  auto d = decode_gossip(frame);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, Errc::limit_exceeded);
+  EXPECT_NE(d.error().message.find("elements"), std::string::npos) << d.error().message;
+  const std::string deep(1'000'000, '\x91');  // [[[[...
+  d = decode_gossip(deep);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, Errc::limit_exceeded);
+}
+
 // Entries and snapshots of another version than this code writes are refused, not misread.
 TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
   LedgerEntry e;
