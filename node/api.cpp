@@ -1256,9 +1256,7 @@ struct ApiServer::Impl {
             if (!body) return;
             auto txn = deps.store.read();
             if (!txn.ok()) return read_error(req, txn.error());
-            const Membership members =
-                deps.network != nullptr ? deps.network->membership() : Membership{};
-            auto result = deps.core.check(*body, **txn, members, deps.clock());
+            auto result = deps.core.check(*body, **txn, deps.clock());
             // A verdict from a store that could not be read could pass a stolen passport.
             if (read_failed(req, **txn)) return;
             if (!result.ok()) return respond_error(req, result.error());

@@ -232,6 +232,7 @@ void NodeCore::publish_membership() {
     if (id != identity_.site && !site.revoked_after) ++others;
   member_others_.store(others, std::memory_order_relaxed);
   member_root_seq_.store(membership_.root_seq(), std::memory_order_relaxed);
+  published_membership_.store(std::make_shared<const Membership>(membership_));
 }
 
 void NodeCore::load_quarantine(const StoreTxn& txn) {
@@ -531,9 +532,10 @@ Crossing crossing_of(const CheckRequest& req, const CrossingRequest& r,
 }  // namespace
 
 Result<CheckResult> NodeCore::check(const CrossingRequest& request, const ViewReader& views,
-                                    const Membership& members, int64_t now_ms) const {
+                                    int64_t now_ms) const {
+  const std::shared_ptr<const Membership> members = published_membership_.load();
   ASSIGN_OR_RETURN(CheckRequest req,
-                   check_request_from(request, identity_, members, date_of_instant_ms(now_ms)));
+                   check_request_from(request, identity_, *members, date_of_instant_ms(now_ms)));
   // A dry run refuses what recording would refuse: the crossing as it would be written, checked
   // as the record is (the outcome of the checks aside).
   RETURN_IF_ERROR(validate_body(RecordBody{crossing_of(req, request, "checks")}));

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -191,10 +192,10 @@ class NodeCore {
   // `now_ms` (each record made forgets a few expired ones).
   Result<Recorded> execute(const Command& command, StoreTxn& txn, int64_t now_ms);
 
-  // The checks a crossing would get now, without recording anything (POST /v1/checks). The
-  // membership is the caller's copy (this runs on the API's threads, not the core's).
+  // The checks a crossing would get now, without recording anything (POST /v1/checks). Safe to
+  // call from any thread: it reads the membership as last committed (published_membership_).
   Result<CheckResult> check(const CrossingRequest& request, const ViewReader& views,
-                            const Membership& members, int64_t now_ms) const;
+                            int64_t now_ms) const;
 
   const NodeIdentity& identity() const { return identity_; }
   const PublicKey& public_key() const { return key_.public_key(); }
@@ -228,6 +229,9 @@ class NodeCore {
   // The membership's other live sites and root seq, for restore_hold_status() on any thread.
   std::atomic<size_t> member_others_{0};
   std::atomic<uint64_t> member_root_seq_{0};
+  // The membership as last committed, for check() on the API's threads.
+  std::atomic<std::shared_ptr<const Membership>> published_membership_{
+      std::make_shared<const Membership>()};
   void publish_membership();
   std::atomic<bool> restore_hold_{false};
   int64_t started_wall_ms_ = INT64_MAX / 2;  // recover(): records of our own signed before it

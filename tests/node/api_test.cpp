@@ -372,6 +372,11 @@ TEST_F(ApiInProcess, RequestsThatSayNothingTakeAGivenIdOrShortenAPermitAreRefuse
   json arabic = typed_crossing("UGA", "B104");  // a right-to-left script needs no control
   arabic["traveller"]["given_names"] = "\u0645\u062d\u0645\u062f";
   EXPECT_EQ(officer->post("/v1/checks", arabic.dump()).status, 200);
+  // A post this standalone node's membership does not hold (CheckRequestFrom tests the rest).
+  json elsewhere = typed_crossing("UGA", "B105");
+  elsewhere["post"] = "rusumo";
+  refused(officer->post("/v1/crossings", elsewhere.dump()), "post");
+  refused(officer->post("/v1/checks", elsewhere.dump()), "post");
   json born_after_today = typed_crossing("UGA", "B101");
   born_after_today["traveller"]["birth_date"] =
       format_iso_date(Date{date_of_instant_ms(wall_clock_ms()).days + 2});  // past any midnight
