@@ -496,18 +496,26 @@ std::string encode_name(const Document& doc, size_t width) {
   if (!given.empty()) name += "<<" + given;
   if (name.size() > width && name[width - 1] == '<') {
     // A cut in a separator would end the field in a filler, read as a name not cut (9303-3 §4.6:
-    // a truncated name ends in a letter): the component before it gives up letters so that the
-    // separator and the next component's first letter end the field ("...CDEF<H", not
-    // "...CDEFG<").
+    // a truncated name ends in a letter). The components before it give up letters, the last
+    // first and each keeping one, so that the separator and the next component's first letter
+    // end the field ("...CDEF<H", not "...CDEFG<").
     size_t sep = width - 1;  // the separator's run [sep, next) around the cut
     while (sep > 0 && name[sep - 1] == '<') --sep;
     size_t next = width;
     while (name[next] == '<') ++next;  // a component follows: the name ends in a letter
     const size_t sep_len = next - sep;
-    size_t component = sep;  // where the component before the separator starts
-    while (component > 0 && name[component - 1] != '<') --component;
-    if (width >= sep_len + 1 && width - sep_len - 1 > component)
-      name = name.substr(0, width - sep_len - 1) + name.substr(sep, sep_len) + name[next];
+    std::string prefix = name.substr(0, sep);
+    size_t need = sep + sep_len + 1 - width;  // >= 1: the run reaches past the field
+    for (size_t end = prefix.size(); need > 0 && end > 0;) {
+      size_t start = end;
+      while (start > 0 && prefix[start - 1] != '<') --start;
+      const size_t take = std::min(need, end - start - 1);
+      prefix.erase(end - take, take);
+      need -= take;
+      end = start;
+      while (end > 0 && prefix[end - 1] == '<') --end;
+    }
+    if (need == 0) name = prefix + name.substr(sep, sep_len) + name[next];
   }
   if (name.size() > width) name.resize(width);
   pad_to(name, width);

@@ -83,9 +83,9 @@ int check_digit(std::string_view field);
 
 // Compose the MRZ lines of a TD3 passport (2 x 44) or a TD1 card (3 x 30) from `document`,
 // computing every check digit; `document.format` and `name_truncated` are ignored. A name longer
-// than its field is cut at the field's end; where that end falls in a separator, the component
-// before it is shortened so the field ends in the next component's first letter (9303: a cut name
-// ends in a letter), unless that component is a single letter. An absent birth date is written
+// than its field is cut at the field's end; where that end falls in a separator, the components
+// before it give up letters (the last first, each keeping one) so the field ends in the next
+// component's first letter (9303: a cut name ends in a letter). An absent birth date is written
 // as "<<<<<<"; sex 'X' is written '<'; an all-filler TD3 personal number gets the check digit '<'.
 // Preconditions (asserted): codes and numbers use [A-Z0-9<] as documented on Document; issuing
 // state and nationality are 1..3 characters; document_code is 1..2 letters; surname has at least

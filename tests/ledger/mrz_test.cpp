@@ -534,8 +534,12 @@ TEST(MrzName, ANameCutInASeparatorEndsInALetter) {
       {"ABCDEFGHIJKLMNOPQRSTUVWXYZAB", "C D", "ABCDEFGHIJKLMNOPQRSTUVWXYZA<<C"},
       // Cut in the middle of a component: as before.
       {"ABCDEFGHIJKLMNOPQR", "STUVWXYZABCDEFG", "ABCDEFGHIJKLMNOPQR<<STUVWXYZAB"},
-      // A component of one letter before the separator cannot give one up: cut as it falls.
-      {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Z Q", "ABCDEFGHIJKLMNOPQRSTUVWXYZ<<Z<"},
+      // A component of one or two letters before the separator keeps one; the one before it
+      // gives up the rest.
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Z Q", "ABCDEFGHIJKLMNOPQRSTUVWXY<<Z<Q"},
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZ NG", "DEF", "ABCDEFGHIJKLMNOPQRSTUVWXY<N<<D"},
+      // Nothing before the separator can give a letter: cut as it falls.
+      {"A B C D E F G H I J K L M N O", "P", "A<B<C<D<E<F<G<H<I<J<K<L<M<N<O<"},
   };
   for (const Case& c : cases) {
     d.surname = c.surname;
