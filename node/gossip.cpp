@@ -380,13 +380,10 @@ void GossipCore::answer_digest(const std::string& from, const GossipMessage& m,
   // digest of 4,096 made-up origins of a megabyte each would otherwise stay with the peer.
   std::vector<FrontierEntry>& kept = peers_.at(from).frontier;
   kept.clear();
+  std::set<std::string_view> named;  // views into m.frontier, which outlives the loop
   for (const auto& e : m.frontier) {
-    if (e.origin != root_origin && membership_.site(e.origin) == nullptr) {
-      ++stats_.frontier_entries_dropped;
-      continue;
-    }
-    if (std::any_of(kept.begin(), kept.end(),
-                    [&](const FrontierEntry& k) { return k.origin == e.origin; })) {
+    if ((e.origin != root_origin && membership_.site(e.origin) == nullptr) ||
+        !named.insert(e.origin).second) {
       ++stats_.frontier_entries_dropped;
       continue;
     }
