@@ -34,9 +34,8 @@ class InProcessNode {
  public:
   // Sets up the data directory and serves it; an error says which step failed.
   Status start(const std::string& data) {
-    port_ = free_port();
-    ASSIGN_OR_RETURN(config_, init_data_dir(data, "gatuna", SiteKind::border_post, {},
-                                            "127.0.0.1:" + std::to_string(port_)));
+    ASSIGN_OR_RETURN(config_,
+                     init_data_dir(data, "gatuna", SiteKind::border_post, {}, "127.0.0.1:0"));
     ASSIGN_OR_RETURN(const SecretSeed seed, load_signing_seed(data));
     ASSIGN_OR_RETURN(const std::string transport, load_transport_public_key(data));
     ASSIGN_OR_RETURN(store_, Store::open(data + "/store"));
@@ -49,7 +48,11 @@ class InProcessNode {
     writer_ = std::make_unique<Writer>(*core_, *store_, wall_clock_ms);
     server_ = std::make_unique<ApiServer>(
         ApiDeps{config_, *core_, *store_, *writer_, transport, wall_clock_ms, nullptr});
-    return server_->start("127.0.0.1", port_, 2);
+    // Port 0: the kernel's choice, read back once bound (a port picked free beforehand could be
+    // taken by another test in between).
+    RETURN_IF_ERROR(server_->start("127.0.0.1", 0, 2));
+    port_ = server_->port();
+    return {};
   }
   ~InProcessNode() {
     if (server_) server_->close_acceptor();
