@@ -108,11 +108,12 @@ Status check_chosen_id(const std::optional<std::string>& id, const std::string& 
   return {};
 }
 
-// A post named in a request, other than this site: a live border post or airport of the network,
-// so that presence and the "entered through another post" conflict name a place that exists.
-Status check_post(const std::string& post, const NodeIdentity& identity,
-                  const Membership& members) {
-  if (post == identity.site) return {};
+// The kind of the post a request names. Another site than this one must be a live border post or
+// airport of the network, so that presence and the "entered through another post" conflict name
+// a place that exists.
+Result<SiteKind> post_kind(const std::string& post, const NodeIdentity& identity,
+                           const Membership& members) {
+  if (post == identity.site) return identity.kind;
   const MemberSite* site = members.site(post);
   if (site == nullptr)
     return make_error(Errc::invalid_field, "post " + post + " is not a site of this network",
@@ -124,7 +125,7 @@ Status check_post(const std::string& post, const NodeIdentity& identity,
                       "post " + post + " is " + std::string(enum_name(site->entry.kind)) +
                           ", not a border post or an airport",
                       "post");
-  return {};
+  return site->entry.kind;
 }
 
 }  // namespace
@@ -136,9 +137,8 @@ Result<CheckRequest> check_request_from(const CrossingRequest& r, const NodeIden
   req.post = r.post.value_or(identity.site);
   if (!valid_site_id(req.post))
     return make_error(Errc::invalid_field, "post is not a valid site id", "post");
-  RETURN_IF_ERROR(check_post(req.post, identity, members));
-  req.mode =
-      r.mode.value_or(identity.kind == SiteKind::airport ? TravelMode::air : TravelMode::road);
+  ASSIGN_OR_RETURN(const SiteKind kind, post_kind(req.post, identity, members));
+  req.mode = r.mode.value_or(kind == SiteKind::airport ? TravelMode::air : TravelMode::road);
   req.national_id = r.national_id;
   req.permit_id = r.permit_id;
   req.today = today;

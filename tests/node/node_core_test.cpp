@@ -67,6 +67,8 @@ TEST(CheckRequestFrom, APostOtherThanThisSiteMustBeALiveBorderPostOrAirportOfThe
     auto req = check_request_from(crossing_at(post), hq, m, today);
     ASSERT_TRUE(req.ok()) << post << ": " << req.error().message;
     EXPECT_EQ(req->post, post);
+    // The mode left out is the post's: air at an airport, road at a border post.
+    EXPECT_EQ(req->mode, post == "kigali-airport" ? TravelMode::air : TravelMode::road) << post;
   }
   // Unnamed, the post is this site, whatever its kind.
   auto own = check_request_from(crossing_at(std::nullopt), hq, m, today);
