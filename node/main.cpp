@@ -48,6 +48,18 @@ int cmd_init(const std::string& data, const std::string& site, const std::string
   if (!kind)
     return fail(make_error(Errc::invalid_field,
                            "kind must be one of: hq, border-post, airport, embassy", "kind"));
+  // The join request gives HQ this address for the site's API; port 0 would be another at every
+  // start, and reachable at none of them (run --api ADDR:0 takes one for a single run).
+  if (!api.empty()) {
+    std::string address;
+    uint16_t port = 0;
+    if (parse_listen(api, address, port).ok() && port == 0)
+      return fail(make_error(Errc::invalid_field,
+                             "--api " + api +
+                                 ": a node's API needs a fixed port (HQ and the admin tools reach "
+                                 "it at the address its join request gives)",
+                             "api"));
+  }
   auto cfg = init_data_dir(data, site, *kind, network, api, peer, link);
   if (!cfg.ok()) return fail(cfg.error());
   auto store = Store::open(data + "/store");

@@ -80,6 +80,13 @@ for peer in "tcp://x:-1" "tcp://a b:1" "tcp://127.0.0.1:99999" "tcp://*:7500"; d
     failures=$((failures + 1))
 done
 
+# init with an API port of 0: refused (its join request would give HQ a port no node listens on).
+expect 2 "init --api 127.0.0.1:0" "$node" init --data "$tmp/port-0" --site s --kind hq \
+  --api 127.0.0.1:0
+says "a node's API needs a fixed port"
+[ -e "$tmp/port-0/node.toml" ] && echo "FAIL: a node was made with --api 127.0.0.1:0" >&2 &&
+  failures=$((failures + 1))
+
 # keygen to an empty path: an error, and no temporary file holding the seed.
 cd "$tmp"
 expect 1 "keygen to no file" "$admin" keygen --root-key ""
