@@ -304,10 +304,12 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
   // ahead). A learner's forged append, heartbeat, snapshot or vote request would otherwise be
   // taken as a leader's or a candidate's (committing entries, raising terms, replacing the log).
   // timeout_now comes only from the leader. Proposals and reads are never forwarded here (only
-  // the leader proposes): a peer's are dropped.
+  // the leader proposes): a peer's are dropped. So is a transfer_leader, from anyone: no node asks
+  // for the lead (the Raft core's transfer serves its tests), and a voter's request would stop
+  // the leader's proposals for an election timeout each time it was sent.
   // Raft also steps down at any message of a term above its own. A learner never campaigns, so
   // it has no such term of its own: its answers and requests of a higher term are refused too
-  // (the voters tell of a new term), and so is a transfer_leader (a learner cannot lead).
+  // (the voters tell of a new term).
   const bool may_lead =
       from->entry.role == VoterRole::voter || node_->raft().tracker().conf_state().is_voter(m.from);
   switch (m.type) {
@@ -325,11 +327,11 @@ void OrderPlane::on_message(raft::Message m, int64_t now_ms) {
       break;
     case raft::MessageType::prop:
     case raft::MessageType::read_index:
+    case raft::MessageType::transfer_leader:
       ++messages_refused_;
       return;
     default:
-      if (!may_lead &&
-          (m.term > node_->raft().term() || m.type == raft::MessageType::transfer_leader)) {
+      if (!may_lead && m.term > node_->raft().term()) {
         ++messages_refused_;
         return;
       }

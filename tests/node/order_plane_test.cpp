@@ -347,6 +347,24 @@ TEST_F(OrderPlaneTest, ALearnerCannotSpeakAsALeaderOrACandidate) {
   EXPECT_EQ(p.status().messages_refused, after.messages_refused);
 }
 
+// No node asks for the lead: a transfer_leader, even from a voter, is refused before Raft sees
+// it (taken, it would stop the leader's proposals for an election timeout each time).
+TEST_F(OrderPlaneTest, ATransferOfTheLeadIsRefusedFromAVoterToo) {
+  OrderPlane& p = *plane;
+  for (int64_t t = 10'000; t < 12'000 && p.status().role != "leader"; t += 50) p.tick(t, t);
+  ASSERT_EQ(p.status().role, "leader");
+  ASSERT_NO_FATAL_FAILURE(certify_gatuna_as_voter());
+  const OrderStatus before = p.status();
+  raft::Message m;
+  m.type = raft::MessageType::transfer_leader;
+  m.from = "gatuna";
+  m.to = "hq";
+  m.term = before.term;
+  p.on_message(m, 12'000);
+  EXPECT_EQ(p.status().messages_refused, before.messages_refused + 1);
+  EXPECT_EQ(p.status().role, "leader");
+}
+
 // A learner certified as a voter is promoted only once the leader's ledger took in the
 // certification and the learner's log reached that entry: a learner acknowledges an entry naming
 // root records only with them in its membership, so from there on it acknowledges as a
