@@ -120,6 +120,16 @@ int status_of(const std::string& node, const std::string& token) {
     std::printf(" peers %d alive %d suspect %d dead, quarantined %zu", alive, suspect, dead,
                 n.at("quarantined").size());
   }
+  // The committed ledger: nodes that agree show the same size and root (the root's first 16 hex
+  // digits, enough to tell), and which node leads.
+  const json& l = s.at("ledger");
+  std::printf(", ledger %llu root %.16s", static_cast<unsigned long long>(l.value("size", 0)),
+              l.value("root", "").c_str());
+  if (l.contains("raft") && l.at("raft").value("enabled", false)) {
+    const json& raft = l.at("raft");
+    std::printf(", raft %s term %llu", raft.value("role", "?").c_str(),
+                static_cast<unsigned long long>(raft.value("term", 0)));
+  }
   std::printf("\n");
   return 0;
 }

@@ -53,7 +53,19 @@ echo "$summary" | grep -q '"recorded":20,' || fail "gatuna did not record 20 cro
 for _ in $(seq 1 300); do
   held=$("$prefix/bin/umupaka-admin" feeds --network "$net/network.json" |
     awk '$1 == "hq" { print $3 }') || fail "umupaka-admin feeds failed"
-  [ "$held" = 20 ] && exit 0
+  [ "$held" = 20 ] && break
   sleep 0.2
 done
-fail "HQ holds ${held:-no} of Gatuna's 20 crossings"
+[ "$held" = 20 ] || fail "HQ holds ${held:-no} of Gatuna's 20 crossings"
+# Both nodes' committed ledgers hold the crossings, with one size and one root, and one leads.
+for _ in $(seq 1 300); do
+  status=$("$prefix/bin/umupaka-admin" status --network "$net/network.json") ||
+    fail "umupaka-admin status failed: $status"
+  ledgers=$(echo "$status" | sed -n 's/.*, ledger \([0-9]*\) root \([0-9a-f]*\),.*/\1 \2/p' | sort -u)
+  if [ "$(echo "$ledgers" | wc -l)" = 1 ] && [ "${ledgers%% *}" -ge 20 ] &&
+    echo "$status" | grep -q ", raft leader term "; then
+    exit 0
+  fi
+  sleep 0.2
+done
+fail "the two nodes' ledgers do not agree on 20 crossings or none leads: $status"
