@@ -122,13 +122,12 @@ int status_of(const std::string& node, const std::string& token) {
   }
   // The committed ledger: nodes that agree show the same size and root (the root's first 16 hex
   // digits, enough to tell), and which node leads.
-  const json& l = s.at("ledger");
-  std::printf(", ledger %llu root %.16s", static_cast<unsigned long long>(l.value("size", 0)),
-              l.value("root", "").c_str());
-  if (l.contains("raft") && l.at("raft").value("enabled", false)) {
-    const json& raft = l.at("raft");
-    std::printf(", raft %s term %llu", raft.value("role", "?").c_str(),
-                static_cast<unsigned long long>(raft.value("term", 0)));
+  if (const json& l = s.value("ledger", json::object()); l.is_object() && l.contains("size")) {
+    std::printf(", ledger %llu root %.16s", static_cast<unsigned long long>(l.value("size", 0)),
+                l.value("root", "").c_str());
+    if (const json& raft = l.value("raft", json::object()); raft.value("enabled", false))
+      std::printf(", raft %s term %llu", raft.value("role", "?").c_str(),
+                  static_cast<unsigned long long>(raft.value("term", 0)));
   }
   std::printf("\n");
   return 0;
