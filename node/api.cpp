@@ -1426,15 +1426,12 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
   for (unsigned i = 0; i < std::max(1u, threads); ++i) m.threads.emplace_back([&m] { m.io.run(); });
   const std::string err = opened.get_future().get();
   if (!err.empty()) {
-    // Nothing is listening, so nothing is to close: close_async would wait for threads whose
-    // io.run() may already have returned for want of work (5 s, then the exit).
-    m.stopped = true;
+    // Nothing is listening, so nothing is to close: the threads go first, or stop() would wait
+    // on close_async for threads whose io.run() may already have returned for want of work (5 s).
     m.io.stop();
     for (auto& t : m.threads) t.join();
     m.threads.clear();
-    m.server.reset();
-    std::fclose(m.access_log);
-    m.access_log = nullptr;
+    stop();
     return make_error(Errc::io,
                       "cannot listen on " + address + ":" + std::to_string(port) + ": " + err);
   }
