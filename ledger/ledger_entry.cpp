@@ -3,6 +3,7 @@
 #include <set>
 #include <string_view>
 
+#include "ledger/limits.hpp"
 #include "ledger/msgpack_visit.hpp"
 
 namespace umupaka {
@@ -14,6 +15,12 @@ namespace {
 // A ledger entry or snapshot, of the version this code writes.
 template <typename T>
 Result<T> decode_versioned(std::string_view bytes, uint32_t version, const char* what) {
+  if (!msgpack_visit::within_element_budget(bytes, limits::order_data_elements_max,
+                                            limits::msgpack_depth_max))
+    return make_error(Errc::limit_exceeded, std::string(what) + " declares more than " +
+                                                std::to_string(limits::order_data_elements_max) +
+                                                " elements in all, or nests deeper than " +
+                                                std::to_string(limits::msgpack_depth_max));
   ASSIGN_OR_RETURN(T v,
                    msgpack_visit::decode_struct<T>(bytes, msgpack_visit::order_unpack_limit()));
   if (v.version != version)

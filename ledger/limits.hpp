@@ -49,6 +49,10 @@ inline constexpr size_t gossip_frame_elements_max = 1u << 17;
 // ledger entry or snapshot names each origin's seq and hash (~100 bytes each), so a network of
 // some thousands of sites fits; record strings keep their own 16 KiB limit (checked on decode).
 inline constexpr size_t order_data_bytes_max = 1u << 20;
+// Elements of all arrays of one Raft entry's or snapshot's data together, counted before msgpack-c
+// builds them (as for a gossip frame, whose pass counts that data as one string). The largest
+// honest data, a snapshot naming 4,096 origins and 4,096 raised forks, declares 49,159.
+inline constexpr size_t order_data_elements_max = 1u << 17;
 // Ledger rows in one segment of a snapshot install (~100 bytes each): a node far behind fetches
 // its ledger a segment at a time, each checked by a consistency proof before it is written.
 inline constexpr size_t ledger_segment_rows_max = 1024;

@@ -87,6 +87,46 @@ TEST(GossipCodec, AFrameDeclaringMoreElementsThanItsBudgetIsRefusedUnbuilt) {
   EXPECT_EQ(d.error().code, Errc::limit_exceeded);
 }
 
+// A Raft entry's or snapshot's data is a string of up to 1 MiB inside a frame, so the frame's pass
+// counts it as one element: its own arrays are summed before msgpack-c builds them. The largest
+// honest data, every array full (4,096 origins, 4,096 forks), decodes.
+TEST(GossipCodec, OrderDataDeclaringMoreElementsThanItsBudgetIsRefusedUnbuilt) {
+  LedgerEntry e;
+  e.proposer = "hq";
+  LedgerSnapshot s;
+  for (uint64_t i = 0; i < limits::gossip_array_items_max; ++i) {
+    const std::string origin = "post-" + std::to_string(i);
+    e.items.push_back(LedgerItem{origin, i + 1, Hash{}});
+    e.forks.push_back(LedgerFork{origin, i + 1, Hash{}, Hash{}});
+    s.frontier.push_back(LedgerItem{origin, i + 1, Hash{}});
+    s.forks.push_back(RaisedFork{LedgerFork{origin, i + 1, Hash{}, Hash{}}, i, i});
+  }
+  const std::string entry = encode_ledger_entry(e), snapshot = encode_ledger_snapshot(s);
+  ASSERT_LE(snapshot.size(), limits::order_data_bytes_max);
+  auto de = decode_ledger_entry(entry);
+  ASSERT_TRUE(de.ok()) << de.error().message;
+  EXPECT_EQ(de->forks.size(), limits::gossip_array_items_max);
+  auto ds = decode_ledger_snapshot(snapshot);
+  ASSERT_TRUE(ds.ok()) << ds.error().message;
+  EXPECT_EQ(*ds, s);
+
+  // 1 MiB: a ledger entry's five fields, its items 255 arrays of 4,095 nils (1 M elements).
+  std::string bad("\x95\x02\xa2hq\x00\xdc\x00\xff", 9);
+  for (int i = 0; i < 255; ++i) {
+    bad += "\xdc\x0f\xff";
+    bad.append(4095, '\xc0');
+  }
+  bad += "\x90";
+  ASSERT_LE(bad.size(), limits::order_data_bytes_max);
+  const auto bad_entry = decode_ledger_entry(bad);
+  ASSERT_FALSE(bad_entry.ok());
+  EXPECT_EQ(bad_entry.error().code, Errc::limit_exceeded) << bad_entry.error().message;
+  EXPECT_NE(bad_entry.error().message.find("elements"), std::string::npos);
+  const auto bad_snapshot = decode_ledger_snapshot(bad);
+  ASSERT_FALSE(bad_snapshot.ok());
+  EXPECT_EQ(bad_snapshot.error().code, Errc::limit_exceeded) << bad_snapshot.error().message;
+}
+
 // Entries and snapshots of another version than this code writes are refused, not misread.
 TEST(GossipCodec, LedgerEntriesAndSnapshotsOfAnotherVersionAreRefused) {
   LedgerEntry e;
