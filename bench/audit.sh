@@ -21,7 +21,8 @@ size() { curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:9650/v1/led
 sleep 2
 while [ "$(size)" -lt "$RECORDS" ]; do
   for p in 9650 9651 9652; do
-    "$B/node/umupaka-traffic" --api "http://127.0.0.1:$p" --token "$TOKEN" --rate 0 --concurrency 16 \
+    at=(); [ "$p" = 9650 ] && at=(--post gatuna --seed 2)  # HQ records crossings by naming the post
+    "$B/node/umupaka-traffic" --api "http://127.0.0.1:$p" --token "$TOKEN" "${at[@]}" --rate 0 --concurrency 16 \
       --duration 10 --quiet --json >/dev/null 2>&1 &
   done
   wait

@@ -37,7 +37,8 @@ before=$(min_size)
 node0=$(proc_ticks $NODE_PIDS); busy0=$(busy_ticks)
 t0=$(date +%s.%N)
 for p in 9600 9601 9602 9603 9604; do
-  "$B/node/umupaka-traffic" --api "http://127.0.0.1:$p" --token "$TOKEN" --rate 0 --concurrency "${CONC:-32}" \
+  at=(); [ "$p" = 9600 ] && at=(--post gatuna --seed 2)  # HQ records crossings by naming the post
+  "$B/node/umupaka-traffic" --api "http://127.0.0.1:$p" --token "$TOKEN" "${at[@]}" --rate 0 --concurrency "${CONC:-32}" \
     --duration "$SECONDS_RUN" --quiet --json > "$W/traffic-$p.json" 2>/dev/null &
 done
 wait

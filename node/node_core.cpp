@@ -108,19 +108,31 @@ Status check_chosen_id(const std::optional<std::string>& id, const std::string& 
   return {};
 }
 
-// The kind of the post a request names. Another site than this one must be a live border post or
-// airport of the network, so that presence and the "entered through another post" conflict name
-// a place that exists.
+bool is_crossing_point(SiteKind kind) {
+  return kind == SiteKind::border_post || kind == SiteKind::airport;
+}
+
+// The kind of the post a request names: a border post or an airport, where travellers cross.
+// Another site than this one must be a live one of the network, so that presence and the "entered
+// through another post" conflict name a place that exists. HQ records a crossing only by naming
+// its post; an embassy records none of its own.
 Result<SiteKind> post_kind(const std::string& post, const NodeIdentity& identity,
                            const Membership& members) {
-  if (post == identity.site) return identity.kind;
+  if (post == identity.site) {
+    if (!is_crossing_point(identity.kind))
+      return make_error(Errc::invalid_field,
+                        post + " is a site of kind " + std::string(enum_name(identity.kind)) +
+                            ", not a border post or an airport: name the post of the crossing",
+                        "post");
+    return identity.kind;
+  }
   const MemberSite* site = members.site(post);
   if (site == nullptr)
     return make_error(Errc::invalid_field, "post " + post + " is not a site of this network",
                       "post");
   if (site->revoked_after)
     return make_error(Errc::invalid_field, "post " + post + " was revoked by HQ", "post");
-  if (site->entry.kind != SiteKind::border_post && site->entry.kind != SiteKind::airport)
+  if (!is_crossing_point(site->entry.kind))
     return make_error(Errc::invalid_field,
                       "post " + post + " is " + std::string(enum_name(site->entry.kind)) +
                           ", not a border post or an airport",

@@ -83,7 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--api", api, "node API base URL");
   app.add_option("--token", token, "officer token")->required();
   app.add_option("--admin-token", admin_token, "hq-admin token (to plant the watchlist)");
-  app.add_option("--post", post, "site id of the post (default: the node's)");
+  app.add_option("--post", post,
+                 "site id of the post the crossings name (default: the node's own; a border "
+                 "post's or airport's, so HQ names one)");
   app.add_option("--kind", kind_name, "site kind when the post has no profile");
   app.add_option("--rate", rate, "travellers per second (0: as fast as possible)")
       ->check(finite_range(0, 1e6));
@@ -103,7 +105,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", as_json, "print the summary as JSON");
   if (const auto rc = umupaka::parse_command_line(app, argc, argv)) return *rc;
 
-  if (post.empty()) {
+  const bool name_post = !post.empty();
+  if (!name_post) {
     HttpClient probe(api, token);
     const auto r = probe.get("/v1/status");
     if (r.status != 200) {
@@ -114,6 +117,13 @@ int main(int argc, char** argv) {
     const json s = json::parse(r.body, nullptr, false);
     post = s.value("site", "small-post");
     kind_name = s.value("kind", kind_name);
+    if (kind_name == "hq" || kind_name == "embassy") {
+      std::fprintf(stderr,
+                   "umupaka-traffic: %s is %s, where no traveller crosses: name a border post or "
+                   "an airport with --post SITE\n",
+                   post.c_str(), kind_name.c_str());
+      return 2;
+    }
   }
   const auto kind = enum_from_name<SiteKind>(kind_name).value_or(SiteKind::border_post);
   const PostProfile& profile = profile_for(post, kind);
@@ -197,6 +207,9 @@ int main(int argc, char** argv) {
         std::lock_guard lock(mu);
         events = gen.next(today);
       }
+      if (name_post)
+        for (TrafficEvent& ev : events)
+          if (auto* c = std::get_if<CrossingRequest>(&ev.body)) c->post = post;
       for (size_t e = 0; e < events.size(); ++e) {
         const TrafficEvent& ev = events[e];
         const auto s = clock_type::now();

@@ -146,4 +146,19 @@ else
 fi
 kill -TERM "$solo" && wait "$solo"
 
+# Traffic at HQ names the post of its crossings: without --post it exits 2 before it sends any;
+# with it, each crossing names that post (here not a site of net1, so the node refuses it).
+hq_officer=$("$node" token create --data "$tmp/hq" --role officer --subject officer-1)
+"$node" run --data "$tmp/hq" --api 127.0.0.1:0 >"$tmp/hq.out" 2>&1 &
+hq=$!
+for _ in $(seq 200); do grep -q '^ready ' "$tmp/hq.out" && break; sleep 0.05; done
+port=$(sed -n 's|^ready http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$tmp/hq.out")
+expect 2 "traffic at HQ naming no post" "$traffic" --api "http://127.0.0.1:$port" \
+  --token "$hq_officer" --count 1 --quiet
+says "hq is hq, where no traveller crosses: name a border post or an airport with --post SITE"
+expect 1 "traffic at HQ naming a post not in the network" "$traffic" \
+  --api "http://127.0.0.1:$port" --token "$hq_officer" --post gatuna --count 1 --quiet
+says "post gatuna is not a site of this network"
+kill -TERM "$hq" && wait "$hq"
+
 [ "$failures" -eq 0 ] || exit 1

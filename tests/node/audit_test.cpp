@@ -118,13 +118,14 @@ class AuditTest : public ::testing::Test {
     token = network["admin_token"];
     for (const auto& s : network["sites"]) api[s["id"]] = s["api"];
     // HQ's records committed first, then Gatuna's: HQ's feed is checked before the audit meets
-    // Gatuna's first record.
+    // Gatuna's first record. HQ records crossings at Gatuna by naming the post.
     HttpClient hq(api["hq"], token);
     const uint64_t start = ledger_size();
-    for (int i = 0; i < 3; ++i)
-      ASSERT_EQ(
-          hq.post("/v1/crossings", typed_crossing("KEN", "HQ" + std::to_string(i)).dump()).status,
-          201);
+    for (int i = 0; i < 3; ++i) {
+      json c = typed_crossing("KEN", "HQ" + std::to_string(i));
+      c["post"] = "gatuna";
+      ASSERT_EQ(hq.post("/v1/crossings", c.dump()).status, 201);
+    }
     ASSERT_TRUE(wait_until([&] { return ledger_size() >= start + 3; }, 30s));
     HttpClient gatuna(api["gatuna"], token);
     for (int i = 0; i < 3; ++i)

@@ -29,6 +29,12 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 json crossing(const std::string& number) { return typed_crossing("KEN", number, "OTIENO"); }
+// HQ's sites (hq, dr-kigali) record a crossing only by naming its post.
+json crossing_at(const std::string& post, const std::string& number) {
+  json c = crossing(number);
+  c["post"] = post;
+  return c;
+}
 
 class LedgerTest : public ::testing::Test {
  protected:
@@ -134,7 +140,9 @@ TEST_F(LedgerTest, ProofsAndTheSignedHeadVerifyIndependently) {
   ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
   HttpClient hq(api["hq"], token);
   for (int i = 0; i < 40; ++i)
-    ASSERT_EQ(hq.post("/v1/crossings", crossing("KP" + std::to_string(1000000 + i)).dump()).status,
+    ASSERT_EQ(hq.post("/v1/crossings",
+                      crossing_at("kigali-airport", "KP" + std::to_string(1000000 + i)).dump())
+                  .status,
               201);
   ASSERT_TRUE(wait_until([&] { return ledgers_agree(41); }, 30s));
   HttpClient learner(api["rusumo"], token);
@@ -249,18 +257,21 @@ TEST_F(LedgerTest, LeaderKilledUnderLoadLosesNoAcknowledgedRecord) {
   std::vector<std::tuple<std::string, uint64_t, std::string>> acked;
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
-  // A writer at every node: whichever is leader, officers are recording there when it is killed.
-  const std::vector<std::pair<std::string, std::string>> sites = {{"gatuna", "KG"},
-                                                                  {"rusumo", "KR"},
-                                                                  {"hq", "KH"},
-                                                                  {"kigali-airport", "KI"},
-                                                                  {"dr-kigali", "KD"}};
-  for (const auto& [site_id, prefix_id] : sites) {
-    writers.emplace_back([&, site = site_id, prefix = prefix_id] {
+  // A writer at every node: whichever is leader, officers are recording there when it is killed
+  // (at HQ's sites, crossings at the airport).
+  const std::vector<std::tuple<std::string, std::string, std::string>> sites = {
+      {"gatuna", "gatuna", "KG"},
+      {"rusumo", "rusumo", "KR"},
+      {"hq", "kigali-airport", "KH"},
+      {"kigali-airport", "kigali-airport", "KI"},
+      {"dr-kigali", "kigali-airport", "KD"}};
+  for (const auto& [site_id, post_id, prefix_id] : sites) {
+    writers.emplace_back([&, site = site_id, post = post_id, prefix = prefix_id] {
       HttpClient c(api[site], token);
       c.set_timeout_ms(3000);
       for (int i = 0; !stop; ++i) {
-        auto r = c.post("/v1/crossings", crossing(prefix + std::to_string(1000000 + i)).dump());
+        auto r =
+            c.post("/v1/crossings", crossing_at(post, prefix + std::to_string(1000000 + i)).dump());
         if (r.status != 201) {
           std::this_thread::sleep_for(50ms);
           continue;
@@ -327,7 +338,9 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
   ASSERT_TRUE(wait_until([&] { return !leader().empty(); }, 20s));
   HttpClient hq(api["hq"], token);
   for (int i = 0; i < 20; ++i)
-    ASSERT_EQ(hq.post("/v1/crossings", crossing("KA" + std::to_string(1000000 + i)).dump()).status,
+    ASSERT_EQ(hq.post("/v1/crossings",
+                      crossing_at("kigali-airport", "KA" + std::to_string(1000000 + i)).dump())
+                  .status,
               201);
   ASSERT_TRUE(wait_until([&] { return ledgers_agree(21); }, 30s));
   HttpClient rusumo(api["rusumo"], token);
@@ -469,7 +482,8 @@ TEST_F(LedgerTest, AuditVerifiesTheLedgerAndReportsTheFirstFault) {
   const json none = parse(r.get(past));
   EXPECT_TRUE(none["conflicts"].empty()) << none.dump();
   EXPECT_EQ(none["next_after"], size_before - 1);
-  ASSERT_EQ(hq.post("/v1/crossings", crossing("KA2000000").dump()).status, 201);
+  ASSERT_EQ(hq.post("/v1/crossings", crossing_at("kigali-airport", "KA2000000").dump()).status,
+            201);
   ASSERT_TRUE(wait_until(
       [&] { return parse(r.get("/v1/ledger/frontier")).value("size", uint64_t{0}) > size_before; },
       20s));

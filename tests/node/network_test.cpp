@@ -113,12 +113,14 @@ class NetworkTest : public ::testing::Test {
     for (const auto& [id, a] : api) out.push_back(id);
     return out;
   }
-  // Writes n crossings at `site`; returns its head afterwards.
+  // Writes n crossings at `site` (HQ's at Gatuna: HQ names the post); returns its head afterwards.
   uint64_t write(const std::string& site, int n, const std::string& tag) {
     auto c = client(site);
     uint64_t seq = 0;
     for (int i = 0; i < n; ++i) {
-      auto r = c->post("/v1/crossings", crossing(tag + std::to_string(100000 + i)).dump());
+      json body = crossing(tag + std::to_string(100000 + i));
+      if (site == "hq") body["post"] = "gatuna";
+      auto r = c->post("/v1/crossings", body.dump());
       EXPECT_EQ(r.status, 201) << r.body;
       seq = parse(r)["seq"];
     }

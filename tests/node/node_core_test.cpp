@@ -59,7 +59,7 @@ CrossingRequest crossing_at(std::optional<std::string> post) {
   return r;
 }
 
-TEST(CheckRequestFrom, APostOtherThanThisSiteMustBeALiveBorderPostOrAirportOfTheNetwork) {
+TEST(CheckRequestFrom, ThePostIsABorderPostOrAirportThisSiteOrALiveOneOfTheNetwork) {
   const Membership m = network();
   const NodeIdentity hq{"net-test", "hq", SiteKind::hq};
   const Date today{20000};
@@ -70,10 +70,24 @@ TEST(CheckRequestFrom, APostOtherThanThisSiteMustBeALiveBorderPostOrAirportOfThe
     // The mode left out is the post's: air at an airport, road at a border post.
     EXPECT_EQ(req->mode, post == "kigali-airport" ? TravelMode::air : TravelMode::road) << post;
   }
-  // Unnamed, the post is this site, whatever its kind.
-  auto own = check_request_from(crossing_at(std::nullopt), hq, m, today);
-  ASSERT_TRUE(own.ok()) << own.error().message;
-  EXPECT_EQ(own->post, "hq");
+  // Unnamed, the post is this site: a border post's or an airport's own.
+  for (const auto& self : {NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
+                           NodeIdentity{"net-test", "kigali-airport", SiteKind::airport}}) {
+    auto own = check_request_from(crossing_at(std::nullopt), self, m, today);
+    ASSERT_TRUE(own.ok()) << self.site << ": " << own.error().message;
+    EXPECT_EQ(own->post, self.site);
+  }
+  // HQ and an embassy are no crossing points: HQ names the post, an embassy records none of its
+  // own, named or not.
+  const NodeIdentity embassy{"net-test", "embassy-nairobi", SiteKind::embassy};
+  for (const auto& [self, post] : std::vector<std::pair<NodeIdentity, std::optional<std::string>>>{
+           {hq, std::nullopt}, {hq, "hq"}, {embassy, std::nullopt}, {embassy, "embassy-nairobi"}}) {
+    auto own = check_request_from(crossing_at(post), self, m, today);
+    ASSERT_FALSE(own.ok()) << self.site;
+    EXPECT_EQ(own.error().field, "post");
+    EXPECT_NE(own.error().message.find("not a border post or an airport"), std::string::npos)
+        << own.error().message;
+  }
 
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"ruhwa", "is not a site of this network"},

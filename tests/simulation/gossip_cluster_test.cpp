@@ -163,7 +163,7 @@ TEST(GossipCluster, PartitionedPairKeepsExchangingAndConvergesAfterHeal) {
   SCOPED_TRACE(seed_trace(seed));
   const auto options = cluster_options(seed, 7, clean_link());
   SimCluster c(options);
-  Traffic traffic(c, posts_of(options, {}), seed);
+  Traffic traffic(c, posts_of(options, {"hq"}), seed);
   traffic.run(1'000, 100);
   ASSERT_TRUE(c.run_until_converged(10'000)) << describe(c);
 
