@@ -14,6 +14,7 @@
 #include "ledger/date.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/validate.hpp"
+#include "tests/seeds.hpp"
 
 namespace umupaka {
 namespace {
@@ -35,12 +36,6 @@ Date day(const char* iso) {
   const std::optional<Date> d = parse_iso_date(iso);
   UMUPAKA_ASSERT(d.has_value());
   return *d;
-}
-
-SecretSeed seed_of(uint8_t first) {
-  SecretSeed s{};
-  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint8_t>(first + i);
-  return s;
 }
 
 Person uwase() { return Person{"UWASE", "AIMEE", "RWA", day("1992-02-14"), Sex::female}; }
@@ -144,8 +139,8 @@ Record record_of(RecordBody body, uint64_t seq = 1, Hash prev = zero_hash) {
 
 class SealTest : public ::testing::Test {
  protected:
-  SigningKey key_ = SigningKey::from_seed(seed_of(1));
-  SigningKey other_ = SigningKey::from_seed(seed_of(2));
+  SigningKey key_ = SigningKey::from_seed(test::counting_seed(1));
+  SigningKey other_ = SigningKey::from_seed(test::counting_seed(2));
   Record record_ = record_of(valid_crossing(), 7, from_hex_array<32>(std::string(64, 'a')));
 };
 
@@ -337,7 +332,7 @@ TEST(CheckChain, RejectsAGapARepeatAndAWrongLink) {
 }
 
 TEST(CheckChain, SealedRecordsLinkByHash) {
-  const SigningKey key = SigningKey::from_seed(seed_of(9));
+  const SigningKey key = SigningKey::from_seed(test::counting_seed(9));
   uint64_t head = 0;
   Hash head_hash = zero_hash;
   for (uint64_t seq = 1; seq <= 20; ++seq) {
@@ -401,7 +396,7 @@ TEST(Ed25519, Rfc8032Vectors) {
     EXPECT_TRUE(acceptable_public_key(expected_public));
     // The same signature over another message, or under another key, fails.
     EXPECT_FALSE(verify_signature(expected_public, message + "x", expected_signature));
-    const PublicKey other = SigningKey::from_seed(seed_of(3)).public_key();
+    const PublicKey other = SigningKey::from_seed(test::counting_seed(3)).public_key();
     EXPECT_FALSE(verify_signature(other, message, expected_signature));
   }
 }
@@ -425,7 +420,7 @@ TEST(Ed25519, Rfc8032Vector1EmptyMessage) {
 
 TEST(Ed25519, MalleatedSignatureWithSPlusTheGroupOrderIsRejected) {
   // RFC 8032 5.1.7: s must be below L. s + L verifies in implementations that skip the check.
-  const SigningKey key = SigningKey::from_seed(seed_of(4));
+  const SigningKey key = SigningKey::from_seed(test::counting_seed(4));
   const std::string message = "crossing";
   const Signature sig = key.sign(message);
   ASSERT_TRUE(verify_signature(key.public_key(), message, sig));
@@ -443,7 +438,7 @@ TEST(Ed25519, MalleatedSignatureWithSPlusTheGroupOrderIsRejected) {
 }
 
 TEST(Ed25519, MalformedKeysAndSignaturesFailWithoutThrowing) {
-  const SigningKey key = SigningKey::from_seed(seed_of(5));
+  const SigningKey key = SigningKey::from_seed(test::counting_seed(5));
   const Signature sig = key.sign("m");
   Signature all_ff{};
   all_ff.fill(0xff);
@@ -466,7 +461,8 @@ TEST(AcceptablePublicKey, RejectsTheZeroKeyAndTheIdentity) {
 
 TEST(AcceptablePublicKey, AcceptsRealKeys) {
   for (uint8_t s = 0; s < 16; ++s)
-    EXPECT_TRUE(acceptable_public_key(SigningKey::from_seed(seed_of(s)).public_key())) << int{s};
+    EXPECT_TRUE(acceptable_public_key(SigningKey::from_seed(test::counting_seed(s)).public_key()))
+        << int{s};
 }
 
 // The small-order points of edwards25519, canonical and non-canonical (y + p for y = 0 and 1,

@@ -8,22 +8,17 @@
 
 #include "ledger/record.hpp"
 #include "node/network_setup.hpp"
+#include "tests/seeds.hpp"
 
 namespace umupaka {
 namespace {
-
-SecretSeed seed_of(uint8_t b) {
-  SecretSeed s{};
-  s.fill(b);
-  return s;
-}
 
 SiteEntry site(const std::string& id, SiteKind kind, VoterRole role, uint8_t n) {
   SiteEntry e;
   e.site = id;
   e.kind = kind;
   e.role = role;
-  e.signing_key = SigningKey::from_seed(seed_of(n)).public_key();
+  e.signing_key = SigningKey::from_seed(test::filled_seed(n)).public_key();
   e.transport_key = std::string(40, static_cast<char>('a' + n));
   e.peer = "tcp://127.0.0.1:" + std::to_string(7500 + n);
   e.api = "http://127.0.0.1:" + std::to_string(7400 + n);
@@ -32,7 +27,7 @@ SiteEntry site(const std::string& id, SiteKind kind, VoterRole role, uint8_t n) 
 
 // hq, two posts, an airport and an embassy; rubavu revoked afterwards.
 Membership network() {
-  auto genesis = make_genesis(seed_of(1), "net-test",
+  auto genesis = make_genesis(test::filled_seed(1), "net-test",
                               {site("hq", SiteKind::hq, VoterRole::voter, 2),
                                site("gatuna", SiteKind::border_post, VoterRole::learner, 3),
                                site("rubavu", SiteKind::border_post, VoterRole::learner, 4),
@@ -42,7 +37,7 @@ Membership network() {
   EXPECT_TRUE(genesis.ok()) << genesis.error().message;
   auto m = Membership::from_genesis(*genesis);
   EXPECT_TRUE(m.ok()) << m.error().message;
-  auto revoked = make_root_record(seed_of(1), "net-test", m->root_seq(), m->root_head(),
+  auto revoked = make_root_record(test::filled_seed(1), "net-test", m->root_seq(), m->root_head(),
                                   SiteRevoked{"rubavu", 0, "stolen laptop"}, 2'000);
   EXPECT_TRUE(revoked.ok()) << revoked.error().message;
   auto rec = open_record(*revoked, m->root_key());

@@ -20,15 +20,10 @@
 #include "node/node_core.hpp"
 #include "node/queries.hpp"
 #include "storage/store.hpp"
+#include "tests/seeds.hpp"
 
 namespace umupaka {
 namespace {
-
-SecretSeed seed_of(uint8_t b) {
-  SecretSeed s{};
-  s.fill(b);
-  return s;
-}
 
 // `origin`'s record at `seq` after `prev`: document `number` reported lost.
 Record lost_document(const std::string& origin, uint64_t seq, const Hash& prev,
@@ -47,7 +42,7 @@ Record lost_document(const std::string& origin, uint64_t seq, const Hash& prev,
 void gatuna_voter_certification(const Membership& m, VerifiedRecord& out) {
   SiteEntry g = m.site("gatuna")->entry;
   g.role = VoterRole::voter;
-  auto root = make_root_record(seed_of(1), "net-test", m.root_seq(), m.root_head(),
+  auto root = make_root_record(test::filled_seed(1), "net-test", m.root_seq(), m.root_head(),
                                SiteCertified{g}, 2'000);
   ASSERT_TRUE(root.ok()) << root.error().message;
   auto rec = open_record(*root, m.root_key());
@@ -68,7 +63,7 @@ class OrderPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    const SecretSeed root = seed_of(1);
+    const SecretSeed root = test::filled_seed(1);
     SiteEntry hq;
     hq.site = "hq";
     hq.kind = SiteKind::hq;
@@ -82,7 +77,7 @@ class OrderPlaneTest : public ::testing::Test {
     gatuna.site = "gatuna";
     gatuna.kind = SiteKind::border_post;
     gatuna.role = VoterRole::learner;
-    gatuna.signing_key = SigningKey::from_seed(seed_of(3)).public_key();
+    gatuna.signing_key = SigningKey::from_seed(test::filled_seed(3)).public_key();
     gatuna.transport_key = std::string(40, 'b');
     gatuna.peer = "tcp://127.0.0.1:7501";
     gatuna.api = "http://127.0.0.1:7401";
@@ -130,7 +125,8 @@ class OrderPlaneTest : public ::testing::Test {
 
   // gatuna's record at `seq` after `prev` (a document reported lost), signed with its key.
   static SignedRecord gatuna_record(uint64_t seq, const Hash& prev, const std::string& number) {
-    return seal(lost_document("gatuna", seq, prev, number), SigningKey::from_seed(seed_of(3)));
+    return seal(lost_document("gatuna", seq, prev, number),
+                SigningKey::from_seed(test::filled_seed(3)));
   }
 
   // gatuna acknowledges hq's log through `index`.
@@ -170,7 +166,7 @@ class OrderPlaneTest : public ::testing::Test {
 
   std::string dir = (std::filesystem::temp_directory_path() / "umupaka-order-XXXXXX").string();
   SignedRecord genesis_record;
-  const SecretSeed hq_seed = seed_of(2);
+  const SecretSeed hq_seed = test::filled_seed(2);
   std::unique_ptr<Store> store;
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<OrderPlane> plane;
@@ -284,16 +280,16 @@ TEST_F(OrderPlaneTest, AVotersHeadJustBeyondTheLedgerDoesNotKeepOutAnothers) {
     h.signature = SigningKey::from_seed(seed).sign(ledger_head_signing_bytes(h));
     return h;
   };
-  plane->on_head(head_by("gatuna", seed_of(3), 1));
+  plane->on_head(head_by("gatuna", test::filled_seed(3), 1));
   EXPECT_EQ(plane->status().head_waiting, 1u);
   EXPECT_EQ(plane->status().heads_waiting, 1u);
   plane->on_head(head_by("hq", hq_seed, 2));  // kept beside gatuna's
   EXPECT_EQ(plane->status().head_waiting, 1u);
   EXPECT_EQ(plane->status().heads_waiting, 2u);
-  plane->on_head(head_by("hq", hq_seed, 5));                         // behind hq's nearest
-  plane->on_head(head_by("gatuna", seed_of(3), uint64_t{1} << 62));  // behind gatuna's
+  plane->on_head(head_by("hq", hq_seed, 5));  // behind hq's nearest
+  plane->on_head(head_by("gatuna", test::filled_seed(3), uint64_t{1} << 62));  // behind gatuna's
   EXPECT_EQ(plane->status().heads_waiting, 2u);
-  plane->on_head(head_by("rusumo", seed_of(4), 1));  // not a member: not kept
+  plane->on_head(head_by("rusumo", test::filled_seed(4), 1));  // not a member: not kept
   EXPECT_EQ(plane->status().heads_waiting, 2u);
   plane->tick(10'000, 10'000);  // the ledger (0) reaches neither: both still wait
   EXPECT_EQ(plane->status().heads_waiting, 2u);
@@ -486,7 +482,7 @@ TEST_F(OrderPlaneTest, AJoinWhoseCommitFailedLeavesTheNodeUnjoinedAndCanBeRunAga
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   Store& gatuna_store = **opened;
   NodeCore gatuna(NodeIdentity{"standalone-gatuna", "gatuna", SiteKind::border_post},
-                  SigningKey::from_seed(seed_of(3)));
+                  SigningKey::from_seed(test::filled_seed(3)));
   gatuna_store.inject_write_failure(make_error(Errc::disk_full, "injected: the disk is full"));
   const Status failed = join_network(gatuna, gatuna_store, genesis_record);
   ASSERT_FALSE(failed.ok());
@@ -514,7 +510,7 @@ class GatunaLearner {
  public:
   GatunaLearner(const std::string& dir, const SignedRecord& genesis, const SecretSeed& hq_seed)
       : core_(NodeIdentity{"net-test", "gatuna", SiteKind::border_post},
-              SigningKey::from_seed(seed_of(3))) {
+              SigningKey::from_seed(test::filled_seed(3))) {
     auto opened = Store::open(dir + "/gatuna");
     EXPECT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened).value();
@@ -524,7 +520,7 @@ class GatunaLearner {
     o.network_id = "net-test";
     o.tick_ms = 50;
     plane = std::make_unique<OrderPlane>(
-        o, core_.membership(), seed_of(3), *store_,
+        o, core_.membership(), test::filled_seed(3), *store_,
         [](LedgerWork, OrderPlane::ApplyDone) { return false; },  // nothing applies
         [this](const std::string&, raft::Message m) {
           to_hq.push_back(std::move(m));
@@ -742,7 +738,7 @@ TEST_F(OrderPlaneTest, TheLedgerFrontierNamesAnOriginHeldOnlyBesideItsFeed) {
   r.header.seq = Seq(1);
   r.header.hlc = Hlc::make(1'000, 0);
   r.body = DocumentStatusChange{"RWA", "PC7654300", DocumentStatus::lost, "reported", "officer-1"};
-  const SignedRecord sr = seal(r, SigningKey::from_seed(seed_of(3)));
+  const SignedRecord sr = seal(r, SigningKey::from_seed(test::filled_seed(3)));
   ASSERT_TRUE(store
                   ->write([&](StoreTxn& t) -> Status {
                     t.put_version("gatuna", 1, sr);
@@ -774,7 +770,7 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
     root_head = (*txn)->head("root");
   }
   ASSERT_TRUE(root_head.has_value());
-  auto revocation = make_root_record(seed_of(1), "net-test", 1, root_head->hash,
+  auto revocation = make_root_record(test::filled_seed(1), "net-test", 1, root_head->hash,
                                      SiteRevoked{"gatuna", 0, "stolen laptop"}, 5'000);
   ASSERT_TRUE(revocation.ok()) << revocation.error().message;
   Record r;
@@ -783,7 +779,7 @@ TEST_F(OrderPlaneTest, ARecordPastACutOffOrderedAfterTheRevocationIsVoid) {
   r.header.seq = Seq(1);
   r.header.hlc = Hlc::make(6'000, 0);  // after the revocation in ledger order
   r.body = DocumentStatusChange{"RWA", "PC7654300", DocumentStatus::lost, "reported", "officer-1"};
-  const SignedRecord late = seal(r, SigningKey::from_seed(seed_of(3)));
+  const SignedRecord late = seal(r, SigningKey::from_seed(test::filled_seed(3)));
   ASSERT_TRUE(
       store
           ->write([&](StoreTxn& t) -> Status {
@@ -996,7 +992,7 @@ TEST(LedgerApplyMapGrowth, AnEntryAppliedWhileTheMapFillsIsAppliedWhole) {
     auto opened = Store::open(dir + "/store", lmdb::EnvOptions{.map_bytes = 256 << 10});
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     Store& store = **opened;
-    const SigningKey key = SigningKey::from_seed(seed_of(3));
+    const SigningKey key = SigningKey::from_seed(test::filled_seed(3));
     Hash prev{};
     uint64_t seq = 0;
     std::vector<Hash> hashes;  // of gatuna/1, gatuna/2, ...: the ledger's order here

@@ -30,6 +30,7 @@
 #include "ledger/views.hpp"
 #include "node/store_feeds.hpp"
 #include "tests/ledger/memory_views.hpp"
+#include "tests/seeds.hpp"
 
 namespace umupaka {
 namespace {
@@ -56,12 +57,6 @@ class TempDir {
   std::string path_;
 };
 
-SecretSeed seed_of(uint8_t first) {
-  SecretSeed s{};
-  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint8_t>(first + i);
-  return s;
-}
-
 Date day(const char* iso) {
   const std::optional<Date> d = parse_iso_date(iso);
   UMUPAKA_ASSERT(d.has_value());
@@ -77,7 +72,7 @@ struct Sealed {
 class Feed {
  public:
   Feed(std::string origin, uint8_t key_seed)
-      : origin_(std::move(origin)), key_(SigningKey::from_seed(seed_of(key_seed))) {}
+      : origin_(std::move(origin)), key_(SigningKey::from_seed(test::counting_seed(key_seed))) {}
 
   // The record at `seq` linking to `prev`; `variant` makes a different record at the same place.
   Sealed make(uint64_t seq, const Hash& prev, int variant = 0) const {
