@@ -115,9 +115,15 @@ bool is_crossing_point(SiteKind kind) {
 // The kind of the post a request names: a border post or an airport, where travellers cross.
 // Another site than this one must be a live one of the network, so that presence and the "entered
 // through another post" conflict name a place that exists. HQ records a crossing only by naming
-// its post; an embassy records none of its own.
+// its post; an embassy, abroad, records none.
 Result<SiteKind> post_kind(const std::string& post, const NodeIdentity& identity,
                            const Membership& members) {
+  if (identity.kind == SiteKind::embassy)
+    return make_error(Errc::invalid_field,
+                      identity.site +
+                          " is an embassy: crossings are recorded at border posts and airports "
+                          "(or by HQ, naming the post)",
+                      "post");
   if (post == identity.site) {
     if (!is_crossing_point(identity.kind))
       return make_error(Errc::invalid_field,

@@ -117,11 +117,18 @@ int main(int argc, char** argv) {
     const json s = json::parse(r.body, nullptr, false);
     post = s.value("site", "small-post");
     kind_name = s.value("kind", kind_name);
-    if (kind_name == "hq" || kind_name == "embassy") {
+    if (kind_name == "embassy") {
       std::fprintf(stderr,
-                   "umupaka-traffic: %s is %s, where no traveller crosses: name a border post or "
+                   "umupaka-traffic: %s is an embassy, which records no crossing: drive a border "
+                   "post or an airport (or HQ, with --post SITE)\n",
+                   post.c_str());
+      return 2;
+    }
+    if (kind_name == "hq") {
+      std::fprintf(stderr,
+                   "umupaka-traffic: %s is hq, where no traveller crosses: name a border post or "
                    "an airport with --post SITE\n",
-                   post.c_str(), kind_name.c_str());
+                   post.c_str());
       return 2;
     }
   }

@@ -72,16 +72,24 @@ TEST(CheckRequestFrom, ThePostIsABorderPostOrAirportThisSiteOrALiveOneOfTheNetwo
     ASSERT_TRUE(own.ok()) << self.site << ": " << own.error().message;
     EXPECT_EQ(own->post, self.site);
   }
-  // HQ and an embassy are no crossing points: HQ names the post, an embassy records none of its
-  // own, named or not.
-  const NodeIdentity embassy{"net-test", "embassy-nairobi", SiteKind::embassy};
-  for (const auto& [self, post] : std::vector<std::pair<NodeIdentity, std::optional<std::string>>>{
-           {hq, std::nullopt}, {hq, "hq"}, {embassy, std::nullopt}, {embassy, "embassy-nairobi"}}) {
-    auto own = check_request_from(crossing_at(post), self, m, today);
-    ASSERT_FALSE(own.ok()) << self.site;
+  // HQ is no crossing point: it names the post.
+  for (const auto& post : std::vector<std::optional<std::string>>{std::nullopt, "hq"}) {
+    auto own = check_request_from(crossing_at(post), hq, m, today);
+    ASSERT_FALSE(own.ok()) << post.value_or("(none)");
     EXPECT_EQ(own.error().field, "post");
-    EXPECT_NE(own.error().message.find("not a border post or an airport"), std::string::npos)
+    EXPECT_NE(own.error().message.find("hq is a site of kind hq, not a border post or an airport"),
+              std::string::npos)
         << own.error().message;
+  }
+  // An embassy, abroad, records no crossing: not its own, nor one at a post.
+  const NodeIdentity embassy{"net-test", "embassy-nairobi", SiteKind::embassy};
+  for (const auto& post :
+       std::vector<std::optional<std::string>>{std::nullopt, "embassy-nairobi", "gatuna"}) {
+    auto req = check_request_from(crossing_at(post), embassy, m, today);
+    ASSERT_FALSE(req.ok()) << post.value_or("(none)");
+    EXPECT_EQ(req.error().field, "post");
+    EXPECT_NE(req.error().message.find("embassy-nairobi is an embassy"), std::string::npos)
+        << req.error().message;
   }
 
   const std::vector<std::pair<std::string, std::string>> refused = {
