@@ -1219,7 +1219,8 @@ struct ApiServer::Impl {
     };
     route(restinio::http_method_get(), "/healthz",
           counted([this](const req_t& req, const params_t&) {
-            respond(req, 200, json{{"ok", true}, {"node", deps.core.identity().site}});
+            respond(req, 200,
+                    json{{"ok", true}, {"node", deps.core.identity().site}, {"pid", ::getpid()}});
           }));
     route(restinio::http_method_get(), "/metrics",
           counted([this](const req_t& req, const params_t&) { get_metrics(req); }));

@@ -107,14 +107,85 @@ uint16_t free_port() {
   return port;
 }
 
-bool wait_healthy(const std::string& api, int timeout_ms) {
+// Whether a port is free to listen on at 127.0.0.1 (as the nodes bind theirs, address reused).
+bool port_free(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return true;  // cannot tell: the node will say
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return free;
+}
+
+// Whether `pid` runs the site's `restart` command line (perhaps with more arguments after it). A
+// pid in network.json may have ended, and its number gone to another process since.
+bool runs(int pid, const std::string& restart) {
+  if (pid <= 0 || restart.empty()) return false;
+  auto text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!text.ok()) return false;
+  std::vector<std::string> argv;
+  std::string cur;
+  for (char c : *text) {
+    if (c == '\0') {
+      argv.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  const std::vector<std::string> want = split_words(restart);
+  return argv.size() >= want.size() && std::equal(want.begin(), want.end(), argv.begin());
+}
+
+// Waits until our child `pid` answers /healthz at `api` as itself (a node of another network on
+// that port answers too); fails as soon as the child exits.
+Status wait_ready(int pid, const std::string& site, const std::string& api, const std::string& log,
+                  int timeout_ms) {
   HttpClient c(api, "");
   c.set_timeout_ms(500);
-  for (int waited = 0; waited < timeout_ms; waited += 100) {
-    if (c.get("/healthz").status == 200) return true;
+  for (int waited = 0;; waited += 100) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return make_error(Errc::unavailable,
+                        "node " + site + " exited as it started (" +
+                            (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                               : "signal " + std::to_string(WTERMSIG(status))) +
+                            "); see " + log);
+    const HttpResponse r = c.get("/healthz");
+    if (r.status == 200) {
+      const json h = json::parse(r.body, nullptr, false);
+      if (h.is_object() && h.value("pid", 0) == pid) return {};
+    }
+    if (waited >= timeout_ms)
+      return make_error(Errc::unavailable, "node " + site + " did not answer at " + api +
+                                               " within " + std::to_string(timeout_ms / 1000) +
+                                               " s; see " + log);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return false;
+}
+
+// SIGTERM to each, SIGKILL to those still running 10 s later.
+void stop_all(std::vector<int> pids) {
+  std::vector<int> signalled;
+  for (int pid : pids)
+    if (pid > 0 && ::kill(pid, SIGTERM) == 0) signalled.push_back(pid);
+  for (int waited = 0; waited < 10000 && !signalled.empty(); waited += 50) {
+    std::vector<int> left;
+    for (int pid : signalled) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      const bool gone = r == pid || (r < 0 && ::kill(pid, 0) != 0);
+      if (!gone) left.push_back(pid);
+    }
+    signalled.swap(left);
+    if (!signalled.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int pid : signalled) ::kill(pid, SIGKILL);
 }
 
 Result<json> read_network(const std::string& dir) {
@@ -162,12 +233,28 @@ Status local_up(const LocalUpOptions& o) {
                       "base port " + std::to_string(o.base_port) + " leaves no room for " +
                           std::to_string(ids.size()) + " peer ports (base + 100 + i)",
                       "base_port");
+  if (o.base_port != 0)
+    for (size_t i = 0; i < ids.size(); ++i)
+      for (const auto& [port, what] :
+           {std::pair{o.base_port + i, "API port (base + "},
+            std::pair{o.base_port + 100 + i, "peer port (base + 100 + "}})
+        if (!port_free(static_cast<uint16_t>(port)))
+          return make_error(Errc::conflict, "port " + std::to_string(port) + ", the " + what +
+                                                std::to_string(i) + ") of " + ids[i].first +
+                                                ", is in use; nothing was started: choose "
+                                                "another --base-port");
   if (::mkdir(o.dir.c_str(), 0755) != 0 && errno != EEXIST)
     return make_error(Errc::io, "cannot create " + o.dir);
   struct stat st {};
   if (::stat((o.dir + "/network.json").c_str(), &st) == 0)
-    return make_error(Errc::conflict,
-                      o.dir + " holds a network already (local down, or remove it)");
+    return make_error(Errc::conflict, o.dir +
+                                          " holds a network already: `local down` stops it; "
+                                          "remove the directory to make a new one there");
+  if (::stat((o.dir + "/network.down.json").c_str(), &st) == 0)
+    return make_error(Errc::conflict, o.dir +
+                                          " holds a network that was stopped "
+                                          "(network.down.json): remove the directory to make a "
+                                          "new one there");
   std::vector<std::string> voters = o.voters;
   if (voters.empty()) {
     for (const auto& [id, kind] : ids)
@@ -225,6 +312,8 @@ Status local_up(const LocalUpOptions& o) {
   json out{{"network_id", o.network_id},
            {"admin_token", admin_token},
            {"root_key", root_path},
+           // What an auditor pins: umupaka-admin audit --root-public-key.
+           {"root_public_key", to_hex(SigningKey::from_seed(root).public_key())},
            {"genesis", genesis_path},
            {"sites", json::array()}};
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -245,11 +334,22 @@ Status local_up(const LocalUpOptions& o) {
                             {"restart", restart}});
   }
   RETURN_IF_ERROR(write_file_atomic(o.dir + "/network.json", out.dump(2) + "\n", 0644));
-  for (const auto& s : out["sites"])
-    if (!wait_healthy(s["api"], 20000))
-      return make_error(Errc::unavailable, "node " + s["id"].get<std::string>() +
-                                               " did not start; see " + o.dir + "/" +
-                                               s["id"].get<std::string>() + ".log");
+  for (const auto& s : out["sites"]) {
+    const std::string id = s["id"];
+    if (Status ready = wait_ready(s["pid"], id, s["api"], o.dir + "/" + id + ".log", 20000);
+        !ready.ok()) {
+      // Not a network: every node is stopped, and network.json names no process.
+      std::vector<int> pids;
+      for (auto& t : out["sites"]) {
+        pids.push_back(t["pid"]);
+        t["pid"] = 0;
+      }
+      stop_all(pids);
+      (void)write_file_atomic(o.dir + "/network.json", out.dump(2) + "\n", 0644);
+      return make_error(ready.error().code,
+                        ready.error().message + "; every node of " + o.dir + " was stopped");
+    }
+  }
   return {};
 }
 
@@ -309,17 +409,18 @@ Result<int> local_add(const LocalAddOptions& o) {
                             wall_clock_ms()));
   const std::string restart = o.node_binary + " run --data " + data;
   const int pid = spawn(split_words(restart), log);
+  const Status ready = wait_ready(pid, id, "http://" + api, log, 20000);
+  // Certified, it is in the network either way: listed, with its pid while it runs.
   n["sites"].push_back({{"id", id},
                         {"kind", kind},
                         {"role", o.role},
                         {"api", "http://" + api},
                         {"peer", peer},
-                        {"pid", pid},
+                        {"pid", runs(pid, restart) ? pid : 0},
                         {"data", data},
                         {"restart", restart}});
   RETURN_IF_ERROR(write_file_atomic(o.dir + "/network.json", n.dump(2) + "\n", 0644));
-  if (!wait_healthy("http://" + api, 20000))
-    return make_error(Errc::unavailable, "node " + id + " did not start; see " + log);
+  if (!ready.ok()) return ready.error();
   return pid;
 }
 
@@ -328,13 +429,21 @@ Result<int> start_site(const std::string& dir, const std::string& site,
   ASSIGN_OR_RETURN(json n, read_network(dir));
   for (auto& s : n["sites"]) {
     if (s["id"] != site) continue;
-    std::vector<std::string> args = split_words(s["restart"].get<std::string>());
+    const std::string restart = s["restart"];
+    if (const int running = s.value("pid", 0); runs(running, restart))
+      return make_error(Errc::conflict,
+                        site + " is running already (pid " + std::to_string(running) + ")");
+    std::vector<std::string> args = split_words(restart);
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    const int pid = spawn(args, dir + "/" + site + ".log");
-    s["pid"] = pid;
-    RETURN_IF_ERROR(write_file_atomic(dir + "/network.json", n.dump(2) + "\n", 0644));
-    if (!wait_healthy(s["api"], 20000))
-      return make_error(Errc::unavailable, "node " + site + " did not start");
+    const std::string log = dir + "/" + site + ".log";
+    const int pid = spawn(args, log);
+    const Status ready = wait_ready(pid, site, s["api"], log, 20000);
+    // A node that exited is not recorded; one slow to answer is, for `local down` to stop.
+    if (runs(pid, restart)) {
+      s["pid"] = pid;
+      RETURN_IF_ERROR(write_file_atomic(dir + "/network.json", n.dump(2) + "\n", 0644));
+    }
+    if (!ready.ok()) return ready.error();
     return pid;
   }
   return make_error(Errc::not_found, "no site " + site + " in " + dir + "/network.json");
@@ -342,23 +451,12 @@ Result<int> start_site(const std::string& dir, const std::string& site,
 
 Status local_down(const std::string& dir) {
   ASSIGN_OR_RETURN(json n, read_network(dir));
+  // Only the processes that still run their site's node: a pid of one that ended may belong to
+  // another process now.
   std::vector<int> pids;
-  for (const auto& s : n["sites"]) {
-    const int pid = s.value("pid", 0);
-    if (pid > 0 && ::kill(pid, SIGTERM) == 0) pids.push_back(pid);
-  }
-  for (int waited = 0; waited < 10000 && !pids.empty(); waited += 50) {
-    std::vector<int> left;
-    for (int pid : pids) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      const bool gone = r == pid || (r < 0 && ::kill(pid, 0) != 0);
-      if (!gone) left.push_back(pid);
-    }
-    pids.swap(left);
-    if (!pids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (int pid : pids) ::kill(pid, SIGKILL);
+  for (const auto& s : n["sites"])
+    if (const int pid = s.value("pid", 0); runs(pid, s.value("restart", ""))) pids.push_back(pid);
+  stop_all(pids);
   ::rename((dir + "/network.json").c_str(), (dir + "/network.down.json").c_str());
   return {};
 }

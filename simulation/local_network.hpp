@@ -2,7 +2,7 @@
 // umupaka-node processes on 127.0.0.1 (keys, root key, genesis, tokens), starts them and writes
 // DIR/network.json; `local add` certifies and starts one more site; `local down` stops them.
 //
-// network.json: {"network_id", "admin_token", "root_key", "genesis",
+// network.json: {"network_id", "admin_token", "root_key", "root_public_key", "genesis",
 //                "sites": [{"id", "kind", "role", "api", "peer", "pid", "data", "restart"}]}
 // where `restart` is the exact command line that starts that site's node again.
 #pragma once

@@ -175,6 +175,10 @@ int main(int argc, char** argv) {
   auto* start = local->add_subcommand("start", "start one site's node again");
   start->add_option("--dir", dir)->required();
   start->add_option("--site", site)->required();
+  bool restored = false;
+  start->add_flag("--restored", restored,
+                  "the store was restored from a backup: umupaka-node run --restored "
+                  "(docs/operations.md)");
   std::string role = "learner";
   auto* add = local->add_subcommand("add", "certify one more site (as HQ would) and start it");
   add->add_option("--dir", dir)->required();
@@ -274,7 +278,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (start->parsed()) {
-    auto pid = umupaka::sim::start_site(std::filesystem::absolute(dir).string(), site);
+    auto pid = umupaka::sim::start_site(
+        std::filesystem::absolute(dir).string(), site,
+        restored ? std::vector<std::string>{"--restored"} : std::vector<std::string>{});
     if (!pid.ok()) {
       std::fprintf(stderr, "umupaka-sim: %s\n", pid.error().message.c_str());
       return 1;

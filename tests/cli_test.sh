@@ -143,8 +143,37 @@ else
     --token "$officer" --admin-token a --watchlist 3 --watchlist-at http://127.0.0.1:1 \
     --duration 1 --quiet
   says "cannot reach http://127.0.0.1:1 to plant the watchlist"
+  # A local network whose ports are taken starts nothing (it used to take the node already there
+  # for its own and say "network up").
+  expect 1 "a local network on a port in use" "$sim" local up --dir "$tmp/taken" \
+    --base-port "$port" --sites post-a:border-post --node-bin "$node"
+  says "port $port, the API port (base + 0) of post-a, is in use; nothing was started"
+  [ -e "$tmp/taken/post-a" ] && echo "FAIL: a node was set up on a taken port" >&2 &&
+    failures=$((failures + 1))
 fi
 kill -TERM "$solo" && wait "$solo"
+
+# local start of a site that runs already is refused (it said "started" for a node that exited at
+# once, and recorded that pid); a killed one starts again; local down stops it; local up into the
+# stopped network's directory says what to do.
+expect 0 "a local network of one post" "$sim" local up --dir "$tmp/net" --base-port 0 \
+  --sites post-a:border-post --node-bin "$node"
+grep -q '"root_public_key": "[0-9a-f]\{64\}"' "$tmp/net/network.json" ||
+  { echo "FAIL: network.json gives no root public key" >&2 && failures=$((failures + 1)); }
+first=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$tmp/net/network.json")
+expect 1 "local start of a running site" "$sim" local start --dir "$tmp/net" --site post-a
+says "post-a is running already (pid $first)"
+kill -KILL "$first"
+expect 0 "local start of a killed site" "$sim" local start --dir "$tmp/net" --site post-a
+second=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$tmp/net/network.json")
+[ "$second" != "$first" ] && kill -0 "$second" 2>/dev/null ||
+  { echo "FAIL: network.json does not name the restarted node" >&2 && failures=$((failures + 1)); }
+expect 0 "local down" "$sim" local down --dir "$tmp/net"
+kill -0 "$second" 2>/dev/null && echo "FAIL: local down left $second running" >&2 &&
+  failures=$((failures + 1))
+expect 1 "local up into a stopped network" "$sim" local up --dir "$tmp/net" --base-port 0 \
+  --sites post-a:border-post --node-bin "$node"
+says "holds a network that was stopped (network.down.json): remove the directory"
 
 # Traffic at HQ names the post of its crossings: without --post it exits 2 before it sends any;
 # with it, each crossing names that post (here not a site of net1, so the node refuses it).
