@@ -68,6 +68,11 @@ inline constexpr int peer_receive_hwm_messages = 256;
 // --- API -----------------------------------------------------------------------------------
 // An HTTP request body: one record's JSON plus MRZ lines; 64 KiB is 30x the largest real one.
 inline constexpr size_t api_body_bytes_max = 64 * 1024;
+// A request's path, query left out, as sent (escapes not yet decoded): ids in it are at most 64
+// bytes (192 escaped). The router matches paths with std::regex, which recurses once per byte:
+// a path of ~48 KB overflowed an API thread's stack and killed the node (measured), so longer
+// paths are refused before any route sees them.
+inline constexpr size_t api_path_bytes_max = 1024;
 // Requests waiting for the writer (group commit). At 2,000 records/s this is 2 s of backlog;
 // past it the API answers 503 instead of queueing without bound.
 inline constexpr size_t write_queue_depth_max = 4096;

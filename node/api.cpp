@@ -152,6 +152,8 @@ restinio::http_status_line_t status_line(int code) {
       return restinio::status_conflict();
     case 413:
       return restinio::status_payload_too_large();
+    case 414:
+      return restinio::status_uri_too_long();
     case 422:
       return restinio::status_unprocessable_entity();
     case 503:
@@ -1396,6 +1398,10 @@ Status ApiServer::start(const std::string& address, uint16_t port, unsigned thre
               }
               return restinio::request_accepted();
             };
+            if (const size_t n = req->header().path().size(); n > limits::api_path_bytes_max)
+              return answer(414, "limit_exceeded",
+                            "the path is " + std::to_string(n) + " bytes; at most " +
+                                std::to_string(limits::api_path_bytes_max) + " are read");
             try {
               return (*router)(req);
             } catch (const restinio::exception_t& e) {

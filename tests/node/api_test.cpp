@@ -156,6 +156,27 @@ TEST_F(ApiInProcess, AServedPathAskedWithAnotherMethodAnswers405WithAllow) {
   EXPECT_EQ(auditor->get("/v1/ledger").status, 200);
 }
 
+// A path past api_path_bytes_max is refused before the router's std::regex sees it: a ~48 KB
+// path parameter overflowed an API thread's stack there and killed the node, token or not.
+TEST_F(ApiInProcess, AnOverlongPathIsRefusedBeforeRouting) {
+  const std::string longest =
+      std::string("/v1/records/") + std::string(limits::api_path_bytes_max - 14, 'a') + "/1";
+  ASSERT_EQ(longest.size(), limits::api_path_bytes_max);
+  const HttpResponse at_limit = officer->get(longest);
+  EXPECT_EQ(at_limit.status, 422) << at_limit.body;  // read, and the origin refused
+  const std::string huge(100'000, 'a');
+  for (const std::string& path :
+       {"/v1/records/" + huge + "/1", "/v1/records/gatuna/" + std::string(60'000, '1'),
+        "/v1/travellers/USA/" + huge, "/v1/alerts/" + huge}) {
+    const HttpResponse r = officer->get(path.substr(0, 60'000));
+    EXPECT_EQ(r.status, 414) << r.body;
+    EXPECT_EQ(parse(r).value("code", ""), "limit_exceeded") << r.body;
+  }
+  HttpClient anonymous(node.base(), "");
+  EXPECT_EQ(anonymous.get("/v1/records/" + std::string(50'000, 'a') + "/1").status, 414);
+  EXPECT_EQ(officer->get("/healthz").status, 200);
+}
+
 // Every read the store could not complete answers 500 `storage`: never a 404 for a record that is
 // there, an empty page, a zero count or a check's verdict made without the traveller's alerts.
 // /metrics still answers, counting the failure and leaving out the count it could not read. When
